@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/transport"
+)
+
+// Conn is one connection. Reader and Writer are not safe for concurrent use:
+// one goroutine reads and one writes at a time.
+type Conn interface {
+	// Reader returns the zero-copy read side.
+	Reader() transport.Reader
+	// Writer returns the zero-copy write side.
+	Writer() transport.Writer
+	// SetReadTimeout bounds each blocking read; 0 means no bound.
+	SetReadTimeout(d time.Duration) error
+	// IsActive reports whether the connection is still open.
+	IsActive() bool
+	// Close closes the connection; blocked reads return an error.
+	Close() error
+	// LocalAddr returns the local address.
+	LocalAddr() net.Addr
+	// RemoteAddr returns the peer's address.
+	RemoteAddr() net.Addr
+}
+
+// Handler receives the events of server connections. The engine calls
+// OnRequest for one connection from one goroutine at a time.
+type Handler interface {
+	// OnConnect runs once when a connection is accepted and returns the
+	// context passed to the connection's later events.
+	OnConnect(ctx context.Context, c Conn) context.Context
+	// OnRequest runs when bytes are readable. It reads and serves the
+	// requests that are buffered and returns; it returns an error (and
+	// closes c) when the connection must end.
+	OnRequest(ctx context.Context, c Conn) error
+	// OnDisconnect runs once when the connection has closed.
+	OnDisconnect(ctx context.Context, c Conn)
+}
+
+// Server serves connections accepted from one listener.
+type Server interface {
+	// Serve accepts on ln until Shutdown; it returns nil after Shutdown.
+	Serve(ln net.Listener) error
+	// Shutdown stops accepting, waits until every connection is idle (no
+	// request being served, nothing buffered) or ctx ends, then closes all
+	// connections. It returns ctx.Err() if ctx ended first.
+	Shutdown(ctx context.Context) error
+}
+
+// ServerParams configures a server.
+type ServerParams struct {
+	// Handler receives the connection events. Required.
+	Handler Handler
+	// ReadTimeout bounds a read of a partly received request; 0 means none.
+	ReadTimeout time.Duration
+	// IdleTimeout closes a connection with no traffic for this long; 0
+	// means never.
+	IdleTimeout time.Duration
+}
+
+// Engine makes servers and client connections.
+type Engine interface {
+	// Name is "netpoll" or "std".
+	Name() string
+	// NewServer returns a server for p.
+	NewServer(p ServerParams) (Server, error)
+	// Dial connects to address on network ("tcp" or "unix") within timeout.
+	Dial(network, address string, timeout time.Duration) (Conn, error)
+	// Listen opens a listener that this engine's servers can serve.
+	Listen(network, address string) (net.Listener, error)
+}

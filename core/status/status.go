@@ -1,0 +1,207 @@
+package status
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Code is a status code. The values and names are gRPC's, so a Skiff error
+// maps to a gRPC status without translation.
+type Code uint32
+
+// The closed set of codes, numbered as in gRPC.
+const (
+	OK                 Code = 0
+	Canceled           Code = 1
+	Unknown            Code = 2
+	InvalidArgument    Code = 3
+	DeadlineExceeded   Code = 4
+	NotFound           Code = 5
+	AlreadyExists      Code = 6
+	PermissionDenied   Code = 7
+	ResourceExhausted  Code = 8
+	FailedPrecondition Code = 9
+	Aborted            Code = 10
+	OutOfRange         Code = 11
+	Unimplemented      Code = 12
+	Internal           Code = 13
+	Unavailable        Code = 14
+	DataLoss           Code = 15
+	Unauthenticated    Code = 16
+)
+
+var codeNames = [...]string{
+	"ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found",
+	"already_exists", "permission_denied", "resource_exhausted", "failed_precondition",
+	"aborted", "out_of_range", "unimplemented", "internal", "unavailable", "data_loss",
+	"unauthenticated",
+}
+
+// String returns the lower-case name of the code, such as "deadline_exceeded".
+func (c Code) String() string {
+	if int(c) < len(codeNames) {
+		return codeNames[c]
+	}
+	return "code_" + strconv.FormatUint(uint64(c), 10)
+}
+
+// Kind is the framework category of an error. Categories are what retry,
+// breaker and limiter middleware decide on; codes are what crosses the wire.
+type Kind uint8
+
+// The framework categories.
+const (
+	// KindNone is an error with a code but no framework category, for
+	// example one a handler built with [New].
+	KindNone Kind = iota
+	// KindTimeout: the RPC timeout or the context deadline passed.
+	KindTimeout
+	// KindCanceled: the caller's context was canceled.
+	KindCanceled
+	// KindOverload: a limiter rejected the call.
+	KindOverload
+	// KindCircuitOpen: a circuit breaker rejected the call.
+	KindCircuitOpen
+	// KindNoInstance: discovery or balancing found no instance to call.
+	KindNoInstance
+	// KindProtocol: bytes on the wire did not follow the protocol.
+	KindProtocol
+	// KindRemote: the remote side answered with an application exception
+	// (for Thrift, a TApplicationException).
+	KindRemote
+	// KindConnect: no connection could be made to the chosen instance.
+	KindConnect
+)
+
+var kindNames = [...]string{"", "timeout", "canceled", "overload", "circuit open", "no instance", "protocol", "remote", "connect"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind " + strconv.Itoa(int(k))
+}
+
+// Error is Skiff's error type. The zero value is not useful; build one with
+// [New], [Errorf], [Wrap] or one of the category constructors.
+//
+// An Error matches a category sentinel with errors.Is:
+//
+//	if errors.Is(err, status.ErrTimeout) { ... }
+type Error struct {
+	code     Code
+	kind     Kind
+	typeID   int32
+	msg      string
+	cause    error
+	sentinel bool
+}
+
+// Category sentinels. Compare with [errors.Is]; never return them directly
+// from a handler (use [New] or the category constructors).
+var (
+	ErrTimeout     = &Error{code: DeadlineExceeded, kind: KindTimeout, msg: "rpc timeout", sentinel: true}
+	ErrCanceled    = &Error{code: Canceled, kind: KindCanceled, msg: "canceled", sentinel: true}
+	ErrOverload    = &Error{code: ResourceExhausted, kind: KindOverload, msg: "overloaded", sentinel: true}
+	ErrCircuitOpen = &Error{code: Unavailable, kind: KindCircuitOpen, msg: "circuit open", sentinel: true}
+	ErrNoInstance  = &Error{code: Unavailable, kind: KindNoInstance, msg: "no instance", sentinel: true}
+	ErrProtocol    = &Error{code: Internal, kind: KindProtocol, msg: "protocol error", sentinel: true}
+	ErrRemote      = &Error{code: Unknown, kind: KindRemote, msg: "remote application error", sentinel: true}
+	ErrConnect     = &Error{code: Unavailable, kind: KindConnect, msg: "connect failed", sentinel: true}
+)
+
+// New returns an error with the code and message and no framework category.
+func New(code Code, msg string) *Error { return &Error{code: code, msg: msg} }
+
+// Errorf is [New] with a format.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an error of the kind of sentinel (one of the Err variables),
+// with msg, wrapping cause (which may be nil).
+func Wrap(sentinel *Error, msg string, cause error) *Error {
+	return &Error{code: sentinel.code, kind: sentinel.kind, msg: msg, cause: cause}
+}
+
+// Protocolf returns a [KindProtocol] error with a formatted message.
+func Protocolf(format string, args ...any) *Error {
+	return &Error{code: Internal, kind: KindProtocol, msg: fmt.Sprintf(format, args...)}
+}
+
+// Remote returns a [KindRemote] error: the peer answered with an application
+// exception. typeID is the protocol's own exception type (for Thrift the
+// TApplicationException type), kept so the error can be re-sent unchanged.
+func Remote(code Code, typeID int32, msg string) *Error {
+	return &Error{code: code, kind: KindRemote, typeID: typeID, msg: msg}
+}
+
+// WithTypeID returns a copy of e that carries a protocol exception type id.
+func (e *Error) WithTypeID(id int32) *Error {
+	c := *e
+	c.typeID = id
+	c.sentinel = false
+	return &c
+}
+
+// Code returns the status code.
+func (e *Error) Code() Code { return e.code }
+
+// Kind returns the framework category, or [KindNone].
+func (e *Error) Kind() Kind { return e.kind }
+
+// TypeID returns the protocol-specific exception type (such as a Thrift
+// TApplicationException type), or 0 when there is none.
+func (e *Error) TypeID() int32 { return e.typeID }
+
+// Message returns the message without the code or the cause.
+func (e *Error) Message() string { return e.msg }
+
+// Unwrap returns the cause, if any.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Error formats the error as "[kind: ]code: message[: cause]".
+func (e *Error) Error() string {
+	s := e.code.String() + ": " + e.msg
+	if e.kind != KindNone {
+		s = e.kind.String() + ": " + s
+	}
+	if e.cause != nil {
+		s += ": " + e.cause.Error()
+	}
+	return s
+}
+
+// Is reports whether target is the category sentinel of e's kind.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.sentinel && e.kind != KindNone && t.kind == e.kind
+}
+
+// Convert returns err as an *Error: itself if it already is one (or wraps
+// one), a timeout or canceled error for the context errors, and an Unknown
+// error otherwise. Convert(nil) is nil.
+func Convert(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{code: Unknown, msg: err.Error(), cause: err}
+}
+
+// CodeOf returns the code of err: OK for nil, the code of an *Error in its
+// chain, and Unknown otherwise.
+func CodeOf(err error) Code {
+	if err == nil {
+		return OK
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.code
+	}
+	return Unknown
+}

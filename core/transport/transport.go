@@ -1,0 +1,116 @@
+package transport
+
+import (
+	"sync"
+
+	"github.com/skiffrpc/skiff/core/codec"
+)
+
+// Reader is the zero-copy read side of a connection. Netpoll's
+// netpoll.Reader satisfies it, and so does the reader of Skiff's net-based
+// engine.
+//
+// Slices returned by Next and Peek stay valid until Release. Next and Peek
+// block until n bytes are buffered, the read timeout passes or the
+// connection closes.
+type Reader interface {
+	// Next returns the next n bytes and advances past them.
+	Next(n int) ([]byte, error)
+	// Peek returns the next n bytes without advancing.
+	Peek(n int) ([]byte, error)
+	// Skip advances past n bytes.
+	Skip(n int) error
+	// Release frees the bytes already read; earlier slices become invalid.
+	Release() error
+	// Len returns how many bytes are buffered and readable without blocking.
+	Len() int
+}
+
+// Writer is the zero-copy write side of a connection. Netpoll's
+// netpoll.Writer satisfies it.
+type Writer interface {
+	// Malloc reserves n bytes at the end of the write buffer and returns
+	// them for the caller to fill. The slice is valid until the next Malloc,
+	// WriteBinary or Flush.
+	Malloc(n int) ([]byte, error)
+	// WriteBinary appends b. The writer may keep b until Flush.
+	WriteBinary(b []byte) (int, error)
+	// MallocLen returns the number of bytes written since the last Flush.
+	MallocLen() int
+	// Flush sends everything written so far.
+	Flush() error
+}
+
+// DetectLen is the number of bytes a server peeks at on a new connection
+// before asking each protocol's Detect. Every protocol must recognise its
+// first message from this many bytes.
+const DetectLen = 8
+
+// DefaultMaxFrameSize is the default bound on one frame or message: 16 MiB.
+const DefaultMaxFrameSize = 16 << 20
+
+// Protocol is a transport protocol. Implementations must be safe for
+// concurrent use; per-connection state, if any, lives in the connection.
+type Protocol interface {
+	// Name is the registry name, such as "framed", "buffered" or "ttheader".
+	Name() string
+	// Detect reports whether prefix (DetectLen bytes, or fewer if the peer
+	// sent fewer and closed) starts a frame of this protocol.
+	Detect(prefix []byte) bool
+	// ReadMessage reads one frame from r and returns the message bytes in
+	// it (valid until r.Release). Header metadata goes into msg. A frame
+	// longer than maxSize is rejected with a protocol error before it is
+	// read.
+	ReadMessage(r Reader, msg *codec.Message, maxSize int) ([]byte, error)
+	// WriteMessage frames msg, encoded by c, and writes it to w without
+	// flushing.
+	WriteMessage(w Writer, msg *codec.Message, c codec.Codec) error
+}
+
+// CodecDetector is an optional capability of a [Protocol] whose frames name
+// the payload protocol, or whose payload can only be one codec (Thrift
+// Buffered). The server uses it instead of sniffing the message bytes.
+type CodecDetector interface {
+	// Codec returns the name of the codec that must decode msg, or "" to
+	// let the server sniff.
+	Codec(msg *codec.Message) string
+}
+
+var (
+	mu        sync.RWMutex
+	protocols []Protocol
+)
+
+// Register adds p to the registry; a protocol with the same name is
+// replaced. Transport modules call it from init. Servers sniff registered
+// protocols in registration order.
+func Register(p Protocol) {
+	mu.Lock()
+	defer mu.Unlock()
+	for i, q := range protocols {
+		if q.Name() == p.Name() {
+			protocols[i] = p
+			return
+		}
+	}
+	protocols = append(protocols, p)
+}
+
+// Lookup returns the registered protocol with the name, or nil.
+func Lookup(name string) Protocol {
+	mu.RLock()
+	defer mu.RUnlock()
+	for _, p := range protocols {
+		if p.Name() == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// All returns the registered protocols in registration order.
+func All() []Protocol {
+	mu.RLock()
+	defer mu.RUnlock()
+	return append([]Protocol(nil), protocols...)
+}
