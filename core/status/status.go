@@ -205,3 +205,53 @@ func CodeOf(err error) Code {
 	}
 	return Unknown
 }
+
+// Exception type ids, shared by Thrift's TApplicationException and Kitex
+// Protobuf's ErrorProto. An *Error carries one in TypeID when it came from,
+// or must go out as, a protocol exception.
+const (
+	TypeUnknown            int32 = 0
+	TypeUnknownMethod      int32 = 1
+	TypeInvalidMessageType int32 = 2
+	TypeWrongMethodName    int32 = 3
+	TypeBadSequenceID      int32 = 4
+	TypeMissingResult      int32 = 5
+	TypeInternalError      int32 = 6
+	TypeProtocolError      int32 = 7
+)
+
+// CodeForType returns the status code for an exception type id:
+// Unimplemented for an unknown method, InvalidArgument for a protocol
+// error, Internal for the other framework failures, Unknown otherwise.
+func CodeForType(typeID int32) Code {
+	switch typeID {
+	case TypeUnknownMethod:
+		return Unimplemented
+	case TypeProtocolError:
+		return InvalidArgument
+	case TypeInvalidMessageType, TypeWrongMethodName, TypeBadSequenceID, TypeMissingResult, TypeInternalError:
+		return Internal
+	}
+	return Unknown
+}
+
+// TypeForCode returns the exception type id that best carries code c:
+// the inverse of CodeForType where one exists, TypeInternalError for
+// Internal, TypeUnknown otherwise.
+func TypeForCode(c Code) int32 {
+	switch c {
+	case Unimplemented:
+		return TypeUnknownMethod
+	case InvalidArgument:
+		return TypeProtocolError
+	case Internal:
+		return TypeInternalError
+	}
+	return TypeUnknown
+}
+
+// Exception returns a [KindRemote] error for a protocol exception of type
+// typeID with the message, its code from CodeForType.
+func Exception(typeID int32, msg string) *Error {
+	return &Error{code: CodeForType(typeID), kind: KindRemote, typeID: typeID, msg: msg}
+}

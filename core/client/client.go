@@ -1,0 +1,314 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/callinfo"
+	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/endpoint"
+	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/loadbalance"
+	"github.com/skiffrpc/skiff/core/service"
+	"github.com/skiffrpc/skiff/core/stats"
+	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/transport"
+)
+
+// Client calls the methods of one service. It is safe for concurrent use;
+// Close it to release its connections.
+type Client struct {
+	svc    *service.Info
+	opts   options
+	log    *slog.Logger
+	level  stats.Level
+	proto  transport.Protocol
+	codec  codec.Codec
+	pool   connPool
+	ep     endpoint.Endpoint
+	inner  endpoint.Endpoint
+	picker atomic.Pointer[pickerEntry]
+	seq    atomic.Int32
+	closed atomic.Bool
+}
+
+type pickerEntry struct {
+	key    string
+	picker loadbalance.Picker
+}
+
+// New returns a client of the service svc configured by opts. It fails
+// when no codec is registered for svc.Codec and none is given.
+func New(svc *service.Info, opts ...Option) (*Client, error) {
+	if svc == nil {
+		return nil, errors.New("client: nil service info")
+	}
+	o := options{engine: engine.Default, transport: transport.Framed, connectTimeout: DefaultConnectTimeout,
+		pool: DefaultPoolConfig, maxFrame: transport.DefaultMaxFrameSize}
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	c := &Client{svc: svc, opts: o, log: o.logger, proto: o.transport, codec: o.codec}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.codec == nil {
+		if c.codec = codec.Lookup(svc.Codec); c.codec == nil {
+			return nil, fmt.Errorf("client: no codec registered as %q (import its module, or use WithCodec)", svc.Codec)
+		}
+	}
+	if o.balancer == nil {
+		c.opts.balancer = loadbalance.NewWeightedRoundRobin()
+	}
+	if o.statsLevel != nil {
+		c.level = *o.statsLevel
+	} else if len(o.tracers) > 0 {
+		c.level = stats.LevelDetailed
+	}
+	if o.short {
+		c.pool = shortPool{eng: o.engine}
+	} else {
+		c.pool = newLongPool(o.engine, o.pool)
+	}
+	c.inner = endpoint.Build(c.roundTrip, o.instanceMWs...)
+	c.ep = endpoint.Build(c.balance, o.middlewares...)
+	return c, nil
+}
+
+// Close closes the client's idle connections and stops its background
+// work. Calls in flight finish; their connections are then closed.
+func (c *Client) Close() error {
+	if !c.closed.Swap(true) {
+		c.pool.close()
+	}
+	return nil
+}
+
+// Call calls method with args and fills result. args and result are the
+// method's argument and result values (generated XxxArgs / XxxResult);
+// result is ignored for oneway methods. A declared exception arrives inside
+// result; other failures are returned as errors (*status.Error).
+func (c *Client) Call(ctx context.Context, method string, args, result any, opts ...CallOption) error {
+	if c.closed.Load() {
+		return status.New(status.Canceled, "client closed")
+	}
+	ci := callinfo.New(ctx)
+	ci.Caller, ci.Service, ci.Method = c.opts.caller, c.svc.Name, method
+	ci.RPCTimeout, ci.ConnectTimeout = c.opts.rpcTimeout, c.opts.connectTimeout
+	ci.Transport, ci.Codec = c.proto.Name(), c.codec.Name()
+	if mi := c.svc.Methods[method]; mi != nil {
+		ci.Oneway = mi.Oneway
+	}
+	if len(opts) > 0 {
+		var co callOptions
+		for _, o := range opts {
+			o.applyCall(&co)
+		}
+		ci.Address = co.hostPort
+		if co.timeout > 0 {
+			ci.RPCTimeout = co.timeout
+		}
+	}
+	ci.Stats.Reset(c.level)
+	ci.Stats.Record(stats.RPCStart)
+	var cctx context.Context = ci
+	for _, t := range c.opts.tracers {
+		cctx = t.Start(cctx)
+	}
+	err := c.ep(cctx, args, result)
+	ci.Stats.Err = err
+	ci.Stats.Record(stats.RPCFinish)
+	for i := len(c.opts.tracers) - 1; i >= 0; i-- {
+		c.opts.tracers[i].Finish(cctx)
+	}
+	ci.Release()
+	return err
+}
+
+// balance picks an instance unless the call already has an address, then
+// runs the instance middleware.
+func (c *Client) balance(ctx context.Context, req, resp any) error {
+	ci := callinfo.From(ctx)
+	if ci.Address == "" {
+		r := c.opts.resolver
+		if r == nil {
+			return status.Wrap(status.ErrNoInstance, "no resolver and no host ports for "+c.svc.Name, nil)
+		}
+		res, err := r.Resolve(ctx, c.svc.Name)
+		if err != nil {
+			return status.Wrap(status.ErrNoInstance, "resolve "+c.svc.Name, err)
+		}
+		pe := c.picker.Load()
+		if pe == nil || !res.Cacheable || pe.key != res.Key {
+			pe = &pickerEntry{key: res.Key, picker: c.opts.balancer.Picker(res)}
+			c.picker.Store(pe)
+		}
+		in := pe.picker.Next(ctx)
+		if in == nil {
+			return status.Wrap(status.ErrNoInstance, "no instance of "+c.svc.Name, nil)
+		}
+		ci.Address = in.Address()
+	}
+	return c.inner(ctx, req, resp)
+}
+
+var messages = sync.Pool{New: func() any { return new(codec.Message) }}
+
+func network(addr string) string {
+	if strings.ContainsRune(addr, '/') {
+		return "unix"
+	}
+	return "tcp"
+}
+
+// roundTrip sends one request on a pooled connection and reads its reply
+// (ping-pong: one call at a time per connection).
+func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
+	ci := callinfo.From(ctx)
+	if err := ctx.Err(); err != nil {
+		return ctxError(err)
+	}
+	var deadline time.Time
+	if ci.RPCTimeout > 0 {
+		deadline = time.Now().Add(ci.RPCTimeout)
+	}
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
+	}
+	ct := ci.ConnectTimeout
+	if !deadline.IsZero() {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return status.Wrap(status.ErrTimeout, "rpc timeout before the request was sent", nil)
+		}
+		if ct <= 0 || left < ct {
+			ct = left
+		}
+	}
+	ci.Stats.Record(stats.ClientConnStart)
+	pc, err := c.pool.get(network(ci.Address), ci.Address, ct)
+	ci.Stats.Record(stats.ClientConnFinish)
+	if err != nil {
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			return status.Wrap(status.ErrTimeout, "rpc timeout while connecting to "+ci.Address, err)
+		}
+		return status.Wrap(status.ErrConnect, "connect to "+ci.Address, err)
+	}
+	ci.RemoteAddr = pc.RemoteAddr()
+
+	msg := messages.Get().(*codec.Message)
+	defer func() {
+		msg.Reset()
+		messages.Put(msg)
+	}()
+	msg.Type = codec.Call
+	if ci.Oneway {
+		msg.Type = codec.Oneway
+	}
+	msg.SeqID = c.seq.Add(1)
+	msg.Service, msg.Method, msg.Payload = ci.Service, ci.Method, req
+	ci.SeqID = msg.SeqID
+
+	ci.Stats.Record(stats.WriteStart)
+	w := pc.Writer()
+	err = c.proto.WriteMessage(w, msg, c.codec)
+	if err == nil {
+		ci.Stats.SendSize = w.MallocLen()
+		err = w.Flush()
+	}
+	ci.Stats.Record(stats.WriteFinish)
+	if err != nil {
+		c.pool.discard(pc)
+		if errors.Is(err, status.ErrProtocol) {
+			return err
+		}
+		return status.Wrap(status.ErrConnect, "send request to "+ci.Address, err)
+	}
+	if ci.Oneway {
+		c.pool.put(pc)
+		return nil
+	}
+
+	var timeout time.Duration
+	if !deadline.IsZero() {
+		if timeout = time.Until(deadline); timeout <= 0 {
+			c.pool.discard(pc)
+			return status.Wrap(status.ErrTimeout, "rpc timeout waiting for "+ci.Method, nil)
+		}
+	}
+	_ = pc.SetReadTimeout(timeout)
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { _ = pc.Close() })
+	}
+	ci.Stats.Record(stats.ReadStart)
+	err = c.readReply(pc, msg, resp)
+	ci.Stats.Record(stats.ReadFinish)
+	canceled := stop != nil && !stop()
+	if err != nil || canceled {
+		c.pool.discard(pc)
+		switch {
+		case canceled:
+			return ctxError(ctx.Err())
+		case !deadline.IsZero() && !time.Now().Before(deadline):
+			return status.Wrap(status.ErrTimeout, fmt.Sprintf("rpc timeout: no reply to %s from %s within %v", ci.Method, ci.Address, ci.RPCTimeout), nil)
+		}
+		var se *status.Error
+		if errors.As(err, &se) && se.Kind() != status.KindNone {
+			return err
+		}
+		return status.Wrap(status.ErrConnect, "read reply from "+ci.Address, err)
+	}
+	c.pool.put(pc)
+	if msg.Err != nil {
+		return msg.Err
+	}
+	return nil
+}
+
+// readReply reads and decodes the reply to msg (whose SeqID and Method are
+// the request's) into resp, or into msg.Err for an exception. An error
+// means the connection must not be reused.
+func (c *Client) readReply(pc *pconn, msg *codec.Message, resp any) error {
+	r := pc.Reader()
+	seq, method := msg.SeqID, msg.Method
+	payload, err := c.proto.ReadMessage(r, msg, c.opts.maxFrame)
+	if err != nil {
+		return err
+	}
+	n, err := c.codec.DecodeEnvelope(payload, msg)
+	if err != nil {
+		return err
+	}
+	if msg.SeqID != seq {
+		return status.Protocolf("bad sequence id in reply to %s: got %d, want %d", method, msg.SeqID, seq).WithTypeID(status.TypeBadSequenceID)
+	}
+	if msg.Method != method {
+		return status.Protocolf("wrong method name in reply: got %q, want %q", msg.Method, method).WithTypeID(status.TypeWrongMethodName)
+	}
+	switch msg.Type {
+	case codec.Reply:
+		msg.Payload = resp
+	case codec.Exception:
+		msg.Payload = nil
+	default:
+		return status.Protocolf("invalid message type %s in reply to %s", msg.Type, method).WithTypeID(status.TypeInvalidMessageType)
+	}
+	if err := c.codec.DecodePayload(payload[n:], msg); err != nil {
+		return err
+	}
+	return r.Release()
+}
+
+func ctxError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return status.Wrap(status.ErrTimeout, "context deadline exceeded", err)
+	}
+	return status.Wrap(status.ErrCanceled, "context canceled", err)
+}

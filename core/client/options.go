@@ -1,0 +1,181 @@
+package client
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/discovery"
+	"github.com/skiffrpc/skiff/core/endpoint"
+	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/loadbalance"
+	"github.com/skiffrpc/skiff/core/stats"
+	"github.com/skiffrpc/skiff/core/transport"
+)
+
+// DefaultConnectTimeout bounds dialing unless WithConnectTimeout says
+// otherwise.
+const DefaultConnectTimeout = time.Second
+
+// PoolConfig configures the long-connection pool.
+type PoolConfig struct {
+	// MaxIdlePerAddress is the most idle connections kept per address
+	// (default 10).
+	MaxIdlePerAddress int
+	// MaxIdleGlobal is the most idle connections kept in all (default 100).
+	MaxIdleGlobal int
+	// MaxIdleTimeout closes connections idle longer than this (default
+	// 1 min).
+	MaxIdleTimeout time.Duration
+}
+
+// DefaultPoolConfig is the pool configuration when none is given: Kitex's
+// defaults.
+var DefaultPoolConfig = PoolConfig{MaxIdlePerAddress: 10, MaxIdleGlobal: 100, MaxIdleTimeout: time.Minute}
+
+// Option configures a Client.
+type Option interface{ apply(*options) }
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+// Suite bundles options; WithSuite applies them in order.
+type Suite interface{ Options() []Option }
+
+type options struct {
+	resolver       discovery.Resolver
+	balancer       loadbalance.Balancer
+	transport      transport.Protocol
+	codec          codec.Codec
+	engine         engine.Engine
+	rpcTimeout     time.Duration
+	connectTimeout time.Duration
+	pool           PoolConfig
+	short          bool
+	maxFrame       int
+	middlewares    []endpoint.Middleware
+	instanceMWs    []endpoint.Middleware
+	tracers        []stats.Tracer
+	statsLevel     *stats.Level
+	logger         *slog.Logger
+	caller         string
+}
+
+// WithHostPorts calls the given addresses ("host:port", or a unix socket
+// path) directly, balanced by the client's balancer, instead of resolving
+// the service.
+func WithHostPorts(addrs ...string) Option {
+	return optionFunc(func(o *options) {
+		ins := make([]discovery.Instance, 0, len(addrs))
+		for _, a := range addrs {
+			in, err := discovery.ParseAddress(a)
+			if err != nil {
+				panic("client: WithHostPorts: invalid address " + a + ": " + err.Error())
+			}
+			ins = append(ins, in)
+		}
+		o.resolver = discovery.NewStatic(ins...)
+	})
+}
+
+// WithResolver sets the service discovery resolver.
+func WithResolver(r discovery.Resolver) Option { return optionFunc(func(o *options) { o.resolver = r }) }
+
+// WithLoadBalancer sets the balancer (default weighted round robin).
+func WithLoadBalancer(b loadbalance.Balancer) Option {
+	return optionFunc(func(o *options) { o.balancer = b })
+}
+
+// WithTransport sets the transport protocol (default transport.Framed, as
+// Kitex).
+func WithTransport(p transport.Protocol) Option { return optionFunc(func(o *options) { o.transport = p }) }
+
+// WithCodec sets the message codec (default: the codec registered under the
+// service's Codec name).
+func WithCodec(c codec.Codec) Option { return optionFunc(func(o *options) { o.codec = c }) }
+
+// WithEngine sets the connection engine (default engine.Default).
+func WithEngine(e engine.Engine) Option { return optionFunc(func(o *options) { o.engine = e }) }
+
+// WithRPCTimeout bounds every call (default none; the context deadline
+// still applies). A call past it returns an error matching
+// status.ErrTimeout, and its connection is closed.
+func WithRPCTimeout(d time.Duration) Option { return optionFunc(func(o *options) { o.rpcTimeout = d }) }
+
+// WithConnectTimeout bounds dialing (default 1 s).
+func WithConnectTimeout(d time.Duration) Option {
+	return optionFunc(func(o *options) { o.connectTimeout = d })
+}
+
+// WithLongConnection configures the connection pool. Zero fields take the
+// DefaultPoolConfig values.
+func WithLongConnection(cfg PoolConfig) Option {
+	return optionFunc(func(o *options) { o.pool, o.short = cfg, false })
+}
+
+// WithShortConnection makes a new connection for every call and closes it
+// after.
+func WithShortConnection() Option { return optionFunc(func(o *options) { o.short = true }) }
+
+// WithMaxFrameSize bounds a reply frame (default 16 MiB).
+func WithMaxFrameSize(n int) Option { return optionFunc(func(o *options) { o.maxFrame = n }) }
+
+// WithMiddleware appends middleware that runs before instance selection;
+// the first added is outermost.
+func WithMiddleware(mw ...endpoint.Middleware) Option {
+	return optionFunc(func(o *options) { o.middlewares = append(o.middlewares, mw...) })
+}
+
+// WithInstanceMiddleware appends middleware that runs after an instance
+// has been chosen (callinfo.From(ctx).Address is set).
+func WithInstanceMiddleware(mw ...endpoint.Middleware) Option {
+	return optionFunc(func(o *options) { o.instanceMWs = append(o.instanceMWs, mw...) })
+}
+
+// WithTracer adds a tracer; it raises the default stats level to
+// stats.LevelDetailed.
+func WithTracer(t stats.Tracer) Option {
+	return optionFunc(func(o *options) { o.tracers = append(o.tracers, t) })
+}
+
+// WithStatsLevel sets the stats level explicitly.
+func WithStatsLevel(l stats.Level) Option { return optionFunc(func(o *options) { o.statsLevel = &l }) }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(o *options) { o.logger = l }) }
+
+// WithCaller names the calling service, recorded in each call's info and
+// sent on protocols that carry it.
+func WithCaller(name string) Option { return optionFunc(func(o *options) { o.caller = name }) }
+
+// WithSuite applies the options of s in order.
+func WithSuite(s Suite) Option {
+	return optionFunc(func(o *options) {
+		for _, opt := range s.Options() {
+			opt.apply(o)
+		}
+	})
+}
+
+// CallOption configures one call.
+type CallOption interface{ applyCall(*callOptions) }
+
+type callOptions struct {
+	hostPort string
+	timeout  time.Duration
+}
+
+type callOptionFunc func(*callOptions)
+
+func (f callOptionFunc) applyCall(o *callOptions) { f(o) }
+
+// WithHostPort sends this call to addr, bypassing discovery and balancing.
+func WithHostPort(addr string) CallOption {
+	return callOptionFunc(func(o *callOptions) { o.hostPort = addr })
+}
+
+// WithCallTimeout sets this call's RPC timeout, overriding WithRPCTimeout.
+func WithCallTimeout(d time.Duration) CallOption {
+	return callOptionFunc(func(o *callOptions) { o.timeout = d })
+}

@@ -1,0 +1,187 @@
+package client
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/engine"
+)
+
+// pconn is a pooled connection.
+type pconn struct {
+	engine.Conn
+	addr     string
+	idleFrom time.Time
+}
+
+// connPool hands out connections for ping-pong calls: one call at a time
+// per connection. A multiplexing transport would hold its connections
+// itself and bypass it.
+type connPool interface {
+	get(network, addr string, timeout time.Duration) (*pconn, error)
+	// put returns a healthy connection after a complete call.
+	put(c *pconn)
+	// discard closes a connection that must not be reused.
+	discard(c *pconn)
+	close()
+}
+
+type shortPool struct{ eng engine.Engine }
+
+func (p shortPool) get(network, addr string, timeout time.Duration) (*pconn, error) {
+	c, err := p.eng.Dial(network, addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &pconn{Conn: c, addr: addr}, nil
+}
+
+func (shortPool) put(c *pconn)     { _ = c.Close() }
+func (shortPool) discard(c *pconn) { _ = c.Close() }
+func (shortPool) close()           {}
+
+// longPool keeps idle connections per address, most recently used first,
+// bounded per address and globally, and closes those idle too long.
+type longPool struct {
+	eng    engine.Engine
+	cfg    PoolConfig
+	addrs  sync.Map // addr -> *idleList
+	idle   atomic.Int64
+	closed atomic.Bool
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+type idleList struct {
+	mu    sync.Mutex
+	conns []*pconn // stack: the last is the most recently used
+}
+
+func newLongPool(eng engine.Engine, cfg PoolConfig) *longPool {
+	if cfg.MaxIdlePerAddress <= 0 {
+		cfg.MaxIdlePerAddress = DefaultPoolConfig.MaxIdlePerAddress
+	}
+	if cfg.MaxIdleGlobal <= 0 {
+		cfg.MaxIdleGlobal = DefaultPoolConfig.MaxIdleGlobal
+	}
+	if cfg.MaxIdleGlobal < cfg.MaxIdlePerAddress {
+		cfg.MaxIdleGlobal = cfg.MaxIdlePerAddress
+	}
+	if cfg.MaxIdleTimeout <= 0 {
+		cfg.MaxIdleTimeout = DefaultPoolConfig.MaxIdleTimeout
+	}
+	p := &longPool{eng: eng, cfg: cfg, stop: make(chan struct{}), done: make(chan struct{})}
+	go p.evictLoop()
+	return p
+}
+
+func (p *longPool) list(addr string) *idleList {
+	if l, ok := p.addrs.Load(addr); ok {
+		return l.(*idleList)
+	}
+	l, _ := p.addrs.LoadOrStore(addr, &idleList{})
+	return l.(*idleList)
+}
+
+func (p *longPool) get(network, addr string, timeout time.Duration) (*pconn, error) {
+	l := p.list(addr)
+	for {
+		l.mu.Lock()
+		n := len(l.conns)
+		if n == 0 {
+			l.mu.Unlock()
+			break
+		}
+		c := l.conns[n-1]
+		l.conns[n-1] = nil
+		l.conns = l.conns[:n-1]
+		l.mu.Unlock()
+		p.idle.Add(-1)
+		if c.IsActive() && time.Since(c.idleFrom) < p.cfg.MaxIdleTimeout {
+			return c, nil
+		}
+		_ = c.Close()
+	}
+	c, err := p.eng.Dial(network, addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &pconn{Conn: c, addr: addr}, nil
+}
+
+func (p *longPool) put(c *pconn) {
+	if p.closed.Load() || !c.IsActive() {
+		_ = c.Close()
+		return
+	}
+	if p.idle.Add(1) > int64(p.cfg.MaxIdleGlobal) {
+		p.idle.Add(-1)
+		_ = c.Close()
+		return
+	}
+	c.idleFrom = time.Now()
+	l := p.list(c.addr)
+	l.mu.Lock()
+	if len(l.conns) >= p.cfg.MaxIdlePerAddress {
+		l.mu.Unlock()
+		p.idle.Add(-1)
+		_ = c.Close()
+		return
+	}
+	l.conns = append(l.conns, c)
+	l.mu.Unlock()
+}
+
+func (p *longPool) discard(c *pconn) { _ = c.Close() }
+
+func (p *longPool) evictLoop() {
+	defer close(p.done)
+	interval := p.cfg.MaxIdleTimeout / 2
+	if interval < 10*time.Millisecond {
+		interval = 10 * time.Millisecond
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.evict(false)
+		}
+	}
+}
+
+// evict closes expired connections, or all of them.
+func (p *longPool) evict(all bool) {
+	p.addrs.Range(func(_, v any) bool {
+		l := v.(*idleList)
+		l.mu.Lock()
+		kept := l.conns[:0]
+		for _, c := range l.conns {
+			if all || !c.IsActive() || time.Since(c.idleFrom) >= p.cfg.MaxIdleTimeout {
+				_ = c.Close()
+				p.idle.Add(-1)
+				continue
+			}
+			kept = append(kept, c)
+		}
+		clear(l.conns[len(kept):])
+		l.conns = kept
+		l.mu.Unlock()
+		return true
+	})
+}
+
+func (p *longPool) close() {
+	if p.closed.Swap(true) {
+		return
+	}
+	close(p.stop)
+	<-p.done
+	p.evict(true)
+}
+
+// idleCount reports the idle connections (for tests through export_test).
+func (p *longPool) idleCount() int { return int(p.idle.Load()) }

@@ -1,0 +1,7 @@
+//go:build !windows
+
+package engine
+
+// Default is the engine clients and servers use unless told otherwise:
+// Netpoll here, Std on platforms Netpoll does not support.
+var Default = Netpoll

@@ -1,0 +1,107 @@
+//go:build !windows
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	"github.com/cloudwego/netpoll"
+
+	"github.com/skiffrpc/skiff/core/transport"
+)
+
+// Netpoll is the engine on Netpoll's event loop: reads are zero-copy slices
+// of Netpoll's LinkBuffer, writes are reserved with Malloc and sent with one
+// flush. It is the Default engine where Netpoll runs.
+var Netpoll Engine = npEngine{}
+
+type npEngine struct{}
+
+func (npEngine) Name() string { return "netpoll" }
+
+func (npEngine) Listen(network, address string) (net.Listener, error) {
+	return netpoll.CreateListener(network, address)
+}
+
+func (npEngine) Dial(network, address string, timeout time.Duration) (Conn, error) {
+	c, err := netpoll.DialConnection(network, address, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return &npConn{Connection: c}, nil
+}
+
+// npConn adapts a netpoll.Connection to Conn (Go has no covariant return
+// types, so Reader and Writer need a wrapper).
+type npConn struct {
+	netpoll.Connection
+}
+
+func (c *npConn) Reader() transport.Reader { return c.Connection.Reader() }
+func (c *npConn) Writer() transport.Writer { return c.Connection.Writer() }
+
+// npConnCtx is the per-connection context that OnConnect returns, so that
+// OnRequest finds the wrapper and the handler's context with a type
+// assertion instead of a context lookup.
+type npConnCtx struct {
+	context.Context
+	conn *npConn
+}
+
+type npServer struct {
+	loop netpoll.EventLoop
+}
+
+func (npEngine) NewServer(p ServerParams) (Server, error) {
+	h := p.Handler
+	if h == nil {
+		return nil, errors.New("engine: ServerParams.Handler is nil")
+	}
+	opts := []netpoll.Option{
+		netpoll.WithOnConnect(func(ctx context.Context, c netpoll.Connection) context.Context {
+			nc := &npConn{Connection: c}
+			return &npConnCtx{Context: h.OnConnect(ctx, nc), conn: nc}
+		}),
+		netpoll.WithOnDisconnect(func(ctx context.Context, c netpoll.Connection) {
+			if cc, ok := ctx.(*npConnCtx); ok {
+				h.OnDisconnect(cc.Context, cc.conn)
+			}
+		}),
+	}
+	if p.ReadTimeout > 0 {
+		opts = append(opts, netpoll.WithReadTimeout(p.ReadTimeout))
+	}
+	if p.IdleTimeout > 0 {
+		opts = append(opts, netpoll.WithIdleTimeout(p.IdleTimeout))
+	}
+	loop, err := netpoll.NewEventLoop(func(ctx context.Context, c netpoll.Connection) error {
+		cc, ok := ctx.(*npConnCtx)
+		if !ok {
+			return c.Close()
+		}
+		if err := h.OnRequest(cc.Context, cc.conn); err != nil {
+			return c.Close()
+		}
+		return nil
+	}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &npServer{loop: loop}, nil
+}
+
+func (s *npServer) Serve(ln net.Listener) error {
+	nl, ok := ln.(netpoll.Listener)
+	if !ok {
+		var err error
+		if nl, err = netpoll.ConvertListener(ln); err != nil {
+			return err
+		}
+	}
+	return s.loop.Serve(nl)
+}
+
+func (s *npServer) Shutdown(ctx context.Context) error { return s.loop.Shutdown(ctx) }

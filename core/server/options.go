@@ -1,0 +1,158 @@
+package server
+
+import (
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/endpoint"
+	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/registry"
+	"github.com/skiffrpc/skiff/core/stats"
+	"github.com/skiffrpc/skiff/core/transport"
+)
+
+// Defaults.
+const (
+	// DefaultAddress is where a server listens unless WithAddress says
+	// otherwise.
+	DefaultAddress = ":8888"
+	// DefaultExitWaitTime bounds a graceful shutdown.
+	DefaultExitWaitTime = 5 * time.Second
+	// DefaultReadTimeout bounds reading the rest of a partly received
+	// request.
+	DefaultReadTimeout = 5 * time.Second
+	// DefaultIdleTimeout closes connections idle this long.
+	DefaultIdleTimeout = 10 * time.Minute
+)
+
+// Option configures a Server or an Invoker.
+type Option interface{ apply(*options) }
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+// Suite bundles options; WithSuite applies them in order.
+type Suite interface{ Options() []Option }
+
+type options struct {
+	network, address string
+	listener         net.Listener
+	engine           engine.Engine
+	exitWait         time.Duration
+	readTimeout      time.Duration
+	idleTimeout      time.Duration
+	maxFrame         int
+	middlewares      []endpoint.Middleware
+	tracers          []stats.Tracer
+	statsLevel       *stats.Level
+	logger           *slog.Logger
+	transports       []transport.Protocol
+	codecs           []codec.Codec
+	registry         registry.Registry
+	registryInfo     *registry.Info
+}
+
+func defaultOptions() options {
+	return options{
+		network:     "tcp",
+		address:     DefaultAddress,
+		engine:      engine.Default,
+		exitWait:    DefaultExitWaitTime,
+		readTimeout: DefaultReadTimeout,
+		idleTimeout: DefaultIdleTimeout,
+		maxFrame:    transport.DefaultMaxFrameSize,
+	}
+}
+
+// WithAddress sets the TCP listen address (default ":8888"). An address
+// with a '/' is a unix socket path.
+func WithAddress(addr string) Option {
+	return optionFunc(func(o *options) {
+		o.network = "tcp"
+		if len(addr) > 0 && (addr[0] == '/' || addr[0] == '.') {
+			o.network = "unix"
+		}
+		o.address = addr
+	})
+}
+
+// WithListener serves ln instead of listening on the address.
+func WithListener(ln net.Listener) Option {
+	return optionFunc(func(o *options) { o.listener = ln })
+}
+
+// WithEngine sets the connection engine (default engine.Default).
+func WithEngine(e engine.Engine) Option { return optionFunc(func(o *options) { o.engine = e }) }
+
+// WithExitWaitTime bounds a graceful shutdown (default 5 s): in-flight calls
+// get this long to finish before connections are closed.
+func WithExitWaitTime(d time.Duration) Option {
+	return optionFunc(func(o *options) { o.exitWait = d })
+}
+
+// WithReadTimeout bounds reading the rest of a request once its first bytes
+// arrived (default 5 s; 0 disables).
+func WithReadTimeout(d time.Duration) Option {
+	return optionFunc(func(o *options) { o.readTimeout = d })
+}
+
+// WithIdleTimeout closes connections with no traffic for d (default 10 min;
+// 0 disables).
+func WithIdleTimeout(d time.Duration) Option {
+	return optionFunc(func(o *options) { o.idleTimeout = d })
+}
+
+// WithMaxFrameSize bounds one request frame or message (default 16 MiB).
+// Larger requests are rejected before their body is read, and the
+// connection is closed.
+func WithMaxFrameSize(n int) Option { return optionFunc(func(o *options) { o.maxFrame = n }) }
+
+// WithMiddleware appends server middleware; the first added is outermost.
+func WithMiddleware(mw ...endpoint.Middleware) Option {
+	return optionFunc(func(o *options) { o.middlewares = append(o.middlewares, mw...) })
+}
+
+// WithTracer adds a tracer. Installing one raises the default stats level
+// to stats.LevelDetailed.
+func WithTracer(t stats.Tracer) Option {
+	return optionFunc(func(o *options) { o.tracers = append(o.tracers, t) })
+}
+
+// WithStatsLevel sets the stats level explicitly.
+func WithStatsLevel(l stats.Level) Option {
+	return optionFunc(func(o *options) { o.statsLevel = &l })
+}
+
+// WithLogger sets the logger for framework events (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(o *options) { o.logger = l }) }
+
+// WithTransports sets the transport protocols the server sniffs, in order
+// (default: every registered protocol, transport.All()).
+func WithTransports(ps ...transport.Protocol) Option {
+	return optionFunc(func(o *options) { o.transports = ps })
+}
+
+// WithCodecs sets the message codecs the server sniffs (default: every
+// registered codec, codec.All()).
+func WithCodecs(cs ...codec.Codec) Option {
+	return optionFunc(func(o *options) { o.codecs = cs })
+}
+
+// WithRegistry registers the server with r after it starts listening and
+// deregisters it first thing in Stop. info may be nil: the first registered
+// service's name and the listen address are used.
+func WithRegistry(r registry.Registry, info *registry.Info) Option {
+	return optionFunc(func(o *options) { o.registry, o.registryInfo = r, info })
+}
+
+// WithSuite applies the options of s in order.
+func WithSuite(s Suite) Option {
+	return optionFunc(func(o *options) {
+		for _, opt := range s.Options() {
+			opt.apply(o)
+		}
+	})
+}

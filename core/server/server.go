@@ -1,0 +1,474 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+
+	"github.com/skiffrpc/skiff/core/callinfo"
+	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/endpoint"
+	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/registry"
+	"github.com/skiffrpc/skiff/core/service"
+	"github.com/skiffrpc/skiff/core/stats"
+	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/transport"
+)
+
+// ErrServerStopped is returned by Start after Stop.
+var ErrServerStopped = errors.New("server: stopped")
+
+// Server is an RPC server. Create it with New, register services, then
+// Start or Run. A Server is safe for concurrent use.
+type Server struct {
+	opts  options
+	log   *slog.Logger
+	level stats.Level
+
+	mu       sync.Mutex
+	services []*service.Info
+	byName   map[string]map[string]*method // service -> method -> entry
+	byMethod map[string]*method            // first registration of each method name
+	started  bool
+	stopped  bool
+	eng      engine.Server
+	ln       net.Listener
+	served   chan error
+	stopCh   chan struct{}
+	stopOnce sync.Once
+	stopErr  error
+}
+
+type method struct {
+	info *service.MethodInfo
+	svc  string
+	ep   endpoint.Endpoint
+}
+
+// New returns a server configured by opts. It does not listen until Start
+// or Run.
+func New(opts ...Option) *Server {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	s := &Server{
+		opts:     o,
+		log:      o.logger,
+		byName:   map[string]map[string]*method{},
+		byMethod: map[string]*method{},
+		stopCh:   make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if o.statsLevel != nil {
+		s.level = *o.statsLevel
+	} else if len(o.tracers) > 0 {
+		s.level = stats.LevelDetailed
+	}
+	return s
+}
+
+// RegisterService adds a service served by impl. It fails if a service of
+// the same name is already registered, if impl does not implement
+// info.HandlerType, or after Start. When two services have a method of the
+// same name, a request that does not name its service goes to the first.
+func (s *Server) RegisterService(info *service.Info, impl any) error {
+	if info == nil || impl == nil {
+		return errors.New("server: RegisterService with nil service info or implementation")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("server: RegisterService after Start")
+	}
+	if _, dup := s.byName[info.Name]; dup {
+		return fmt.Errorf("server: service %q registered twice", info.Name)
+	}
+	methods := make(map[string]*method, len(info.Methods))
+	for name, mi := range info.Methods {
+		if mi.Handler == nil || mi.NewArgs == nil || (!mi.Oneway && mi.NewResult == nil) {
+			return fmt.Errorf("server: method %s.%s has no handler, args or result constructor", info.Name, name)
+		}
+		h := mi.Handler
+		inner := func(ctx context.Context, req, resp any) error { return h(ctx, impl, req, resp) }
+		m := &method{info: mi, svc: info.Name, ep: endpoint.Build(inner, s.opts.middlewares...)}
+		methods[name] = m
+		if _, ok := s.byMethod[name]; !ok {
+			s.byMethod[name] = m
+		} else {
+			s.log.Warn("skiff: method name served by two services; requests without a service name go to the first",
+				"method", name, "service", info.Name)
+		}
+	}
+	s.byName[info.Name] = methods
+	s.services = append(s.services, info)
+	return nil
+}
+
+// route finds the method for a request; svc may be empty.
+func (s *Server) route(svc, name string) *method {
+	if svc != "" {
+		if ms, ok := s.byName[svc]; ok {
+			return ms[name]
+		}
+	}
+	return s.byMethod[name]
+}
+
+// Start listens and serves in the background. It returns once the listener
+// is open, so Addr is valid after it.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return ErrServerStopped
+	}
+	if s.started {
+		return errors.New("server: already started")
+	}
+	if len(s.byName) == 0 {
+		return errors.New("server: no service registered")
+	}
+	eng, err := s.opts.engine.NewServer(engine.ServerParams{
+		Handler:     (*connHandler)(s),
+		ReadTimeout: s.opts.readTimeout,
+		IdleTimeout: s.opts.idleTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	ln := s.opts.listener
+	if ln == nil {
+		if ln, err = s.opts.engine.Listen(s.opts.network, s.opts.address); err != nil {
+			return err
+		}
+	}
+	s.eng, s.ln, s.started = eng, ln, true
+	s.served = make(chan error, 1)
+	go func() { s.served <- eng.Serve(ln) }()
+	if s.opts.registry != nil {
+		if err := s.opts.registry.Register(s.registryInfo()); err != nil {
+			s.log.Error("skiff: registry register failed", "err", err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) registryInfo() *registry.Info {
+	if s.opts.registryInfo != nil {
+		return s.opts.registryInfo
+	}
+	return &registry.Info{ServiceName: s.services[0].Name, Addr: s.ln.Addr()}
+}
+
+// Addr returns the listen address, or nil before Start.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Run starts the server and blocks until Stop is called or the process gets
+// SIGINT or SIGTERM, then stops gracefully and returns.
+func (s *Server) Run() error {
+	if err := s.Start(); err != nil {
+		return err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	select {
+	case <-sig:
+	case <-s.stopCh:
+	case err := <-s.served:
+		s.served <- err
+	}
+	return s.Stop()
+}
+
+// Stop shuts down gracefully: deregisters, stops accepting (new connections
+// are refused), waits up to the exit wait time for in-flight calls to
+// finish and their replies to be written, then closes every connection.
+// Stop is idempotent; later calls return the first call's result.
+func (s *Server) Stop() error {
+	s.stopOnce.Do(func() {
+		s.mu.Lock()
+		s.stopped = true
+		eng, started := s.eng, s.started
+		s.mu.Unlock()
+		close(s.stopCh)
+		if !started {
+			return
+		}
+		if s.opts.registry != nil {
+			if err := s.opts.registry.Deregister(s.registryInfo()); err != nil {
+				s.log.Error("skiff: registry deregister failed", "err", err)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.exitWait)
+		defer cancel()
+		err := eng.Shutdown(ctx)
+		if serr := <-s.served; serr != nil && err == nil && !errors.Is(serr, net.ErrClosed) {
+			err = serr
+		}
+		s.stopErr = err
+	})
+	return s.stopErr
+}
+
+// connState is one connection's state; it is also the context the engine
+// hands back with each request.
+type connState struct {
+	context.Context
+	proto  transport.Protocol
+	codec  codec.Codec
+	remote net.Addr
+}
+
+// connHandler is the engine.Handler view of a Server.
+type connHandler Server
+
+func (h *connHandler) OnConnect(ctx context.Context, c engine.Conn) context.Context {
+	return &connState{Context: ctx, remote: c.RemoteAddr()}
+}
+
+func (h *connHandler) OnRequest(ctx context.Context, c engine.Conn) error {
+	st, ok := ctx.(*connState)
+	if !ok {
+		st = &connState{Context: ctx, remote: c.RemoteAddr()}
+	}
+	return (*Server)(h).serve(st, c.Reader(), c.Writer())
+}
+
+func (h *connHandler) OnDisconnect(context.Context, engine.Conn) {}
+
+var messages = sync.Pool{New: func() any { return new(codec.Message) }}
+
+// serve reads and answers every request buffered in r, then flushes the
+// replies together.
+func (s *Server) serve(st *connState, r transport.Reader, w transport.Writer) error {
+	if st.proto == nil {
+		if err := s.detect(st, r); err != nil {
+			return err
+		}
+	}
+	for {
+		if err := s.serveOne(st, r, w); err != nil {
+			if w.MallocLen() > 0 {
+				_ = w.Flush()
+			}
+			return err
+		}
+		if r.Len() == 0 {
+			break
+		}
+	}
+	if w.MallocLen() > 0 {
+		return w.Flush()
+	}
+	return nil
+}
+
+func (s *Server) transports() []transport.Protocol {
+	if s.opts.transports != nil {
+		return s.opts.transports
+	}
+	return transport.All()
+}
+
+func (s *Server) codecs() []codec.Codec {
+	if s.opts.codecs != nil {
+		return s.opts.codecs
+	}
+	return codec.All()
+}
+
+func (s *Server) detect(st *connState, r transport.Reader) error {
+	n := transport.DetectLen
+	prefix, err := r.Peek(n)
+	if err != nil {
+		if l := r.Len(); l > 0 && l < n {
+			prefix, err = r.Peek(l)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, p := range s.transports() {
+		if p.Detect(prefix) {
+			st.proto = p
+			return nil
+		}
+	}
+	s.log.Warn("skiff: unknown protocol, closing connection", "remote", st.remote, "prefix", fmt.Sprintf("%x", prefix))
+	return status.Protocolf("unknown protocol (first bytes %x)", prefix)
+}
+
+func (s *Server) pickCodec(st *connState, msg *codec.Message, payload []byte) codec.Codec {
+	if st.codec != nil && st.codec.Detect(payload) {
+		return st.codec
+	}
+	if cd, ok := st.proto.(transport.CodecDetector); ok {
+		if name := cd.Codec(msg); name != "" {
+			for _, c := range s.codecs() {
+				if c.Name() == name {
+					return c
+				}
+			}
+		}
+	}
+	for _, c := range s.codecs() {
+		if c.Detect(payload) {
+			return c
+		}
+	}
+	return nil
+}
+
+// serveOne reads one request and writes its reply (without flushing). An
+// error means the connection must close.
+func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer) error {
+	msg := messages.Get().(*codec.Message)
+	defer func() {
+		msg.Reset()
+		messages.Put(msg)
+	}()
+	payload, err := st.proto.ReadMessage(r, msg, s.opts.maxFrame)
+	if err != nil {
+		return s.connError(st, "read", err)
+	}
+	c := s.pickCodec(st, msg, payload)
+	if c == nil {
+		return s.connError(st, "decode", status.Protocolf("no codec recognises the message (first bytes %x)", head(payload)))
+	}
+	st.codec = c
+	n, err := c.DecodeEnvelope(payload, msg)
+	if err != nil {
+		return s.connError(st, "decode", err)
+	}
+	if msg.Type != codec.Call && msg.Type != codec.Oneway {
+		err := status.Exception(status.TypeInvalidMessageType, "invalid message type "+msg.Type.String()+" from client")
+		s.reply(st, w, c, msg, err)
+		return s.connError(st, "decode", err)
+	}
+	m := s.route(msg.Service, msg.Method)
+	if m == nil {
+		_ = r.Release()
+		if msg.Type == codec.Call {
+			s.reply(st, w, c, msg, status.Exception(status.TypeUnknownMethod, "unknown method "+msg.Method))
+		}
+		return nil
+	}
+	args := m.info.NewArgs()
+	msg.Payload = args
+	if err := c.DecodePayload(payload[n:], msg); err != nil {
+		if msg.Type == codec.Call {
+			s.reply(st, w, c, msg, status.Exception(status.TypeProtocolError, "decode "+msg.Method+" arguments: "+err.Error()))
+		}
+		return s.connError(st, "decode", err)
+	}
+	_ = r.Release()
+
+	ci := callinfo.New(st.Context)
+	ci.Service, ci.Method, ci.SeqID = m.svc, msg.Method, msg.SeqID
+	ci.Oneway = msg.Type == codec.Oneway
+	ci.RemoteAddr = st.remote
+	ci.Transport, ci.Codec = st.proto.Name(), c.Name()
+	ci.Meta = &msg.Meta
+	ci.Stats.Reset(s.level)
+	var result any
+	if !ci.Oneway {
+		result = m.info.NewResult()
+	}
+	err = s.invoke(ci, m, args, result)
+	ci.Release()
+	if msg.Type == codec.Oneway {
+		return nil
+	}
+	msg.Payload = result
+	s.reply(st, w, c, msg, err)
+	return nil
+}
+
+// invoke runs the tracers, the middleware chain and the handler, turning a
+// panic into an error.
+func (s *Server) invoke(ci *callinfo.Info, m *method, args, result any) (err error) {
+	var ctx context.Context = ci
+	ci.Stats.Record(stats.RPCStart)
+	for _, t := range s.opts.tracers {
+		ctx = t.Start(ctx)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("skiff: handler panicked", "service", m.svc, "method", m.info.Name, "panic", p, "stack", string(debug.Stack()))
+			ci.Stats.Panic = p
+			err = status.Exception(status.TypeInternalError, fmt.Sprintf("panic in handler %s: %v", m.info.Name, p))
+		}
+		ci.Stats.Err = err
+		ci.Stats.Record(stats.RPCFinish)
+		for i := len(s.opts.tracers) - 1; i >= 0; i-- {
+			s.opts.tracers[i].Finish(ctx)
+		}
+	}()
+	ci.Stats.Record(stats.ServerHandleStart)
+	err = m.ep(ctx, args, result)
+	ci.Stats.Record(stats.ServerHandleFinish)
+	return err
+}
+
+// reply writes a reply or, when err is not nil, an exception. Failures are
+// logged; the request's reply is then lost but the connection stays usable
+// unless the encoder left partial bytes, in which case it is closed by the
+// caller's next error.
+func (s *Server) reply(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error) {
+	msg.Meta.Reset()
+	if err != nil {
+		msg.Type, msg.Payload, msg.Err = codec.Exception, nil, toException(err)
+	} else {
+		msg.Type = codec.Reply
+	}
+	if werr := st.proto.WriteMessage(w, msg, c); werr != nil {
+		s.log.Error("skiff: write reply failed", "method", msg.Method, "remote", st.remote, "err", werr)
+	}
+}
+
+// toException converts a handler error to the exception sent to the client.
+func toException(err error) *status.Error {
+	var se *status.Error
+	if errors.As(err, &se) {
+		if se.TypeID() == 0 {
+			return se.WithTypeID(status.TypeForCode(se.Code()))
+		}
+		return se
+	}
+	return status.Exception(status.TypeInternalError, err.Error())
+}
+
+// connError logs err unless it is an ordinary end of connection, and
+// returns it so the connection closes.
+func (s *Server) connError(st *connState, op string, err error) error {
+	if errors.Is(err, status.ErrProtocol) || errors.Is(err, status.ErrRemote) {
+		s.log.Warn("skiff: bad request, closing connection", "op", op, "remote", st.remote, "err", err)
+	}
+	return err
+}
+
+func head(b []byte) []byte {
+	if len(b) > 8 {
+		return b[:8]
+	}
+	return b
+}
