@@ -80,7 +80,9 @@ func WithHostPorts(addrs ...string) Option {
 }
 
 // WithResolver sets the service discovery resolver.
-func WithResolver(r discovery.Resolver) Option { return optionFunc(func(o *options) { o.resolver = r }) }
+func WithResolver(r discovery.Resolver) Option {
+	return optionFunc(func(o *options) { o.resolver = r })
+}
 
 // WithLoadBalancer sets the balancer (default weighted round robin).
 func WithLoadBalancer(b loadbalance.Balancer) Option {
@@ -89,7 +91,9 @@ func WithLoadBalancer(b loadbalance.Balancer) Option {
 
 // WithTransport sets the transport protocol (default transport.Framed, as
 // Kitex).
-func WithTransport(p transport.Protocol) Option { return optionFunc(func(o *options) { o.transport = p }) }
+func WithTransport(p transport.Protocol) Option {
+	return optionFunc(func(o *options) { o.transport = p })
+}
 
 // WithCodec sets the message codec (default: the codec registered under the
 // service's Codec name).

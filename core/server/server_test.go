@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -104,5 +105,70 @@ func TestTimeout(t *testing.T) {
 	}
 	if el < 100*time.Millisecond || el > 250*time.Millisecond {
 		t.Fatalf("timeout after %v", el)
+	}
+}
+
+func TestGracefulStop(t *testing.T) {
+	release := make(chan struct{})
+	var entered sync.WaitGroup
+	entered.Add(100)
+	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithLogger(quiet), server.WithExitWaitTime(5*time.Second))
+	if err := svr.RegisterService(toycodec.Service(), toycodec.Handler(func(_ context.Context, in []byte) ([]byte, error) {
+		entered.Done()
+		<-release
+		return in, nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if err := svr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := svr.Addr().String()
+	cli := newClient(t, addr, client.WithLongConnection(client.PoolConfig{MaxIdlePerAddress: 100, MaxIdleGlobal: 100}))
+	errs := make(chan error, 100)
+	for i := 0; i < 100; i++ {
+		go func() {
+			var got toycodec.Bytes
+			err := cli.Call(context.Background(), "Echo", &toycodec.Bytes{B: []byte{byte(i)}}, &got)
+			if err == nil && (len(got.B) != 1 || got.B[0] != byte(i)) {
+				err = errors.New("wrong reply")
+			}
+			errs <- err
+		}()
+	}
+	entered.Wait()
+	stopped := make(chan error)
+	go func() { stopped <- svr.Stop() }()
+	time.Sleep(100 * time.Millisecond) // Stop is now waiting on the in-flight calls
+	// New connections are refused while draining.
+	if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+		c.Close()
+		t.Error("a new connection was accepted during shutdown")
+	}
+	close(release)
+	for i := 0; i < 100; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("in-flight call: %v", err)
+		}
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+}
+
+func TestInvoker(t *testing.T) {
+	inv := server.NewInvoker(server.WithLogger(quiet))
+	if err := inv.RegisterService(toycodec.Service(), toycodec.Handler(echo)); err != nil {
+		t.Fatal(err)
+	}
+	// A Framed toy call "Echo", seq 7, payload "hi".
+	req := []byte{0, 0, 0, 14, 0xAB, 1, 0, 4, 'E', 'c', 'h', 'o', 0, 0, 0, 7, 'h', 'i'}
+	resp, err := inv.Call(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []byte{0, 0, 0, 14, 0xAB, 2, 0, 4, 'E', 'c', 'h', 'o', 0, 0, 0, 7, 'h', 'i'}
+	if string(resp) != string(want) {
+		t.Fatalf("got %x\nwant %x", resp, want)
 	}
 }
