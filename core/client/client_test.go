@@ -1,0 +1,202 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/callinfo"
+	"github.com/skiffrpc/skiff/core/client"
+	"github.com/skiffrpc/skiff/core/endpoint"
+	"github.com/skiffrpc/skiff/core/internal/toycodec"
+	"github.com/skiffrpc/skiff/core/leaktest"
+	"github.com/skiffrpc/skiff/core/server"
+	"github.com/skiffrpc/skiff/core/status"
+)
+
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// peers records the client addresses (connections) a server saw.
+type peers struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (p *peers) handler(delay func([]byte) time.Duration) toycodec.Handler {
+	return func(ctx context.Context, in []byte) ([]byte, error) {
+		p.mu.Lock()
+		if p.seen == nil {
+			p.seen = map[string]int{}
+		}
+		p.seen[callinfo.From(ctx).RemoteAddr.String()]++
+		p.mu.Unlock()
+		if delay != nil {
+			time.Sleep(delay(in))
+		}
+		return in, nil
+	}
+}
+
+func (p *peers) conns() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.seen)
+}
+
+func start(t *testing.T, h toycodec.Handler) string {
+	t.Helper()
+	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithLogger(quiet))
+	if err := svr.RegisterService(toycodec.Service(), h); err != nil {
+		t.Fatal(err)
+	}
+	if err := svr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svr.Stop() })
+	return svr.Addr().String()
+}
+
+func call(cli *client.Client, b string, opts ...client.CallOption) (string, error) {
+	var out toycodec.Bytes
+	err := cli.Call(context.Background(), "Echo", &toycodec.Bytes{B: []byte(b)}, &out, opts...)
+	return string(out.B), err
+}
+
+func TestLongPoolReusesConnections(t *testing.T) {
+	var p peers
+	addr := start(t, p.handler(nil))
+	cli, _ := client.New(toycodec.Service(), client.WithHostPorts(addr))
+	defer cli.Close()
+	for i := 0; i < 100; i++ {
+		if got, err := call(cli, "x"); err != nil || got != "x" {
+			t.Fatal(got, err)
+		}
+	}
+	if n := p.conns(); n != 1 {
+		t.Fatalf("100 sequential calls used %d connections, want 1", n)
+	}
+}
+
+func TestShortConnection(t *testing.T) {
+	var p peers
+	addr := start(t, p.handler(nil))
+	cli, _ := client.New(toycodec.Service(), client.WithHostPorts(addr), client.WithShortConnection())
+	defer cli.Close()
+	for i := 0; i < 5; i++ {
+		if _, err := call(cli, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := p.conns(); n != 5 {
+		t.Fatalf("5 short calls used %d connections, want 5", n)
+	}
+}
+
+func TestTimeoutDiscardsConnection(t *testing.T) {
+	var p peers
+	addr := start(t, p.handler(func(in []byte) time.Duration {
+		if string(in) == "slow" {
+			return 300 * time.Millisecond
+		}
+		return 0
+	}))
+	cli, _ := client.New(toycodec.Service(), client.WithHostPorts(addr), client.WithRPCTimeout(100*time.Millisecond))
+	defer cli.Close()
+	if _, err := call(cli, "fast"); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	_, err := call(cli, "slow")
+	if el := time.Since(t0); !errors.Is(err, status.ErrTimeout) || el > 250*time.Millisecond {
+		t.Fatalf("slow call: err %v after %v", err, el)
+	}
+	if got, err := call(cli, "fast"); err != nil || got != "fast" {
+		t.Fatalf("call after timeout: %q %v", got, err)
+	}
+	// The timed-out connection was closed, so the third call used a new one.
+	if n := p.conns(); n != 2 {
+		t.Fatalf("connections used: %d, want 2", n)
+	}
+	// Context cancellation ends a call too.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err = cli.Call(ctx, "Echo", &toycodec.Bytes{B: []byte("slow")}, &toycodec.Bytes{})
+	if !errors.Is(err, status.ErrTimeout) {
+		t.Fatalf("ctx deadline: %v", err)
+	}
+}
+
+func TestPerCallHostPortAndMiddlewareOrder(t *testing.T) {
+	a := start(t, func(_ context.Context, in []byte) ([]byte, error) { return []byte("a"), nil })
+	b := start(t, func(_ context.Context, in []byte) ([]byte, error) { return []byte("b"), nil })
+	var order []string
+	mw := func(name string) endpoint.Middleware {
+		return func(next endpoint.Endpoint) endpoint.Endpoint {
+			return func(ctx context.Context, req, resp any) error {
+				order = append(order, name+">"+callinfo.From(ctx).Address)
+				err := next(ctx, req, resp)
+				order = append(order, "<"+name)
+				return err
+			}
+		}
+	}
+	cli, _ := client.New(toycodec.Service(), client.WithHostPorts(a),
+		client.WithMiddleware(mw("outer"), mw("inner")), client.WithInstanceMiddleware(mw("instance")))
+	defer cli.Close()
+	if got, _ := call(cli, "x"); got != "a" {
+		t.Fatalf("default host: %q", got)
+	}
+	want := []string{"outer>", "inner>", "instance>" + a, "<instance", "<inner", "<outer"}
+	if len(order) != len(want) {
+		t.Fatalf("order %v", order)
+	}
+	for i := range want {
+		if order[i] != want[i] {
+			t.Fatalf("order %v, want %v", order, want)
+		}
+	}
+	if got, _ := call(cli, "x", client.WithHostPort(b)); got != "b" {
+		t.Fatalf("per-call host: %q", got)
+	}
+}
+
+func TestConnectErrors(t *testing.T) {
+	cli, _ := client.New(toycodec.Service(), client.WithHostPorts("127.0.0.1:1"))
+	defer cli.Close()
+	if _, err := call(cli, "x"); !errors.Is(err, status.ErrConnect) {
+		t.Fatalf("want connect error, got %v", err)
+	}
+	none, _ := client.New(toycodec.Service())
+	defer none.Close()
+	if _, err := call(none, "x"); !errors.Is(err, status.ErrNoInstance) {
+		t.Fatalf("want no instance, got %v", err)
+	}
+}
+
+func TestOneway(t *testing.T) {
+	got := make(chan string, 1)
+	addr := start(t, func(_ context.Context, in []byte) ([]byte, error) { got <- string(in); return nil, nil })
+	cli, _ := client.New(toycodec.Service(), client.WithHostPorts(addr))
+	defer cli.Close()
+	if err := cli.Call(context.Background(), "Notify", &toycodec.Bytes{B: []byte("hey")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		if s != "hey" {
+			t.Fatal(s)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("oneway not delivered")
+	}
+	// The connection is still usable for a normal call.
+	go func() { <-got }()
+	if _, err := call(cli, "x"); err != nil {
+		t.Fatal(err)
+	}
+}
