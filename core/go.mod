@@ -3,8 +3,11 @@ module github.com/skiffrpc/skiff/core
 go 1.25.0
 
 require (
+	github.com/cloudwego/netpoll v0.7.2
+	go.uber.org/goleak v1.3.0
+)
+
+require (
 	github.com/bytedance/gopkg v0.1.1 // indirect
 	github.com/cloudwego/gopkg v0.1.4 // indirect
-	github.com/cloudwego/netpoll v0.7.2 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
 )

@@ -10,6 +10,7 @@ import (
 	"github.com/skiffrpc/skiff/core/internal/toycodec"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/transport"
+	"github.com/skiffrpc/skiff/core/transporttest"
 )
 
 func frame(payload []byte) []byte {
@@ -61,5 +62,11 @@ func FuzzFramed(f *testing.F) {
 				t.Fatalf("frame of %d bytes passed limit %d", len(got), limit)
 			}
 		}
+	})
+}
+
+func TestFramedKit(t *testing.T) {
+	transporttest.Run(t, transport.Framed, toycodec.Codec, func() *codec.Message {
+		return &codec.Message{Type: codec.Call, SeqID: 3, Method: "Echo", Payload: &toycodec.Bytes{B: []byte("payload")}}
 	})
 }

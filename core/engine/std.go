@@ -1,0 +1,594 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/transport"
+)
+
+// Std is the engine built on the standard net package, named "std". It
+// runs on every platform Go supports, so it is the engine where Netpoll does
+// not run (Windows), and it serves any net.Listener, including the TLS
+// listeners of crypto/tls that Netpoll cannot take.
+//
+// Each connection has one goroutine on the server side, which blocks in
+// reads; reads go through a growable per-connection buffer (filled in
+// chunks of at least 4 KiB) and writes are gathered in a per-connection
+// buffer that Flush sends with one Write call. Std is safe for concurrent
+// use.
+//
+// The connections it makes also implement
+//
+//	interface{ NetConn() net.Conn }
+//
+// which returns the wrapped net.Conn (a *tls.Conn for a TLS listener, for
+// example to read its ConnectionState).
+var Std Engine = stdEngine{}
+
+const (
+	// stdMinRead is the smallest free space a blocking read is given.
+	stdMinRead = 4 << 10
+	// stdInitialBuffer is the size of a read buffer when it is first needed.
+	stdInitialBuffer = 8 << 10
+	// stdMaxRetained is the largest buffer a connection keeps once it is
+	// empty; bigger ones (grown for a big message) are dropped so an idle
+	// connection does not pin them.
+	stdMaxRetained = 64 << 10
+)
+
+// aLongTimeAgo is a read deadline in the past: it makes a blocked read
+// return at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// errShutdown is returned by a read that a server's Shutdown interrupted
+// while the connection was waiting for a new request.
+var errShutdown = fmt.Errorf("engine: read interrupted by server shutdown: %w", net.ErrClosed)
+
+type stdEngine struct{}
+
+var _ Engine = stdEngine{}
+
+// Name returns "std".
+func (stdEngine) Name() string { return "std" }
+
+// NewServer returns a server for p. p.Handler is required; negative
+// timeouts are rejected.
+func (stdEngine) NewServer(p ServerParams) (Server, error) {
+	if p.Handler == nil {
+		return nil, errors.New("engine: ServerParams.Handler is nil")
+	}
+	if p.ReadTimeout < 0 || p.IdleTimeout < 0 {
+		return nil, fmt.Errorf("engine: negative timeout (ReadTimeout %v, IdleTimeout %v)", p.ReadTimeout, p.IdleTimeout)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &stdServer{
+		p:      p,
+		ctx:    ctx,
+		cancel: cancel,
+		lns:    make(map[net.Listener]struct{}),
+		conns:  make(map[*stdConn]struct{}),
+		done:   make(chan struct{}),
+	}, nil
+}
+
+// Dial connects with a net.Dialer; timeout 0 means no timeout beyond the
+// operating system's. Errors are those of the net package.
+func (stdEngine) Dial(network, address string, timeout time.Duration) (Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	nc, err := d.Dial(network, address)
+	if err != nil {
+		return nil, err
+	}
+	return newStdConn(nc), nil
+}
+
+// Listen returns net.Listen(network, address).
+func (stdEngine) Listen(network, address string) (net.Listener, error) {
+	return net.Listen(network, address)
+}
+
+// NewStdConn returns a [Conn] of the [Std] engine over nc, for connections
+// made outside the engine (such as a client *tls.Conn). The Conn owns nc:
+// closing it closes nc. nc must not be read or written directly afterwards.
+func NewStdConn(nc net.Conn) Conn { return newStdConn(nc) }
+
+// stdConn is a Conn over a net.Conn.
+type stdConn struct {
+	nc net.Conn
+	r  stdReader
+	w  stdWriter
+
+	timeout atomic.Int64 // read timeout in nanoseconds; 0 means none
+	closed  atomic.Bool
+	broken  atomic.Bool // a read or write failed for good
+	intr    atomic.Bool // a server Shutdown interrupted an idle read
+
+	// Server state, guarded by mu.
+	mu          sync.Mutex
+	idle        bool // waiting for the first byte of a request, nothing buffered
+	interrupted bool // intr was set while idle and not yet cleared
+}
+
+var _ Conn = (*stdConn)(nil)
+
+func newStdConn(nc net.Conn) *stdConn {
+	c := &stdConn{nc: nc}
+	c.r.c = c
+	c.w.c = c
+	return c
+}
+
+// Reader returns the connection's read side.
+func (c *stdConn) Reader() transport.Reader { return &c.r }
+
+// Writer returns the connection's write side.
+func (c *stdConn) Writer() transport.Writer { return &c.w }
+
+// SetReadTimeout bounds each blocking read from now on; 0 means no bound.
+func (c *stdConn) SetReadTimeout(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("engine: negative read timeout %v", d)
+	}
+	c.timeout.Store(int64(d))
+	return nil
+}
+
+// IsActive reports whether the connection is neither closed nor broken by
+// a failed read (EOF included) or write. A read timeout does not make it
+// inactive.
+func (c *stdConn) IsActive() bool { return !c.closed.Load() && !c.broken.Load() }
+
+// Close closes the connection; later calls do nothing and return nil.
+func (c *stdConn) Close() error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	return c.nc.Close()
+}
+
+// LocalAddr returns the local address.
+func (c *stdConn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the peer's address.
+func (c *stdConn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// NetConn returns the wrapped net.Conn.
+func (c *stdConn) NetConn() net.Conn { return c.nc }
+
+// interrupt makes a blocked or upcoming read fail with errShutdown. Any
+// goroutine may call it.
+func (c *stdConn) interrupt() {
+	c.intr.Store(true)
+	_ = c.nc.SetReadDeadline(aLongTimeAgo)
+}
+
+// clearInterrupt undoes interrupt; only the reading goroutine calls it.
+func (c *stdConn) clearInterrupt() {
+	c.intr.Store(false)
+	_ = c.nc.SetReadDeadline(time.Time{})
+	c.r.deadline = false
+}
+
+// stdReader is the read side: buf[off:] is buffered and unread.
+type stdReader struct {
+	c        *stdConn
+	buf      []byte
+	off      int
+	lent     bool  // slices of buf were returned since the last Release
+	deadline bool  // a read deadline is set on the net.Conn
+	consumed int64 // bytes consumed by Next and Skip, ever
+	err      error // sticky read error (EOF or a broken connection)
+}
+
+var _ transport.Reader = (*stdReader)(nil)
+
+// Next returns the next n bytes and advances past them.
+func (r *stdReader) Next(n int) ([]byte, error) {
+	if err := r.fill(n); err != nil {
+		return nil, err
+	}
+	b := r.buf[r.off : r.off+n : r.off+n]
+	r.off += n
+	r.consumed += int64(n)
+	r.lent = true
+	return b, nil
+}
+
+// Peek returns the next n bytes without advancing.
+func (r *stdReader) Peek(n int) ([]byte, error) {
+	if err := r.fill(n); err != nil {
+		return nil, err
+	}
+	r.lent = true
+	return r.buf[r.off : r.off+n : r.off+n], nil
+}
+
+// Skip advances past n bytes, blocking until they are buffered.
+func (r *stdReader) Skip(n int) error {
+	if err := r.fill(n); err != nil {
+		return err
+	}
+	r.off += n
+	r.consumed += int64(n)
+	return nil
+}
+
+// Release drops the consumed bytes. Slices returned earlier become invalid:
+// their memory is reused by later reads.
+func (r *stdReader) Release() error {
+	r.lent = false
+	if r.off == len(r.buf) {
+		// Everything was consumed: start over at the front for free.
+		if cap(r.buf) > stdMaxRetained {
+			r.buf = nil
+		} else {
+			r.buf = r.buf[:0]
+		}
+		r.off = 0
+	}
+	// Otherwise the unread tail moves to the front when the next read
+	// needs room (see grow); moving it now would cost a copy per message
+	// when several are buffered.
+	return nil
+}
+
+// Len returns the number of buffered unread bytes.
+func (r *stdReader) Len() int { return len(r.buf) - r.off }
+
+// fill blocks until n bytes are buffered.
+func (r *stdReader) fill(n int) error {
+	if n < 0 {
+		return fmt.Errorf("engine: negative length %d", n)
+	}
+	for len(r.buf)-r.off < n {
+		if r.err != nil {
+			return r.err
+		}
+		r.grow(n - (len(r.buf) - r.off))
+		if err := r.arm(); err != nil {
+			return err
+		}
+		m, err := r.c.nc.Read(r.buf[len(r.buf):cap(r.buf)])
+		r.buf = r.buf[:len(r.buf)+m]
+		switch {
+		case err == nil:
+		case isTimeout(err):
+			// Not sticky: the connection stays usable.
+			if len(r.buf)-r.off >= n {
+				return nil
+			}
+			if r.c.intr.Load() {
+				return errShutdown
+			}
+			return err
+		default:
+			// EOF or a broken connection: every later read fails too, after
+			// the bytes already buffered.
+			r.err = err
+			r.c.broken.Store(true)
+		}
+	}
+	return nil
+}
+
+// arm sets the read deadline for the next blocking read.
+func (r *stdReader) arm() error {
+	if d := time.Duration(r.c.timeout.Load()); d > 0 {
+		if err := r.c.nc.SetReadDeadline(time.Now().Add(d)); err != nil {
+			return err
+		}
+		r.deadline = true
+	} else if r.deadline {
+		if err := r.c.nc.SetReadDeadline(time.Time{}); err != nil {
+			return err
+		}
+		r.deadline = false
+	}
+	// Checked after the deadline is set: an interrupt that came before
+	// it is seen here, one that comes after it overrides the deadline.
+	if r.c.intr.Load() {
+		return errShutdown
+	}
+	return nil
+}
+
+// grow makes room for a read of at least need (and at least stdMinRead)
+// bytes after the buffered ones.
+func (r *stdReader) grow(need int) {
+	want := max(need, stdMinRead)
+	if cap(r.buf)-len(r.buf) >= want {
+		return
+	}
+	unread := len(r.buf) - r.off
+	if !r.lent && cap(r.buf)-unread >= want {
+		// No slice of buf is out: compact in place.
+		copy(r.buf[:unread], r.buf[r.off:])
+		r.buf = r.buf[:unread]
+		r.off = 0
+		return
+	}
+	// Slices lent since the last Release keep pointing at the old array,
+	// which stays intact; the new one only holds the unread bytes.
+	size := max(cap(r.buf), stdInitialBuffer)
+	for size < unread+want {
+		size *= 2
+	}
+	nb := make([]byte, unread, size)
+	copy(nb, r.buf[r.off:])
+	r.buf = nb
+	r.off = 0
+}
+
+// stdWriter is the write side: buf holds what Flush will send.
+type stdWriter struct {
+	c   *stdConn
+	buf []byte
+}
+
+var _ transport.Writer = (*stdWriter)(nil)
+
+// Malloc appends n bytes to the pending buffer and returns them.
+func (w *stdWriter) Malloc(n int) ([]byte, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("engine: negative length %d", n)
+	}
+	l := len(w.buf)
+	if cap(w.buf)-l < n {
+		nb := make([]byte, l, max(2*cap(w.buf), l+n, stdMinRead))
+		copy(nb, w.buf)
+		w.buf = nb
+	}
+	w.buf = w.buf[:l+n]
+	return w.buf[l : l+n : l+n], nil
+}
+
+// WriteBinary appends a copy of b.
+func (w *stdWriter) WriteBinary(b []byte) (int, error) {
+	w.buf = append(w.buf, b...)
+	return len(b), nil
+}
+
+// MallocLen returns the number of bytes written since the last Flush.
+func (w *stdWriter) MallocLen() int { return len(w.buf) }
+
+// Flush sends the pending bytes with one Write and empties the buffer,
+// also when the write fails.
+func (w *stdWriter) Flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	var err error
+	if w.c.closed.Load() {
+		err = net.ErrClosed
+	} else {
+		_, err = w.c.nc.Write(w.buf)
+	}
+	if cap(w.buf) > stdMaxRetained {
+		w.buf = nil
+	} else {
+		w.buf = w.buf[:0]
+	}
+	if err != nil {
+		w.c.broken.Store(true)
+	}
+	return err
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+// stdServer serves connections with one goroutine each.
+type stdServer struct {
+	p      ServerParams
+	ctx    context.Context // parent of every connection context
+	cancel context.CancelFunc
+
+	down atomic.Bool   // Shutdown was called; set with mu held
+	done chan struct{} // closed when down becomes true
+
+	mu    sync.Mutex
+	lns   map[net.Listener]struct{}
+	conns map[*stdConn]struct{}
+
+	serving sync.WaitGroup // Serve loops
+	active  sync.WaitGroup // connection goroutines
+}
+
+var _ Server = (*stdServer)(nil)
+
+// Serve accepts connections on ln until Shutdown and serves each on its own
+// goroutine. It closes ln when it returns. It returns nil after Shutdown
+// (also when called after Shutdown), and the accept error otherwise.
+// Temporary accept errors (such as too many open files) are retried with a
+// backoff of up to one second. Serve may run for several listeners at once.
+func (s *stdServer) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.down.Load() {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
+	s.lns[ln] = struct{}{}
+	s.serving.Add(1)
+	s.mu.Unlock()
+	defer s.serving.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, ln)
+		s.mu.Unlock()
+		_ = ln.Close()
+	}()
+
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.down.Load() {
+				return nil
+			}
+			if !isTemporary(err) {
+				return err
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-s.done:
+				t.Stop()
+				return nil
+			}
+			continue
+		}
+		delay = 0
+		c := newStdConn(nc)
+		s.mu.Lock()
+		if s.down.Load() {
+			s.mu.Unlock()
+			_ = nc.Close()
+			return nil
+		}
+		s.conns[c] = struct{}{}
+		s.active.Add(1)
+		s.mu.Unlock()
+		go s.serveConn(c)
+	}
+}
+
+// serveConn runs one connection: its events, then its cleanup.
+func (s *stdServer) serveConn(c *stdConn) {
+	defer s.active.Done()
+	h := s.p.Handler
+	ctx := h.OnConnect(s.ctx, c)
+	if ctx == nil {
+		ctx = s.ctx
+	}
+	s.serveRequests(ctx, c)
+	_ = c.Close()
+	h.OnDisconnect(ctx, c)
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// serveRequests calls OnRequest whenever bytes are readable, until a read
+// fails, OnRequest fails or the server shuts down.
+func (s *stdServer) serveRequests(ctx context.Context, c *stdConn) {
+	stalled := false // the last OnRequest consumed nothing of a partial request
+	for {
+		switch {
+		case c.r.Len() == 0:
+			if !s.enterIdle(c) {
+				return
+			}
+			_ = c.SetReadTimeout(s.p.IdleTimeout)
+			_, err := c.r.Peek(1)
+			s.leaveIdle(c)
+			if err != nil {
+				return
+			}
+		case stalled:
+			// Wait for more of the request instead of calling OnRequest
+			// again on the same bytes.
+			_ = c.SetReadTimeout(s.p.ReadTimeout)
+			if _, err := c.r.Peek(c.r.Len() + 1); err != nil {
+				return
+			}
+		}
+		_ = c.SetReadTimeout(s.p.ReadTimeout)
+		before := c.r.consumed
+		if err := s.p.Handler.OnRequest(ctx, c); err != nil {
+			return
+		}
+		stalled = c.r.consumed == before && c.r.Len() > 0
+	}
+}
+
+// enterIdle marks c idle, or reports false when the server is shutting
+// down (c, with nothing buffered, must close).
+func (s *stdServer) enterIdle(c *stdConn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Shutdown sets down before it looks at c.idle under c.mu: either it
+	// sees c idle and interrupts it, or this sees down.
+	if s.down.Load() {
+		return false
+	}
+	c.idle = true
+	return true
+}
+
+// leaveIdle marks c busy and undoes a Shutdown interrupt, so that a request
+// whose first bytes arrived before the interrupt is read in full.
+func (s *stdServer) leaveIdle(c *stdConn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.idle = false
+	if c.interrupted {
+		c.interrupted = false
+		c.clearInterrupt()
+	}
+}
+
+// Shutdown closes the listeners (Serve returns nil), closes connections as
+// soon as they are idle (not inside OnRequest, nothing buffered) and waits
+// for all of them to close. If ctx ends first, it cancels the context given
+// to Handler.OnConnect, closes every connection, waits for the connection
+// goroutines to return from the Handler and returns ctx.Err(). When
+// Shutdown returns, no goroutine of the server is left. Shutdown may be
+// called more than once and concurrently.
+func (s *stdServer) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.down.Load() {
+		s.down.Store(true)
+		close(s.done)
+	}
+	for ln := range s.lns {
+		_ = ln.Close()
+	}
+	for c := range s.conns {
+		c.mu.Lock()
+		if c.idle && !c.interrupted {
+			c.interrupted = true
+			c.interrupt()
+		}
+		c.mu.Unlock()
+	}
+	s.mu.Unlock()
+
+	finished := make(chan struct{})
+	go func() {
+		s.serving.Wait()
+		s.active.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+	}
+	s.cancel()
+	s.mu.Lock()
+	for c := range s.conns {
+		_ = c.Close()
+	}
+	s.mu.Unlock()
+	<-finished
+	return ctx.Err()
+}
