@@ -208,46 +208,61 @@ func CodeOf(err error) Code {
 
 // Exception type ids, shared by Thrift's TApplicationException and Kitex
 // Protobuf's ErrorProto. An *Error carries one in TypeID when it came from,
-// or must go out as, a protocol exception.
+// or must go out as, a protocol exception. 0 to 10 are Apache Thrift's and
+// Kitex's numbering, 11 Apache Thrift's newer ValidationFailed, 20 and 21
+// Kitex's multi-service errors.
 const (
-	TypeUnknown            int32 = 0
-	TypeUnknownMethod      int32 = 1
-	TypeInvalidMessageType int32 = 2
-	TypeWrongMethodName    int32 = 3
-	TypeBadSequenceID      int32 = 4
-	TypeMissingResult      int32 = 5
-	TypeInternalError      int32 = 6
-	TypeProtocolError      int32 = 7
+	TypeUnknown               int32 = 0
+	TypeUnknownMethod         int32 = 1
+	TypeInvalidMessageType    int32 = 2
+	TypeWrongMethodName       int32 = 3
+	TypeBadSequenceID         int32 = 4
+	TypeMissingResult         int32 = 5
+	TypeInternalError         int32 = 6
+	TypeProtocolError         int32 = 7
+	TypeInvalidTransform      int32 = 8
+	TypeInvalidProtocol       int32 = 9
+	TypeUnsupportedClientType int32 = 10
+	TypeValidationFailed      int32 = 11
+	TypeUnknownService        int32 = 20
+	TypeNoServiceName         int32 = 21
 )
 
-// CodeForType returns the status code for an exception type id:
-// Unimplemented for an unknown method, InvalidArgument for a protocol
-// error, Internal for the other framework failures, Unknown otherwise.
+// CodeForType returns the status code of an exception type:
+//
+//	TypeUnknownMethod, TypeUnknownService, TypeInvalidTransform,
+//	TypeInvalidProtocol, TypeUnsupportedClientType     Unimplemented
+//	TypeValidationFailed, TypeNoServiceName             InvalidArgument
+//	TypeInvalidMessageType, TypeWrongMethodName, TypeBadSequenceID,
+//	TypeMissingResult, TypeInternalError, TypeProtocolError  Internal
+//	anything else                                       Unknown
+//
+// TypeProtocolError maps to Internal, the code of Skiff's own protocol
+// errors, so a protocol failure reads the same whichever side detected it.
 func CodeForType(typeID int32) Code {
 	switch typeID {
-	case TypeUnknownMethod:
+	case TypeUnknownMethod, TypeUnknownService, TypeInvalidTransform, TypeInvalidProtocol, TypeUnsupportedClientType:
 		return Unimplemented
-	case TypeProtocolError:
+	case TypeValidationFailed, TypeNoServiceName:
 		return InvalidArgument
-	case TypeInvalidMessageType, TypeWrongMethodName, TypeBadSequenceID, TypeMissingResult, TypeInternalError:
+	case TypeInvalidMessageType, TypeWrongMethodName, TypeBadSequenceID, TypeMissingResult, TypeInternalError, TypeProtocolError:
 		return Internal
 	}
 	return Unknown
 }
 
-// TypeForCode returns the exception type id that best carries code c:
-// the inverse of CodeForType where one exists, TypeInternalError for
-// Internal, TypeUnknown otherwise.
+// TypeForCode returns the exception type that carries an error of code c:
+// TypeUnknownMethod for Unimplemented, TypeUnknown for Unknown, and
+// TypeInternalError for every other code (as Kitex does for handler
+// errors).
 func TypeForCode(c Code) int32 {
 	switch c {
 	case Unimplemented:
 		return TypeUnknownMethod
-	case InvalidArgument:
-		return TypeProtocolError
-	case Internal:
-		return TypeInternalError
+	case Unknown:
+		return TypeUnknown
 	}
-	return TypeUnknown
+	return TypeInternalError
 }
 
 // Exception returns a [KindRemote] error for a protocol exception of type

@@ -35,7 +35,7 @@ func TestExceptionTypes(t *testing.T) {
 		if e.TypeID() != typ || !errors.Is(e, status.ErrRemote) {
 			t.Fatal(typ)
 		}
-		if typ == status.TypeUnknownMethod || typ == status.TypeInternalError || typ == status.TypeProtocolError {
+		if typ == status.TypeUnknownMethod || typ == status.TypeInternalError || typ == status.TypeUnknown {
 			if status.TypeForCode(e.Code()) != typ {
 				t.Errorf("type %d does not round-trip through code %v", typ, e.Code())
 			}

@@ -1,0 +1,11 @@
+module github.com/skiffrpc/skiff/codec-thrift
+
+go 1.25.0
+
+require (
+	github.com/apache/thrift v0.22.0
+	github.com/skiffrpc/skiff/core v0.0.0
+	go.uber.org/goleak v1.3.0
+)
+
+replace github.com/skiffrpc/skiff/core => ../core

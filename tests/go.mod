@@ -1,0 +1,23 @@
+module github.com/skiffrpc/skiff/tests
+
+go 1.25.0
+
+require (
+	github.com/apache/thrift v0.22.0
+	github.com/skiffrpc/skiff/codec-thrift v0.0.0
+	github.com/skiffrpc/skiff/core v0.0.0
+	github.com/skiffrpc/skiff/examples v0.0.0
+	go.uber.org/goleak v1.3.0
+)
+
+require (
+	github.com/bytedance/gopkg v0.1.1 // indirect
+	github.com/cloudwego/gopkg v0.1.4 // indirect
+	github.com/cloudwego/netpoll v0.7.2 // indirect
+)
+
+replace (
+	github.com/skiffrpc/skiff/codec-thrift => ../codec-thrift
+	github.com/skiffrpc/skiff/core => ../core
+	github.com/skiffrpc/skiff/examples => ../examples
+)
