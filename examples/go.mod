@@ -6,13 +6,13 @@ require (
 	github.com/apache/thrift v0.22.0
 	github.com/skiffrpc/skiff/codec-thrift v0.0.0
 	github.com/skiffrpc/skiff/core v0.0.0
-	go.uber.org/goleak v1.3.0
 )
 
 require (
 	github.com/bytedance/gopkg v0.1.1 // indirect
 	github.com/cloudwego/gopkg v0.1.4 // indirect
 	github.com/cloudwego/netpoll v0.7.2 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
 )
 
 replace (

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/apache/thrift/lib/go/thrift"
-	"go.uber.org/goleak"
+	"github.com/skiffrpc/skiff/core/leaktest"
 
 	thriftcodec "github.com/skiffrpc/skiff/codec-thrift"
 	"github.com/skiffrpc/skiff/core/codec"
@@ -16,7 +16,7 @@ import (
 	"github.com/skiffrpc/skiff/examples/echo/internal/apacheecho"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
 
 func ptr[T any](v T) *T { return &v }
 
