@@ -384,7 +384,8 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 
 	ci := callinfo.New(st.Context)
 	ci.Service, ci.Method, ci.SeqID = m.svc, msg.Method, msg.SeqID
-	ci.Oneway = msg.Type == codec.Oneway
+	// Apache Thrift clients send oneway calls as CALL: the method decides.
+	ci.Oneway = msg.Type == codec.Oneway || m.info.Oneway
 	ci.RemoteAddr = st.remote
 	ci.Transport, ci.Codec = st.proto.Name(), c.Name()
 	ci.Meta = &msg.Meta
@@ -393,9 +394,10 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	if !ci.Oneway {
 		result = m.info.NewResult()
 	}
+	oneway := ci.Oneway
 	err = s.invoke(ci, m, args, result)
 	ci.Release()
-	if msg.Type == codec.Oneway {
+	if oneway {
 		return nil
 	}
 	msg.Payload = result
