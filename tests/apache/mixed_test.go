@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/skiffrpc/skiff/examples/echo"
 	gen "github.com/skiffrpc/skiff/tests/apache/gen-go/echo"
 )
 
@@ -57,4 +58,42 @@ func TestSkiffServerMixedApacheClients(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// TestSkiffClientConcurrentApacheServer: one Skiff client, shared by many
+// goroutines, calls an Apache server that answers one request at a time per
+// connection (plain ping-pong, no multiplexing).
+func TestSkiffClientConcurrentApacheServer(t *testing.T) {
+	const (
+		goroutines = 8
+		calls      = 100
+	)
+	for _, tr := range skiffTransports {
+		t.Run(tr.name, func(t *testing.T) {
+			addr := startApacheServer(t, tr.apache, newApacheHandler())
+			stub := echo.NewClient(newSkiffClient(t, addr, tr.proto))
+			ctx := context.Background()
+			var wg sync.WaitGroup
+			for g := 0; g < goroutines; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for n := 0; n < calls; n++ {
+						seq := int64(g*calls + n)
+						msg := fmt.Sprintf("g%d-n%d ✓", g, n)
+						resp, err := stub.Echo(ctx, &echo.EchoRequest{Message: msg, Seq: &seq, Blob: []byte{byte(n), 0xff}})
+						if err != nil {
+							t.Errorf("goroutine %d call %d: %v", g, n, err)
+							return
+						}
+						if resp.Message != msg || resp.Seq == nil || *resp.Seq != seq || len(resp.Blob) != 2 || resp.Blob[0] != byte(n) {
+							t.Errorf("goroutine %d call %d: got %+v", g, n, resp)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+		})
+	}
 }
