@@ -31,6 +31,7 @@ type Client struct {
 	proto  transport.Protocol
 	codec  codec.Codec
 	pool   connPool
+	mux    *muxPool
 	ep     endpoint.Endpoint
 	inner  endpoint.Endpoint
 	picker atomic.Pointer[pickerEntry]
@@ -71,9 +72,12 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	} else if len(o.tracers) > 0 {
 		c.level = stats.LevelDetailed
 	}
-	if o.short {
+	switch {
+	case o.mux > 0:
+		c.mux = newMuxPool(c, o.mux)
+	case o.short:
 		c.pool = shortPool{eng: o.engine}
-	} else {
+	default:
 		c.pool = newLongPool(o.engine, o.pool)
 	}
 	c.inner = endpoint.Build(c.roundTrip, o.instanceMWs...)
@@ -85,7 +89,11 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 // work. Calls in flight finish; their connections are then closed.
 func (c *Client) Close() error {
 	if !c.closed.Swap(true) {
-		c.pool.close()
+		if c.mux != nil {
+			c.mux.close()
+		} else {
+			c.pool.close()
+		}
 	}
 	return nil
 }
@@ -190,6 +198,9 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 		if ct <= 0 || left < ct {
 			ct = left
 		}
+	}
+	if c.mux != nil {
+		return c.muxRoundTrip(ctx, ci, deadline, ct, req, resp)
 	}
 	ci.Stats.Record(stats.ClientConnStart)
 	pc, err := c.pool.get(network(ci.Address), ci.Address, ct)

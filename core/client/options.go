@@ -53,6 +53,7 @@ type options struct {
 	connectTimeout time.Duration
 	pool           PoolConfig
 	short          bool
+	mux            int
 	maxFrame       int
 	middlewares    []endpoint.Middleware
 	instanceMWs    []endpoint.Middleware
@@ -115,12 +116,33 @@ func WithConnectTimeout(d time.Duration) Option {
 // WithLongConnection configures the connection pool. Zero fields take the
 // DefaultPoolConfig values.
 func WithLongConnection(cfg PoolConfig) Option {
-	return optionFunc(func(o *options) { o.pool, o.short = cfg, false })
+	return optionFunc(func(o *options) { o.pool, o.short, o.mux = cfg, false, 0 })
+}
+
+// WithMultiplex pipelines calls over conns shared connections per address
+// (default 2 when conns <= 0) instead of one connection per call in flight:
+// concurrent requests are written together in one flush and a reader per
+// connection matches replies to calls by sequence id. A call that times out
+// leaves its connection open for the others.
+//
+// The server must answer each request on a connection (in order, or by
+// sequence id). Skiff servers do; so do Kitex and Apache Thrift servers,
+// which serve a connection's requests one after another, but there a slow
+// call delays the calls queued behind it.
+func WithMultiplex(conns int) Option {
+	return optionFunc(func(o *options) {
+		if conns <= 0 {
+			conns = 2
+		}
+		o.mux, o.short = conns, false
+	})
 }
 
 // WithShortConnection makes a new connection for every call and closes it
 // after.
-func WithShortConnection() Option { return optionFunc(func(o *options) { o.short = true }) }
+func WithShortConnection() Option {
+	return optionFunc(func(o *options) { o.short, o.mux = true, 0 })
+}
 
 // WithMaxFrameSize bounds a reply frame (default 16 MiB).
 func WithMaxFrameSize(n int) Option { return optionFunc(func(o *options) { o.maxFrame = n }) }

@@ -129,3 +129,33 @@ func startChildServer(b *testing.B) string {
 	b.Fatal("benchmark server did not start")
 	return ""
 }
+
+// BenchmarkEchoParallel runs 1 KB echo calls from many goroutines
+// (GOMAXPROCS × 50 with -cpu, see b.SetParallelism) over the pool (one
+// connection per call in flight) and over multiplexed connections.
+func BenchmarkEchoParallel(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		opt  client.Option
+	}{
+		{"pool", client.WithLongConnection(client.PoolConfig{MaxIdlePerAddress: 1000, MaxIdleGlobal: 1000})},
+		{"multiplex", client.WithMultiplex(2)},
+	} {
+		b.Run(mode.name, func(b *testing.B) {
+			svr := startServer(b, benchHandler{&handler{}})
+			_, stub := newClient(b, svr.Addr().String(), mode.opt)
+			req := benchRequest()
+			b.ReportAllocs()
+			b.SetParallelism(50)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := stub.Echo(context.Background(), req); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

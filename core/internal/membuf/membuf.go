@@ -70,3 +70,14 @@ func (w *Writer) Flush() error { return nil }
 
 // Bytes returns what was written.
 func (w *Writer) Bytes() []byte { return w.buf }
+
+// Truncate drops everything written after the first n bytes.
+func (w *Writer) Truncate(n int) { w.buf = w.buf[:n] }
+
+// Swap returns the written bytes and continues writing into spare's
+// storage, emptied.
+func (w *Writer) Swap(spare []byte) []byte {
+	b := w.buf
+	w.buf = spare[:0]
+	return b
+}

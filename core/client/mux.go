@@ -1,0 +1,359 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/callinfo"
+	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/internal/membuf"
+	"github.com/skiffrpc/skiff/core/stats"
+	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/transport"
+)
+
+// muxPool multiplexes calls over a few shared connections per address:
+// callers append encoded requests to a connection's pending bytes, one of
+// them flushes everything pending in one write, and a reader goroutine per
+// connection matches replies to callers by sequence id. Under concurrency
+// this turns many small writes and reads into few large ones.
+type muxPool struct {
+	c    *Client
+	size int
+	mu   sync.Mutex
+	// addrs holds size slots per address; a slot's mutex serialises dialing
+	// so concurrent first calls share one connection.
+	addrs map[string]*muxSlots
+	wg    sync.WaitGroup
+	shut  bool
+}
+
+type muxSlots struct {
+	next  atomic.Uint32
+	slots []muxSlot
+}
+
+type muxSlot struct {
+	mu sync.Mutex
+	mc *muxConn
+}
+
+type muxConn struct {
+	p    *muxPool
+	conn engine.Conn
+
+	mu       sync.Mutex
+	pending  map[int32]*muxCall
+	out      membuf.Writer // encoded requests not yet flushed
+	spare    []byte
+	flushing bool
+	err      error // set once the connection failed; it is then closed
+}
+
+// muxCall is one caller waiting for its reply. Pooled.
+type muxCall struct {
+	method string
+	resp   any
+	err    error
+	done   chan struct{}
+	timer  *time.Timer
+}
+
+var muxCalls = sync.Pool{New: func() any { return &muxCall{done: make(chan struct{}, 1)} }}
+
+func newMuxPool(c *Client, size int) *muxPool {
+	if size <= 0 {
+		size = 2
+	}
+	return &muxPool{c: c, size: size, addrs: map[string]*muxSlots{}}
+}
+
+// get returns a live connection to addr, dialing if the slot is empty or
+// its connection failed.
+func (p *muxPool) get(addr string, timeout time.Duration) (*muxConn, error) {
+	p.mu.Lock()
+	if p.shut {
+		p.mu.Unlock()
+		return nil, status.New(status.Canceled, "client closed")
+	}
+	ss := p.addrs[addr]
+	if ss == nil {
+		ss = &muxSlots{slots: make([]muxSlot, p.size)}
+		p.addrs[addr] = ss
+	}
+	p.mu.Unlock()
+	slot := &ss.slots[int(ss.next.Add(1))%len(ss.slots)]
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	if slot.mc != nil && slot.mc.alive() {
+		return slot.mc, nil
+	}
+	conn, err := p.c.opts.engine.Dial(network(addr), addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	mc := &muxConn{p: p, conn: conn, pending: map[int32]*muxCall{}}
+	p.mu.Lock()
+	if p.shut {
+		p.mu.Unlock()
+		_ = conn.Close()
+		return nil, status.New(status.Canceled, "client closed")
+	}
+	p.wg.Add(1)
+	p.mu.Unlock()
+	slot.mc = mc
+	go mc.readLoop()
+	return mc, nil
+}
+
+func (p *muxPool) close() {
+	p.mu.Lock()
+	p.shut = true
+	var all []*muxConn
+	for _, ss := range p.addrs {
+		for i := range ss.slots {
+			ss.slots[i].mu.Lock()
+			if mc := ss.slots[i].mc; mc != nil {
+				all = append(all, mc)
+			}
+			ss.slots[i].mu.Unlock()
+		}
+	}
+	p.mu.Unlock()
+	for _, mc := range all {
+		mc.fail(status.New(status.Canceled, "client closed"))
+	}
+	p.wg.Wait()
+}
+
+func (mc *muxConn) alive() bool {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	return mc.err == nil
+}
+
+// fail closes the connection and wakes every waiting caller with err.
+func (mc *muxConn) fail(err error) {
+	mc.mu.Lock()
+	if mc.err != nil {
+		mc.mu.Unlock()
+		return
+	}
+	mc.err = err
+	calls := mc.pending
+	mc.pending = map[int32]*muxCall{}
+	mc.mu.Unlock()
+	_ = mc.conn.Close()
+	for _, call := range calls {
+		call.err = err
+		call.done <- struct{}{}
+	}
+}
+
+// send queues msg (and registers call under its sequence id unless it is
+// nil), then flushes unless another caller is already flushing; that
+// caller will write these bytes too.
+func (mc *muxConn) send(msg *codec.Message, call *muxCall) error {
+	c := mc.p.c
+	mc.mu.Lock()
+	if mc.err != nil {
+		err := mc.err
+		mc.mu.Unlock()
+		return err
+	}
+	before := mc.out.MallocLen()
+	if err := c.proto.WriteMessage(&mc.out, msg, c.codec); err != nil {
+		mc.out.Truncate(before)
+		mc.mu.Unlock()
+		return err
+	}
+	if call != nil {
+		mc.pending[msg.SeqID] = call
+	}
+	if mc.flushing {
+		mc.mu.Unlock()
+		return nil
+	}
+	mc.flushing = true
+	mc.mu.Unlock()
+	return mc.flush()
+}
+
+// flush writes pending bytes until there are none; only one caller runs
+// it at a time.
+func (mc *muxConn) flush() error {
+	w := mc.conn.Writer()
+	for {
+		mc.mu.Lock()
+		if mc.out.MallocLen() == 0 || mc.err != nil {
+			mc.flushing = false
+			mc.mu.Unlock()
+			return nil
+		}
+		batch := mc.out.Swap(mc.spare)
+		mc.mu.Unlock()
+		buf, err := w.Malloc(len(batch))
+		if err == nil {
+			copy(buf, batch)
+			err = w.Flush()
+		}
+		mc.mu.Lock()
+		mc.spare = batch[:0]
+		mc.mu.Unlock()
+		if err != nil {
+			mc.mu.Lock()
+			mc.flushing = false
+			mc.mu.Unlock()
+			err = status.Wrap(status.ErrConnect, "send to "+mc.conn.RemoteAddr().String(), err)
+			mc.fail(err)
+			return err
+		}
+	}
+}
+
+// readLoop delivers replies to their callers until the connection fails.
+func (mc *muxConn) readLoop() {
+	defer mc.p.wg.Done()
+	c := mc.p.c
+	r := mc.conn.Reader()
+	msg := &codec.Message{}
+	for {
+		payload, err := c.proto.ReadMessage(r, msg, c.opts.maxFrame)
+		if err != nil {
+			mc.fail(status.Wrap(status.ErrConnect, "read replies", err))
+			return
+		}
+		n, err := c.codec.DecodeEnvelope(payload, msg)
+		if err != nil {
+			mc.fail(err)
+			return
+		}
+		mc.mu.Lock()
+		call := mc.pending[msg.SeqID]
+		delete(mc.pending, msg.SeqID)
+		mc.mu.Unlock()
+		if call != nil {
+			call.err = mc.decode(payload[n:], msg, call)
+			call.done <- struct{}{}
+		}
+		_ = r.Release()
+		msg.Reset()
+	}
+}
+
+func (mc *muxConn) decode(body []byte, msg *codec.Message, call *muxCall) error {
+	c := mc.p.c
+	if msg.Method != call.method {
+		return status.Protocolf("wrong method name in reply: got %q, want %q", msg.Method, call.method).WithTypeID(status.TypeWrongMethodName)
+	}
+	switch msg.Type {
+	case codec.Reply:
+		msg.Payload = call.resp
+	case codec.Exception:
+		msg.Payload = nil
+	default:
+		return status.Protocolf("invalid message type %s in reply to %s", msg.Type, call.method).WithTypeID(status.TypeInvalidMessageType)
+	}
+	if err := c.codec.DecodePayload(body, msg); err != nil {
+		return err
+	}
+	if msg.Err != nil {
+		return msg.Err
+	}
+	return nil
+}
+
+// muxRoundTrip is roundTrip for multiplexed connections.
+func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, deadline time.Time, ct time.Duration, req, resp any) error {
+	ci.Stats.Record(stats.ClientConnStart)
+	mc, err := c.mux.get(ci.Address, ct)
+	ci.Stats.Record(stats.ClientConnFinish)
+	if err != nil {
+		return status.Wrap(status.ErrConnect, "connect to "+ci.Address, err)
+	}
+	ci.RemoteAddr = mc.conn.RemoteAddr()
+	msg := messages.Get().(*codec.Message)
+	defer func() {
+		msg.Reset()
+		messages.Put(msg)
+	}()
+	msg.Type = codec.Call
+	if ci.Oneway {
+		msg.Type = codec.Oneway
+	}
+	msg.SeqID = c.seq.Add(1)
+	msg.Service, msg.Method, msg.Payload = ci.Service, ci.Method, req
+	ci.SeqID = msg.SeqID
+
+	var call *muxCall
+	if !ci.Oneway {
+		call = muxCalls.Get().(*muxCall)
+		call.method, call.resp, call.err = ci.Method, resp, nil
+	}
+	ci.Stats.Record(stats.WriteStart)
+	err = mc.send(msg, call)
+	ci.Stats.Record(stats.WriteFinish)
+	if call == nil || err != nil {
+		if call != nil && mc.forget(msg.SeqID) {
+			muxCalls.Put(call)
+		}
+		if err != nil && !errors.Is(err, status.ErrProtocol) && !errors.Is(err, status.ErrConnect) {
+			err = status.Wrap(status.ErrConnect, "send request to "+ci.Address, err)
+		}
+		return err
+	}
+	ci.Stats.Record(stats.ReadStart)
+	defer ci.Stats.Record(stats.ReadFinish)
+	var timeout <-chan time.Time
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if call.timer == nil {
+			call.timer = time.NewTimer(d)
+		} else {
+			call.timer.Reset(d)
+		}
+		timeout = call.timer.C
+	}
+	select {
+	case <-call.done:
+		if call.timer != nil {
+			call.timer.Stop()
+		}
+		err := call.err
+		call.resp, call.err = nil, nil
+		muxCalls.Put(call)
+		return err
+	case <-timeout:
+		err = status.Wrap(status.ErrTimeout, "rpc timeout: no reply to "+ci.Method+" from "+ci.Address+" in time", nil)
+	case <-ctx.Done():
+		err = ctxError(ctx.Err())
+	}
+	if call.timer != nil {
+		call.timer.Stop()
+	}
+	if !mc.forget(msg.SeqID) {
+		// The reader already took the call: wait for it to finish with resp.
+		<-call.done
+	}
+	call.resp, call.err = nil, nil
+	muxCalls.Put(call)
+	return err
+}
+
+// forget removes a pending call and reports whether it was still pending
+// (so nobody else will signal it).
+func (mc *muxConn) forget(seq int32) bool {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	if _, ok := mc.pending[seq]; ok {
+		delete(mc.pending, seq)
+		return true
+	}
+	return false
+}
+
+var _ transport.Writer = (*membuf.Writer)(nil)
