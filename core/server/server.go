@@ -397,12 +397,20 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	oneway := ci.Oneway
 	err = s.invoke(ci, m, args, result)
 	ci.Release()
-	if oneway {
-		return nil
+	if !oneway {
+		msg.Payload = result
+		s.reply(st, w, c, msg, err)
 	}
-	msg.Payload = result
-	s.reply(st, w, c, msg, err)
+	recycle(args)
+	recycle(result)
 	return nil
+}
+
+// recycle hands v back to its generated code for reuse, if it allows.
+func recycle(v any) {
+	if r, ok := v.(service.Recycler); ok {
+		r.Recycle()
+	}
 }
 
 // invoke runs the tracers, the middleware chain and the handler, turning a

@@ -61,3 +61,13 @@ type Info struct {
 
 // Method returns the descriptor of the named method, or nil.
 func (s *Info) Method(name string) *MethodInfo { return s.Methods[name] }
+
+// Recycler is an optional capability of argument and result values that
+// can be reused. The server calls Recycle once the reply has been encoded
+// (for a oneway call, once the handler has returned); Recycle must reset
+// the value and may return it to a pool that NewArgs or NewResult draws
+// from. Only the wrapper is recycled: values the handler received through
+// it (such as a request struct) stay the handler's.
+type Recycler interface {
+	Recycle()
+}

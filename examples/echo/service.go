@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/apache/thrift/lib/go/thrift"
 
@@ -71,11 +72,38 @@ func ServiceInfo() *service.Info {
 	}
 }
 
-func newEchoServiceEchoArgs() any   { return &EchoServiceEchoArgs{} }
-func newEchoServiceEchoResult() any { return &EchoServiceEchoResult{} }
-func newEchoServiceFailArgs() any   { return &EchoServiceFailArgs{} }
-func newEchoServiceFailResult() any { return &EchoServiceFailResult{} }
-func newEchoServiceNotifyArgs() any { return &EchoServiceNotifyArgs{} }
+// The argument and result wrappers are pooled: the server recycles them
+// once the reply is written (service.Recycler), and the client stub once
+// it has taken the result out. Only the wrappers are reused, never the
+// request and response structs they point to.
+var (
+	echoArgsPool   = sync.Pool{New: func() any { return new(EchoServiceEchoArgs) }}
+	echoResultPool = sync.Pool{New: func() any { return new(EchoServiceEchoResult) }}
+	failArgsPool   = sync.Pool{New: func() any { return new(EchoServiceFailArgs) }}
+	failResultPool = sync.Pool{New: func() any { return new(EchoServiceFailResult) }}
+	notifyArgsPool = sync.Pool{New: func() any { return new(EchoServiceNotifyArgs) }}
+)
+
+func newEchoServiceEchoArgs() any   { return echoArgsPool.Get() }
+func newEchoServiceEchoResult() any { return echoResultPool.Get() }
+func newEchoServiceFailArgs() any   { return failArgsPool.Get() }
+func newEchoServiceFailResult() any { return failResultPool.Get() }
+func newEchoServiceNotifyArgs() any { return notifyArgsPool.Get() }
+
+// Recycle resets p and returns it to its pool (service.Recycler).
+func (p *EchoServiceEchoArgs) Recycle() { *p = EchoServiceEchoArgs{}; echoArgsPool.Put(p) }
+
+// Recycle resets p and returns it to its pool (service.Recycler).
+func (p *EchoServiceEchoResult) Recycle() { *p = EchoServiceEchoResult{}; echoResultPool.Put(p) }
+
+// Recycle resets p and returns it to its pool (service.Recycler).
+func (p *EchoServiceFailArgs) Recycle() { *p = EchoServiceFailArgs{}; failArgsPool.Put(p) }
+
+// Recycle resets p and returns it to its pool (service.Recycler).
+func (p *EchoServiceFailResult) Recycle() { *p = EchoServiceFailResult{}; failResultPool.Put(p) }
+
+// Recycle resets p and returns it to its pool (service.Recycler).
+func (p *EchoServiceNotifyArgs) Recycle() { *p = EchoServiceNotifyArgs{}; notifyArgsPool.Put(p) }
 
 func echoHandler(ctx context.Context, impl any, args, result any) error {
 	a := args.(*EchoServiceEchoArgs)
@@ -127,39 +155,51 @@ func NewClient(inv Invoker) *Client { return &Client{inv: inv} }
 
 // Echo calls EchoService.Echo.
 func (c *Client) Echo(ctx context.Context, req *EchoRequest, opts ...client.CallOption) (*EchoResponse, error) {
-	args := EchoServiceEchoArgs{Req: req}
-	var result EchoServiceEchoResult
-	if err := c.inv.Call(ctx, "Echo", &args, &result, opts...); err != nil {
+	args := echoArgsPool.Get().(*EchoServiceEchoArgs)
+	result := echoResultPool.Get().(*EchoServiceEchoResult)
+	args.Req = req
+	err := c.inv.Call(ctx, "Echo", args, result, opts...)
+	success := result.Success
+	args.Recycle()
+	result.Recycle()
+	if err != nil {
 		return nil, err
 	}
-	if result.Success == nil {
+	if success == nil {
 		return nil, thriftcodec.ApplicationError(thriftcodec.MissingResult, "Echo failed: unknown result")
 	}
-	return result.Success, nil
+	return success, nil
 }
 
 // Fail calls EchoService.Fail. The declared exception comes back as a
 // *EchoError error.
 func (c *Client) Fail(ctx context.Context, code int32, opts ...client.CallOption) (*EchoResponse, error) {
-	args := EchoServiceFailArgs{Code: code}
-	var result EchoServiceFailResult
-	if err := c.inv.Call(ctx, "Fail", &args, &result, opts...); err != nil {
+	args := failArgsPool.Get().(*EchoServiceFailArgs)
+	result := failResultPool.Get().(*EchoServiceFailResult)
+	args.Code = code
+	err := c.inv.Call(ctx, "Fail", args, result, opts...)
+	success, declared := result.Success, result.Err
+	args.Recycle()
+	result.Recycle()
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if result.Err != nil {
-		return nil, result.Err
-	}
-	if result.Success == nil {
+	case declared != nil:
+		return nil, declared
+	case success == nil:
 		return nil, thriftcodec.ApplicationError(thriftcodec.MissingResult, "Fail failed: unknown result")
 	}
-	return result.Success, nil
+	return success, nil
 }
 
 // Notify calls the oneway EchoService.Notify; it returns once the call is
 // sent.
 func (c *Client) Notify(ctx context.Context, message string, opts ...client.CallOption) error {
-	args := EchoServiceNotifyArgs{Message: message}
-	return c.inv.Call(ctx, "Notify", &args, nil, opts...)
+	args := notifyArgsPool.Get().(*EchoServiceNotifyArgs)
+	args.Message = message
+	err := c.inv.Call(ctx, "Notify", args, nil, opts...)
+	args.Recycle()
+	return err
 }
 
 // EchoServiceEchoArgs is the argument struct of Echo.
