@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	skiffclient "github.com/skiffrpc/skiff/core/client"
+	"github.com/skiffrpc/skiff/core/engine"
+	skiffserver "github.com/skiffrpc/skiff/core/server"
+	"github.com/skiffrpc/skiff/core/transport"
+	"github.com/skiffrpc/skiff/examples/echo"
+)
+
+// skiffEcho implements echo.EchoService.
+type skiffEcho struct{}
+
+func (skiffEcho) Echo(_ context.Context, req *echo.EchoRequest) (*echo.EchoResponse, error) {
+	return &echo.EchoResponse{Message: req.Message, Seq: req.Seq}, nil
+}
+
+func (skiffEcho) Fail(_ context.Context, code int32) (*echo.EchoResponse, error) {
+	return nil, &echo.EchoError{Code: code, Reason: "requested failure"}
+}
+
+func (skiffEcho) Notify(context.Context, string) error { return nil }
+
+func serveSkiff(addr string) error {
+	return serveSkiffOn(addr, engine.Default)
+}
+
+func serveSkiffStd(addr string) error {
+	return serveSkiffOn(addr, engine.Std)
+}
+
+func serveSkiffOn(addr string, e engine.Engine) error {
+	svr := skiffserver.New(skiffserver.WithAddress(addr), skiffserver.WithEngine(e))
+	if err := svr.RegisterService(echo.ServiceInfo(), skiffEcho{}); err != nil {
+		return err
+	}
+	return svr.Start()
+}
+
+type skiffClient struct{ cli *skiffclient.Client }
+
+func dialSkiffFramed(addr string, conc int) (client, error) {
+	return dialSkiff(addr, conc, engine.Default)
+}
+
+func dialSkiffFramedStd(addr string, conc int) (client, error) {
+	return dialSkiff(addr, conc, engine.Std)
+}
+
+// dialSkiffMux pipelines all callers over Skiff's default multiplexed
+// connections (WithMultiplex(0): 2 per address) with batched flushes.
+func dialSkiffMux(addr string, _ int) (client, error) {
+	return newSkiffClient(addr, skiffclient.WithMultiplex(0))
+}
+
+func dialSkiff(addr string, conc int, e engine.Engine) (client, error) {
+	return newSkiffClient(addr, skiffclient.WithEngine(e),
+		skiffclient.WithLongConnection(skiffclient.PoolConfig{
+			MaxIdlePerAddress: conc, MaxIdleGlobal: conc, MaxIdleTimeout: time.Minute,
+		}))
+}
+
+func newSkiffClient(addr string, opts ...skiffclient.Option) (client, error) {
+	cli, err := skiffclient.New(echo.ServiceInfo(), append([]skiffclient.Option{
+		skiffclient.WithHostPorts(addr),
+		skiffclient.WithTransport(transport.Framed),
+	}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	return skiffClient{cli}, nil
+}
+
+func (c skiffClient) call(body string, seq int64) (int, int64, error) {
+	// What the generated echo.Client.Echo does, minus its Invoker interface.
+	args := echo.EchoServiceEchoArgs{Req: &echo.EchoRequest{Message: body, Seq: &seq}}
+	var result echo.EchoServiceEchoResult
+	if err := c.cli.Call(context.Background(), "Echo", &args, &result); err != nil {
+		return 0, 0, err
+	}
+	if result.Success == nil {
+		return 0, 0, errNoResult
+	}
+	return len(result.Success.Message), result.Success.GetSeq(), nil
+}
+
+func (c skiffClient) close() { c.cli.Close() }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# gen.sh regenerates the peers' generated code committed in this module:
+#   kitex_gen/echo    Kitex Thrift code for ../examples/echo/echo.thrift (the IDL Skiff's echo uses)
+#   kitex_gen/echopb  Kitex Protobuf code for idl/echo.proto
+#   grpcpb            grpc-go code (protoc-gen-go + protoc-gen-go-grpc) for idl/echo.proto
+# Needs protoc (Debian: apt-get install -y protobuf-compiler). The generators are
+# pinned by the tool lines in go.mod (kitex v0.15.2, protoc-gen-go, protoc-gen-go-grpc).
+set -euo pipefail
+cd "$(dirname "$0")"
+export GOWORK=off
+
+rm -rf kitex_gen grpcpb
+go tool kitex -module github.com/skiffrpc/skiff/benchmark -gen-path kitex_gen ../examples/echo/echo.thrift
+go tool kitex -module github.com/skiffrpc/skiff/benchmark -gen-path kitex_gen idl/echo.proto
+
+mkdir -p grpcpb
+go build -o .bin/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
+go build -o .bin/protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc
+trap 'rm -rf .bin' EXIT
+protoc -I idl \
+	--plugin=protoc-gen-go=.bin/protoc-gen-go \
+	--plugin=protoc-gen-go-grpc=.bin/protoc-gen-go-grpc \
+	--go_out=grpcpb --go_opt=paths=source_relative --go_opt=Mecho.proto=github.com/skiffrpc/skiff/benchmark/grpcpb\;grpcpb \
+	--go-grpc_out=grpcpb --go-grpc_opt=paths=source_relative --go-grpc_opt=Mecho.proto=github.com/skiffrpc/skiff/benchmark/grpcpb\;grpcpb \
+	echo.proto
+gofmt -l kitex_gen grpcpb | xargs -r gofmt -w
