@@ -1,6 +1,6 @@
 module github.com/skiffrpc/skiff/core
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/cloudwego/netpoll v0.7.2

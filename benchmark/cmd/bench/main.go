@@ -46,6 +46,7 @@ var frameworks = map[string]framework{
 	"skiff-framed":     {serve: serveSkiff, dial: dialSkiffFramed},
 	"skiff-framed-std": {serve: serveSkiffStd, dial: dialSkiffFramedStd},
 	"skiff-mux":        {serve: serveSkiff, dial: dialSkiffMux},
+	"skiff-mux-std":    {serve: serveSkiff, dial: dialSkiffMuxStd},
 	"kitex-framed":     {serve: serveKitexThrift, dial: dialKitexFramed},
 	"kitex-ttheader":   {serve: serveKitexThrift, dial: dialKitexTTHeader},
 	"kitex-pb":         {serve: serveKitexPB, dial: dialKitexPB},

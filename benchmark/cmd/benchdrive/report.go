@@ -196,7 +196,7 @@ func writeTargets(b *strings.Builder, rep Report) {
 	raw := rep.find("raw", c.BaseConc, c.BaseSize)
 	kf1000 := rep.find("kitex-framed", 1000, c.BaseSize)
 	header := false
-	for _, name := range []string{"skiff-framed", "skiff-framed-std", "skiff-mux"} {
+	for _, name := range []string{"skiff-framed", "skiff-framed-std", "skiff-mux", "skiff-mux-std"} {
 		sk := rep.find(name, c.BaseConc, c.BaseSize)
 		if sk == nil {
 			continue
