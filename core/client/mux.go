@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -179,9 +180,22 @@ func (mc *muxConn) send(msg *codec.Message, call *muxCall) error {
 		return nil
 	}
 	mc.flushing = true
+	deep := len(mc.pending) > muxYieldDepth
 	mc.mu.Unlock()
+	if deep {
+		// With a deep pipeline, let the other runnable callers queue
+		// their requests first so that one write carries them all: the
+		// write syscall does not yield the P, so on one P every caller
+		// would otherwise flush alone. Shallow pipelines skip the yield,
+		// which would only add latency.
+		runtime.Gosched()
+	}
 	return mc.flush()
 }
+
+// muxYieldDepth is the number of calls waiting on a connection above which
+// the flushing caller yields before writing.
+const muxYieldDepth = 64
 
 // flush writes pending bytes until there are none; only one caller runs
 // it at a time.

@@ -40,7 +40,7 @@ const (
 	// stdMaxRetained is the largest buffer a connection keeps once it is
 	// empty; bigger ones (grown for a big message) are dropped so an idle
 	// connection does not pin them.
-	stdMaxRetained = 64 << 10
+	stdMaxRetained = 256 << 10
 )
 
 // aLongTimeAgo is a read deadline in the past: it makes a blocked read
