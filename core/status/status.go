@@ -76,6 +76,7 @@ const (
 
 var kindNames = [...]string{"", "timeout", "canceled", "overload", "circuit open", "no instance", "protocol", "remote", "connect"}
 
+// String returns the category name, such as "timeout", or "" for KindNone.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
