@@ -29,6 +29,7 @@ type Client struct {
 	log    *slog.Logger
 	level  stats.Level
 	proto  transport.Protocol
+	meta   transport.MetaHandler // proto's, if it carries metadata
 	codec  codec.Codec
 	pool   connPool
 	mux    *muxPool
@@ -59,6 +60,7 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
+	c.meta, _ = c.proto.(transport.MetaHandler)
 	if c.codec == nil {
 		if c.codec = codec.Lookup(svc.Codec); c.codec == nil {
 			return nil, fmt.Errorf("client: no codec registered as %q (import its module, or use WithCodec)", svc.Codec)
@@ -226,6 +228,9 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 	msg.Service, msg.Method, msg.Payload = ci.Service, ci.Method, req
 	ci.SeqID = msg.SeqID
 
+	if c.meta != nil {
+		c.meta.ClientWriteMeta(ctx, msg)
+	}
 	ci.Stats.Record(stats.WriteStart)
 	w := pc.Writer()
 	err = c.proto.WriteMessage(w, msg, c.codec)
@@ -279,6 +284,9 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 	c.pool.put(pc)
 	if msg.Err != nil {
 		return msg.Err
+	}
+	if c.meta != nil {
+		return c.meta.ClientReadMeta(ctx, msg)
 	}
 	return nil
 }

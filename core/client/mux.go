@@ -57,6 +57,7 @@ type muxConn struct {
 
 // muxCall is one caller waiting for its reply. Pooled.
 type muxCall struct {
+	ctx    context.Context
 	method string
 	resp   any
 	err    error
@@ -278,6 +279,9 @@ func (mc *muxConn) decode(body []byte, msg *codec.Message, call *muxCall) error 
 	if msg.Err != nil {
 		return msg.Err
 	}
+	if c.meta != nil {
+		return c.meta.ClientReadMeta(call.ctx, msg)
+	}
 	return nil
 }
 
@@ -306,7 +310,10 @@ func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, deadline t
 	var call *muxCall
 	if !ci.Oneway {
 		call = muxCalls.Get().(*muxCall)
-		call.method, call.resp, call.err = ci.Method, resp, nil
+		call.ctx, call.method, call.resp, call.err = ctx, ci.Method, resp, nil
+	}
+	if c.meta != nil {
+		c.meta.ClientWriteMeta(ctx, msg)
 	}
 	ci.Stats.Record(stats.WriteStart)
 	err = mc.send(msg, call)
@@ -338,7 +345,7 @@ func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, deadline t
 			call.timer.Stop()
 		}
 		err := call.err
-		call.resp, call.err = nil, nil
+		call.ctx, call.resp, call.err = nil, nil, nil
 		muxCalls.Put(call)
 		return err
 	case <-timeout:
@@ -353,7 +360,7 @@ func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, deadline t
 		// The reader already took the call: wait for it to finish with resp.
 		<-call.done
 	}
-	call.resp, call.err = nil, nil
+	call.ctx, call.resp, call.err = nil, nil, nil
 	muxCalls.Put(call)
 	return err
 }

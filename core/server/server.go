@@ -361,14 +361,14 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	}
 	if msg.Type != codec.Call && msg.Type != codec.Oneway {
 		err := status.Exception(status.TypeInvalidMessageType, "invalid message type "+msg.Type.String()+" from client")
-		s.reply(st, w, c, msg, err)
+		s.reply(st, w, c, msg, err, false)
 		return s.connError(st, "decode", err)
 	}
 	m := s.route(msg.Service, msg.Method)
 	if m == nil {
 		_ = r.Release()
 		if msg.Type == codec.Call {
-			s.reply(st, w, c, msg, status.Exception(status.TypeUnknownMethod, "unknown method "+msg.Method))
+			s.reply(st, w, c, msg, status.Exception(status.TypeUnknownMethod, "unknown method "+msg.Method), false)
 		}
 		return nil
 	}
@@ -376,7 +376,7 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	msg.Payload = args
 	if err := c.DecodePayload(payload[n:], msg); err != nil {
 		if msg.Type == codec.Call {
-			s.reply(st, w, c, msg, status.Exception(status.TypeProtocolError, "decode "+msg.Method+" arguments: "+err.Error()))
+			s.reply(st, w, c, msg, status.Exception(status.TypeProtocolError, "decode "+msg.Method+" arguments: "+err.Error()), false)
 		}
 		return s.connError(st, "decode", err)
 	}
@@ -394,13 +394,27 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	if !ci.Oneway {
 		result = m.info.NewResult()
 	}
-	oneway := ci.Oneway
-	err = s.invoke(ci, m, args, result)
-	ci.Release()
-	if !oneway {
-		msg.Payload = result
-		s.reply(st, w, c, msg, err)
+	var hctx context.Context = ci
+	var cancel context.CancelFunc
+	mh, _ := st.proto.(transport.MetaHandler)
+	if mh != nil {
+		hctx, cancel = mh.ServerReadMeta(ci, msg)
 	}
+	err = s.invoke(ci, hctx, m, args, result)
+	if !ci.Oneway {
+		msg.Payload = result
+		if mh != nil {
+			msg.Meta.Reset()
+			if mh.ServerWriteMeta(hctx, msg, err) {
+				err = nil // a business error the protocol carries in its header
+			}
+		}
+		s.reply(st, w, c, msg, err, mh != nil)
+	}
+	if cancel != nil {
+		cancel()
+	}
+	ci.Release()
 	recycle(args)
 	recycle(result)
 	return nil
@@ -415,8 +429,7 @@ func recycle(v any) {
 
 // invoke runs the tracers, the middleware chain and the handler, turning a
 // panic into an error.
-func (s *Server) invoke(ci *callinfo.Info, m *method, args, result any) (err error) {
-	var ctx context.Context = ci
+func (s *Server) invoke(ci *callinfo.Info, ctx context.Context, m *method, args, result any) (err error) {
 	ci.Stats.Record(stats.RPCStart)
 	for _, t := range s.opts.tracers {
 		ctx = t.Start(ctx)
@@ -439,12 +452,15 @@ func (s *Server) invoke(ci *callinfo.Info, m *method, args, result any) (err err
 	return err
 }
 
-// reply writes a reply or, when err is not nil, an exception. Failures are
+// reply writes a reply or, when err is not nil, an exception. Unless
+// metaReady, the request's metadata is cleared first. Failures are
 // logged; the request's reply is then lost but the connection stays usable
 // unless the encoder left partial bytes, in which case it is closed by the
 // caller's next error.
-func (s *Server) reply(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error) {
-	msg.Meta.Reset()
+func (s *Server) reply(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error, metaReady bool) {
+	if !metaReady {
+		msg.Meta.Reset()
+	}
 	if err != nil {
 		msg.Type, msg.Payload, msg.Err = codec.Exception, nil, toException(err)
 	} else {

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"sync"
 
 	"github.com/skiffrpc/skiff/core/codec"
@@ -113,4 +114,26 @@ func All() []Protocol {
 	mu.RLock()
 	defer mu.RUnlock()
 	return append([]Protocol(nil), protocols...)
+}
+
+// MetaHandler is an optional capability of a [Protocol] whose frames carry
+// metadata (TTHeader, HTTP/2 headers). The runtime calls it around every
+// call, so a protocol that implements it carries metadata by default:
+// caller and callee names, deadlines, metainfo, business errors.
+//
+// Implementations must be safe for concurrent use and must not keep msg.
+type MetaHandler interface {
+	// ClientWriteMeta fills msg.Meta of an outgoing request from ctx.
+	ClientWriteMeta(ctx context.Context, msg *codec.Message)
+	// ClientReadMeta applies the metadata of a reply to ctx (for example
+	// backward values) and returns the business error it carries, if any.
+	ClientReadMeta(ctx context.Context, msg *codec.Message) error
+	// ServerReadMeta applies the metadata of an incoming request and
+	// returns the context the handler runs with (for example with the
+	// caller's deadline) and a function to release it, which may be nil.
+	ServerReadMeta(ctx context.Context, msg *codec.Message) (context.Context, context.CancelFunc)
+	// ServerWriteMeta fills msg.Meta of the reply to a call handled with
+	// ctx. err is the handler's error; a business error the protocol can
+	// carry is written here and the reply is then sent as a normal reply.
+	ServerWriteMeta(ctx context.Context, msg *codec.Message, err error) (carried bool)
 }
