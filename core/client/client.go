@@ -301,7 +301,7 @@ func (c *Client) readReply(pc *pconn, msg *codec.Message, resp any) error {
 	if err != nil {
 		return err
 	}
-	n, err := c.codec.DecodeEnvelope(payload, msg)
+	n, err := codec.Envelope(c.codec, payload, msg)
 	if err != nil {
 		return err
 	}

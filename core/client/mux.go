@@ -242,7 +242,7 @@ func (mc *muxConn) readLoop() {
 			mc.fail(status.Wrap(status.ErrConnect, "read replies", err))
 			return
 		}
-		n, err := c.codec.DecodeEnvelope(payload, msg)
+		n, err := codec.Envelope(c.codec, payload, msg)
 		if err != nil {
 			mc.fail(err)
 			return

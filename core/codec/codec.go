@@ -234,3 +234,14 @@ func LookupPayload(name string) PayloadCodec {
 	defer mu.RUnlock()
 	return payloads[name]
 }
+
+// Envelope calls c.DecodeEnvelope and checks the envelope length it
+// reports against src, so a faulty codec yields a protocol error instead of
+// a slice panic in the runtime.
+func Envelope(c Codec, src []byte, msg *Message) (int, error) {
+	n, err := c.DecodeEnvelope(src, msg)
+	if err == nil && (n < 0 || n > len(src)) {
+		return 0, status.Protocolf("codec %s: envelope length %d outside the %d-byte message", c.Name(), n, len(src))
+	}
+	return n, err
+}

@@ -355,7 +355,7 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 		return s.connError(st, "decode", status.Protocolf("no codec recognises the message (first bytes %x)", head(payload)))
 	}
 	st.codec = c
-	n, err := c.DecodeEnvelope(payload, msg)
+	n, err := codec.Envelope(c, payload, msg)
 	if err != nil {
 		return s.connError(st, "decode", err)
 	}
