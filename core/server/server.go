@@ -245,11 +245,19 @@ func (h *connHandler) OnConnect(ctx context.Context, c engine.Conn) context.Cont
 	return &connState{Context: ctx, remote: c.RemoteAddr()}
 }
 
-func (h *connHandler) OnRequest(ctx context.Context, c engine.Conn) error {
+func (h *connHandler) OnRequest(ctx context.Context, c engine.Conn) (err error) {
 	st, ok := ctx.(*connState)
 	if !ok {
 		st = &connState{Context: ctx, remote: c.RemoteAddr()}
 	}
+	// A panic outside the handler (a faulty codec or transport) closes
+	// this connection only, whatever the engine.
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("skiff: panic while serving a connection", "remote", st.remote, "panic", p, "stack", string(debug.Stack()))
+			err = status.Protocolf("panic while serving: %v", p)
+		}
+	}()
 	return (*Server)(h).serve(st, c.Reader(), c.Writer())
 }
 
