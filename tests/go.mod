@@ -14,6 +14,7 @@ require (
 	github.com/bytedance/gopkg v0.1.1 // indirect
 	github.com/cloudwego/gopkg v0.1.4 // indirect
 	github.com/cloudwego/netpoll v0.7.2 // indirect
+	github.com/skiffrpc/skiff/transport-ttheader v0.0.0
 )
 
 replace (
@@ -21,3 +22,5 @@ replace (
 	github.com/skiffrpc/skiff/core => ../core
 	github.com/skiffrpc/skiff/examples => ../examples
 )
+
+replace github.com/skiffrpc/skiff/transport-ttheader => ../transport-ttheader

@@ -101,6 +101,9 @@ func (p *Protocol) ReadMessage(r transport.Reader, msg *codec.Message, maxSize i
 	}
 	payload := frame[FixedLen+h.InfoSize:]
 	msg.SeqID = h.SeqID
+	if isn, ok := msg.Meta.Str(KeyIDLServiceName); ok {
+		msg.Service = isn // routes the call on multi-service servers
+	}
 	msg.ProtocolID = h.ProtocolID &^ FramedPayload
 	if framedPayload(payload) {
 		msg.ProtocolID |= FramedPayload

@@ -1,0 +1,141 @@
+package ttheader
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/callinfo"
+	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/metainfo"
+	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/transport"
+)
+
+// Int keys of the INFO_INTKEYVALUE block that Skiff reads and writes, with
+// Kitex's numbering.
+const (
+	KeyFromService uint16 = 3
+	KeyToService   uint16 = 6
+	KeyToMethod    uint16 = 9
+	KeyRPCTimeout  uint16 = 12
+	KeyFromMethod  uint16 = 20
+	KeyMsgType     uint16 = 22
+)
+
+// String keys of the INFO_KEYVALUE block that Skiff reads and writes.
+const (
+	// KeyIDLServiceName names the callee service, for routing on servers
+	// that serve several.
+	KeyIDLServiceName = "isn"
+	// KeyBizStatus, KeyBizMessage and KeyBizExtra carry a business error
+	// (status.BizError) on a reply; the extra map is JSON.
+	KeyBizStatus  = "biz-status"
+	KeyBizMessage = "biz-message"
+	KeyBizExtra   = "biz-extra"
+)
+
+var _ transport.MetaHandler = (*Protocol)(nil)
+
+// ClientWriteMeta fills the header of a request: caller and callee service
+// and method (int keys 3, 6, 9, 20), the message type (22), the time left
+// for the call in milliseconds (12: the smaller of the RPC timeout and the
+// context deadline), the callee service name for routing (isn), and the
+// context's metainfo (RPC_TRANSIT_ and RPC_PERSIST_ keys).
+func (p *Protocol) ClientWriteMeta(ctx context.Context, msg *codec.Message) {
+	m := &msg.Meta
+	if ci := callinfo.From(ctx); ci != nil {
+		if ci.Caller != "" {
+			m.SetInt(KeyFromService, ci.Caller)
+		}
+		if ci.CallerMethod != "" {
+			m.SetInt(KeyFromMethod, ci.CallerMethod)
+		}
+		if ci.Service != "" {
+			m.SetInt(KeyToService, ci.Service)
+			m.SetStr(KeyIDLServiceName, ci.Service)
+		}
+		m.SetInt(KeyToMethod, msg.Method)
+		left := ci.RPCTimeout
+		if d, ok := ctx.Deadline(); ok {
+			if until := time.Until(d); left <= 0 || until < left {
+				left = until
+			}
+		}
+		if left > 0 {
+			ms := left.Milliseconds()
+			if ms == 0 {
+				ms = 1
+			}
+			m.SetInt(KeyRPCTimeout, strconv.FormatInt(ms, 10))
+		}
+	}
+	m.SetInt(KeyMsgType, strconv.Itoa(int(msg.Type)))
+	m.Strs = metainfo.AppendWire(ctx, m.Strs)
+}
+
+// ClientReadMeta applies a reply's header: backward metainfo values go to
+// the collector of ctx (metainfo.WithBackwardValues), and biz-status keys
+// become the returned *status.BizError.
+func (p *Protocol) ClientReadMeta(ctx context.Context, msg *codec.Message) error {
+	metainfo.SetBackwardValuesFromWire(ctx, msg.Meta.Strs)
+	code, ok := msg.Meta.Str(KeyBizStatus)
+	if !ok {
+		return nil
+	}
+	n, err := strconv.ParseInt(code, 10, 32)
+	if err != nil {
+		return status.Protocolf("ttheader: bad %s %q", KeyBizStatus, code)
+	}
+	be := &status.BizError{Code: int32(n)}
+	be.Message, _ = msg.Meta.Str(KeyBizMessage)
+	if extra, ok := msg.Meta.Str(KeyBizExtra); ok && extra != "" {
+		if err := json.Unmarshal([]byte(extra), &be.Extra); err != nil {
+			return status.Protocolf("ttheader: bad %s: %v", KeyBizExtra, err)
+		}
+	}
+	return be
+}
+
+// ServerReadMeta applies a request's header: the caller's service and
+// method go to the call info, metainfo values to the context (transient
+// ones for this hop only), backward values can be sent with
+// metainfo.SendBackwardValue, and the caller's time budget (int key 12)
+// becomes the handler context's deadline.
+func (p *Protocol) ServerReadMeta(ctx context.Context, msg *codec.Message) (context.Context, context.CancelFunc) {
+	m := &msg.Meta
+	if ci := callinfo.From(ctx); ci != nil {
+		ci.Caller, _ = m.Int(KeyFromService)
+		ci.CallerMethod, _ = m.Int(KeyFromMethod)
+	}
+	ctx = metainfo.WithBackwardValues(metainfo.FromWire(ctx, m.Strs))
+	if v, ok := m.Int(KeyRPCTimeout); ok {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
+			return context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+		}
+	}
+	return ctx, nil
+}
+
+// ServerWriteMeta fills a reply's header: the message type, backward
+// metainfo values, and, when err is a *status.BizError, its code, message
+// and extra map; it then reports true, and the reply is sent as a normal
+// reply with the error in the header, as Kitex does.
+func (p *Protocol) ServerWriteMeta(ctx context.Context, msg *codec.Message, err error) bool {
+	m := &msg.Meta
+	m.Strs = metainfo.AppendBackwardWire(ctx, m.Strs)
+	var be *status.BizError
+	if !errors.As(err, &be) {
+		return false
+	}
+	m.SetStr(KeyBizStatus, strconv.Itoa(int(be.Code)))
+	m.SetStr(KeyBizMessage, be.Message)
+	if len(be.Extra) > 0 {
+		if b, jerr := json.Marshal(be.Extra); jerr == nil {
+			m.SetStr(KeyBizExtra, string(b))
+		}
+	}
+	return true
+}
