@@ -30,8 +30,10 @@ func (h hopHandler) Echo(ctx context.Context, req *echo.EchoRequest) (*echo.Echo
 	return h.fn(ctx, req)
 }
 
-func (hopHandler) Fail(context.Context, int32) (*echo.EchoResponse, error) { return nil, nil }
-func (hopHandler) Notify(context.Context, string) error                    { return nil }
+func (hopHandler) Fail(_ context.Context, code int32) (*echo.EchoResponse, error) {
+	return nil, &echo.EchoError{Code: code, Reason: "requested failure"}
+}
+func (hopHandler) Notify(context.Context, string) error { return nil }
 
 func start(t *testing.T, h echo.EchoService) string {
 	t.Helper()
