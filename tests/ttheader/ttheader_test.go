@@ -35,7 +35,9 @@ func (hopHandler) Fail(_ context.Context, code int32) (*echo.EchoResponse, error
 }
 func (hopHandler) Notify(context.Context, string) error { return nil }
 
-func start(t *testing.T, h echo.EchoService) string {
+func startB(b *testing.B) string { return start(b, hopHandler{echoBack}) }
+
+func start(t testing.TB, h echo.EchoService) string {
 	t.Helper()
 	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithLogger(slog.New(slog.DiscardHandler)))
 	if err := svr.RegisterService(echo.ServiceInfo(), h); err != nil {
@@ -48,7 +50,7 @@ func start(t *testing.T, h echo.EchoService) string {
 	return svr.Addr().String()
 }
 
-func dial(t *testing.T, addr string, opts ...client.Option) *echo.Client {
+func dial(t testing.TB, addr string, opts ...client.Option) *echo.Client {
 	t.Helper()
 	cli, err := client.New(echo.ServiceInfo(), append([]client.Option{client.WithHostPorts(addr)}, opts...)...)
 	if err != nil {
