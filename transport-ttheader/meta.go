@@ -35,6 +35,9 @@ const (
 	KeyBizStatus  = "biz-status"
 	KeyBizMessage = "biz-message"
 	KeyBizExtra   = "biz-extra"
+	// KeyConnReset on a reply asks the client to stop using the connection:
+	// the server is shutting down (codec.Message.ConnReset).
+	KeyConnReset = "crrst"
 )
 
 var _ transport.MetaHandler = (*Protocol)(nil)

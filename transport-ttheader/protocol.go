@@ -104,6 +104,9 @@ func (p *Protocol) ReadMessage(r transport.Reader, msg *codec.Message, maxSize i
 	if isn, ok := msg.Meta.Str(KeyIDLServiceName); ok {
 		msg.Service = isn // routes the call on multi-service servers
 	}
+	if _, ok := msg.Meta.Str(KeyConnReset); ok {
+		msg.ConnReset = true
+	}
 	msg.ProtocolID = h.ProtocolID &^ FramedPayload
 	if framedPayload(payload) {
 		msg.ProtocolID |= FramedPayload
@@ -131,6 +134,9 @@ func framedPayload(b []byte) bool {
 // When c knows the message's size, the whole frame is reserved with one
 // Malloc and encoded in place.
 func (p *Protocol) WriteMessage(w transport.Writer, msg *codec.Message, c codec.Codec) error {
+	if msg.ConnReset {
+		msg.Meta.SetStr(KeyConnReset, "1")
+	}
 	hlen, err := HeaderLen(&msg.Meta)
 	if err != nil {
 		return err

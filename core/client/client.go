@@ -281,7 +281,11 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 		}
 		return status.Wrap(status.ErrConnect, "read reply from "+ci.Address, err)
 	}
-	c.pool.put(pc)
+	if msg.ConnReset {
+		c.pool.discard(pc) // the server is shutting down
+	} else {
+		c.pool.put(pc)
+	}
 	if msg.Err != nil {
 		return msg.Err
 	}

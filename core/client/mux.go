@@ -28,9 +28,10 @@ type muxPool struct {
 	mu   sync.Mutex
 	// addrs holds size slots per address; a slot's mutex serialises dialing
 	// so concurrent first calls share one connection.
-	addrs map[string]*muxSlots
-	wg    sync.WaitGroup
-	shut  bool
+	addrs   map[string]*muxSlots
+	retired []*muxConn // replaced connections, possibly still draining
+	wg      sync.WaitGroup
+	shut    bool
 }
 
 type muxSlots struct {
@@ -52,6 +53,7 @@ type muxConn struct {
 	out      membuf.Writer // encoded requests not yet flushed
 	spare    []byte
 	flushing bool
+	retired  bool  // the server asked for no new calls on this connection
 	err      error // set once the connection failed; it is then closed
 }
 
@@ -107,6 +109,18 @@ func (p *muxPool) get(addr string, timeout time.Duration) (*muxConn, error) {
 	}
 	p.wg.Add(1)
 	p.mu.Unlock()
+	if old := slot.mc; old != nil && old.failed() == nil {
+		// A retired connection still draining: close it with the pool.
+		p.mu.Lock()
+		kept := p.retired[:0]
+		for _, r := range p.retired {
+			if r.failed() == nil {
+				kept = append(kept, r)
+			}
+		}
+		p.retired = append(kept, old)
+		p.mu.Unlock()
+	}
 	slot.mc = mc
 	go mc.readLoop()
 	return mc, nil
@@ -115,7 +129,7 @@ func (p *muxPool) get(addr string, timeout time.Duration) (*muxConn, error) {
 func (p *muxPool) close() {
 	p.mu.Lock()
 	p.shut = true
-	var all []*muxConn
+	all := append([]*muxConn(nil), p.retired...)
 	for _, ss := range p.addrs {
 		for i := range ss.slots {
 			ss.slots[i].mu.Lock()
@@ -132,10 +146,16 @@ func (p *muxPool) close() {
 	p.wg.Wait()
 }
 
+func (mc *muxConn) failed() error {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	return mc.err
+}
+
 func (mc *muxConn) alive() bool {
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
-	return mc.err == nil
+	return mc.err == nil && !mc.retired
 }
 
 // fail closes the connection and wakes every waiting caller with err.
@@ -250,6 +270,9 @@ func (mc *muxConn) readLoop() {
 		mc.mu.Lock()
 		call := mc.pending[msg.SeqID]
 		delete(mc.pending, msg.SeqID)
+		if msg.ConnReset {
+			mc.retired = true // the server is shutting down: no new calls here
+		}
 		mc.mu.Unlock()
 		if call != nil {
 			call.err = mc.decode(payload[n:], msg, call)

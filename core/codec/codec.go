@@ -135,6 +135,10 @@ type Message struct {
 	// ProtocolID is the payload protocol a transport header named, if any
 	// (TTHeader's protocol id); 0 otherwise.
 	ProtocolID uint8
+	// ConnReset is set on a message whose sender asks the receiver to stop
+	// using the connection after it (a server shutting down gracefully;
+	// TTHeader's crrst key). Transports without headers ignore it.
+	ConnReset bool
 }
 
 // Reset clears m for reuse and keeps the storage of its metadata.

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/skiffrpc/skiff/core/callinfo"
@@ -45,6 +46,7 @@ type Server struct {
 	stopCh   chan struct{}
 	stopOnce sync.Once
 	stopErr  error
+	draining atomic.Bool // replies ask clients to drop their connections
 }
 
 type method struct {
@@ -218,6 +220,7 @@ func (s *Server) Stop() error {
 				s.log.Error("skiff: registry deregister failed", "err", err)
 			}
 		}
+		s.draining.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.exitWait)
 		defer cancel()
 		err := eng.Shutdown(ctx)
@@ -474,6 +477,7 @@ func (s *Server) reply(st *connState, w transport.Writer, c codec.Codec, msg *co
 	} else {
 		msg.Type = codec.Reply
 	}
+	msg.ConnReset = s.draining.Load()
 	if werr := st.proto.WriteMessage(w, msg, c); werr != nil {
 		s.log.Error("skiff: write reply failed", "method", msg.Method, "remote", st.remote, "err", werr)
 	}
