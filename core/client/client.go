@@ -60,7 +60,9 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	c.meta, _ = c.proto.(transport.MetaHandler)
+	if pm, ok := c.proto.(transport.MetaHandler); ok {
+		c.meta = transport.ChainMeta(append([]transport.MetaHandler{pm}, o.metaHandlers...)...)
+	}
 	if c.codec == nil {
 		if c.codec = codec.Lookup(svc.Codec); c.codec == nil {
 			return nil, fmt.Errorf("client: no codec registered as %q (import its module, or use WithCodec)", svc.Codec)

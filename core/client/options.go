@@ -61,6 +61,7 @@ type options struct {
 	statsLevel     *stats.Level
 	logger         *slog.Logger
 	caller         string
+	metaHandlers   []transport.MetaHandler
 }
 
 // WithHostPorts calls the given addresses ("host:port", or a unix socket
@@ -174,6 +175,13 @@ func WithLogger(l *slog.Logger) Option { return optionFunc(func(o *options) { o.
 // WithCaller names the calling service, recorded in each call's info and
 // sent on protocols that carry it.
 func WithCaller(name string) Option { return optionFunc(func(o *options) { o.caller = name }) }
+
+// WithMetaHandler adds a handler that reads and writes request and reply
+// metadata (int and string keys) after the transport's own, on transports
+// that carry metadata (TTHeader, HTTP/2); others ignore it.
+func WithMetaHandler(h transport.MetaHandler) Option {
+	return optionFunc(func(o *options) { o.metaHandlers = append(o.metaHandlers, h) })
+}
 
 // WithSuite applies the options of s in order.
 func WithSuite(s Suite) Option {

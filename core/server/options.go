@@ -53,6 +53,7 @@ type options struct {
 	codecs           []codec.Codec
 	registry         registry.Registry
 	registryInfo     *registry.Info
+	metaHandlers     []transport.MetaHandler
 }
 
 func defaultOptions() options {
@@ -146,6 +147,13 @@ func WithCodecs(cs ...codec.Codec) Option {
 // service's name and the listen address are used.
 func WithRegistry(r registry.Registry, info *registry.Info) Option {
 	return optionFunc(func(o *options) { o.registry, o.registryInfo = r, info })
+}
+
+// WithMetaHandler adds a handler that reads request metadata and writes
+// reply metadata (int and string keys) after the transport's own, on
+// transports that carry metadata (TTHeader, HTTP/2); others ignore it.
+func WithMetaHandler(h transport.MetaHandler) Option {
+	return optionFunc(func(o *options) { o.metaHandlers = append(o.metaHandlers, h) })
 }
 
 // WithSuite applies the options of s in order.

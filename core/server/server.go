@@ -237,6 +237,7 @@ func (s *Server) Stop() error {
 type connState struct {
 	context.Context
 	proto  transport.Protocol
+	meta   transport.MetaHandler // proto's chained with the server's, if proto carries metadata
 	codec  codec.Codec
 	remote net.Addr
 }
@@ -321,6 +322,9 @@ func (s *Server) detect(st *connState, r transport.Reader) error {
 	for _, p := range s.transports() {
 		if p.Detect(prefix) {
 			st.proto = p
+			if pm, ok := p.(transport.MetaHandler); ok {
+				st.meta = transport.ChainMeta(append([]transport.MetaHandler{pm}, s.opts.metaHandlers...)...)
+			}
 			return nil
 		}
 	}
@@ -407,7 +411,7 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	}
 	var hctx context.Context = ci
 	var cancel context.CancelFunc
-	mh, _ := st.proto.(transport.MetaHandler)
+	mh := st.meta
 	if mh != nil {
 		hctx, cancel = mh.ServerReadMeta(ci, msg)
 	}

@@ -137,3 +137,70 @@ type MetaHandler interface {
 	// carry is written here and the reply is then sent as a normal reply.
 	ServerWriteMeta(ctx context.Context, msg *codec.Message, err error) (carried bool)
 }
+
+// ChainMeta returns a MetaHandler that runs hs in order (and ServerReadMeta
+// contexts nested in that order). Nil entries are skipped; with none left
+// it returns nil. A business error is carried if any handler carries it;
+// the first error ClientReadMeta returns wins.
+func ChainMeta(hs ...MetaHandler) MetaHandler {
+	var out metaChain
+	for _, h := range hs {
+		if h != nil {
+			out = append(out, h)
+		}
+	}
+	switch len(out) {
+	case 0:
+		return nil
+	case 1:
+		return out[0]
+	}
+	return out
+}
+
+type metaChain []MetaHandler
+
+func (c metaChain) ClientWriteMeta(ctx context.Context, msg *codec.Message) {
+	for _, h := range c {
+		h.ClientWriteMeta(ctx, msg)
+	}
+}
+
+func (c metaChain) ClientReadMeta(ctx context.Context, msg *codec.Message) error {
+	var first error
+	for _, h := range c {
+		if err := h.ClientReadMeta(ctx, msg); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (c metaChain) ServerReadMeta(ctx context.Context, msg *codec.Message) (context.Context, context.CancelFunc) {
+	var cancels []context.CancelFunc
+	for _, h := range c {
+		var cancel context.CancelFunc
+		ctx, cancel = h.ServerReadMeta(ctx, msg)
+		if cancel != nil {
+			cancels = append(cancels, cancel)
+		}
+	}
+	if len(cancels) == 0 {
+		return ctx, nil
+	}
+	return ctx, func() {
+		for i := len(cancels) - 1; i >= 0; i-- {
+			cancels[i]()
+		}
+	}
+}
+
+func (c metaChain) ServerWriteMeta(ctx context.Context, msg *codec.Message, err error) bool {
+	carried := false
+	for _, h := range c {
+		if h.ServerWriteMeta(ctx, msg, err) {
+			carried = true
+		}
+	}
+	return carried
+}
