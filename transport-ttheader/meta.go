@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/skiffrpc/skiff/core/callinfo"
@@ -83,7 +84,9 @@ func (p *Protocol) ClientWriteMeta(ctx context.Context, msg *codec.Message) {
 // the collector of ctx (metainfo.WithBackwardValues), and biz-status keys
 // become the returned *status.BizError.
 func (p *Protocol) ClientReadMeta(ctx context.Context, msg *codec.Message) error {
-	metainfo.SetBackwardValuesFromWire(ctx, msg.Meta.Strs)
+	if back := backwardFromReply(msg.Meta.Strs); len(back) > 0 {
+		metainfo.SetBackwardValuesFromWire(ctx, back)
+	}
 	code, ok := msg.Meta.Str(KeyBizStatus)
 	if !ok {
 		return nil
@@ -128,7 +131,13 @@ func (p *Protocol) ServerReadMeta(ctx context.Context, msg *codec.Message) (cont
 // reply with the error in the header, as Kitex does.
 func (p *Protocol) ServerWriteMeta(ctx context.Context, msg *codec.Message, err error) bool {
 	m := &msg.Meta
+	// Kitex v0.15.2 sends backward values under their bare keys (and reads
+	// every unreserved reply key as one), not under RPC_BACKWARD_.
+	n := len(m.Strs)
 	m.Strs = metainfo.AppendBackwardWire(ctx, m.Strs)
+	for i := n; i < len(m.Strs); i++ {
+		m.Strs[i].Key = strings.TrimPrefix(m.Strs[i].Key, metainfo.PrefixBackward)
+	}
 	var be *status.BizError
 	if !errors.As(err, &be) {
 		return false
@@ -141,4 +150,24 @@ func (p *Protocol) ServerWriteMeta(ctx context.Context, msg *codec.Message, err 
 		}
 	}
 	return true
+}
+
+// backwardFromReply returns the backward metainfo values of a reply's
+// string keys, prefixed as metainfo expects: every key that is not one of
+// the reserved ones (isn, biz-*, crrst, RPC_ prefixed metainfo) is a
+// backward value, as Kitex writes them; RPC_BACKWARD_ keys are accepted
+// too.
+func backwardFromReply(kvs []codec.StrKV) []codec.StrKV {
+	var out []codec.StrKV
+	for _, kv := range kvs {
+		switch {
+		case strings.HasPrefix(kv.Key, metainfo.PrefixBackward):
+			out = append(out, kv)
+		case kv.Key == KeyIDLServiceName, kv.Key == KeyBizStatus, kv.Key == KeyBizMessage,
+			kv.Key == KeyBizExtra, kv.Key == KeyConnReset, strings.HasPrefix(kv.Key, "RPC_"), kv.Key == "":
+		default:
+			out = append(out, codec.StrKV{Key: metainfo.PrefixBackward + kv.Key, Value: kv.Value})
+		}
+	}
+	return out
 }

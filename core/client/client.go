@@ -110,8 +110,16 @@ func (c *Client) Call(ctx context.Context, method string, args, result any, opts
 	if c.closed.Load() {
 		return status.New(status.Canceled, "client closed")
 	}
+	caller, callerMethod := c.opts.caller, ""
+	if parent := callinfo.From(ctx); parent != nil {
+		// Called from inside a handler: the caller is that call's callee.
+		callerMethod = parent.Method
+		if caller == "" {
+			caller = parent.Service
+		}
+	}
 	ci := callinfo.New(ctx)
-	ci.Caller, ci.Service, ci.Method = c.opts.caller, c.svc.Name, method
+	ci.Caller, ci.CallerMethod, ci.Service, ci.Method = caller, callerMethod, c.svc.Name, method
 	ci.RPCTimeout, ci.ConnectTimeout = c.opts.rpcTimeout, c.opts.connectTimeout
 	ci.Transport, ci.Codec = c.proto.Name(), c.codec.Name()
 	if mi := c.svc.Methods[method]; mi != nil {
