@@ -13,6 +13,10 @@
 // Frameworks: raw (plain TCP, 4-byte length + body, the ceiling),
 // skiff-framed (Skiff's default engine, Netpoll), skiff-framed-std (Skiff
 // on its engine.Std, the standard net package), skiff-mux (Skiff Framed,
-// client WithMultiplex: calls pipelined on 2 connections), kitex-framed, kitex-ttheader, kitex-pb, kitex-grpc, grpc.
+// client WithMultiplex: calls pipelined on 2 connections), skiff-ttheader
+// (Skiff over TTHeader+Framed, metadata on, caller "bench"),
+// skiff-ttheader-mux (the same, WithMultiplex), kitex-framed,
+// kitex-ttheader (TTHeader+Framed with Kitex's TTHeader meta handlers on
+// both sides), kitex-pb, kitex-grpc, grpc.
 // Every framework echoes the request body and the seq field.
 package main

@@ -9,6 +9,8 @@ import (
 	kclient "github.com/cloudwego/kitex/client"
 	"github.com/cloudwego/kitex/pkg/connpool"
 	"github.com/cloudwego/kitex/pkg/klog"
+	"github.com/cloudwego/kitex/pkg/rpcinfo"
+	"github.com/cloudwego/kitex/pkg/transmeta"
 	kserver "github.com/cloudwego/kitex/server"
 	"github.com/cloudwego/kitex/transport"
 
@@ -68,6 +70,19 @@ func serveKitexThrift(addr string) error {
 	return runKitex(kechosvc.NewServer(&kitexThriftEcho{}, kserver.WithServiceAddr(a)))
 }
 
+// serveKitexThriftMeta is serveKitexThrift with Kitex's TTHeader metadata
+// handler, so the server reads the caller's int and string keys (caller,
+// method, timeout, metainfo) and writes its own back: metadata on, as
+// Skiff has it by default.
+func serveKitexThriftMeta(addr string) error {
+	a, err := kitexAddr(addr)
+	if err != nil {
+		return err
+	}
+	return runKitex(kechosvc.NewServer(&kitexThriftEcho{}, kserver.WithServiceAddr(a),
+		kserver.WithMetaHandler(transmeta.ServerTTHeaderHandler)))
+}
+
 func serveKitexPB(addr string) error {
 	a, err := kitexAddr(addr)
 	if err != nil {
@@ -85,9 +100,9 @@ func kitexPool(conc int) kclient.Option {
 
 type kitexThriftClient struct{ cli kechosvc.Client }
 
-func dialKitexThrift(addr string, conc int, tp transport.Protocol) (client, error) {
-	cli, err := kechosvc.NewClient("EchoService", kclient.WithHostPorts(addr),
-		kclient.WithTransportProtocol(tp), kitexPool(conc))
+func dialKitexThrift(addr string, conc int, tp transport.Protocol, opts ...kclient.Option) (client, error) {
+	cli, err := kechosvc.NewClient("EchoService", append([]kclient.Option{kclient.WithHostPorts(addr),
+		kclient.WithTransportProtocol(tp), kitexPool(conc)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -98,8 +113,14 @@ func dialKitexFramed(addr string, conc int) (client, error) {
 	return dialKitexThrift(addr, conc, transport.Framed)
 }
 
+// dialKitexTTHeader sends TTHeader+Framed with metadata on: Kitex's
+// TTHeader meta handler writes the caller and callee service and method,
+// the message type and the RPC timeout into the header (Kitex leaves it
+// off unless asked), and the caller's name comes from its basic info.
 func dialKitexTTHeader(addr string, conc int) (client, error) {
-	return dialKitexThrift(addr, conc, transport.TTHeaderFramed)
+	return dialKitexThrift(addr, conc, transport.TTHeaderFramed,
+		kclient.WithMetaHandler(transmeta.ClientTTHeaderHandler),
+		kclient.WithClientBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "bench"}))
 }
 
 func (c kitexThriftClient) call(body string, seq int64) (int, int64, error) {

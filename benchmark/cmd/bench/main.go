@@ -25,16 +25,18 @@ type client interface {
 }
 
 var frameworks = map[string]framework{
-	"raw":              {serve: serveRaw, dial: dialRaw},
-	"skiff-framed":     {serve: serveSkiff, dial: dialSkiffFramed},
-	"skiff-framed-std": {serve: serveSkiffStd, dial: dialSkiffFramedStd},
-	"skiff-mux":        {serve: serveSkiff, dial: dialSkiffMux},
-	"skiff-mux-std":    {serve: serveSkiff, dial: dialSkiffMuxStd},
-	"kitex-framed":     {serve: serveKitexThrift, dial: dialKitexFramed},
-	"kitex-ttheader":   {serve: serveKitexThrift, dial: dialKitexTTHeader},
-	"kitex-pb":         {serve: serveKitexPB, dial: dialKitexPB},
-	"kitex-grpc":       {serve: serveKitexPB, dial: dialKitexGRPC},
-	"grpc":             {serve: serveGRPC, dial: dialGRPC},
+	"raw":                {serve: serveRaw, dial: dialRaw},
+	"skiff-framed":       {serve: serveSkiff, dial: dialSkiffFramed},
+	"skiff-framed-std":   {serve: serveSkiffStd, dial: dialSkiffFramedStd},
+	"skiff-mux":          {serve: serveSkiff, dial: dialSkiffMux},
+	"skiff-mux-std":      {serve: serveSkiff, dial: dialSkiffMuxStd},
+	"skiff-ttheader":     {serve: serveSkiff, dial: dialSkiffTTHeader},
+	"skiff-ttheader-mux": {serve: serveSkiff, dial: dialSkiffTTHeaderMux},
+	"kitex-framed":       {serve: serveKitexThrift, dial: dialKitexFramed},
+	"kitex-ttheader":     {serve: serveKitexThriftMeta, dial: dialKitexTTHeader},
+	"kitex-pb":           {serve: serveKitexPB, dial: dialKitexPB},
+	"kitex-grpc":         {serve: serveKitexPB, dial: dialKitexGRPC},
+	"grpc":               {serve: serveGRPC, dial: dialGRPC},
 }
 
 func frameworkNames() string {

@@ -9,6 +9,7 @@ import (
 	skiffserver "github.com/skiffrpc/skiff/core/server"
 	"github.com/skiffrpc/skiff/core/transport"
 	"github.com/skiffrpc/skiff/examples/echo"
+	ttheader "github.com/skiffrpc/skiff/transport-ttheader"
 )
 
 // skiffEcho implements echo.EchoService.
@@ -63,6 +64,25 @@ func dialSkiffMux(addr string, _ int) (client, error) {
 // connection blocks in the Go runtime's own poller.
 func dialSkiffMuxStd(addr string, _ int) (client, error) {
 	return newSkiffClient(addr, skiffclient.WithMultiplex(0), skiffclient.WithEngine(engine.Std))
+}
+
+// dialSkiffTTHeader is skiff-framed over TTHeader+Framed with metadata on
+// (Skiff's default under TTHeader: caller, callee, method, message type,
+// timeout), the caller named "bench". The server sniffs TTHeader because
+// this binary imports the ttheader package.
+func dialSkiffTTHeader(addr string, conc int) (client, error) {
+	return newSkiffClient(addr, skiffclient.WithTransport(ttheader.TTHeaderFramed),
+		skiffclient.WithCaller("bench"),
+		skiffclient.WithLongConnection(skiffclient.PoolConfig{
+			MaxIdlePerAddress: conc, MaxIdleGlobal: conc, MaxIdleTimeout: time.Minute,
+		}))
+}
+
+// dialSkiffTTHeaderMux is dialSkiffTTHeader over Skiff's default
+// multiplexed connections (WithMultiplex(0)).
+func dialSkiffTTHeaderMux(addr string, _ int) (client, error) {
+	return newSkiffClient(addr, skiffclient.WithTransport(ttheader.TTHeaderFramed),
+		skiffclient.WithCaller("bench"), skiffclient.WithMultiplex(0))
 }
 
 func dialSkiff(addr string, conc int, e engine.Engine) (client, error) {

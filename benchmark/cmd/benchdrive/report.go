@@ -189,8 +189,48 @@ func markdown(rep Report, charts []string) string {
 }
 
 // writeTargets prints issue 7's ratios where the runs needed are present,
-// for each Skiff variant.
+// for each Skiff variant, then issue 4's TTHeader ratios.
 func writeTargets(b *strings.Builder, rep Report) {
+	writeFramedTargets(b, rep)
+	writeTTHeaderTargets(b, rep)
+}
+
+// writeTTHeaderTargets prints issue 4's ratios: Skiff over TTHeader+Framed
+// against Kitex over TTHeader+Framed, metadata on for both.
+func writeTTHeaderTargets(b *strings.Builder, rep Report) {
+	c := rep.Config
+	kt := rep.find("kitex-ttheader", c.BaseConc, c.BaseSize)
+	if kt == nil {
+		return
+	}
+	header := false
+	for _, name := range []string{"skiff-ttheader", "skiff-ttheader-mux"} {
+		sk := rep.find(name, c.BaseConc, c.BaseSize)
+		if sk == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(b, "\n## TTHeader targets (echo %s, concurrency %d, metadata on)\n\n| ratio | target | measured |\n|---|---|---:|\n", sizeLabel(c.BaseSize), c.BaseConc)
+			header = true
+		}
+		fmt.Fprintf(b, "| %s QPS / kitex-ttheader QPS | ≥ 1.3 | %.2f |\n", name, sk.QPS/kt.QPS)
+		fmt.Fprintf(b, "| %s p99 / kitex-ttheader p99 | | %.2f |\n", name, sk.P99/kt.P99)
+		fmt.Fprintf(b, "| %s server CPU per call / kitex-ttheader's | | %.2f |\n", name, sk.ServerCPUPerCall/kt.ServerCPUPerCall)
+	}
+	if !header {
+		return
+	}
+	if kf := rep.find("kitex-framed", c.BaseConc, c.BaseSize); kf != nil {
+		fmt.Fprintf(b, "| kitex-ttheader QPS / kitex-framed QPS (reference) | | %.2f |\n", kt.QPS/kf.QPS)
+	}
+	if sf := rep.find("skiff-framed", c.BaseConc, c.BaseSize); sf != nil {
+		if st := rep.find("skiff-ttheader", c.BaseConc, c.BaseSize); st != nil {
+			fmt.Fprintf(b, "| skiff-ttheader QPS / skiff-framed QPS (reference) | | %.2f |\n", st.QPS/sf.QPS)
+		}
+	}
+}
+
+func writeFramedTargets(b *strings.Builder, rep Report) {
 	c := rep.Config
 	kf := rep.find("kitex-framed", c.BaseConc, c.BaseSize)
 	raw := rep.find("raw", c.BaseConc, c.BaseSize)
