@@ -415,7 +415,12 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	if mh != nil {
 		hctx, cancel = mh.ServerReadMeta(ci, msg)
 	}
-	err = s.invoke(ci, hctx, m, args, result)
+	if hctx.Err() != nil {
+		// The caller's deadline passed before the call started: give up.
+		err = status.Wrap(status.ErrTimeout, "deadline passed before "+msg.Method+" started", hctx.Err())
+	} else {
+		err = s.invoke(ci, hctx, m, args, result)
+	}
 	if !ci.Oneway {
 		msg.Payload = result
 		if mh != nil {
