@@ -83,15 +83,16 @@ func TestOnePortAllTransports(t *testing.T) {
 // A's deadline bounds C, and a business error from C reaches A intact.
 func TestThreeHops(t *testing.T) {
 	type seen struct {
-		caller, transient, persistent string
-		left                          time.Duration
+		caller, callerMethod, transient, persistent string
+		left                                        time.Duration
 	}
 	cSeen := make(chan seen, 1)
 	c := start(t, hopHandler{func(ctx context.Context, req *echo.EchoRequest) (*echo.EchoResponse, error) {
 		tv, _ := metainfo.GetValue(ctx, "tk")
 		pv, _ := metainfo.GetPersistentValue(ctx, "pk")
 		d, _ := ctx.Deadline()
-		cSeen <- seen{callinfo.From(ctx).Caller, tv, pv, time.Until(d)}
+		ci := callinfo.From(ctx)
+		cSeen <- seen{ci.Caller, ci.CallerMethod, tv, pv, time.Until(d)}
 		if req.Message == "biz" {
 			return nil, &status.BizError{Code: 4001, Message: "quota exceeded", Extra: map[string]string{"retry": "no"}}
 		}
@@ -119,7 +120,8 @@ func TestThreeHops(t *testing.T) {
 		t.Fatalf("B saw %+v", s)
 	}
 	s := <-cSeen
-	if s.caller != "svc-b" || s.transient != "" || s.persistent != "p" {
+	// B's client runs inside B's Echo handler, so it names that method.
+	if s.caller != "svc-b" || s.callerMethod != "Echo" || s.transient != "" || s.persistent != "p" {
 		t.Fatalf("C saw %+v", s)
 	}
 	if s.left <= 0 || s.left > 3*time.Second {
