@@ -26,6 +26,9 @@ const (
 	KeyMsgType     uint16 = 22
 )
 
+// maxTimeoutMS bounds a received RPC timeout (key 12) to 30 days.
+const maxTimeoutMS = 30 * 24 * 3600 * 1000
+
 // String keys of the INFO_KEYVALUE block that Skiff reads and writes.
 const (
 	// KeyIDLServiceName names the callee service, for routing on servers
@@ -119,7 +122,8 @@ func (p *Protocol) ServerReadMeta(ctx context.Context, msg *codec.Message) (cont
 	ctx = metainfo.WithBackwardValues(metainfo.FromWire(ctx, m.Strs))
 	if v, ok := m.Int(KeyRPCTimeout); ok {
 		if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
-			return context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+			// Bound absurd values so the duration cannot overflow.
+			return context.WithTimeout(ctx, time.Duration(min(ms, maxTimeoutMS))*time.Millisecond)
 		}
 	}
 	return ctx, nil

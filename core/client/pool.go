@@ -182,6 +182,3 @@ func (p *longPool) close() {
 	<-p.done
 	p.evict(true)
 }
-
-// idleCount reports the idle connections (for tests through export_test).
-func (p *longPool) idleCount() int { return int(p.idle.Load()) }
