@@ -183,6 +183,25 @@ type PayloadCodec interface {
 	Unmarshal(data []byte, v any) error
 }
 
+// Wrapper is implemented by generated argument and result wrappers of
+// protocols whose messages carry one bare value (Kitex Protobuf, gRPC): an
+// arguments wrapper holds the request message, a result wrapper the
+// response message. Payload codecs encode Unwrap() in place of the wrapper
+// and decode into it.
+type Wrapper interface {
+	// Unwrap returns the wrapped value, a pointer, allocating it first
+	// when it is nil.
+	Unwrap() any
+}
+
+// Unwrap returns v.Unwrap() when v is a [Wrapper], otherwise v.
+func Unwrap(v any) any {
+	if w, ok := v.(Wrapper); ok {
+		return w.Unwrap()
+	}
+	return v
+}
+
 // SizeAppender is the optional fast path of a [PayloadCodec]: exact size
 // first, then one encode into the caller's buffer.
 type SizeAppender interface {

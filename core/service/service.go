@@ -47,6 +47,10 @@ type Info struct {
 	// Name is the IDL service name, used for routing when a protocol
 	// carries it and for discovery.
 	Name string
+	// Package is the IDL package (protobuf package, or the Thrift
+	// namespace a gRPC path uses); "" when none. A gRPC path is
+	// "/" + FullName() + "/" + method.
+	Package string
 	// HandlerType is a nil pointer to the interface the implementation must
 	// satisfy, such as (*echo.EchoService)(nil); optional.
 	HandlerType any
@@ -57,6 +61,14 @@ type Info struct {
 	Codec string
 	// Extra holds generator-specific facts, such as the IDL package name.
 	Extra map[string]any
+}
+
+// FullName returns Package + "." + Name, or Name when Package is empty.
+func (s *Info) FullName() string {
+	if s.Package == "" {
+		return s.Name
+	}
+	return s.Package + "." + s.Name
 }
 
 // Method returns the descriptor of the named method, or nil.

@@ -1,0 +1,59 @@
+package stream
+
+import (
+	"context"
+
+	"github.com/skiffrpc/skiff/core/service"
+)
+
+// Codec is a message protocol over raw streams, such as gRPC. It is safe
+// for concurrent use.
+type Codec interface {
+	// Name is the registry name, such as "grpc".
+	Name() string
+	// Detect reports whether a request header block belongs to this codec
+	// (gRPC: a content-type of application/grpc or application/grpc+...).
+	Detect(h Header) bool
+	// ServeStream serves one raw stream: it reads the request header,
+	// finds the method with d, runs it with d.Invoke and writes the
+	// response. It ends s (Close or Reset) before it returns.
+	ServeStream(s RawServerStream, d Dispatcher)
+	// NewClientStream opens a message stream for method of svc on cc.
+	// ctx is the call's context: callinfo.From(ctx) describes the call
+	// (caller, timeout, metadata), and the stream ends when ctx ends.
+	NewClientStream(ctx context.Context, cc ClientConn, svc *service.Info, method string) (ClientStream, error)
+}
+
+// UnaryCaller is an optional capability of a [Codec] with a faster path
+// for unary calls than a message stream.
+type UnaryCaller interface {
+	// Unary sends args as the one request message and decodes the one
+	// response message into result. Errors are *status.Error values; a
+	// business error arrives as the error, not inside result.
+	Unary(ctx context.Context, cc ClientConn, svc *service.Info, method string, args, result any) error
+}
+
+// Method is a method a [Dispatcher] found.
+type Method struct {
+	// Service is the service the method belongs to.
+	Service *service.Info
+	// Info describes the method.
+	Info *service.MethodInfo
+}
+
+// Dispatcher is the server runtime as a stream [Codec] sees it. core/server
+// gives one per connection.
+type Dispatcher interface {
+	// Lookup finds a method by service and method name. svc is matched
+	// against a service's full name (service.Info.FullName, as in a gRPC
+	// path) or its bare name. The error is a *status.Error with code
+	// Unimplemented that says whether the service or the method is unknown.
+	Lookup(svc, method string) (*Method, error)
+	// Invoke runs the server's tracers, middleware and the method's
+	// handler. ctx is prepared by the codec (deadline, metainfo); Invoke
+	// attaches the call info. For unary methods args and result come from
+	// the method's NewArgs and NewResult; for streaming methods args is
+	// the [ServerStream] and result is nil. A handler panic is returned as
+	// an error.
+	Invoke(ctx context.Context, m *Method, args, result any) error
+}

@@ -1,0 +1,185 @@
+package stream
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/skiffrpc/skiff/core/engine"
+)
+
+// Protocol is a stream transport, such as HTTP/2. It takes over whole
+// connections: the server hands it a connection once Detect recognises the
+// first bytes, the client once it has dialled. Implementations must be safe
+// for concurrent use.
+type Protocol interface {
+	// Name is the registry name, such as "http2".
+	Name() string
+	// Detect reports whether prefix (transport.DetectLen bytes, or fewer
+	// if the peer sent fewer) starts a connection of this protocol.
+	Detect(prefix []byte) bool
+	// NewServerConn takes over an accepted connection. Nothing has been
+	// read from it (the detected prefix is still buffered).
+	NewServerConn(c engine.Conn, p ServerConnParams) (ServerConn, error)
+	// NewClientConn takes over a dialled connection and performs the
+	// protocol's handshake (HTTP/2: preface and SETTINGS).
+	NewClientConn(c engine.Conn, p ClientConnParams) (ClientConn, error)
+}
+
+// ServerConnParams configures a server connection.
+type ServerConnParams struct {
+	// Handler is called in a new goroutine for every stream the peer
+	// opens. The stream ends when the handler has called Close or Reset
+	// on it and returned; a handler that returns without either resets
+	// the stream. Required.
+	Handler func(s RawServerStream)
+	// Logger receives connection-level errors; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// ServerConn is a server connection owned by a stream protocol.
+type ServerConn interface {
+	// Serve reads and dispatches until the connection ends; it returns
+	// nil after Shutdown or Close, or the error that ended it.
+	Serve() error
+	// Shutdown stops accepting new streams (HTTP/2: GOAWAY), waits until
+	// the open streams end or ctx is done, then closes the connection.
+	Shutdown(ctx context.Context) error
+	// Close closes the connection at once; open streams are reset.
+	Close() error
+}
+
+// ClientConnParams configures a client connection.
+type ClientConnParams struct {
+	// Authority is the default ":authority" of requests (host:port).
+	Authority string
+	// Logger receives connection-level errors; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// ClientConn is a client connection owned by a stream protocol. It is safe
+// for concurrent use: many streams share it.
+type ClientConn interface {
+	// NewStream opens a stream and sends h as its request header block.
+	// h holds ":path" and the request's own fields; the protocol adds the
+	// other pseudo-headers (":method" POST, ":scheme", ":authority" unless
+	// given). The stream is reset when ctx ends before it completes. It
+	// fails with an error matching status.ErrConnect when the connection
+	// cannot take a new stream.
+	NewStream(ctx context.Context, h Header) (RawClientStream, error)
+	// Available reports whether NewStream would succeed now without
+	// waiting: open, not going away, below the peer's stream limit.
+	Available() bool
+	// Streams returns the number of open streams.
+	Streams() int
+	// Close closes the connection; open streams fail.
+	Close() error
+}
+
+// RawServerStream is the server side of one raw stream. Read is used by
+// one goroutine, the writing methods by one goroutine (possibly another).
+type RawServerStream interface {
+	// Context is done when the peer resets the stream, the connection
+	// ends, or the stream completes. It carries no deadline.
+	Context() context.Context
+	// Header returns the request header block, pseudo-headers included.
+	Header() Header
+	// Read reads request data; it returns io.EOF after the peer ended its
+	// side, or an error if the stream was reset.
+	Read(p []byte) (int, error)
+	// WriteHeader sends the response header block (":status" 200 is added
+	// unless given). It may be called once, before any Write.
+	WriteHeader(h Header) error
+	// Write buffers response data, sending the header block first if it
+	// was not sent; it blocks on flow control. Data is sent by Flush, or
+	// earlier when buffers fill.
+	Write(p []byte) (int, error)
+	// Flush sends buffered data.
+	Flush() error
+	// Close ends the stream with trailer fields. If no header block was
+	// sent, it sends one header block with ":status" and trailer
+	// together (a trailers-only response).
+	Close(trailer Header) error
+	// Reset aborts the stream with an error code (HTTP/2 RST_STREAM).
+	Reset(code uint32)
+}
+
+// RawClientStream is the client side of one raw stream. Reading methods
+// are used by one goroutine, writing methods by one goroutine.
+type RawClientStream interface {
+	// Context is the context the stream was opened with.
+	Context() context.Context
+	// Write buffers request data; it blocks on flow control.
+	Write(p []byte) (int, error)
+	// Flush sends buffered data.
+	Flush() error
+	// CloseSend ends the request side (END_STREAM), flushing first.
+	CloseSend() error
+	// Header waits for the response header block. For a trailers-only
+	// response it returns that block and Read returns io.EOF at once.
+	Header() (Header, error)
+	// Read reads response data; io.EOF after the server ended the stream.
+	Read(p []byte) (int, error)
+	// Trailer returns the trailer block; valid after Read returned io.EOF.
+	Trailer() Header
+	// Reset aborts the stream with an error code (HTTP/2 RST_STREAM).
+	Reset(code uint32)
+}
+
+// Error codes for Reset, as HTTP/2 numbers them.
+const (
+	CodeNo       uint32 = 0x0
+	CodeProtocol uint32 = 0x1
+	CodeInternal uint32 = 0x2
+	CodeRefused  uint32 = 0x7
+	CodeCancel   uint32 = 0x8
+)
+
+var (
+	mu        sync.RWMutex
+	protocols []Protocol
+	codecs    []Codec
+)
+
+// Register adds p to the registry of stream protocols that servers sniff
+// for; a protocol of the same name is replaced. Transport modules call it
+// from init.
+func Register(p Protocol) {
+	mu.Lock()
+	defer mu.Unlock()
+	for i, q := range protocols {
+		if q.Name() == p.Name() {
+			protocols[i] = p
+			return
+		}
+	}
+	protocols = append(protocols, p)
+}
+
+// Protocols returns the registered stream protocols in registration order.
+func Protocols() []Protocol {
+	mu.RLock()
+	defer mu.RUnlock()
+	return append([]Protocol(nil), protocols...)
+}
+
+// RegisterCodec adds c to the registry of stream codecs; a codec of the
+// same name is replaced. Codec modules call it from init.
+func RegisterCodec(c Codec) {
+	mu.Lock()
+	defer mu.Unlock()
+	for i, q := range codecs {
+		if q.Name() == c.Name() {
+			codecs[i] = c
+			return
+		}
+	}
+	codecs = append(codecs, c)
+}
+
+// Codecs returns the registered stream codecs in registration order.
+func Codecs() []Codec {
+	mu.RLock()
+	defer mu.RUnlock()
+	return append([]Codec(nil), codecs...)
+}
