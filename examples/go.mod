@@ -19,3 +19,9 @@ replace (
 	github.com/skiffrpc/skiff/codec-thrift => ../codec-thrift
 	github.com/skiffrpc/skiff/core => ../core
 )
+
+replace github.com/skiffrpc/skiff/codec-protobuf => ../codec-protobuf
+
+replace github.com/skiffrpc/skiff/transport-http2 => ../transport-http2
+
+replace github.com/skiffrpc/skiff/codec-grpc => ../codec-grpc

@@ -63,3 +63,9 @@ replace (
 )
 
 replace github.com/skiffrpc/skiff/transport-ttheader => ../transport-ttheader
+
+replace github.com/skiffrpc/skiff/codec-protobuf => ../codec-protobuf
+
+replace github.com/skiffrpc/skiff/transport-http2 => ../transport-http2
+
+replace github.com/skiffrpc/skiff/codec-grpc => ../codec-grpc
