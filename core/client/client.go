@@ -18,6 +18,7 @@ import (
 	"github.com/skiffrpc/skiff/core/service"
 	"github.com/skiffrpc/skiff/core/stats"
 	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/stream"
 	"github.com/skiffrpc/skiff/core/transport"
 )
 
@@ -33,6 +34,10 @@ type Client struct {
 	codec  codec.Codec
 	pool   connPool
 	mux    *muxPool
+	spool  *streamPool  // with a stream transport
+	scodec stream.Codec // with a stream transport
+	tname  string       // transport name for call info
+	cname  string       // codec name for call info
 	ep     endpoint.Endpoint
 	inner  endpoint.Endpoint
 	picker atomic.Pointer[pickerEntry]
@@ -63,10 +68,22 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	if pm, ok := c.proto.(transport.MetaHandler); ok {
 		c.meta = transport.ChainMeta(append([]transport.MetaHandler{pm}, o.metaHandlers...)...)
 	}
-	if c.codec == nil {
-		if c.codec = codec.Lookup(svc.Codec); c.codec == nil {
-			return nil, fmt.Errorf("client: no codec registered as %q (import its module, or use WithCodec)", svc.Codec)
+	if o.streamProto != nil {
+		if c.scodec = o.streamCodec; c.scodec == nil {
+			if cs := stream.Codecs(); len(cs) > 0 {
+				c.scodec = cs[0]
+			} else {
+				return nil, errors.New("client: WithStreamTransport without a stream codec (import codec-grpc, or use WithStreamCodec)")
+			}
 		}
+		c.tname, c.cname = o.streamProto.Name(), c.scodec.Name()
+	} else {
+		if c.codec == nil {
+			if c.codec = codec.Lookup(svc.Codec); c.codec == nil {
+				return nil, fmt.Errorf("client: no codec registered as %q (import its module, or use WithCodec)", svc.Codec)
+			}
+		}
+		c.tname, c.cname = c.proto.Name(), c.codec.Name()
 	}
 	if o.balancer == nil {
 		c.opts.balancer = loadbalance.NewWeightedRoundRobin()
@@ -76,7 +93,11 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	} else if len(o.tracers) > 0 {
 		c.level = stats.LevelDetailed
 	}
+	inner := c.roundTrip
 	switch {
+	case o.streamProto != nil:
+		c.spool = newStreamPool(c)
+		inner = c.streamCall
 	case o.mux > 0:
 		c.mux = newMuxPool(c, o.mux)
 	case o.short:
@@ -84,7 +105,7 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	default:
 		c.pool = newLongPool(o.engine, o.pool)
 	}
-	c.inner = endpoint.Build(c.roundTrip, o.instanceMWs...)
+	c.inner = endpoint.Build(inner, o.instanceMWs...)
 	c.ep = endpoint.Build(c.balance, o.middlewares...)
 	return c, nil
 }
@@ -93,7 +114,9 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 // work. Calls in flight finish; their connections are then closed.
 func (c *Client) Close() error {
 	if !c.closed.Swap(true) {
-		if c.mux != nil {
+		if c.spool != nil {
+			c.spool.close()
+		} else if c.mux != nil {
 			c.mux.close()
 		} else {
 			c.pool.close()
@@ -110,31 +133,7 @@ func (c *Client) Call(ctx context.Context, method string, args, result any, opts
 	if c.closed.Load() {
 		return status.New(status.Canceled, "client closed")
 	}
-	caller, callerMethod := c.opts.caller, ""
-	if parent := callinfo.From(ctx); parent != nil {
-		// Called from inside a handler: the caller is that call's callee.
-		callerMethod = parent.Method
-		if caller == "" {
-			caller = parent.Service
-		}
-	}
-	ci := callinfo.New(ctx)
-	ci.Caller, ci.CallerMethod, ci.Service, ci.Method = caller, callerMethod, c.svc.Name, method
-	ci.RPCTimeout, ci.ConnectTimeout = c.opts.rpcTimeout, c.opts.connectTimeout
-	ci.Transport, ci.Codec = c.proto.Name(), c.codec.Name()
-	if mi := c.svc.Methods[method]; mi != nil {
-		ci.Oneway = mi.Oneway
-	}
-	if len(opts) > 0 {
-		var co callOptions
-		for _, o := range opts {
-			o.applyCall(&co)
-		}
-		ci.Address = co.hostPort
-		if co.timeout > 0 {
-			ci.RPCTimeout = co.timeout
-		}
-	}
+	ci := c.newCallInfo(ctx, method, opts)
 	ci.Stats.Reset(c.level)
 	ci.Stats.Record(stats.RPCStart)
 	var cctx context.Context = ci
@@ -151,29 +150,67 @@ func (c *Client) Call(ctx context.Context, method string, args, result any, opts
 	return err
 }
 
+// newCallInfo returns the call info of a call of method from ctx.
+func (c *Client) newCallInfo(ctx context.Context, method string, opts []CallOption) *callinfo.Info {
+	caller, callerMethod := c.opts.caller, ""
+	if parent := callinfo.From(ctx); parent != nil {
+		// Called from inside a handler: the caller is that call's callee.
+		callerMethod = parent.Method
+		if caller == "" {
+			caller = parent.Service
+		}
+	}
+	ci := callinfo.New(ctx)
+	ci.Caller, ci.CallerMethod, ci.Service, ci.Method = caller, callerMethod, c.svc.Name, method
+	ci.RPCTimeout, ci.ConnectTimeout = c.opts.rpcTimeout, c.opts.connectTimeout
+	ci.Transport, ci.Codec = c.tname, c.cname
+	if mi := c.svc.Methods[method]; mi != nil {
+		ci.Oneway = mi.Oneway
+	}
+	if len(opts) > 0 {
+		var co callOptions
+		for _, o := range opts {
+			o.applyCall(&co)
+		}
+		ci.Address = co.hostPort
+		if co.timeout > 0 {
+			ci.RPCTimeout = co.timeout
+		}
+	}
+	return ci
+}
+
+// pick sets ci.Address from the resolver and the balancer.
+func (c *Client) pick(ctx context.Context, ci *callinfo.Info) error {
+	r := c.opts.resolver
+	if r == nil {
+		return status.Wrap(status.ErrNoInstance, "no resolver and no host ports for "+c.svc.Name, nil)
+	}
+	res, err := r.Resolve(ctx, c.svc.Name)
+	if err != nil {
+		return status.Wrap(status.ErrNoInstance, "resolve "+c.svc.Name, err)
+	}
+	pe := c.picker.Load()
+	if pe == nil || !res.Cacheable || pe.key != res.Key {
+		pe = &pickerEntry{key: res.Key, picker: c.opts.balancer.Picker(res)}
+		c.picker.Store(pe)
+	}
+	in := pe.picker.Next(ctx)
+	if in == nil {
+		return status.Wrap(status.ErrNoInstance, "no instance of "+c.svc.Name, nil)
+	}
+	ci.Address = in.Address()
+	return nil
+}
+
 // balance picks an instance unless the call already has an address, then
 // runs the instance middleware.
 func (c *Client) balance(ctx context.Context, req, resp any) error {
 	ci := callinfo.From(ctx)
 	if ci.Address == "" {
-		r := c.opts.resolver
-		if r == nil {
-			return status.Wrap(status.ErrNoInstance, "no resolver and no host ports for "+c.svc.Name, nil)
+		if err := c.pick(ctx, ci); err != nil {
+			return err
 		}
-		res, err := r.Resolve(ctx, c.svc.Name)
-		if err != nil {
-			return status.Wrap(status.ErrNoInstance, "resolve "+c.svc.Name, err)
-		}
-		pe := c.picker.Load()
-		if pe == nil || !res.Cacheable || pe.key != res.Key {
-			pe = &pickerEntry{key: res.Key, picker: c.opts.balancer.Picker(res)}
-			c.picker.Store(pe)
-		}
-		in := pe.picker.Next(ctx)
-		if in == nil {
-			return status.Wrap(status.ErrNoInstance, "no instance of "+c.svc.Name, nil)
-		}
-		ci.Address = in.Address()
 	}
 	return c.inner(ctx, req, resp)
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/loadbalance"
 	"github.com/skiffrpc/skiff/core/stats"
+	"github.com/skiffrpc/skiff/core/stream"
 	"github.com/skiffrpc/skiff/core/transport"
 )
 
@@ -62,6 +64,10 @@ type options struct {
 	logger         *slog.Logger
 	caller         string
 	metaHandlers   []transport.MetaHandler
+	streamProto    stream.Protocol
+	streamCodec    stream.Codec
+	streamConns    int
+	tls            *tls.Config
 }
 
 // WithHostPorts calls the given addresses ("host:port", or a unix socket

@@ -10,6 +10,7 @@ import (
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/registry"
 	"github.com/skiffrpc/skiff/core/stats"
+	"github.com/skiffrpc/skiff/core/stream"
 	"github.com/skiffrpc/skiff/core/transport"
 )
 
@@ -51,6 +52,8 @@ type options struct {
 	logger           *slog.Logger
 	transports       []transport.Protocol
 	codecs           []codec.Codec
+	streamProtos     []stream.Protocol
+	streamCodecs     []stream.Codec
 	registry         registry.Registry
 	registryInfo     *registry.Info
 	metaHandlers     []transport.MetaHandler
@@ -134,6 +137,26 @@ func WithLogger(l *slog.Logger) Option { return optionFunc(func(o *options) { o.
 // (default: every registered protocol, transport.All()).
 func WithTransports(ps ...transport.Protocol) Option {
 	return optionFunc(func(o *options) { o.transports = ps })
+}
+
+// WithStreamProtocols sets the stream transports (HTTP/2) the server
+// sniffs for on every connection, besides the framed transports (default:
+// every protocol registered with stream.Register, so importing
+// transport-http2 is enough). An empty call turns streams off.
+func WithStreamProtocols(ps ...stream.Protocol) Option {
+	return optionFunc(func(o *options) {
+		if ps == nil {
+			ps = []stream.Protocol{}
+		}
+		o.streamProtos = ps
+	})
+}
+
+// WithStreamCodecs sets the message protocols served on streams (default:
+// every codec registered with stream.RegisterCodec, such as gRPC). A
+// stream whose request header no codec recognises is reset.
+func WithStreamCodecs(cs ...stream.Codec) Option {
+	return optionFunc(func(o *options) { o.streamCodecs = cs })
 }
 
 // WithCodecs sets the message codecs the server sniffs (default: every

@@ -21,6 +21,7 @@ import (
 	"github.com/skiffrpc/skiff/core/service"
 	"github.com/skiffrpc/skiff/core/stats"
 	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/stream"
 	"github.com/skiffrpc/skiff/core/transport"
 )
 
@@ -47,12 +48,19 @@ type Server struct {
 	stopOnce sync.Once
 	stopErr  error
 	draining atomic.Bool // replies ask clients to drop their connections
+
+	byFull   map[string]map[string]*method   // full service name (package.Name) -> methods
+	byInfo   map[*service.MethodInfo]*method // for stream dispatch
+	smu      sync.Mutex
+	sconns   map[stream.ServerConn]struct{} // open stream connections
+	sclosing bool                           // new stream connections shut down at once
 }
 
 type method struct {
 	info *service.MethodInfo
 	svc  string
 	ep   endpoint.Endpoint
+	sm   stream.Method
 }
 
 // New returns a server configured by opts. It does not listen until Start
@@ -67,6 +75,9 @@ func New(opts ...Option) *Server {
 		log:      o.logger,
 		byName:   map[string]map[string]*method{},
 		byMethod: map[string]*method{},
+		byFull:   map[string]map[string]*method{},
+		byInfo:   map[*service.MethodInfo]*method{},
+		sconns:   map[stream.ServerConn]struct{}{},
 		stopCh:   make(chan struct{}),
 	}
 	if s.log == nil {
@@ -103,8 +114,10 @@ func (s *Server) RegisterService(info *service.Info, impl any) error {
 		}
 		h := mi.Handler
 		inner := func(ctx context.Context, req, resp any) error { return h(ctx, impl, req, resp) }
-		m := &method{info: mi, svc: info.Name, ep: endpoint.Build(inner, s.opts.middlewares...)}
+		m := &method{info: mi, svc: info.Name, ep: endpoint.Build(inner, s.opts.middlewares...),
+			sm: stream.Method{Service: info, Info: mi}}
 		methods[name] = m
+		s.byInfo[mi] = m
 		if _, ok := s.byMethod[name]; !ok {
 			s.byMethod[name] = m
 		} else {
@@ -113,6 +126,7 @@ func (s *Server) RegisterService(info *service.Info, impl any) error {
 		}
 	}
 	s.byName[info.Name] = methods
+	s.byFull[info.FullName()] = methods
 	s.services = append(s.services, info)
 	return nil
 }
@@ -223,6 +237,7 @@ func (s *Server) Stop() error {
 		s.draining.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.exitWait)
 		defer cancel()
+		s.shutdownStreams(ctx)
 		err := eng.Shutdown(ctx)
 		if serr := <-s.served; serr != nil && err == nil && !errors.Is(serr, net.ErrClosed) {
 			err = serr
@@ -236,6 +251,7 @@ func (s *Server) Stop() error {
 // hands back with each request.
 type connState struct {
 	context.Context
+	sproto stream.Protocol // set when the connection speaks a stream protocol
 	proto  transport.Protocol
 	meta   transport.MetaHandler // proto's chained with the server's, if proto carries metadata
 	codec  codec.Codec
@@ -262,7 +278,16 @@ func (h *connHandler) OnRequest(ctx context.Context, c engine.Conn) (err error) 
 			err = status.Protocolf("panic while serving: %v", p)
 		}
 	}()
-	return (*Server)(h).serve(st, c.Reader(), c.Writer())
+	s := (*Server)(h)
+	if st.proto == nil && st.sproto == nil {
+		if err := s.detect(st, c.Reader()); err != nil {
+			return err
+		}
+	}
+	if st.sproto != nil {
+		return s.serveStreams(st, c)
+	}
+	return s.serve(st, c.Reader(), c.Writer())
 }
 
 func (h *connHandler) OnDisconnect(context.Context, engine.Conn) {}
@@ -317,6 +342,12 @@ func (s *Server) detect(st *connState, r transport.Reader) error {
 		}
 		if err != nil {
 			return err
+		}
+	}
+	for _, p := range s.streamProtocols() {
+		if p.Detect(prefix) {
+			st.sproto = p
+			return nil
 		}
 	}
 	for _, p := range s.transports() {

@@ -1,0 +1,284 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/callinfo"
+	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/stats"
+	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/stream"
+)
+
+// WithStreamTransport makes the client call over streams of p (such as
+// HTTP/2 from transport-http2) instead of framed connections. Unary calls
+// then go through Call as usual and streaming methods through NewStream;
+// the message protocol is WithStreamCodec's, or the first registered
+// stream codec (gRPC once codec-grpc is imported).
+func WithStreamTransport(p stream.Protocol) Option {
+	return optionFunc(func(o *options) { o.streamProto = p })
+}
+
+// WithStreamCodec sets the message protocol used on streams (such as gRPC
+// from codec-grpc). It only matters with WithStreamTransport.
+func WithStreamCodec(c stream.Codec) Option {
+	return optionFunc(func(o *options) { o.streamCodec = c })
+}
+
+// WithStreamConnsPerHost sets how many stream connections the client opens
+// to each address; new streams go to the connection with the fewest open
+// streams. Default 1 (HTTP/2 multiplexes every call on it).
+func WithStreamConnsPerHost(n int) Option {
+	return optionFunc(func(o *options) {
+		if n > 0 {
+			o.streamConns = n
+		}
+	})
+}
+
+// WithTLSConfig makes the client dial with TLS (crypto/tls over the std
+// engine; Netpoll has no TLS). For stream transports NextProtos defaults to
+// "h2". cfg is cloned; a nil cfg turns TLS off.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return optionFunc(func(o *options) {
+		if cfg != nil {
+			cfg = cfg.Clone()
+		}
+		o.tls = cfg
+	})
+}
+
+// NewStream opens a message stream for a streaming method of the client's
+// service (the client must use WithStreamTransport). The address comes from
+// WithHostPort or the resolver and balancer, as for Call; the call
+// middleware does not run for streams. The stream ends when ctx ends; with
+// an RPC timeout set (WithRPCTimeout or WithCallTimeout) ctx is bounded by
+// it.
+func (c *Client) NewStream(ctx context.Context, method string, opts ...CallOption) (stream.ClientStream, error) {
+	if c.closed.Load() {
+		return nil, status.New(status.Canceled, "client closed")
+	}
+	if c.spool == nil {
+		return nil, status.New(status.Unimplemented, "client: NewStream needs WithStreamTransport")
+	}
+	// The call info lives as long as the stream, so it is not pooled.
+	ci := c.newCallInfo(ctx, method, opts)
+	if ci.Address == "" {
+		if err := c.pick(ci, ci); err != nil {
+			return nil, err
+		}
+	}
+	cc, err := c.spool.get(ci.Address)
+	if err != nil {
+		return nil, err
+	}
+	if ci.RPCTimeout <= 0 {
+		return c.scodec.NewClientStream(ci, cc, c.svc, method)
+	}
+	sctx, cancel := context.WithTimeout(ci, ci.RPCTimeout)
+	cs, err := c.scodec.NewClientStream(sctx, cc, c.svc, method)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() { <-sctx.Done(); cancel() }()
+	return cs, nil
+}
+
+// streamCall is the innermost endpoint of a unary call over streams.
+func (c *Client) streamCall(ctx context.Context, req, resp any) error {
+	ci := callinfo.From(ctx)
+	if err := ctx.Err(); err != nil {
+		return ctxError(err)
+	}
+	if ci.RPCTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ci.RPCTimeout)
+		defer cancel()
+	}
+	cc, err := c.spool.get(ci.Address)
+	if err != nil {
+		return err
+	}
+	ci.Stats.Record(stats.WriteStart)
+	if uc, ok := c.scodec.(stream.UnaryCaller); ok {
+		err = uc.Unary(ctx, cc, c.svc, ci.Method, req, resp)
+		ci.Stats.Record(stats.ReadFinish)
+		return err
+	}
+	cs, err := c.scodec.NewClientStream(ctx, cc, c.svc, ci.Method)
+	if err != nil {
+		return err
+	}
+	if err := cs.SendMsg(req); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if err := cs.CloseSend(); err != nil {
+		return err
+	}
+	if ci.Oneway {
+		return nil
+	}
+	if err := cs.RecvMsg(resp); err != nil {
+		if errors.Is(err, io.EOF) {
+			return status.New(status.Internal, "server ended the stream without a response")
+		}
+		return err
+	}
+	ci.Stats.Record(stats.ReadFinish)
+	return nil
+}
+
+// streamPool keeps up to n stream connections per address.
+type streamPool struct {
+	proto   stream.Protocol
+	eng     engine.Engine
+	tls     *tls.Config
+	timeout time.Duration
+	n       int
+
+	mu     sync.Mutex
+	hosts  map[string]*streamHost
+	closed bool
+}
+
+type streamHost struct {
+	mu      sync.Mutex
+	conns   []stream.ClientConn
+	retired []stream.ClientConn // going away: closed once their streams end
+}
+
+func newStreamPool(c *Client) *streamPool {
+	n := c.opts.streamConns
+	if n <= 0 {
+		n = 1
+	}
+	return &streamPool{proto: c.opts.streamProto, eng: c.opts.engine, tls: c.opts.tls,
+		timeout: c.opts.connectTimeout, n: n, hosts: map[string]*streamHost{}}
+}
+
+// get returns a connection to addr that can take a new stream, dialling
+// one when there is none.
+func (p *streamPool) get(addr string) (stream.ClientConn, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, status.New(status.Canceled, "client closed")
+	}
+	h := p.hosts[addr]
+	if h == nil {
+		h = &streamHost{}
+		p.hosts[addr] = h
+	}
+	p.mu.Unlock()
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sweep()
+	var best stream.ClientConn
+	for _, cc := range h.conns {
+		if best == nil || cc.Streams() < best.Streams() {
+			best = cc
+		}
+	}
+	if best != nil && (len(h.conns) >= p.n || best.Streams() == 0) {
+		return best, nil
+	}
+	cc, err := p.dial(addr)
+	if err != nil {
+		if best != nil {
+			return best, nil
+		}
+		return nil, err
+	}
+	h.conns = append(h.conns, cc)
+	return cc, nil
+}
+
+// sweep moves unavailable connections to the retired list and closes
+// retired ones with no streams left. h.mu is held.
+func (h *streamHost) sweep() {
+	live := h.conns[:0]
+	for _, cc := range h.conns {
+		if cc.Available() {
+			live = append(live, cc)
+		} else {
+			h.retired = append(h.retired, cc)
+		}
+	}
+	clear(h.conns[len(live):])
+	h.conns = live
+	kept := h.retired[:0]
+	for _, cc := range h.retired {
+		if cc.Streams() == 0 {
+			_ = cc.Close()
+		} else {
+			kept = append(kept, cc)
+		}
+	}
+	clear(h.retired[len(kept):])
+	h.retired = kept
+}
+
+func (p *streamPool) dial(addr string) (stream.ClientConn, error) {
+	nw := network(addr)
+	var conn engine.Conn
+	if p.tls != nil {
+		cfg := p.tls
+		if len(cfg.NextProtos) == 0 {
+			cfg = cfg.Clone()
+			cfg.NextProtos = []string{"h2"}
+		}
+		if cfg.ServerName == "" {
+			if host, _, err := net.SplitHostPort(addr); err == nil {
+				cfg = cfg.Clone()
+				cfg.ServerName = host
+			}
+		}
+		d := &net.Dialer{Timeout: p.timeout}
+		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+		tc, err := (&tls.Dialer{NetDialer: d, Config: cfg}).DialContext(ctx, nw, addr)
+		cancel()
+		if err != nil {
+			return nil, status.Wrap(status.ErrConnect, "dial "+addr, err)
+		}
+		conn = engine.NewStdConn(tc)
+	} else {
+		c, err := p.eng.Dial(nw, addr, p.timeout)
+		if err != nil {
+			return nil, status.Wrap(status.ErrConnect, "dial "+addr, err)
+		}
+		conn = c
+	}
+	cc, err := p.proto.NewClientConn(conn, stream.ClientConnParams{Authority: addr})
+	if err != nil {
+		_ = conn.Close()
+		return nil, status.Wrap(status.ErrConnect, "handshake with "+addr, err)
+	}
+	return cc, nil
+}
+
+func (p *streamPool) close() {
+	p.mu.Lock()
+	p.closed = true
+	hosts := p.hosts
+	p.hosts = nil
+	p.mu.Unlock()
+	for _, h := range hosts {
+		h.mu.Lock()
+		for _, cc := range h.conns {
+			_ = cc.Close()
+		}
+		for _, cc := range h.retired {
+			_ = cc.Close()
+		}
+		h.conns, h.retired = nil, nil
+		h.mu.Unlock()
+	}
+}

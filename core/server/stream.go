@@ -1,0 +1,136 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+
+	"github.com/skiffrpc/skiff/core/callinfo"
+	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/stream"
+)
+
+func (s *Server) streamProtocols() []stream.Protocol {
+	if s.opts.streamProtos != nil {
+		return s.opts.streamProtos
+	}
+	return stream.Protocols()
+}
+
+func (s *Server) streamCodecs() []stream.Codec {
+	if s.opts.streamCodecs != nil {
+		return s.opts.streamCodecs
+	}
+	return stream.Codecs()
+}
+
+// serveStreams hands a connection to its stream protocol and serves it
+// until it ends. It runs on the engine's goroutine for the connection.
+func (s *Server) serveStreams(st *connState, c engine.Conn) error {
+	_ = c.SetReadTimeout(0) // a stream connection waits for frames between calls
+	d := &dispatcher{s: s, remote: st.remote}
+	sc, err := st.sproto.NewServerConn(c, stream.ServerConnParams{
+		Handler: func(rs stream.RawServerStream) { s.serveStream(d, rs) },
+		Logger:  s.log,
+	})
+	if err != nil {
+		return err
+	}
+	s.smu.Lock()
+	closing := s.sclosing
+	if !closing {
+		s.sconns[sc] = struct{}{}
+	}
+	s.smu.Unlock()
+	if closing {
+		// Stopping: refuse work politely (GOAWAY) and end the connection.
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.exitWait)
+		go func() { defer cancel(); _ = sc.Shutdown(ctx) }()
+	}
+	err = sc.Serve()
+	s.smu.Lock()
+	delete(s.sconns, sc)
+	s.smu.Unlock()
+	if err == nil {
+		err = net.ErrClosed // the engine closes its side too
+	}
+	return err
+}
+
+// serveStream finds the stream codec for one stream and lets it serve.
+func (s *Server) serveStream(d *dispatcher, rs stream.RawServerStream) {
+	h := rs.Header()
+	for _, c := range s.streamCodecs() {
+		if c.Detect(h) {
+			c.ServeStream(rs, d)
+			return
+		}
+	}
+	s.log.Warn("skiff: no stream codec for request", "remote", d.remote, "content-type", h.Get("content-type"), "path", h.Get(":path"))
+	rs.Reset(stream.CodeRefused)
+}
+
+// shutdownStreams asks every stream connection to go away and waits until
+// their open streams end or ctx is done.
+func (s *Server) shutdownStreams(ctx context.Context) {
+	s.smu.Lock()
+	s.sclosing = true
+	conns := make([]stream.ServerConn, 0, len(s.sconns))
+	for sc := range s.sconns {
+		conns = append(conns, sc)
+	}
+	s.smu.Unlock()
+	var wg sync.WaitGroup
+	for _, sc := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sc.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, net.ErrClosed) {
+				s.log.Debug("skiff: stream connection shutdown", "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// dispatcher is the server as stream codecs see it, for one connection.
+type dispatcher struct {
+	s      *Server
+	remote net.Addr
+}
+
+var _ stream.Dispatcher = (*dispatcher)(nil)
+
+// Lookup implements stream.Dispatcher.
+func (d *dispatcher) Lookup(svc, name string) (*stream.Method, error) {
+	s := d.s
+	ms, ok := s.byFull[svc]
+	if !ok {
+		ms, ok = s.byName[svc]
+	}
+	if !ok {
+		return nil, status.New(status.Unimplemented, "unknown service "+svc)
+	}
+	m, ok := ms[name]
+	if !ok {
+		return nil, status.New(status.Unimplemented, "unknown method "+name+" for service "+svc)
+	}
+	return &m.sm, nil
+}
+
+// Invoke implements stream.Dispatcher.
+func (d *dispatcher) Invoke(ctx context.Context, sm *stream.Method, args, result any) error {
+	s := d.s
+	m := s.byInfo[sm.Info]
+	if m == nil {
+		return status.New(status.Unimplemented, "unknown method "+sm.Info.Name)
+	}
+	ci := callinfo.New(ctx)
+	ci.Service, ci.Method, ci.RemoteAddr = m.svc, m.info.Name, d.remote
+	ci.Stats.Reset(s.level)
+	err := s.invoke(ci, ci, m, args, result)
+	ci.Release()
+	return err
+}
