@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine with Go:
 # Debian's thrift-compiler (to prove the committed Apache Thrift peer code
-# is what it generates). Idempotent; safe to run again.
+# is what it generates, and to build the ThriftTest peers) and
+# protobuf-compiler (protoc: golden tests of the protoc-free generator and
+# the protoc-gen-skiff plugin). Idempotent; safe to run again.
 set -euo pipefail
 
 need_apt=()
 command -v thrift >/dev/null 2>&1 || need_apt+=(thrift-compiler)
+command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -15,3 +18,4 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 go version
 thrift --version
+protoc --version
