@@ -156,9 +156,11 @@ const file_echo_proto_rawDesc = "" +
 	"\fEchoResponse\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x12\n" +
-	"\x04blob\x18\x03 \x01(\fR\x04blob2B\n" +
+	"\x04blob\x18\x03 \x01(\fR\x04blob2\x81\x01\n" +
 	"\vEchoService\x123\n" +
-	"\x04Echo\x12\x14.echo.pb.EchoRequest\x1a\x15.echo.pb.EchoResponseB\bZ\x06echopbb\x06proto3"
+	"\x04Echo\x12\x14.echo.pb.EchoRequest\x1a\x15.echo.pb.EchoResponse\x12=\n" +
+	"\n" +
+	"EchoStream\x12\x14.echo.pb.EchoRequest\x1a\x15.echo.pb.EchoResponse(\x010\x01B\bZ\x06echopbb\x06proto3"
 
 var (
 	file_echo_proto_rawDescOnce sync.Once
@@ -179,9 +181,11 @@ var file_echo_proto_goTypes = []any{
 }
 var file_echo_proto_depIdxs = []int32{
 	0, // 0: echo.pb.EchoService.Echo:input_type -> echo.pb.EchoRequest
-	1, // 1: echo.pb.EchoService.Echo:output_type -> echo.pb.EchoResponse
-	1, // [1:2] is the sub-list for method output_type
-	0, // [0:1] is the sub-list for method input_type
+	0, // 1: echo.pb.EchoService.EchoStream:input_type -> echo.pb.EchoRequest
+	1, // 2: echo.pb.EchoService.Echo:output_type -> echo.pb.EchoResponse
+	1, // 3: echo.pb.EchoService.EchoStream:output_type -> echo.pb.EchoResponse
+	2, // [2:4] is the sub-list for method output_type
+	0, // [0:2] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name

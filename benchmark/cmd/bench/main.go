@@ -37,6 +37,8 @@ var frameworks = map[string]framework{
 	"kitex-pb":           {serve: serveKitexPB, dial: dialKitexPB},
 	"kitex-grpc":         {serve: serveKitexPB, dial: dialKitexGRPC},
 	"grpc":               {serve: serveGRPC, dial: dialGRPC},
+	"grpc-bidi":          {serve: serveGRPC, dial: dialGRPCBidi},
+	"kitex-grpc-bidi":    {serve: serveKitexPB, dial: dialKitexGRPCBidi},
 }
 
 func frameworkNames() string {

@@ -5,6 +5,7 @@ package echopb
 import (
 	"context"
 
+	"github.com/cloudwego/kitex/pkg/streaming"
 	"github.com/cloudwego/prutal"
 )
 
@@ -76,4 +77,11 @@ func (x *EchoResponse) GetBlob() []byte {
 
 type EchoService interface {
 	Echo(ctx context.Context, req *EchoRequest) (res *EchoResponse, err error)
+	EchoStream(stream EchoService_EchoStreamServer) (err error)
+}
+
+type EchoService_EchoStreamServer interface {
+	streaming.Stream
+	Recv() (*EchoRequest, error)
+	Send(*EchoResponse) error
 }

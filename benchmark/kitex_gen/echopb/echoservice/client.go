@@ -6,18 +6,36 @@ import (
 	"context"
 	client "github.com/cloudwego/kitex/client"
 	callopt "github.com/cloudwego/kitex/client/callopt"
+	streamcall "github.com/cloudwego/kitex/client/callopt/streamcall"
+	streamclient "github.com/cloudwego/kitex/client/streamclient"
+	streaming "github.com/cloudwego/kitex/pkg/streaming"
+	transport "github.com/cloudwego/kitex/transport"
 	echopb "github.com/skiffrpc/skiff/benchmark/kitex_gen/echopb"
 )
 
 // Client is designed to provide IDL-compatible methods with call-option parameter for kitex framework.
 type Client interface {
 	Echo(ctx context.Context, Req *echopb.EchoRequest, callOptions ...callopt.Option) (r *echopb.EchoResponse, err error)
+	EchoStream(ctx context.Context, callOptions ...callopt.Option) (stream EchoService_EchoStreamClient, err error)
+}
+
+// StreamClient is designed to provide Interface for Streaming APIs.
+type StreamClient interface {
+	EchoStream(ctx context.Context, callOptions ...streamcall.Option) (stream EchoService_EchoStreamClient, err error)
+}
+
+type EchoService_EchoStreamClient interface {
+	streaming.Stream
+	Send(*echopb.EchoRequest) error
+	Recv() (*echopb.EchoResponse, error)
 }
 
 // NewClient creates a client for the service defined in IDL.
 func NewClient(destService string, opts ...client.Option) (Client, error) {
 	var options []client.Option
 	options = append(options, client.WithDestService(destService))
+
+	options = append(options, client.WithTransportProtocol(transport.GRPC))
 
 	options = append(options, opts...)
 
@@ -46,4 +64,44 @@ type kEchoServiceClient struct {
 func (p *kEchoServiceClient) Echo(ctx context.Context, Req *echopb.EchoRequest, callOptions ...callopt.Option) (r *echopb.EchoResponse, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.Echo(ctx, Req)
+}
+
+func (p *kEchoServiceClient) EchoStream(ctx context.Context, callOptions ...callopt.Option) (stream EchoService_EchoStreamClient, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.EchoStream(ctx)
+}
+
+// NewStreamClient creates a stream client for the service's streaming APIs defined in IDL.
+func NewStreamClient(destService string, opts ...streamclient.Option) (StreamClient, error) {
+	var options []client.Option
+	options = append(options, client.WithDestService(destService))
+	options = append(options, client.WithTransportProtocol(transport.GRPC))
+	options = append(options, streamclient.GetClientOptions(opts)...)
+
+	kc, err := client.NewClient(serviceInfoForStreamClient(), options...)
+	if err != nil {
+		return nil, err
+	}
+	return &kEchoServiceStreamClient{
+		kClient: newServiceClient(kc),
+	}, nil
+}
+
+// MustNewStreamClient creates a stream client for the service's streaming APIs defined in IDL.
+// It panics if any error occurs.
+func MustNewStreamClient(destService string, opts ...streamclient.Option) StreamClient {
+	kc, err := NewStreamClient(destService, opts...)
+	if err != nil {
+		panic(err)
+	}
+	return kc
+}
+
+type kEchoServiceStreamClient struct {
+	*kClient
+}
+
+func (p *kEchoServiceStreamClient) EchoStream(ctx context.Context, callOptions ...streamcall.Option) (stream EchoService_EchoStreamClient, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, streamcall.GetCallOptions(callOptions))
+	return p.kClient.EchoStream(ctx)
 }

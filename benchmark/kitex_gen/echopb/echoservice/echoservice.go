@@ -5,6 +5,7 @@ package echoservice
 import (
 	"context"
 	"errors"
+	"fmt"
 	client "github.com/cloudwego/kitex/client"
 	kitex "github.com/cloudwego/kitex/pkg/serviceinfo"
 	streaming "github.com/cloudwego/kitex/pkg/streaming"
@@ -21,6 +22,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		newEchoResult,
 		false,
 		kitex.WithStreamingMode(kitex.StreamingUnary),
+	),
+	"EchoStream": kitex.NewMethodInfo(
+		echoStreamHandler,
+		newEchoStreamArgs,
+		newEchoStreamResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingBidirectional),
 	),
 }
 
@@ -47,7 +55,7 @@ func serviceInfoForClient() *kitex.ServiceInfo {
 
 // NewServiceInfo creates a new ServiceInfo containing all methods
 func NewServiceInfo() *kitex.ServiceInfo {
-	return newServiceInfo(false, true, true)
+	return newServiceInfo(true, true, true)
 }
 
 // NewServiceInfo creates a new ServiceInfo containing non-streaming methods
@@ -199,6 +207,134 @@ func (p *EchoResult) GetResult() interface{} {
 	return p.Success
 }
 
+func echoStreamHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	streamingArgs, ok := arg.(*streaming.Args)
+	if !ok {
+		return errInvalidMessageType
+	}
+	st := streamingArgs.Stream
+	stream := &echoServiceEchoStreamServer{st}
+	return handler.(echopb.EchoService).EchoStream(stream)
+}
+
+type echoServiceEchoStreamClient struct {
+	streaming.Stream
+}
+
+func (x *echoServiceEchoStreamClient) DoFinish(err error) {
+	if finisher, ok := x.Stream.(streaming.WithDoFinish); ok {
+		finisher.DoFinish(err)
+	} else {
+		panic(fmt.Sprintf("streaming.WithDoFinish is not implemented by %T", x.Stream))
+	}
+}
+func (x *echoServiceEchoStreamClient) Send(m *echopb.EchoRequest) error {
+	return x.Stream.SendMsg(m)
+}
+func (x *echoServiceEchoStreamClient) Recv() (*echopb.EchoResponse, error) {
+	m := new(echopb.EchoResponse)
+	return m, x.Stream.RecvMsg(m)
+}
+
+type echoServiceEchoStreamServer struct {
+	streaming.Stream
+}
+
+func (x *echoServiceEchoStreamServer) Send(m *echopb.EchoResponse) error {
+	return x.Stream.SendMsg(m)
+}
+
+func (x *echoServiceEchoStreamServer) Recv() (*echopb.EchoRequest, error) {
+	m := new(echopb.EchoRequest)
+	return m, x.Stream.RecvMsg(m)
+}
+
+func newEchoStreamArgs() interface{} {
+	return &EchoStreamArgs{}
+}
+
+func newEchoStreamResult() interface{} {
+	return &EchoStreamResult{}
+}
+
+type EchoStreamArgs struct {
+	Req *echopb.EchoRequest
+}
+
+func (p *EchoStreamArgs) Marshal(out []byte) ([]byte, error) {
+	if !p.IsSetReq() {
+		return out, nil
+	}
+	return proto.Marshal(p.Req)
+}
+
+func (p *EchoStreamArgs) Unmarshal(in []byte) error {
+	msg := new(echopb.EchoRequest)
+	if err := proto.Unmarshal(in, msg); err != nil {
+		return err
+	}
+	p.Req = msg
+	return nil
+}
+
+var EchoStreamArgs_Req_DEFAULT *echopb.EchoRequest
+
+func (p *EchoStreamArgs) GetReq() *echopb.EchoRequest {
+	if !p.IsSetReq() {
+		return EchoStreamArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+
+func (p *EchoStreamArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *EchoStreamArgs) GetFirstArgument() interface{} {
+	return p.Req
+}
+
+type EchoStreamResult struct {
+	Success *echopb.EchoResponse
+}
+
+var EchoStreamResult_Success_DEFAULT *echopb.EchoResponse
+
+func (p *EchoStreamResult) Marshal(out []byte) ([]byte, error) {
+	if !p.IsSetSuccess() {
+		return out, nil
+	}
+	return proto.Marshal(p.Success)
+}
+
+func (p *EchoStreamResult) Unmarshal(in []byte) error {
+	msg := new(echopb.EchoResponse)
+	if err := proto.Unmarshal(in, msg); err != nil {
+		return err
+	}
+	p.Success = msg
+	return nil
+}
+
+func (p *EchoStreamResult) GetSuccess() *echopb.EchoResponse {
+	if !p.IsSetSuccess() {
+		return EchoStreamResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+func (p *EchoStreamResult) SetSuccess(x interface{}) {
+	p.Success = x.(*echopb.EchoResponse)
+}
+
+func (p *EchoStreamResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *EchoStreamResult) GetResult() interface{} {
+	return p.Success
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -217,4 +353,18 @@ func (p *kClient) Echo(ctx context.Context, Req *echopb.EchoRequest) (r *echopb.
 		return
 	}
 	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) EchoStream(ctx context.Context) (EchoService_EchoStreamClient, error) {
+	streamClient, ok := p.c.(client.Streaming)
+	if !ok {
+		return nil, fmt.Errorf("client not support streaming")
+	}
+	res := new(streaming.Result)
+	err := streamClient.Stream(ctx, "EchoStream", nil, res)
+	if err != nil {
+		return nil, err
+	}
+	stream := &echoServiceEchoStreamClient{res.Stream}
+	return stream, nil
 }
