@@ -87,8 +87,22 @@ func (c *Client) NewStream(ctx context.Context, method string, opts ...CallOptio
 		cancel()
 		return nil, err
 	}
-	go func() { <-sctx.Done(); cancel() }()
-	return cs, nil
+	return &timedStream{ClientStream: cs, cancel: cancel}, nil
+}
+
+// timedStream releases the timeout of a stream once the stream has ended.
+type timedStream struct {
+	stream.ClientStream
+	cancel context.CancelFunc
+}
+
+// RecvMsg implements stream.ClientStream.
+func (s *timedStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err != nil {
+		s.cancel()
+	}
+	return err
 }
 
 // streamCall is the innermost endpoint of a unary call over streams.
