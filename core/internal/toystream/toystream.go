@@ -301,7 +301,7 @@ type serverStream struct {
 	ended   bool
 }
 
-func (s *serverStream) Context() context.Context  { return s.in.ctx }
+func (s *serverStream) Context() context.Context   { return s.in.ctx }
 func (s *serverStream) Header() stream.Header      { return s.in.header }
 func (s *serverStream) Read(p []byte) (int, error) { return s.in.read(p) }
 func (s *serverStream) WriteHeader(h stream.Header) error {
