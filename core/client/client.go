@@ -356,7 +356,11 @@ func (c *Client) readReply(pc *pconn, msg *codec.Message, resp any) error {
 	if err != nil {
 		return err
 	}
-	if msg.SeqID != seq {
+	// Kitex answers a request it cannot route (Kitex Protobuf over plain
+	// Framed) with an exception of sequence id 0, and its clients ignore the
+	// id of exceptions; on a ping-pong connection the reply can only be to
+	// this request, so do the same.
+	if msg.SeqID != seq && msg.Type != codec.Exception {
 		return status.Protocolf("bad sequence id in reply to %s: got %d, want %d", method, msg.SeqID, seq).WithTypeID(status.TypeBadSequenceID)
 	}
 	if msg.Method != method {
