@@ -1,0 +1,432 @@
+package protogen
+
+import (
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	gengo "google.golang.org/protobuf/cmd/protoc-gen-go/internal_gengo"
+	gp "google.golang.org/protobuf/compiler/protogen"
+)
+
+// SkiffVersion is the version of the Skiff modules a scaffolded go.mod
+// requires.
+const SkiffVersion = "v0.1.0"
+
+// ProtobufVersion is the version of google.golang.org/protobuf a
+// scaffolded go.mod requires: the one whose generator wrote the messages.
+const ProtobufVersion = "v1.36.12"
+
+// ScaffoldOptions says what service module to scaffold.
+type ScaffoldOptions struct {
+	// IDL is the .proto file whose first service is scaffolded.
+	IDL string
+	// ImportPaths are extra import directories (-I).
+	ImportPaths []string
+	// Module is the new module's path.
+	Module string
+	// SkiffReplace, when not empty, is a directory holding a Skiff
+	// checkout; the go.mod then replaces every Skiff module with the
+	// matching sub-directory (for tests and unreleased use).
+	SkiffReplace string
+}
+
+// Scaffold returns the files of a new service module for o.IDL: go.mod,
+// main.go (a server speaking Kitex Protobuf over TTHeader, and Framed),
+// handler.go (stubs of the first service's methods), cmd/client/main.go (a
+// client calling the first unary method), README.md, build.sh and run.sh,
+// plus the generated code of o.IDL and of the files it imports (except
+// the well-known types) under gen/: a file whose go_package is not under
+// Module/gen gets the package gen/<its package name>, one without
+// go_package gen/<its directory> or gen/<last element of its proto
+// package>. Nothing is written.
+func Scaffold(o ScaffoldOptions) ([]File, error) {
+	if o.IDL == "" || o.Module == "" {
+		return nil, fmt.Errorf("protogen: Scaffold needs an IDL file and a module path")
+	}
+	importPaths := o.ImportPaths
+	if len(importPaths) > 0 {
+		// The IDL's own directory is searched too, as without -I.
+		importPaths = append(append([]string(nil), importPaths...), filepath.Dir(o.IDL))
+	}
+	c, err := compile([]string{o.IDL}, importPaths)
+	if err != nil {
+		return nil, err
+	}
+	idl := c.protos[len(c.protos)-1]
+	if len(idl.Service) == 0 {
+		return nil, fmt.Errorf("protogen: %s declares no service", o.IDL)
+	}
+
+	// Generate the IDL and the files it imports, all under gen/, the
+	// directory skiff new refreshes.
+	c.generate = nil
+	params := []string{"module=" + o.Module}
+	genDir := o.Module + "/gen"
+	taken := map[string]string{} // Go import path under gen/ -> the go_package it stands for
+	for _, fd := range c.protos {
+		name := fd.GetName()
+		if strings.HasPrefix(name, "google/protobuf/") && name != idl.GetName() {
+			continue
+		}
+		c.generate = append(c.generate, name)
+		goPkg := fd.GetOptions().GetGoPackage()
+		imp, pkg := splitGoPackage(goPkg)
+		if strings.HasPrefix(imp, genDir+"/") {
+			continue
+		}
+		if imp == "" {
+			params = append(params, "M"+name+"="+defaultGoPackage(genDir, name, fd.GetPackage()))
+			continue
+		}
+		if pkg == "" {
+			pkg = goIdent(path.Base(imp))
+		}
+		dir := genDir + "/" + pkg
+		for i := 2; taken[dir] != "" && taken[dir] != imp; i++ {
+			dir = genDir + "/" + pkg + strconv.Itoa(i)
+		}
+		taken[dir] = imp
+		params = append(params, "M"+name+"="+dir+";"+pkg)
+	}
+	for _, p := range params {
+		if strings.Contains(p, ",") {
+			return nil, fmt.Errorf("protogen: Go package option %q contains a comma", p)
+		}
+	}
+	gen, err := gp.Options{}.New(c.request(params))
+	if err != nil {
+		return nil, fmt.Errorf("protogen: %w", err)
+	}
+	var idlFile *gp.File
+	for _, f := range gen.Files {
+		if !f.Generate {
+			continue
+		}
+		gengo.GenerateFile(gen, f)
+		generateServices(gen, f)
+		if f.Desc.Path() == idl.GetName() {
+			idlFile = f
+		}
+	}
+	svc := idlFile.Services[0]
+	genMain(gen, o.Module, idlFile, svc)
+	genStubs(gen, o.Module, idlFile, svc)
+	genClientExample(gen, o.Module, idlFile, svc)
+	gen.SupportedFeatures = gengo.SupportedFeatures
+	resp := gen.Response()
+	if resp.Error != nil {
+		return nil, fmt.Errorf("protogen: %s", resp.GetError())
+	}
+	files := []File{
+		{Path: "go.mod", Content: goMod(o, hasStreaming(svc))},
+		{Path: "README.md", Content: readme(o, idlFile, svc)},
+		{Path: "build.sh", Content: buildScript(o.Module), Executable: true},
+		{Path: "run.sh", Content: runScript(o.Module), Executable: true},
+	}
+	for _, f := range responseFiles(resp) {
+		switch f.Path {
+		case "main.go", "handler.go", "cmd/client/main.go":
+			// The files a user edits get the usual import style.
+			if f.Content, err = tidyImports(f.Content); err != nil {
+				return nil, fmt.Errorf("protogen: %s: %w", f.Path, err)
+			}
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// splitGoPackage splits a go_package value into import path and package
+// name.
+func splitGoPackage(s string) (imp, pkg string) {
+	if i := strings.IndexByte(s, ';'); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// skiffModules are the Skiff modules a scaffolded service uses, by
+// directory in a Skiff checkout.
+var skiffModules = []string{"core", "codec-protobuf", "transport-ttheader"}
+
+// grpcModules are added for a service with streaming methods, which need
+// gRPC.
+var grpcModules = []string{"codec-grpc", "transport-http2"}
+
+// hasStreaming reports whether s has a streaming method.
+func hasStreaming(s *gp.Service) bool {
+	for _, m := range s.Methods {
+		if kindOf(m) != unary {
+			return true
+		}
+	}
+	return false
+}
+
+func goMod(o ScaffoldOptions, grpc bool) []byte {
+	skiffModules := skiffModules
+	if grpc {
+		skiffModules = append(append([]string(nil), skiffModules...), grpcModules...)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "module %s\n\ngo 1.26.0\n\nrequire (\n", o.Module)
+	for _, m := range skiffModules {
+		fmt.Fprintf(&b, "\tgithub.com/skiffrpc/skiff/%s %s\n", m, SkiffVersion)
+	}
+	fmt.Fprintf(&b, "\tgoogle.golang.org/protobuf %s\n)\n", ProtobufVersion)
+	if o.SkiffReplace != "" {
+		b.WriteString("\n")
+		for _, m := range skiffModules {
+			fmt.Fprintf(&b, "replace github.com/skiffrpc/skiff/%s => %s\n", m, filepath.ToSlash(filepath.Join(o.SkiffReplace, m)))
+		}
+	}
+	return []byte(b.String())
+}
+
+// binName is the name of the built server binary.
+func binName(module string) string { return path.Base(module) }
+
+func buildScript(module string) []byte {
+	return []byte(`#!/bin/sh
+# Builds the server and the example client into output/bin.
+set -e
+cd "$(dirname "$0")"
+go mod tidy
+mkdir -p output/bin
+go build -o output/bin/` + binName(module) + ` .
+go build -o output/bin/` + binName(module) + `-client ./cmd/client
+`)
+}
+
+func runScript(module string) []byte {
+	return []byte(`#!/bin/sh
+# Runs the server built by build.sh; arguments go to it (-addr host:port).
+set -e
+cd "$(dirname "$0")"
+exec output/bin/` + binName(module) + ` "$@"
+`)
+}
+
+func grpcNote(s *gp.Service) string {
+	if !hasStreaming(s) {
+		return ""
+	}
+	return "\nThe service streams, so the server also speaks gRPC over HTTP/2 on the same port\n" +
+		"(codec-grpc and transport-http2): streaming methods are served over gRPC only."
+}
+
+func readme(o ScaffoldOptions, f *gp.File, s *gp.Service) []byte {
+	full := string(s.Desc.FullName())
+	return []byte(`# ` + binName(o.Module) + `
+
+A Skiff service for the protobuf service ` + "`" + full + "`" + ` of ` + "`" + filepath.Base(o.IDL) + "`" + `, scaffolded by
+` + "`skiff new`" + `. The server speaks Kitex Protobuf over TTHeader (what Kitex clients send for
+Protobuf services) and over Framed, on ` + "`:8888`" + ` by default.` + grpcNote(s) + `
+
+- ` + "`main.go`" + ` starts the server.
+- ` + "`handler.go`" + ` implements ` + "`" + string(f.GoPackageName) + "." + s.GoName + "`" + `: fill in the methods.
+- ` + "`cmd/client`" + ` calls the server.
+- ` + "`" + path.Dir(strings.TrimPrefix(f.GeneratedFilenamePrefix, o.Module+"/")) + "/`" + ` holds the generated code: messages (as protoc-gen-go writes
+  them) and the Skiff service code. Regenerate it after changing the IDL; do not edit it.
+
+Build and run:
+
+    ./build.sh
+    ./run.sh -addr :8888
+    output/bin/` + binName(o.Module) + `-client -addr 127.0.0.1:8888
+`)
+}
+
+// mainFile returns a generated file of package main at dir (relative to
+// the module root, "" for the root).
+func mainFile(gen *gp.Plugin, module, dir string) (*gp.GeneratedFile, gp.GoImportPath) {
+	imp := gp.GoImportPath(module)
+	name := module + "/"
+	if dir != "" {
+		imp = gp.GoImportPath(module + "/" + dir)
+		name += dir + "/"
+	}
+	return gen.NewGeneratedFile(name+"main.go", imp), imp
+}
+
+func genMain(gen *gp.Plugin, module string, f *gp.File, s *gp.Service) {
+	g, _ := mainFile(gen, module, "")
+	g.P("// Command ", binName(module), " serves the protobuf service ", s.Desc.FullName(), " with Skiff:")
+	if hasStreaming(s) {
+		g.P("// Kitex Protobuf over TTHeader (and Framed), and gRPC over HTTP/2 for")
+		g.P("// every method, streaming ones included, on the same port.")
+	} else {
+		g.P("// Kitex Protobuf over TTHeader (and Framed).")
+	}
+	g.P("package main")
+	g.P()
+	g.Import("github.com/skiffrpc/skiff/codec-protobuf")
+	g.Import("github.com/skiffrpc/skiff/transport-ttheader")
+	if hasStreaming(s) {
+		g.Import("github.com/skiffrpc/skiff/codec-grpc")
+		g.Import("github.com/skiffrpc/skiff/transport-http2")
+	}
+	g.P("func main() {")
+	g.P("addr := ", gp.GoImportPath("flag").Ident("String"), `("addr", ":8888", "listen address")`)
+	g.P(gp.GoImportPath("flag").Ident("Parse"), "()")
+	g.P("svr := ", serverPkg.Ident("New"), "(", serverPkg.Ident("WithAddress"), "(*addr))")
+	g.P("if err := ", f.GoImportPath.Ident("Register"+s.GoName), "(svr, new(handler)); err != nil {")
+	g.P(gp.GoImportPath("log").Ident("Fatal"), "(err)")
+	g.P("}")
+	g.P(gp.GoImportPath("log").Ident("Printf"), `("serving `, s.Desc.FullName(), ` on %s", *addr)`)
+	g.P("if err := svr.Run(); err != nil {")
+	g.P(gp.GoImportPath("log").Ident("Fatal"), "(err)")
+	g.P("}")
+	g.P("}")
+}
+
+func genStubs(gen *gp.Plugin, module string, f *gp.File, s *gp.Service) {
+	g := gen.NewGeneratedFile(module+"/handler.go", gp.GoImportPath(module))
+	g.P("package main")
+	g.P()
+	g.P("// handler implements the protobuf service ", s.Desc.FullName(), ".")
+	g.P("type handler struct{}")
+	g.P()
+	g.P("var _ ", f.GoImportPath.Ident(s.GoName), " = (*handler)(nil)")
+	for _, m := range s.Methods {
+		in, out := g.QualifiedGoIdent(m.Input.GoIdent), g.QualifiedGoIdent(m.Output.GoIdent)
+		unimpl := func() {
+			g.P("return ", statusPkg.Ident("New"), "(", statusPkg.Ident("Unimplemented"), `, "`, m.GoName, ` is not implemented yet")`)
+		}
+		g.P()
+		g.P("// ", m.GoName, " implements ", s.Desc.Name(), ".", m.Desc.Name(), ".")
+		switch kindOf(m) {
+		case unary:
+			g.P("func (h *handler) ", m.GoName, "(ctx ", contextPkg.Ident("Context"), ", req *", in, ") (*", out, ", error) {")
+			g.P("// TODO: implement.")
+			g.P("return &", out, "{}, nil")
+		case clientStreaming:
+			g.P("func (h *handler) ", m.GoName, "(srv ", streamPkg.Ident("ClientStreamingServer"), "[", in, ", ", out, "]) error {")
+			g.P("// TODO: implement: srv.Recv until io.EOF, then srv.SendAndClose.")
+			unimpl()
+		case serverStreaming:
+			g.P("func (h *handler) ", m.GoName, "(req *", in, ", srv ", streamPkg.Ident("ServerStreamingServer"), "[", out, "]) error {")
+			g.P("// TODO: implement: srv.Send each response.")
+			unimpl()
+		case bidiStreaming:
+			g.P("func (h *handler) ", m.GoName, "(srv ", streamPkg.Ident("BidiStreamingServer"), "[", in, ", ", out, "]) error {")
+			g.P("// TODO: implement: srv.Recv and srv.Send.")
+			unimpl()
+		}
+		g.P("}")
+	}
+}
+
+func genClientExample(gen *gp.Plugin, module string, f *gp.File, s *gp.Service) {
+	g, _ := mainFile(gen, module, "cmd/client")
+	var m *gp.Method
+	for _, x := range s.Methods {
+		if kindOf(x) == unary {
+			m = x
+			break
+		}
+	}
+	logPkg, flagPkg, fmtPkg := gp.GoImportPath("log"), gp.GoImportPath("flag"), gp.GoImportPath("fmt")
+	if m == nil {
+		g.P("// Command client would call the service ", s.Desc.FullName(), ", but all its")
+		g.P("// methods stream, which needs a streaming transport (gRPC).")
+		g.P("package main")
+		g.P()
+		g.P("func main() {")
+		g.P(logPkg.Ident("Fatal"), `("`, s.Desc.Name(), ` has only streaming methods: call them over gRPC")`)
+		g.P("}")
+		return
+	}
+	g.P("// Command client calls ", s.Desc.Name(), ".", m.Desc.Name(), " on the server of this module over")
+	g.P("// Kitex Protobuf and TTHeader.")
+	g.P("package main")
+	g.P()
+	g.Import("github.com/skiffrpc/skiff/codec-protobuf")
+	g.Import("github.com/skiffrpc/skiff/transport-ttheader")
+	g.P("func main() {")
+	g.P("addr := ", flagPkg.Ident("String"), `("addr", "127.0.0.1:8888", "server address")`)
+	g.P(flagPkg.Ident("Parse"), "()")
+	g.P("if err := run(*addr); err != nil {")
+	g.P(logPkg.Ident("Fatal"), "(err)")
+	g.P("}")
+	g.P("}")
+	g.P()
+	g.P("func run(addr string) error {")
+	g.P("// Kitex sends Kitex Protobuf in TTHeader with a framed payload.")
+	g.P("cli, err := ", clientPkg.Ident("New"), "(", f.GoImportPath.Ident(s.GoName+"ServiceInfo"), "(), ", clientPkg.Ident("WithHostPorts"), "(addr),")
+	g.P(clientPkg.Ident("WithTransport"), "(", transportPkg.Ident("Lookup"), `("ttheader-framed")), `, clientPkg.Ident("WithRPCTimeout"), "(3*", gp.GoImportPath("time").Ident("Second"), "))")
+	g.P("if err != nil {")
+	g.P("return err")
+	g.P("}")
+	g.P("defer cli.Close()")
+	g.P("res, err := ", f.GoImportPath.Ident("New"+s.GoName+"Client"), "(cli).", m.GoName, "(", contextPkg.Ident("Background"), "(), &", m.Input.GoIdent, "{})")
+	g.P("if err != nil {")
+	g.P("return err")
+	g.P("}")
+	g.P(fmtPkg.Ident("Printf"), `("`, m.GoName, ` -> %v\n", res)`)
+	g.P("return nil")
+	g.P("}")
+}
+
+// tidyImports rewrites the import block of a file written by protogen
+// (every import named, even when the name is the package's) into one block
+// of standard packages and one of the others, names only where needed.
+func tidyImports(src []byte) ([]byte, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", src, parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	var decl *ast.GenDecl
+	for _, d := range f.Decls {
+		if gd, ok := d.(*ast.GenDecl); ok && gd.Tok == token.IMPORT {
+			decl = gd
+			break
+		}
+	}
+	if decl == nil {
+		return src, nil
+	}
+	var std, other []string
+	for _, spec := range decl.Specs {
+		is := spec.(*ast.ImportSpec)
+		p, err := strconv.Unquote(is.Path.Value)
+		if err != nil {
+			return nil, err
+		}
+		line := is.Path.Value
+		if is.Name != nil && is.Name.Name != path.Base(p) {
+			line = is.Name.Name + " " + line
+		}
+		if strings.Contains(strings.SplitN(p, "/", 2)[0], ".") {
+			other = append(other, line)
+		} else {
+			std = append(std, line)
+		}
+	}
+	sort.Strings(std)
+	sort.Strings(other)
+	var b strings.Builder
+	b.WriteString("import (\n")
+	for _, l := range std {
+		b.WriteString("\t" + l + "\n")
+	}
+	if len(std) > 0 && len(other) > 0 {
+		b.WriteString("\n")
+	}
+	for _, l := range other {
+		b.WriteString("\t" + l + "\n")
+	}
+	b.WriteString(")")
+	start, end := fset.Position(decl.Pos()).Offset, fset.Position(decl.End()).Offset
+	out := append(append(append([]byte(nil), src[:start]...), b.String()...), src[end:]...)
+	return format.Source(out)
+}
