@@ -2,7 +2,8 @@
 # gen.sh regenerates the peers' generated code committed in this module:
 #   kitex_gen/echo    Kitex Thrift code for ../examples/echo/echo.thrift (the IDL Skiff's echo uses)
 #   kitex_gen/echopb  Kitex Protobuf code for idl/echo.proto
-#   grpcpb            grpc-go code (protoc-gen-go + protoc-gen-go-grpc) for idl/echo.proto
+#   grpcpb            grpc-go code (protoc-gen-go + protoc-gen-go-grpc) for idl/echo.proto,
+#                     plus Skiff's service code for it (protoc-gen-skiff from ../tool)
 # Needs protoc (Debian: apt-get install -y protobuf-compiler). The generators are
 # pinned by the tool lines in go.mod (kitex v0.15.2, protoc-gen-go, protoc-gen-go-grpc).
 set -euo pipefail
@@ -16,11 +17,14 @@ go tool kitex -module github.com/skiffrpc/skiff/benchmark -gen-path kitex_gen id
 mkdir -p grpcpb
 go build -o .bin/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
 go build -o .bin/protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc
+(cd ../tool && go build -o ../benchmark/.bin/protoc-gen-skiff ./cmd/protoc-gen-skiff)
 trap 'rm -rf .bin' EXIT
 protoc -I idl \
 	--plugin=protoc-gen-go=.bin/protoc-gen-go \
 	--plugin=protoc-gen-go-grpc=.bin/protoc-gen-go-grpc \
+	--plugin=protoc-gen-skiff=.bin/protoc-gen-skiff \
 	--go_out=grpcpb --go_opt=paths=source_relative --go_opt=Mecho.proto=github.com/skiffrpc/skiff/benchmark/grpcpb\;grpcpb \
 	--go-grpc_out=grpcpb --go-grpc_opt=paths=source_relative --go-grpc_opt=Mecho.proto=github.com/skiffrpc/skiff/benchmark/grpcpb\;grpcpb \
+	--skiff_out=grpcpb --skiff_opt=paths=source_relative --skiff_opt=Mecho.proto=github.com/skiffrpc/skiff/benchmark/grpcpb\;grpcpb \
 	echo.proto
 gofmt -l kitex_gen grpcpb | xargs -r gofmt -w

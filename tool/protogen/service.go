@@ -82,15 +82,19 @@ type svcNames struct {
 	iface, info, register, client, newClient string
 }
 
+// namesOf gives the names of a service's code. They never clash with what
+// protoc-gen-go-grpc writes for the same service (FooClient, NewFooClient,
+// FooServer, _Foo_Bar_Handler), so a package can hold both during a
+// migration from grpc-go.
 func namesOf(s *gp.Service) svcNames {
 	n := s.GoName
-	return svcNames{iface: n, info: n + "ServiceInfo", register: "Register" + n, client: n + "Client", newClient: "New" + n + "Client"}
+	return svcNames{iface: n, info: n + "ServiceInfo", register: "Register" + n, client: n + "SkiffClient", newClient: "New" + n + "SkiffClient"}
 }
 
 func argsName(s *gp.Service, m *gp.Method) string   { return s.GoName + m.GoName + "Args" }
 func resultName(s *gp.Service, m *gp.Method) string { return s.GoName + m.GoName + "Result" }
 func handlerName(s *gp.Service, m *gp.Method) string {
-	return "_" + s.GoName + "_" + m.GoName + "_Handler"
+	return "_" + s.GoName + "_" + m.GoName + "_SkiffHandler"
 }
 func poolName(s *gp.Service, m *gp.Method, what string) string {
 	return "_" + s.GoName + "_" + m.GoName + "_" + what + "Pool"
