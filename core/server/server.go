@@ -50,10 +50,17 @@ type Server struct {
 	draining atomic.Bool // replies ask clients to drop their connections
 
 	byFull   map[string]map[string]*method   // full service name (package.Name) -> methods
+	byCodec  map[string]*routes              // service codec -> that codec's services
 	byInfo   map[*service.MethodInfo]*method // for stream dispatch
 	smu      sync.Mutex
 	sconns   map[stream.ServerConn]struct{} // open stream connections
 	sclosing bool                           // new stream connections shut down at once
+}
+
+// routes finds the methods of the services of one codec.
+type routes struct {
+	byName   map[string]map[string]*method
+	byMethod map[string]*method
 }
 
 type method struct {
@@ -76,6 +83,7 @@ func New(opts ...Option) *Server {
 		byName:   map[string]map[string]*method{},
 		byMethod: map[string]*method{},
 		byFull:   map[string]map[string]*method{},
+		byCodec:  map[string]*routes{},
 		byInfo:   map[*service.MethodInfo]*method{},
 		sconns:   map[stream.ServerConn]struct{}{},
 		stopCh:   make(chan struct{}),
@@ -92,9 +100,11 @@ func New(opts ...Option) *Server {
 }
 
 // RegisterService adds a service served by impl. It fails if a service of
-// the same name is already registered, if impl does not implement
-// info.HandlerType, or after Start. When two services have a method of the
-// same name, a request that does not name its service goes to the first.
+// the same full name (package and name) is already registered, if impl does
+// not implement info.HandlerType, or after Start. A request is routed among
+// the services of its codec first (info.Codec), then among all; when two
+// services have a method of the same name, a request that does not name its
+// service goes to the first.
 func (s *Server) RegisterService(info *service.Info, impl any) error {
 	if info == nil || impl == nil {
 		return errors.New("server: RegisterService with nil service info or implementation")
@@ -104,8 +114,8 @@ func (s *Server) RegisterService(info *service.Info, impl any) error {
 	if s.started {
 		return errors.New("server: RegisterService after Start")
 	}
-	if _, dup := s.byName[info.Name]; dup {
-		return fmt.Errorf("server: service %q registered twice", info.Name)
+	if _, dup := s.byFull[info.FullName()]; dup {
+		return fmt.Errorf("server: service %q registered twice", info.FullName())
 	}
 	methods := make(map[string]*method, len(info.Methods))
 	for name, mi := range info.Methods {
@@ -125,14 +135,45 @@ func (s *Server) RegisterService(info *service.Info, impl any) error {
 				"method", name, "service", info.Name)
 		}
 	}
-	s.byName[info.Name] = methods
+	// Two services may share a bare name in different packages (a Thrift
+	// EchoService and a protobuf echo.pb.EchoService): the full name tells
+	// them apart; a bare name routes to the first.
+	if _, ok := s.byName[info.Name]; !ok {
+		s.byName[info.Name] = methods
+	}
+	rs := s.byCodec[info.Codec]
+	if rs == nil {
+		rs = &routes{byName: map[string]map[string]*method{}, byMethod: map[string]*method{}}
+		s.byCodec[info.Codec] = rs
+	}
+	if _, ok := rs.byName[info.Name]; !ok {
+		rs.byName[info.Name] = methods
+	}
+	for name, m := range methods {
+		if _, ok := rs.byMethod[name]; !ok {
+			rs.byMethod[name] = m
+		}
+	}
 	s.byFull[info.FullName()] = methods
 	s.services = append(s.services, info)
 	return nil
 }
 
-// route finds the method for a request; svc may be empty.
-func (s *Server) route(svc, name string) *method {
+// route finds the method for a request decoded by the named codec; svc
+// may be empty. Services of that codec come first, so a Thrift EchoService
+// and a protobuf EchoService can share a port.
+func (s *Server) route(codecName, svc, name string) *method {
+	if rs := s.byCodec[codecName]; rs != nil {
+		if svc != "" {
+			if ms, ok := rs.byName[svc]; ok {
+				if m := ms[name]; m != nil {
+					return m
+				}
+			}
+		} else if m := rs.byMethod[name]; m != nil {
+			return m
+		}
+	}
 	if svc != "" {
 		if ms, ok := s.byName[svc]; ok {
 			return ms[name]
@@ -410,7 +451,7 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 		s.reply(st, w, c, msg, err, false)
 		return s.connError(st, "decode", err)
 	}
-	m := s.route(msg.Service, msg.Method)
+	m := s.route(c.Name(), msg.Service, msg.Method)
 	if m == nil {
 		_ = r.Release()
 		if msg.Type == codec.Call {

@@ -130,7 +130,20 @@ func (d *dispatcher) Invoke(ctx context.Context, sm *stream.Method, args, result
 	ci := callinfo.New(ctx)
 	ci.Service, ci.Method, ci.RemoteAddr = m.svc, m.info.Name, d.remote
 	ci.Stats.Reset(s.level)
+	if ss, ok := args.(stream.ServerStream); ok {
+		// The handler sees the call info through its stream's context too.
+		args = &callStream{ServerStream: ss, ctx: ci}
+	}
 	err := s.invoke(ci, ci, m, args, result)
 	ci.Release()
 	return err
 }
+
+// callStream is a handler's stream whose context carries the call info.
+type callStream struct {
+	stream.ServerStream
+	ctx context.Context
+}
+
+// Context returns the call's context, with its call info.
+func (s *callStream) Context() context.Context { return s.ctx }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/client"
 	"github.com/skiffrpc/skiff/core/internal/toycodec"
 	"github.com/skiffrpc/skiff/core/internal/toystream"
@@ -22,6 +23,9 @@ import (
 func chatService(release <-chan struct{}, started chan<- struct{}) *service.Info {
 	chat := func(_ context.Context, _ any, args, _ any) error {
 		ss := args.(stream.ServerStream)
+		if ci := callinfo.From(ss.Context()); ci == nil || ci.Method != "Chat" || ci.Service != "Chat" {
+			return status.New(status.Internal, "no call info in the stream's context")
+		}
 		for {
 			var in toycodec.Bytes
 			if err := ss.RecvMsg(&in); err != nil {
@@ -186,5 +190,39 @@ func TestStreamSurvivesGracefulStop(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Stop did not return after the stream ended")
+	}
+}
+
+func TestSameNameInTwoPackages(t *testing.T) {
+	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithLogger(quiet),
+		server.WithStreamProtocols(toystream.Protocol), server.WithStreamCodecs(toystream.Codec))
+	// A protobuf-style service of the same bare name, registered first,
+	// answering differently.
+	other := toycodec.Service()
+	other.Package, other.Codec = "other.v1", "protobuf"
+	if err := svr.RegisterService(other, toycodec.Handler(func(context.Context, []byte) ([]byte, error) {
+		return []byte("other"), nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if err := svr.RegisterService(toycodec.Service(), toycodec.Handler(echo)); err != nil {
+		t.Fatal(err)
+	}
+	if err := svr.RegisterService(toycodec.Service(), toycodec.Handler(echo)); err == nil {
+		t.Fatal("the same full name registered twice")
+	}
+	if err := svr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svr.Stop() })
+	// Framed toy-codec requests go to the toy-codec service.
+	var got toycodec.Bytes
+	if err := newClient(t, svr.Addr().String()).Call(context.Background(), "Echo", &toycodec.Bytes{B: []byte("toy")}, &got); err != nil || string(got.B) != "toy" {
+		t.Fatalf("framed call = %q, %v", got.B, err)
+	}
+	// Streams name the full service.
+	sc := streamClient(t, other, svr.Addr().String())
+	if err := sc.Call(context.Background(), "Echo", &toycodec.Bytes{B: []byte("x")}, &got); err != nil || string(got.B) != "other" {
+		t.Fatalf("stream call to other.v1.Toy = %q, %v", got.B, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/skiffrpc/skiff/benchmark/grpcpb"
 	skiffclient "github.com/skiffrpc/skiff/core/client"
 	"github.com/skiffrpc/skiff/core/engine"
 	skiffserver "github.com/skiffrpc/skiff/core/server"
@@ -36,6 +37,10 @@ func serveSkiffStd(addr string) error {
 func serveSkiffOn(addr string, e engine.Engine) error {
 	svr := skiffserver.New(skiffserver.WithAddress(addr), skiffserver.WithEngine(e))
 	if err := svr.RegisterService(echo.ServiceInfo(), skiffEcho{}); err != nil {
+		return err
+	}
+	// The same port serves echo.proto over Kitex Protobuf and gRPC.
+	if err := grpcpb.RegisterEchoService(svr, skiffPBEcho{}); err != nil {
 		return err
 	}
 	return svr.Start()
