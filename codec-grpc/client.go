@@ -37,9 +37,12 @@ func (c *Codec) requestHeader(ctx context.Context, svc *service.Info, method str
 		h = append(h, stream.Field{Name: "grpc-timeout", Value: EncodeTimeout(left)})
 	}
 	if c.compressor != "" {
-		h = append(h, stream.Field{Name: "grpc-encoding", Value: c.compressor})
+		// Advertise gzip only when the client uses it: a Kitex v0.15.2
+		// server answers in what grpc-accept-encoding lists and fails
+		// unless its own gzip package is linked in.
+		h = append(h, stream.Field{Name: "grpc-encoding", Value: c.compressor},
+			stream.Field{Name: "grpc-accept-encoding", Value: acceptEncoding})
 	}
-	h = append(h, stream.Field{Name: "grpc-accept-encoding", Value: acceptEncoding})
 	if md, ok := FromOutgoingContext(ctx); ok {
 		var err error
 		if h, err = appendWireMD(h, md.Header()); err != nil {
@@ -186,6 +189,9 @@ func (cs *clientStream) Context() context.Context { return cs.ctx }
 // has already ended the call (RecvMsg then returns the status), and the
 // deadline or cancel error when ctx has ended.
 func (cs *clientStream) SendMsg(m any) error {
+	if e := ctxErr(cs.ctx, nil); e != nil {
+		return e // ended locally: the transport's reset may still be on its way
+	}
 	bp := getBuf()
 	frame, err := encodeFrame(*bp, m, cs.sub, cs.sendEnc)
 	if err == nil {
@@ -208,6 +214,9 @@ func (cs *clientStream) SendMsg(m any) error {
 
 // CloseSend ends the request side.
 func (cs *clientStream) CloseSend() error {
+	if e := ctxErr(cs.ctx, nil); e != nil {
+		return e
+	}
 	if err := cs.raw.CloseSend(); err != nil {
 		if e := ctxErr(cs.ctx, err); e != nil {
 			return e
@@ -259,6 +268,9 @@ func (cs *clientStream) readHeader() {
 func (cs *clientStream) RecvMsg(m any) error {
 	if cs.done != nil {
 		return cs.done
+	}
+	if e := ctxErr(cs.ctx, nil); e != nil {
+		return cs.end(e)
 	}
 	cs.hdrOnce.Do(cs.readHeader)
 	if cs.hdrErr != nil {

@@ -47,7 +47,7 @@ func TestUnary(t *testing.T) {
 	req := s.reqHeader
 	for _, f := range []struct{ k, v string }{
 		{":path", "/test.Echo/Echo"}, {"content-type", "application/grpc"}, {"te", "trailers"},
-		{"user-agent", grpccodec.DefaultUserAgent}, {"grpc-accept-encoding", "gzip"},
+		{"user-agent", grpccodec.DefaultUserAgent},
 	} {
 		if req.Get(f.k) != f.v {
 			t.Errorf("request %s = %q, want %q", f.k, req.Get(f.k), f.v)
@@ -55,6 +55,9 @@ func TestUnary(t *testing.T) {
 	}
 	if req.Get("grpc-timeout") != "" {
 		t.Error("grpc-timeout sent without a deadline")
+	}
+	if req.Get("grpc-accept-encoding") != "" {
+		t.Error("grpc-accept-encoding sent by a client that does not compress")
 	}
 	if h := s.ResponseHeader(); h.Get(":status") != "200" || h.Get("content-type") != "application/grpc" || h.Get("grpc-status") != "" {
 		t.Errorf("response header %v", h)

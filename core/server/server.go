@@ -119,7 +119,10 @@ func (s *Server) RegisterService(info *service.Info, impl any) error {
 	}
 	methods := make(map[string]*method, len(info.Methods))
 	for name, mi := range info.Methods {
-		if mi.Handler == nil || mi.NewArgs == nil || (!mi.Oneway && mi.NewResult == nil) {
+		// A streaming method's handler gets the stream as its args
+		// (stream.Dispatcher), so it needs no constructors.
+		streaming := mi.StreamingMode&(service.StreamingClient|service.StreamingServer) != 0
+		if mi.Handler == nil || (!streaming && (mi.NewArgs == nil || (!mi.Oneway && mi.NewResult == nil))) {
 			return fmt.Errorf("server: method %s.%s has no handler, args or result constructor", info.Name, name)
 		}
 		h := mi.Handler
@@ -452,6 +455,9 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 		return s.connError(st, "decode", err)
 	}
 	m := s.route(c.Name(), msg.Service, msg.Method)
+	if m != nil && m.info.StreamingMode&(service.StreamingClient|service.StreamingServer) != 0 {
+		m = nil // a streaming method is served on stream transports only
+	}
 	if m == nil {
 		_ = r.Release()
 		if msg.Type == codec.Call {

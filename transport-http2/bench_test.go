@@ -1,0 +1,95 @@
+package h2transport_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"testing"
+
+	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/stream"
+)
+
+// benchEcho answers one request with its body.
+func benchEcho(s stream.RawServerStream) {
+	buf := make([]byte, 4096)
+	n := 0
+	for {
+		m, err := s.Read(buf[n:])
+		n += m
+		if err != nil {
+			break
+		}
+	}
+	_, _ = s.Write(buf[:n])
+	_ = s.Close(stream.Header{{Name: "grpc-status", Value: "0"}})
+}
+
+// benchCall opens a stream, sends 1 KB, reads 1 KB and the trailer.
+func benchCall(b *testing.B, cc stream.ClientConn, body, buf []byte) {
+	cs, err := cc.NewStream(context.Background(), stream.Header{{Name: ":path", Value: "/bench/Echo"}, {Name: "content-type", Value: "application/grpc"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cs.Write(body); err != nil {
+		b.Fatal(err)
+	}
+	if err := cs.CloseSend(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cs.Header(); err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for {
+		m, err := cs.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if n != len(body) || cs.Trailer().Get("grpc-status") != "0" {
+		b.Fatalf("got %d bytes, trailer %v", n, cs.Trailer())
+	}
+}
+
+// BenchmarkStream1KB: stream open + 1 KB each way + close, one at a time.
+func BenchmarkStream1KB(b *testing.B) {
+	for _, eng := range []engine.Engine{engine.Default, engine.Std} {
+		b.Run(eng.Name(), func(b *testing.B) {
+			srv := startServer(b, benchEcho, serverConfig{eng: eng})
+			cc := dial(b, srv.addr)
+			body := bytes.Repeat([]byte("x"), 1024)
+			buf := make([]byte, 4096)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				benchCall(b, cc, body, buf)
+			}
+		})
+	}
+}
+
+// BenchmarkStream1KBParallel: the same with concurrent streams sharing one
+// connection (GOMAXPROCS × -cpu... goroutines; use -cpu or SetParallelism).
+func BenchmarkStream1KBParallel(b *testing.B) {
+	for _, eng := range []engine.Engine{engine.Default, engine.Std} {
+		b.Run(eng.Name(), func(b *testing.B) {
+			srv := startServer(b, benchEcho, serverConfig{eng: eng})
+			cc := dial(b, srv.addr)
+			body := bytes.Repeat([]byte("x"), 1024)
+			b.ReportAllocs()
+			b.SetParallelism(50)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				buf := make([]byte, 4096)
+				for pb.Next() {
+					benchCall(b, cc, body, buf)
+				}
+			})
+		})
+	}
+}

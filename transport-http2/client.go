@@ -1,0 +1,340 @@
+package h2transport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/stream"
+)
+
+// clientConn is the client side of a connection.
+type clientConn struct {
+	c          *conn
+	readerDone chan struct{}
+}
+
+var _ stream.ClientConn = (*clientConn)(nil)
+
+// clientHandshake sends the preface and SETTINGS, starts the reader and
+// writer and waits for the server's SETTINGS.
+func (c *conn) clientHandshake(readerDone chan struct{}) error {
+	o := c.opts
+	c.settingsCh = make(chan struct{})
+	c.wmu.Lock()
+	c.wbuf = append(c.wbuf, clientPreface...)
+	c.writeSettingsLocked(
+		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(o.streamWindow)},
+		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: o.maxHeaderListSize},
+	)
+	if o.connWindow > defaultWindow {
+		c.writeWindowUpdateLocked(0, uint32(o.connWindow-defaultWindow))
+	}
+	c.kickLocked()
+	c.wmu.Unlock()
+	c.connRecvWin = int64(max(o.connWindow, defaultWindow))
+	c.startWriter()
+	go func() {
+		defer close(readerDone)
+		c.close(c.readLoop())
+	}()
+	t := time.NewTimer(handshakeTimeout)
+	defer t.Stop()
+	select {
+	case <-c.settingsCh:
+	case <-t.C:
+		c.close(errors.New("h2transport: no SETTINGS from the server"))
+	}
+	c.mu.Lock()
+	closed, cause := c.closed, c.closeErr
+	c.mu.Unlock()
+	if closed {
+		c.waitWriter()
+		<-readerDone
+		return status.Wrap(status.ErrConnect, "h2transport: handshake failed", cause)
+	}
+	c.startKeepalive(o.keepaliveTime, o.keepaliveTimeout, o.keepaliveNoStreams)
+	return nil
+}
+
+// NewStream opens a stream and sends its request header block. It waits
+// for a free slot while the server's stream limit is reached.
+func (cc *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.RawClientStream, error) {
+	c := cc.c
+	if err := ctx.Err(); err != nil {
+		return nil, ctxError(err)
+	}
+	c.mu.Lock()
+	var stop func() bool
+	for {
+		if c.closed {
+			c.mu.Unlock()
+			return nil, status.Wrap(status.ErrConnect, "h2transport: connection closed", c.closeErr)
+		}
+		if c.goAway || c.nextID > maxStreamID {
+			c.goAway = true
+			c.mu.Unlock()
+			return nil, status.Wrap(status.ErrConnect, "h2transport: connection going away", nil)
+		}
+		if uint32(c.nactive) < c.peerMaxStreams {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			c.mu.Unlock()
+			if stop != nil {
+				stop()
+			}
+			return nil, ctxError(err)
+		}
+		if stop == nil {
+			stop = context.AfterFunc(ctx, func() {
+				c.mu.Lock()
+				c.cond.Broadcast()
+				c.mu.Unlock()
+			})
+		}
+		c.cond.Wait()
+	}
+	c.nactive++ // reserve the slot
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+
+	cs := &clientStream{ctx: ctx}
+	s := &cs.h2stream
+	s.init(c)
+	s.hdrDone = make(chan struct{})
+
+	c.wmu.Lock()
+	c.mu.Lock()
+	if c.closed || c.goAway {
+		c.nactive--
+		c.cond.Broadcast()
+		c.mu.Unlock()
+		c.wmu.Unlock()
+		return nil, status.Wrap(status.ErrConnect, "h2transport: connection closed or going away", nil)
+	}
+	s.id = c.nextID
+	c.nextID += 2
+	s.sendWin = c.peerInitWin
+	c.streams[s.id] = s
+	c.mu.Unlock()
+	if err := c.writableLocked(); err != nil {
+		c.wmu.Unlock()
+		s.resetRemoteErr(err)
+		return nil, status.Wrap(status.ErrConnect, "h2transport: connection closed", err)
+	}
+	c.encodeRequest(h)
+	c.writeHeaderBlockLocked(s.id, false)
+	c.kickLocked()
+	c.wmu.Unlock()
+
+	if ctx.Done() != nil {
+		c.mu.Lock()
+		if !s.removed {
+			s.stopWatch = context.AfterFunc(ctx, cs.onCtxDone)
+		}
+		c.mu.Unlock()
+	}
+	return cs, nil
+}
+
+// encodeRequest encodes the request header block; wmu is held.
+func (c *conn) encodeRequest(h stream.Header) {
+	method, scheme, authority := "POST", c.scheme, c.authority
+	for _, f := range h {
+		switch f.Name {
+		case ":method":
+			method = f.Value
+		case ":scheme":
+			scheme = f.Value
+		case ":authority":
+			authority = f.Value
+		}
+	}
+	c.encodeField(":method", method)
+	c.encodeField(":scheme", scheme)
+	c.encodeField(":path", h.Get(":path"))
+	if authority != "" {
+		c.encodeField(":authority", authority)
+	}
+	c.encodeRegular(h)
+}
+
+// Available reports whether NewStream would succeed now without waiting.
+func (cc *clientConn) Available() bool {
+	c := cc.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.closed && !c.goAway && c.nextID <= maxStreamID && uint32(c.nactive) < c.peerMaxStreams
+}
+
+// Streams returns the number of open streams.
+func (cc *clientConn) Streams() int {
+	c := cc.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nactive
+}
+
+// Close sends GOAWAY and closes the connection; open streams fail.
+func (cc *clientConn) Close() error {
+	c := cc.c
+	c.mu.Lock()
+	closed := c.closed
+	c.goAway = true
+	c.mu.Unlock()
+	if !closed {
+		c.wmu.Lock()
+		if c.werr == nil && !c.isClosed() {
+			c.writeGoAwayLocked(0, http2.ErrCodeNo, "")
+		}
+		c.wmu.Unlock()
+		c.flushAndClose(errClosedByUser, 100*time.Millisecond)
+	}
+	c.waitWriter()
+	<-cc.readerDone
+	return nil
+}
+
+// onResponseHeaders handles HEADERS from the server: the response header
+// block or the trailer block.
+func (c *conn) onResponseHeaders(f *http2.MetaHeadersFrame) error {
+	id := f.StreamID
+	s := c.lookup(id)
+	if s == nil {
+		if c.idleID(id) {
+			return connError{code: http2.ErrCodeProtocol, debug: "HEADERS on idle stream"}
+		}
+		return nil // a stream reset here; the block was decoded
+	}
+	if f.Truncated {
+		return streamError{id: id, code: http2.ErrCodeFrameSize}
+	}
+	fields := make(stream.Header, len(f.Fields))
+	for i, hf := range f.Fields {
+		fields[i] = stream.Field{Name: hf.Name, Value: hf.Value}
+	}
+	ended := f.StreamEnded()
+	s.mu.Lock()
+	if !s.hdrSet {
+		st := f.PseudoValue("status")
+		if st == "" {
+			s.mu.Unlock()
+			return streamError{id: id, code: http2.ErrCodeProtocol}
+		}
+		if len(st) == 3 && st[0] == '1' {
+			s.mu.Unlock()
+			if ended {
+				return streamError{id: id, code: http2.ErrCodeProtocol}
+			}
+			return nil // informational response
+		}
+		s.hdr = fields
+		s.hdrSet = true
+		if ended {
+			s.trailer = fields // trailers-only
+		}
+		close(s.hdrDone)
+	} else {
+		if !ended || s.rEOF {
+			s.mu.Unlock()
+			return streamError{id: id, code: http2.ErrCodeProtocol}
+		}
+		s.trailer = fields
+	}
+	if ended {
+		s.rEOF = true
+		s.notifyLocked()
+	}
+	s.mu.Unlock()
+	if ended {
+		c.remoteEnded(s)
+	}
+	return nil
+}
+
+// clientStream is one stream of a client connection.
+type clientStream struct {
+	h2stream
+	ctx context.Context
+}
+
+var _ stream.RawClientStream = (*clientStream)(nil)
+
+func (cs *clientStream) onCtxDone() {
+	cs.resetLocal(uint32(http2.ErrCodeCancel), ctxError(cs.ctx.Err()), true)
+}
+
+// Context returns the context the stream was opened with.
+func (cs *clientStream) Context() context.Context { return cs.ctx }
+
+// Write buffers request data; full chunks are sent at once, blocking on
+// flow control.
+func (cs *clientStream) Write(p []byte) (int, error) { return cs.write(p, nil) }
+
+// Flush sends buffered data.
+func (cs *clientStream) Flush() error {
+	if len(cs.wbuf) == 0 {
+		return cs.sendState()
+	}
+	return cs.send(nil, false, nil, false)
+}
+
+// CloseSend sends the buffered data and ends the request side. After the
+// server ended the stream it does nothing and returns nil.
+func (cs *clientStream) CloseSend() error {
+	err := cs.send(nil, true, nil, false)
+	cs.releaseSend()
+	if err == errServerDone {
+		return nil
+	}
+	return err
+}
+
+// Header waits for the response header block.
+func (cs *clientStream) Header() (stream.Header, error) {
+	<-cs.hdrDone
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.hdr == nil {
+		if cs.rerr != nil {
+			return nil, cs.rerr
+		}
+		return nil, status.New(status.Internal, "h2transport: stream ended without a header block")
+	}
+	return cs.hdr, nil
+}
+
+// Read reads response data; io.EOF after the server ended the stream.
+func (cs *clientStream) Read(p []byte) (int, error) {
+	n, err := cs.read(p)
+	if err == io.EOF {
+		cs.mu.Lock()
+		if !cs.hdrSet || cs.hdr == nil {
+			err = status.New(status.Internal, "h2transport: stream ended without a header block")
+		}
+		cs.mu.Unlock()
+	}
+	return n, err
+}
+
+// Trailer returns the trailer block (for a trailers-only response, the
+// one header block); valid after Read returned io.EOF.
+func (cs *clientStream) Trailer() stream.Header {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.trailer
+}
+
+// Reset aborts the stream with RST_STREAM code.
+func (cs *clientStream) Reset(code uint32) {
+	cs.resetLocal(code, localResetError(code), true)
+	cs.releaseSend()
+}

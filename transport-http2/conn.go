@@ -1,0 +1,1060 @@
+package h2transport
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/stream"
+	"github.com/skiffrpc/skiff/core/transport"
+)
+
+const (
+	defaultFrameSize = 16384
+	defaultWindow    = 65535
+	maxWindow        = 1<<31 - 1
+	maxStreamID      = 1<<31 - 1
+	frameHeaderLen   = 9
+)
+
+// conn is one HTTP/2 connection, client or server.
+//
+// Lock order: wmu before mu before stream.mu. Nobody waits on mu's cond
+// while holding wmu.
+type conn struct {
+	ec        engine.Conn
+	opts      *options
+	log       *slog.Logger
+	server    bool
+	scheme    string
+	authority string                         // client: default :authority
+	handler   func(s stream.RawServerStream) // server
+
+	// Read side, used by the reading goroutine only.
+	rd          *connReader
+	fr          *http2.Framer
+	gotSettings bool
+	connRecvWin int64 // connection window the peer may still use
+	connUnacked int64 // received bytes not yet given back
+	lastPingAt  time.Time
+	rstTokens   float64
+	rstLast     time.Time
+
+	// Write side, guarded by wmu.
+	wmu          sync.Mutex
+	wcond        sync.Cond // signalled when wbuf drains
+	wbuf         []byte    // frames waiting for the writer goroutine
+	wspare       []byte
+	wactive      bool // the writer goroutine was kicked and has not gone idle
+	wclose       bool // the writer returns once wbuf is written
+	werr         error
+	henc         *hpack.Encoder
+	hbuf         bytes.Buffer
+	peerMaxFrame int
+	kick         chan struct{}
+	writerDone   chan struct{}
+	writerUp     bool
+	pingStrikes  atomic.Int32
+
+	// Stream state, guarded by mu.
+	mu             sync.Mutex
+	cond           sync.Cond // send windows, stream slots
+	streams        map[uint32]*h2stream
+	nactive        int    // open streams (client: plus reserved slots)
+	handlers       int    // server: running handlers
+	sendWin        int64  // connection send window
+	peerInitWin    int64  // peer's SETTINGS_INITIAL_WINDOW_SIZE
+	peerMaxStreams uint32 // peer's SETTINGS_MAX_CONCURRENT_STREAMS
+	nextID         uint32 // client: next stream id
+	maxPeerID      uint32 // server: highest stream id the client opened
+	goAway         bool   // server: GOAWAY sent; client: GOAWAY received
+	closed         bool
+	closeErr       error
+
+	done       chan struct{} // closed when the connection closes
+	idle       chan struct{} // signalled when a stream or handler ends
+	settingsCh chan struct{} // client: closed on the server's first SETTINGS
+
+	// Keepalive, used by the timer callback only (activity by the reader).
+	activity  atomic.Bool
+	kaTimer   *time.Timer
+	kaPinging bool
+	kaPingAt  time.Time
+	kaTime    time.Duration
+	kaTimeout time.Duration
+	kaIdle    bool // ping without open streams
+}
+
+func newConn(ec engine.Conn, o *options, server bool, l *slog.Logger) *conn {
+	c := &conn{
+		ec:             ec,
+		opts:           o,
+		log:            logger(l),
+		server:         server,
+		scheme:         "http",
+		connRecvWin:    defaultWindow,
+		rstTokens:      o.resetBurst,
+		peerMaxFrame:   defaultFrameSize,
+		kick:           make(chan struct{}, 1),
+		writerDone:     make(chan struct{}),
+		streams:        make(map[uint32]*h2stream),
+		sendWin:        defaultWindow,
+		peerInitWin:    defaultWindow,
+		peerMaxStreams: math.MaxUint32,
+		done:           make(chan struct{}),
+		idle:           make(chan struct{}, 1),
+	}
+	if isTLS(ec) {
+		c.scheme = "https"
+	}
+	if !server {
+		c.nextID = 1
+	}
+	c.cond.L = &c.mu
+	c.wcond.L = &c.wmu
+	c.henc = hpack.NewEncoder(&c.hbuf)
+	c.rd = &connReader{r: ec.Reader()}
+	c.fr = http2.NewFramer(nil, c.rd)
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.fr.MaxHeaderListSize = o.maxHeaderListSize
+	c.fr.SetMaxReadFrameSize(defaultFrameSize) // what SETTINGS_MAX_FRAME_SIZE leaves at its default
+	c.fr.SetReuseFrames()                      // frames are not kept past the next ReadFrame
+	return c
+}
+
+// connReader adapts the engine's zero-copy reader to io.Reader for the
+// Framer; err keeps the first read error, telling I/O failures from
+// protocol errors.
+type connReader struct {
+	r   transport.Reader
+	err error
+}
+
+func (a *connReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := min(max(a.r.Len(), 1), len(p))
+	b, err := a.r.Next(n)
+	if err != nil {
+		a.err = err
+		return 0, err
+	}
+	copy(p, b)
+	_ = a.r.Release()
+	return n, nil
+}
+
+// ---- writing ----
+
+func (c *conn) appendFrameHeader(length int, t http2.FrameType, f http2.Flags, id uint32) {
+	c.wbuf = append(c.wbuf, byte(length>>16), byte(length>>8), byte(length), byte(t), byte(f),
+		byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+}
+
+func (c *conn) writeSettingsLocked(ss ...http2.Setting) {
+	c.appendFrameHeader(6*len(ss), http2.FrameSettings, 0, 0)
+	for _, s := range ss {
+		c.wbuf = append(c.wbuf, byte(s.ID>>8), byte(s.ID), byte(s.Val>>24), byte(s.Val>>16), byte(s.Val>>8), byte(s.Val))
+	}
+}
+
+func (c *conn) writeWindowUpdateLocked(id uint32, inc uint32) {
+	c.appendFrameHeader(4, http2.FrameWindowUpdate, 0, id)
+	c.wbuf = append(c.wbuf, byte(inc>>24), byte(inc>>16), byte(inc>>8), byte(inc))
+}
+
+func (c *conn) writeRSTLocked(id uint32, code http2.ErrCode) {
+	c.appendFrameHeader(4, http2.FrameRSTStream, 0, id)
+	c.wbuf = append(c.wbuf, byte(code>>24), byte(code>>16), byte(code>>8), byte(code))
+}
+
+func (c *conn) writePingLocked(ack bool, data [8]byte) {
+	var f http2.Flags
+	if ack {
+		f = http2.FlagPingAck
+	}
+	c.appendFrameHeader(8, http2.FramePing, f, 0)
+	c.wbuf = append(c.wbuf, data[:]...)
+}
+
+func (c *conn) writeGoAwayLocked(last uint32, code http2.ErrCode, debug string) {
+	c.appendFrameHeader(8+len(debug), http2.FrameGoAway, 0, 0)
+	c.wbuf = append(c.wbuf, byte(last>>24), byte(last>>16), byte(last>>8), byte(last),
+		byte(code>>24), byte(code>>16), byte(code>>8), byte(code))
+	c.wbuf = append(c.wbuf, debug...)
+}
+
+// writeDataLocked writes p as DATA frames no larger than the peer allows;
+// the last one carries END_STREAM if end is set.
+func (c *conn) writeDataLocked(id uint32, p []byte, end bool) {
+	for {
+		n := min(len(p), c.peerMaxFrame)
+		var f http2.Flags
+		if end && n == len(p) {
+			f = http2.FlagDataEndStream
+		}
+		c.appendFrameHeader(n, http2.FrameData, f, id)
+		c.wbuf = append(c.wbuf, p[:n]...)
+		p = p[n:]
+		if len(p) == 0 {
+			break
+		}
+	}
+	if c.server {
+		c.pingStrikes.Store(0)
+	}
+}
+
+// hop-by-hop fields HTTP/2 forbids (RFC 9113 section 8.2.2).
+func forbiddenField(name string) bool {
+	switch name {
+	case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+		return true
+	}
+	return false
+}
+
+// encodeField adds one field to the header block being built in hbuf.
+func (c *conn) encodeField(name, value string) {
+	for i := 0; i < len(name); i++ {
+		if b := name[i]; 'A' <= b && b <= 'Z' {
+			name = strings.ToLower(name)
+			break
+		}
+	}
+	if forbiddenField(name) {
+		return
+	}
+	_ = c.henc.WriteField(hpack.HeaderField{Name: name, Value: value})
+}
+
+// encodeRegular adds the fields of h that are not pseudo-headers.
+func (c *conn) encodeRegular(h stream.Header) {
+	for _, f := range h {
+		if !strings.HasPrefix(f.Name, ":") {
+			c.encodeField(f.Name, f.Value)
+		}
+	}
+}
+
+// writeHeaderBlockLocked writes the header block in hbuf as HEADERS and
+// CONTINUATION frames.
+func (c *conn) writeHeaderBlockLocked(id uint32, end bool) {
+	b := c.hbuf.Bytes()
+	first := true
+	for first || len(b) > 0 {
+		n := min(len(b), c.peerMaxFrame)
+		chunk := b[:n]
+		b = b[n:]
+		var f http2.Flags
+		if len(b) == 0 {
+			f |= http2.FlagHeadersEndHeaders
+		}
+		t := http2.FrameContinuation
+		if first {
+			t = http2.FrameHeaders
+			if end {
+				f |= http2.FlagHeadersEndStream
+			}
+		}
+		c.appendFrameHeader(n, t, f, id)
+		c.wbuf = append(c.wbuf, chunk...)
+		first = false
+	}
+	c.hbuf.Reset()
+	if c.server {
+		c.pingStrikes.Store(0)
+	}
+}
+
+// kickLocked makes the writer goroutine write wbuf.
+func (c *conn) kickLocked() {
+	if !c.wactive {
+		c.wactive = true
+		c.kick <- struct{}{}
+	}
+}
+
+// flushLocked sends wbuf now from the calling goroutine when no write is
+// in progress (saving the hand-off to the writer goroutine), else leaves
+// it to the writer in progress. Only goroutines that may block on the
+// socket call it (never the frame reader). wmu is held; it is released
+// during the write.
+func (c *conn) flushLocked() {
+	if true || c.wactive || !c.writerUp || c.wclose {
+		c.kickLocked()
+		return
+	}
+	c.wactive = true
+	buf := c.wbuf
+	c.wbuf = c.wspare[:0]
+	c.wspare = nil
+	c.wmu.Unlock()
+	w := c.ec.Writer()
+	_, err := w.WriteBinary(buf)
+	if err == nil {
+		err = w.Flush()
+	}
+	c.wmu.Lock()
+	if cap(buf) <= 1<<20 {
+		c.wspare = buf[:0]
+	}
+	c.wcond.Broadcast()
+	if err != nil {
+		c.werr = err
+		c.kick <- struct{}{} // the writer goroutine closes the connection
+		return
+	}
+	if len(c.wbuf) > 0 || c.wclose {
+		c.kick <- struct{}{} // more arrived meanwhile: the writer goroutine takes it
+		return
+	}
+	c.wactive = false
+}
+
+// writableLocked waits while too much is queued; it returns the error
+// that keeps the connection from writing, if any.
+func (c *conn) writableLocked() error {
+	for len(c.wbuf) > maxPending && c.werr == nil && !c.isClosed() {
+		c.wcond.Wait()
+	}
+	if c.werr != nil {
+		return connClosedError(c.werr)
+	}
+	if c.isClosed() {
+		return c.connErr()
+	}
+	return nil
+}
+
+func (c *conn) isClosed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// writeLoop sends what the other goroutines queue in wbuf, one Flush per
+// batch, until the connection closes.
+func (c *conn) writeLoop() {
+	defer close(c.writerDone)
+	w := c.ec.Writer()
+	for {
+		select {
+		case <-c.kick:
+		case <-c.done:
+			return
+		}
+		c.wmu.Lock()
+		for len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() {
+			buf := c.wbuf
+			c.wbuf = c.wspare[:0]
+			c.wspare = nil
+			c.wmu.Unlock()
+			_, err := w.WriteBinary(buf)
+			if err == nil {
+				err = w.Flush()
+			}
+			c.wmu.Lock()
+			if cap(buf) <= 1<<20 {
+				c.wspare = buf[:0]
+			}
+			if err != nil {
+				c.werr = err
+			}
+			c.wcond.Broadcast()
+		}
+		c.wactive = false
+		werr, wclose := c.werr, c.wclose
+		c.wmu.Unlock()
+		if werr != nil {
+			c.close(werr)
+			return
+		}
+		if wclose {
+			return
+		}
+	}
+}
+
+// startWriter starts the writer goroutine once.
+func (c *conn) startWriter() {
+	c.wmu.Lock()
+	up := c.writerUp
+	c.writerUp = true
+	c.wmu.Unlock()
+	if !up {
+		go c.writeLoop()
+	}
+}
+
+// flushAndClose lets the writer send what is queued (at most timeout) and
+// closes the connection with err.
+func (c *conn) flushAndClose(err error, timeout time.Duration) {
+	c.wmu.Lock()
+	c.wclose = true
+	up := c.writerUp
+	if up {
+		c.kickLocked()
+	}
+	c.wmu.Unlock()
+	if up {
+		t := time.NewTimer(timeout)
+		select {
+		case <-c.writerDone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	c.close(err)
+}
+
+// waitWriter waits for the writer goroutine to end after close.
+func (c *conn) waitWriter() {
+	c.wmu.Lock()
+	up := c.writerUp
+	c.writerUp = true // a later startWriter must not start one
+	c.wmu.Unlock()
+	if up {
+		<-c.writerDone
+	}
+}
+
+// sendRST sends RST_STREAM; inline as in flushLocked.
+func (c *conn) sendRST(id uint32, code http2.ErrCode, inline bool) {
+	c.wmu.Lock()
+	if c.writableLocked() == nil {
+		c.writeRSTLocked(id, code)
+		c.flush(inline)
+	}
+	c.wmu.Unlock()
+}
+
+// sendWindowUpdate sends WINDOW_UPDATE; inline as in flushLocked.
+func (c *conn) sendWindowUpdate(id uint32, inc int, inline bool) {
+	c.wmu.Lock()
+	if c.writableLocked() == nil {
+		c.writeWindowUpdateLocked(id, uint32(inc))
+		c.flush(inline)
+	}
+	c.wmu.Unlock()
+}
+
+// flush sends wbuf inline or through the writer goroutine; wmu is held.
+func (c *conn) flush(inline bool) {
+	if inline {
+		c.flushLocked()
+	} else {
+		c.kickLocked()
+	}
+}
+
+// goAwayAndClose sends GOAWAY with code and closes the connection.
+func (c *conn) goAwayAndClose(code http2.ErrCode, debug string, err error) {
+	c.mu.Lock()
+	last := c.maxPeerID
+	c.goAway = true
+	c.mu.Unlock()
+	c.wmu.Lock()
+	if c.werr == nil && !c.isClosed() {
+		c.writeGoAwayLocked(last, code, debug)
+	}
+	c.wmu.Unlock()
+	c.flushAndClose(err, goAwayFlushTimeout)
+}
+
+// ---- closing ----
+
+func (c *conn) connErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return connClosedError(c.closeErr)
+}
+
+// close closes the connection with err and fails its streams. It does not
+// wait for the goroutines of the connection.
+func (c *conn) close(err error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.closeErr = err
+	serr := connClosedError(err)
+	streams := make([]*h2stream, 0, len(c.streams))
+	for _, s := range c.streams {
+		streams = append(streams, s)
+		s.removed = true
+		s.localDone, s.remoteDone = true, true
+		if s.sendErr == nil {
+			s.sendErr = serr
+		}
+	}
+	clear(c.streams)
+	c.nactive = 0
+	c.cond.Broadcast()
+	if c.kaTimer != nil {
+		c.kaTimer.Stop()
+	}
+	if c.settingsCh != nil && !c.gotSettingsLocked() {
+		close(c.settingsCh)
+	}
+	c.mu.Unlock()
+	close(c.done)
+	_ = c.ec.Close()
+	c.wmu.Lock()
+	c.wcond.Broadcast()
+	c.wmu.Unlock()
+	for _, s := range streams {
+		s.failRecv(serr)
+		s.finish()
+	}
+	c.signalIdle()
+}
+
+// gotSettingsLocked reports whether settingsCh is closed.
+func (c *conn) gotSettingsLocked() bool {
+	select {
+	case <-c.settingsCh:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *conn) signalIdle() {
+	select {
+	case c.idle <- struct{}{}:
+	default:
+	}
+}
+
+// removeLocked forgets a stream whose both sides ended. It reports
+// whether the connection should now close (a client going away with no
+// streams left).
+func (c *conn) removeLocked(s *h2stream) bool {
+	if s.removed {
+		return false
+	}
+	s.removed = true
+	delete(c.streams, s.id)
+	c.nactive--
+	c.cond.Broadcast()
+	return !c.server && c.goAway && c.nactive == 0
+}
+
+// ---- reading ----
+
+// readLoop reads and handles frames until the connection fails. It
+// returns the error that ended it.
+func (c *conn) readLoop() error {
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			var se http2.StreamError
+			if errors.As(err, &se) {
+				if se.StreamID == 0 {
+					return c.fatal(connError{code: se.Code, debug: "stream error on stream 0"})
+				}
+				c.onStreamError(se.StreamID, se.Code)
+				continue
+			}
+			return c.readError(err)
+		}
+		c.activity.Store(true)
+		if err := c.handleFrame(f); err != nil {
+			var se streamError
+			if errors.As(err, &se) {
+				c.onStreamError(se.id, se.code)
+				continue
+			}
+			var ce connError
+			if errors.As(err, &ce) {
+				return c.fatal(ce)
+			}
+			return err
+		}
+	}
+}
+
+// readError turns a Framer error into the end of the connection.
+func (c *conn) readError(err error) error {
+	if c.rd.err != nil {
+		return c.rd.err // I/O: the connection is gone
+	}
+	var ce http2.ConnectionError
+	switch {
+	case errors.As(err, &ce):
+		debug := ""
+		if d := c.fr.ErrorDetail(); d != nil {
+			debug = d.Error()
+		}
+		return c.fatal(connError{code: http2.ErrCode(ce), debug: debug})
+	case errors.Is(err, http2.ErrFrameTooLarge):
+		return c.fatal(connError{code: http2.ErrCodeFrameSize, debug: "frame too large"})
+	}
+	return c.fatal(connError{code: http2.ErrCodeProtocol, debug: err.Error()})
+}
+
+// fatal ends the connection with GOAWAY.
+func (c *conn) fatal(ce connError) error {
+	err := status.Protocolf("h2transport: %s: %s", ce.code, ce.debug)
+	c.log.Debug("h2transport: connection error", "remote", c.ec.RemoteAddr(), "code", ce.code.String(), "detail", ce.debug)
+	c.goAwayAndClose(ce.code, ce.debug, err)
+	return err
+}
+
+func (c *conn) handleFrame(f http2.Frame) error {
+	if !c.gotSettings {
+		sf, ok := f.(*http2.SettingsFrame)
+		if !ok || sf.IsAck() {
+			return connError{code: http2.ErrCodeProtocol, debug: "first frame is not SETTINGS"}
+		}
+	}
+	switch f := f.(type) {
+	case *http2.DataFrame:
+		return c.onData(f)
+	case *http2.MetaHeadersFrame:
+		if c.server {
+			return c.onRequestHeaders(f)
+		}
+		return c.onResponseHeaders(f)
+	case *http2.SettingsFrame:
+		return c.onSettings(f)
+	case *http2.PingFrame:
+		return c.onPing(f)
+	case *http2.WindowUpdateFrame:
+		return c.onWindowUpdate(f)
+	case *http2.RSTStreamFrame:
+		return c.onRST(f)
+	case *http2.GoAwayFrame:
+		return c.onGoAway(f)
+	case *http2.PushPromiseFrame:
+		return connError{code: http2.ErrCodeProtocol, debug: "PUSH_PROMISE not enabled"}
+	}
+	return nil // PRIORITY and unknown frame types are ignored
+}
+
+// lookup returns the open stream id, or nil.
+func (c *conn) lookup(id uint32) *h2stream {
+	c.mu.Lock()
+	s := c.streams[id]
+	c.mu.Unlock()
+	return s
+}
+
+// idleID reports whether id names a stream that cannot have been opened
+// yet (a frame for it is a connection error).
+func (c *conn) idleID(id uint32) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.server {
+		return id%2 == 0 || id > c.maxPeerID
+	}
+	return id%2 == 0 || id >= c.nextID
+}
+
+func (c *conn) onStreamError(id uint32, code http2.ErrCode) {
+	c.mu.Lock()
+	if c.server && id%2 == 1 && id > c.maxPeerID {
+		c.maxPeerID = id
+	}
+	s := c.streams[id]
+	c.mu.Unlock()
+	if s != nil {
+		s.resetLocal(uint32(code), resetErrorLocal(code), false)
+		return
+	}
+	c.sendRST(id, code, false)
+}
+
+func resetErrorLocal(code http2.ErrCode) error {
+	return status.New(status.Internal, "h2transport: stream error "+code.String())
+}
+
+func (c *conn) onData(f *http2.DataFrame) error {
+	id := f.StreamID
+	flen := int64(f.Length)
+	if flen > 0 {
+		c.connRecvWin -= flen
+		if c.connRecvWin < 0 {
+			return connError{code: http2.ErrCodeFlowControl, debug: "connection window exceeded"}
+		}
+		c.connUnacked += flen
+		if c.connUnacked >= int64(c.opts.connWindow)/4 {
+			c.sendWindowUpdate(0, int(c.connUnacked), false)
+			c.connRecvWin += c.connUnacked
+			c.connUnacked = 0
+		}
+	}
+	s := c.lookup(id)
+	if s == nil {
+		if c.idleID(id) {
+			return connError{code: http2.ErrCodeProtocol, debug: "DATA on idle stream"}
+		}
+		return nil // a stream that ended or was reset: drop
+	}
+	data := f.Data()
+	s.mu.Lock()
+	if s.rEOF || s.rerr != nil {
+		s.mu.Unlock()
+		if s.rEOF {
+			return streamError{id: id, code: http2.ErrCodeStreamClosed}
+		}
+		return nil
+	}
+	s.recvWin -= flen
+	if s.recvWin < 0 {
+		s.mu.Unlock()
+		return streamError{id: id, code: http2.ErrCodeFlowControl}
+	}
+	if pad := int(flen) - len(data); pad > 0 {
+		s.unacked += pad // padding is never read: give it back with the data
+	}
+	if len(data) > 0 {
+		s.appendRecv(data)
+	}
+	ended := f.StreamEnded()
+	if ended {
+		s.rEOF = true
+	}
+	s.notifyLocked()
+	s.mu.Unlock()
+	if ended {
+		c.remoteEnded(s)
+	}
+	return nil
+}
+
+// remoteEnded records END_STREAM from the peer.
+func (c *conn) remoteEnded(s *h2stream) {
+	c.mu.Lock()
+	s.remoteDone = true
+	rst := false
+	if !s.localDone && !c.server {
+		// The server answered in full: the request side is not needed
+		// any more (as grpc-go, RST_STREAM NO_ERROR frees the stream).
+		s.localDone = true
+		if s.sendErr == nil {
+			s.sendErr = errServerDone
+		}
+		rst = true
+	}
+	var remove, closeConn bool
+	if s.localDone {
+		remove = !s.removed
+		closeConn = c.removeLocked(s)
+	}
+	c.mu.Unlock()
+	if rst {
+		c.sendRST(s.id, http2.ErrCodeNo, false)
+	}
+	if remove {
+		s.finish()
+		c.signalIdle()
+	}
+	if closeConn {
+		c.flushAndClose(errClosedByUser, goAwayFlushTimeout)
+	}
+}
+
+// localEnded records that END_STREAM was sent (or the stream is given up
+// on this side).
+func (c *conn) localEnded(s *h2stream) {
+	c.mu.Lock()
+	s.localDone = true
+	if s.sendErr == nil {
+		s.sendErr = errStreamClosed
+	}
+	var remove, closeConn bool
+	if s.remoteDone {
+		remove = !s.removed
+		closeConn = c.removeLocked(s)
+	}
+	c.mu.Unlock()
+	if remove {
+		s.finish()
+		c.signalIdle()
+	}
+	if closeConn {
+		c.flushAndClose(errClosedByUser, goAwayFlushTimeout)
+	}
+}
+
+func (c *conn) onSettings(f *http2.SettingsFrame) error {
+	if f.IsAck() {
+		return nil
+	}
+	var (
+		initWin    int64 = -1
+		maxFrame   int   = -1
+		maxStreams int64 = -1
+		tableSize  int64 = -1
+	)
+	err := f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			return err
+		}
+		switch s.ID {
+		case http2.SettingInitialWindowSize:
+			initWin = int64(s.Val)
+		case http2.SettingMaxFrameSize:
+			maxFrame = int(s.Val)
+		case http2.SettingMaxConcurrentStreams:
+			maxStreams = int64(s.Val)
+		case http2.SettingHeaderTableSize:
+			tableSize = int64(s.Val)
+		}
+		return nil
+	})
+	if err != nil {
+		var ce http2.ConnectionError
+		if errors.As(err, &ce) {
+			return connError{code: http2.ErrCode(ce), debug: "invalid setting"}
+		}
+		return connError{code: http2.ErrCodeProtocol, debug: err.Error()}
+	}
+	c.mu.Lock()
+	if initWin >= 0 {
+		delta := initWin - c.peerInitWin
+		c.peerInitWin = initWin
+		for _, s := range c.streams {
+			s.sendWin += delta
+			if s.sendWin > maxWindow {
+				c.mu.Unlock()
+				return connError{code: http2.ErrCodeFlowControl, debug: "stream window overflow"}
+			}
+		}
+	}
+	if maxStreams >= 0 && !c.server {
+		c.peerMaxStreams = uint32(maxStreams)
+	}
+	c.cond.Broadcast()
+	c.mu.Unlock()
+
+	c.wmu.Lock()
+	if maxFrame > 0 {
+		c.peerMaxFrame = maxFrame
+	}
+	if tableSize >= 0 {
+		c.henc.SetMaxDynamicTableSizeLimit(uint32(min(tableSize, 1<<16)))
+	}
+	if err := c.writableLocked(); err != nil {
+		c.wmu.Unlock()
+		return err
+	}
+	c.appendFrameHeader(0, http2.FrameSettings, http2.FlagSettingsAck, 0)
+	c.kickLocked()
+	c.wmu.Unlock()
+
+	if !c.gotSettings {
+		c.gotSettings = true
+		if c.settingsCh != nil {
+			c.mu.Lock()
+			if !c.gotSettingsLocked() {
+				close(c.settingsCh)
+			}
+			c.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+func (c *conn) onPing(f *http2.PingFrame) error {
+	if f.IsAck() {
+		return nil // any frame counts as keepalive activity
+	}
+	if c.server {
+		now := time.Now()
+		c.mu.Lock()
+		n := len(c.streams)
+		c.mu.Unlock()
+		minGap := c.opts.minPingInterval
+		if n == 0 && !c.opts.pingNoStreams {
+			minGap = max(minGap, idlePingInterval)
+		}
+		if !c.lastPingAt.IsZero() && now.Sub(c.lastPingAt) < minGap {
+			if c.pingStrikes.Add(1) > maxPingStrikes {
+				return connError{code: http2.ErrCodeEnhanceYourCalm, debug: "too_many_pings"}
+			}
+		}
+		c.lastPingAt = now
+	}
+	c.wmu.Lock()
+	if err := c.writableLocked(); err != nil {
+		c.wmu.Unlock()
+		return err
+	}
+	c.writePingLocked(true, f.Data)
+	c.kickLocked()
+	c.wmu.Unlock()
+	return nil
+}
+
+func (c *conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
+	inc := int64(f.Increment)
+	if f.StreamID == 0 {
+		c.mu.Lock()
+		c.sendWin += inc
+		over := c.sendWin > maxWindow
+		c.cond.Broadcast()
+		c.mu.Unlock()
+		if over {
+			return connError{code: http2.ErrCodeFlowControl, debug: "connection window overflow"}
+		}
+		return nil
+	}
+	c.mu.Lock()
+	s := c.streams[f.StreamID]
+	if s == nil {
+		c.mu.Unlock()
+		if c.idleID(f.StreamID) {
+			return connError{code: http2.ErrCodeProtocol, debug: "WINDOW_UPDATE on idle stream"}
+		}
+		return nil
+	}
+	s.sendWin += inc
+	over := s.sendWin > maxWindow
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	if over {
+		return streamError{id: f.StreamID, code: http2.ErrCodeFlowControl}
+	}
+	return nil
+}
+
+func (c *conn) onRST(f *http2.RSTStreamFrame) error {
+	s := c.lookup(f.StreamID)
+	if s == nil && c.idleID(f.StreamID) {
+		return connError{code: http2.ErrCodeProtocol, debug: "RST_STREAM on idle stream"}
+	}
+	if c.server {
+		// Rapid reset: a token bucket bounds how fast streams may be reset
+		// (streams refused or already ended count too: resetting them is
+		// what such a client does).
+		now := time.Now()
+		if !c.rstLast.IsZero() {
+			c.rstTokens = min(c.opts.resetBurst, c.rstTokens+now.Sub(c.rstLast).Seconds()*c.opts.resetRate)
+		}
+		c.rstLast = now
+		c.rstTokens--
+		if c.rstTokens < 0 {
+			if s != nil {
+				s.resetRemote(f.ErrCode)
+			}
+			return connError{code: http2.ErrCodeEnhanceYourCalm, debug: "too_many_resets"}
+		}
+	}
+	if s != nil {
+		s.resetRemote(f.ErrCode)
+	}
+	return nil
+}
+
+func (c *conn) onGoAway(f *http2.GoAwayFrame) error {
+	if f.ErrCode != http2.ErrCodeNo {
+		c.log.Debug("h2transport: peer sent GOAWAY", "remote", c.ec.RemoteAddr(), "code", f.ErrCode.String(), "debug", string(f.DebugData()))
+	}
+	if c.server {
+		return nil // clients do not open server streams here
+	}
+	gerr := goAwayError(f.ErrCode, string(f.DebugData()))
+	c.mu.Lock()
+	c.goAway = true
+	var refused []*h2stream
+	for id, s := range c.streams {
+		if id > f.LastStreamID {
+			refused = append(refused, s)
+		}
+	}
+	empty := len(c.streams) == len(refused)
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	for _, s := range refused {
+		s.resetRemoteErr(gerr)
+	}
+	if empty {
+		c.mu.Lock()
+		empty = c.nactive == 0
+		c.mu.Unlock()
+		if empty {
+			c.flushAndClose(errClosedByUser, goAwayFlushTimeout)
+		}
+	}
+	return nil
+}
+
+// ---- keepalive ----
+
+// startKeepalive pings the peer after interval without frames and closes
+// the connection when timeout passes without one.
+func (c *conn) startKeepalive(interval, timeout time.Duration, withoutStreams bool) {
+	if interval <= 0 {
+		return
+	}
+	c.kaTime, c.kaTimeout, c.kaIdle = interval, timeout, withoutStreams
+	c.mu.Lock()
+	if !c.closed {
+		c.kaTimer = time.AfterFunc(interval, c.keepaliveTick)
+	}
+	c.mu.Unlock()
+}
+
+func (c *conn) keepaliveTick() {
+	if c.isClosed() {
+		return
+	}
+	if c.activity.Swap(false) {
+		c.kaPinging = false
+		c.kaReset(c.kaTime)
+		return
+	}
+	if c.kaPinging {
+		if left := c.kaTimeout - time.Since(c.kaPingAt); left > 0 {
+			c.kaReset(left)
+			return
+		}
+		c.log.Debug("h2transport: keepalive timeout", "remote", c.ec.RemoteAddr())
+		c.close(errors.New("h2transport: keepalive ping not answered"))
+		return
+	}
+	c.mu.Lock()
+	n := c.nactive
+	c.mu.Unlock()
+	if n == 0 && !c.kaIdle {
+		c.kaReset(c.kaTime)
+		return
+	}
+	c.wmu.Lock()
+	if c.werr == nil && !c.isClosed() {
+		c.writePingLocked(false, [8]byte{'s', 'k', 'i', 'f', 'f', 'k', 'a', 0})
+		c.kickLocked()
+	}
+	c.wmu.Unlock()
+	c.kaPinging = true
+	c.kaPingAt = time.Now()
+	c.kaReset(min(c.kaTime, c.kaTimeout))
+}
+
+// kaReset schedules the next keepalive check.
+func (c *conn) kaReset(d time.Duration) {
+	c.mu.Lock()
+	if !c.closed {
+		c.kaTimer.Reset(d)
+	}
+	c.mu.Unlock()
+}

@@ -1,0 +1,243 @@
+package h2transport_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/stream"
+	h2transport "github.com/skiffrpc/skiff/transport-http2"
+)
+
+// TestManyConcurrentStreams runs 200 streams at once on one connection
+// (more than the server's limit of 100, so some wait for a slot).
+func TestManyConcurrentStreams(t *testing.T) {
+	srv := startServer(t, echoHandler, serverConfig{opts: []h2transport.Option{h2transport.WithMaxConcurrentStreams(100)}})
+	cc := dial(t, srv.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	var done atomic.Int32
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := bytes.Repeat([]byte{byte(i)}, 1+(i%10)*10000)
+			out, _, tr, err := call(ctx, cc, "/many", body)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if !bytes.Equal(out, body) || tr.Get("x-status") != "ok" {
+				t.Errorf("stream %d: bad echo", i)
+				return
+			}
+			done.Add(1)
+		}()
+	}
+	wg.Wait()
+	if done.Load() != 200 {
+		t.Fatalf("%d of 200 streams completed", done.Load())
+	}
+	if n := cc.Streams(); n != 0 {
+		t.Fatalf("Streams() = %d", n)
+	}
+}
+
+// TestSlowReaderBoundedMemory streams 64 MiB to a reader that keeps up
+// slowly; flow control keeps the memory of both sides bounded.
+func TestSlowReaderBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("64 MiB transfer")
+	}
+	const total = 64 << 20
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 2048) // 32 KiB
+	srv := startServer(t, func(s stream.RawServerStream) {
+		for sent := 0; sent < total; sent += len(chunk) {
+			if _, err := s.Write(chunk); err != nil {
+				s.Reset(stream.CodeInternal)
+				return
+			}
+		}
+		_ = s.Close(stream.Header{{Name: "x-sent", Value: "all"}})
+	}, serverConfig{})
+	cc := dial(t, srv.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cs, err := cc.NewStream(ctx, stream.Header{{Name: ":path", Value: "/big"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
+	var peak uint64
+	buf := make([]byte, 64<<10)
+	got := 0
+	for reads := 0; ; reads++ {
+		n, err := cs.Read(buf)
+		got += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reads%64 == 0 {
+			time.Sleep(2 * time.Millisecond) // a slow reader
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+		}
+	}
+	if got != total {
+		t.Fatalf("read %d bytes, want %d", got, total)
+	}
+	if cs.Trailer().Get("x-sent") != "all" {
+		t.Fatalf("trailer %v", cs.Trailer())
+	}
+	grow := int64(peak) - int64(base)
+	t.Logf("heap in use: base %d KiB, peak %d KiB (+%d KiB) for a 64 MiB stream", base>>10, peak>>10, grow>>10)
+	if grow > 16<<20 {
+		t.Fatalf("heap grew by %d MiB while streaming 64 MiB", grow>>20)
+	}
+}
+
+// TestCancelFreesStream cancels a client stream: the server handler sees
+// its context done, the stream slots are freed on both sides and no
+// goroutine is left (TestMain checks with goleak).
+func TestCancelFreesStream(t *testing.T) {
+	started := make(chan struct{}, 1)
+	handlerDone := make(chan error, 1)
+	srv := startServer(t, func(s stream.RawServerStream) {
+		if s.Header().Get(":path") != "/cancel" {
+			echoHandler(s)
+			return
+		}
+		started <- struct{}{}
+		_, err := io.ReadAll(s) // blocks until the client resets
+		<-s.Context().Done()
+		handlerDone <- err
+	}, serverConfig{})
+	cc := dial(t, srv.addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	cs, err := cc.NewStream(ctx, stream.Header{{Name: ":path", Value: "/cancel"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.Write([]byte("partial")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("handler not started")
+	}
+	cancel()
+	select {
+	case err := <-handlerDone:
+		if status.CodeOf(err) != status.Canceled {
+			t.Fatalf("handler read error %v, want canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("handler not told about the reset")
+	}
+	if _, err := cs.Read(make([]byte, 10)); !errors.Is(err, status.ErrCanceled) {
+		t.Fatalf("client read after cancel: %v", err)
+	}
+	if n := cc.Streams(); n != 0 {
+		t.Fatalf("client Streams() = %d", n)
+	}
+	// The connection still works.
+	if out, _, _, err := call(context.Background(), cc, "/after", []byte("x")); err != nil || string(out) != "x" {
+		t.Fatalf("call after cancel: %q, %v", out, err)
+	}
+}
+
+// TestDeadline ends a stream when its context deadline passes.
+func TestDeadline(t *testing.T) {
+	srv := startServer(t, func(s stream.RawServerStream) {
+		<-s.Context().Done()
+		s.Reset(stream.CodeCancel)
+	}, serverConfig{})
+	cc := dial(t, srv.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	cs, err := cc.NewStream(ctx, stream.Header{{Name: ":path", Value: "/slow"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.Header(); !errors.Is(err, status.ErrTimeout) {
+		t.Fatalf("Header() error %v, want timeout", err)
+	}
+}
+
+// TestGracefulShutdown shuts a server connection down while streams are in
+// flight: they finish, new streams go elsewhere, then the connection ends.
+func TestGracefulShutdown(t *testing.T) {
+	release := make(chan struct{})
+	srv := startServer(t, func(s stream.RawServerStream) {
+		if s.Header().Get(":path") == "/wait" {
+			<-release
+		}
+		echoHandler(s)
+	}, serverConfig{})
+	cc := dial(t, srv.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const inflight = 10
+	results := make(chan error, inflight)
+	for range inflight {
+		go func() {
+			out, _, _, err := call(ctx, cc, "/wait", []byte("in flight"))
+			if err == nil && string(out) != "in flight" {
+				err = io.ErrUnexpectedEOF
+			}
+			results <- err
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for cc.Streams() < inflight && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // let the server see all of them
+	shut := make(chan error, 1)
+	go func() { shut <- srv.shutdownConns(ctx) }()
+	// The client learns about GOAWAY: no new streams on this connection.
+	for cc.Available() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if cc.Available() {
+		t.Fatal("client connection still available after GOAWAY")
+	}
+	if _, err := cc.NewStream(ctx, stream.Header{{Name: ":path", Value: "/new"}}); !errors.Is(err, status.ErrConnect) {
+		t.Fatalf("NewStream after GOAWAY: %v, want ErrConnect", err)
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned %v before in-flight streams ended", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	for range inflight {
+		if err := <-results; err != nil {
+			t.Fatalf("in-flight stream: %v", err)
+		}
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}

@@ -1,0 +1,202 @@
+package h2transport
+
+import (
+	"crypto/tls"
+	"time"
+)
+
+// Defaults of the options.
+const (
+	// DefaultMaxConcurrentStreams is the number of streams a server lets
+	// one client connection open at a time (grpc-go sets no limit; a bound
+	// keeps the memory and goroutines of one connection bounded).
+	DefaultMaxConcurrentStreams = 1000
+	// DefaultMaxHeaderListSize bounds a received header block (the
+	// uncompressed size as HTTP/2 counts it), as grpc-go does.
+	DefaultMaxHeaderListSize = 16 << 10
+	// DefaultInitialWindowSize is the flow-control window of each stream.
+	DefaultInitialWindowSize = 64 << 10
+	// DefaultConnWindowSize is the flow-control window of a connection.
+	DefaultConnWindowSize = 1 << 20
+	// DefaultKeepaliveTimeout is how long a keepalive PING may go
+	// unanswered before the connection is closed.
+	DefaultKeepaliveTimeout = 20 * time.Second
+	// DefaultServerKeepaliveTime is how long a server connection may be
+	// silent before the server pings the client (grpc-go: 2 hours).
+	DefaultServerKeepaliveTime = 2 * time.Hour
+	// DefaultMinPingInterval is the shortest interval between client PINGs
+	// a server accepts while streams are open (grpc-go: 5 minutes).
+	DefaultMinPingInterval = 5 * time.Minute
+	// DefaultMaxResetBurst and DefaultMaxResetRate bound how fast a client
+	// may reset streams (a token bucket): beyond it the server ends the
+	// connection with ENHANCE_YOUR_CALM (the "rapid reset" attack).
+	DefaultMaxResetBurst = 1000
+	// DefaultMaxResetRate is the sustained resets per second allowed.
+	DefaultMaxResetRate = 200
+)
+
+const (
+	// idlePingInterval is the minimum interval between client PINGs a
+	// server accepts when no stream is open and pings without streams are
+	// not permitted (grpc-go: 2 hours).
+	idlePingInterval = 2 * time.Hour
+	// maxPingStrikes is how many too-early PINGs are forgiven.
+	maxPingStrikes = 2
+	// handshakeTimeout bounds the wait for the server's SETTINGS.
+	handshakeTimeout = 20 * time.Second
+	// goAwayFlushTimeout bounds the wait for a final GOAWAY to be written.
+	goAwayFlushTimeout = time.Second
+	// maxPending bounds the bytes queued for the socket before writers
+	// (and the frame reader, for control frames) wait.
+	maxPending = 4 << 20
+	// writeChunk is the buffered stream data that triggers a send.
+	writeChunk = 32 << 10
+)
+
+// Option configures a [Protocol].
+type Option func(*options)
+
+type options struct {
+	maxStreams         uint32
+	maxHeaderListSize  uint32
+	streamWindow       int32
+	connWindow         int32
+	keepaliveTime      time.Duration // client; 0 = off
+	keepaliveTimeout   time.Duration
+	keepaliveNoStreams bool
+	serverKATime       time.Duration
+	serverKATimeout    time.Duration
+	minPingInterval    time.Duration
+	pingNoStreams      bool
+	resetBurst         float64
+	resetRate          float64
+}
+
+func defaultOptions() options {
+	return options{
+		maxStreams:        DefaultMaxConcurrentStreams,
+		maxHeaderListSize: DefaultMaxHeaderListSize,
+		streamWindow:      DefaultInitialWindowSize,
+		connWindow:        DefaultConnWindowSize,
+		keepaliveTimeout:  DefaultKeepaliveTimeout,
+		serverKATime:      DefaultServerKeepaliveTime,
+		serverKATimeout:   DefaultKeepaliveTimeout,
+		minPingInterval:   DefaultMinPingInterval,
+		resetBurst:        DefaultMaxResetBurst,
+		resetRate:         DefaultMaxResetRate,
+	}
+}
+
+// WithMaxConcurrentStreams sets the SETTINGS_MAX_CONCURRENT_STREAMS a server
+// advertises and enforces (default [DefaultMaxConcurrentStreams]). A stream
+// beyond it is refused with REFUSED_STREAM. n must be positive.
+func WithMaxConcurrentStreams(n uint32) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.maxStreams = n
+		}
+	}
+}
+
+// WithMaxHeaderListSize sets the largest header block accepted, as
+// SETTINGS_MAX_HEADER_LIST_SIZE counts it (default
+// [DefaultMaxHeaderListSize]).
+func WithMaxHeaderListSize(n uint32) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.maxHeaderListSize = n
+		}
+	}
+}
+
+// WithInitialWindowSize sets the receive window of each stream (default
+// [DefaultInitialWindowSize]); it is what a stream buffers at most for a
+// reader that does not keep up. Values below 64 KiB are raised to 65535, the HTTP/2 default.
+func WithInitialWindowSize(n int32) Option {
+	return func(o *options) { o.streamWindow = max(n, 65535) }
+}
+
+// WithConnWindowSize sets the receive window of the connection (default
+// [DefaultConnWindowSize]). Values below 64 KiB are raised to 64 KiB.
+func WithConnWindowSize(n int32) Option {
+	return func(o *options) { o.connWindow = max(n, 65535) }
+}
+
+// WithKeepalive makes client connections send a PING after time without
+// frames from the server and close the connection when no frame arrives
+// within timeout (0: [DefaultKeepaliveTimeout]). Without streams they only
+// ping when withoutStreams is set. Off by default, as in grpc-go. Servers
+// must permit the interval (see [WithKeepaliveEnforcement]).
+func WithKeepalive(time, timeout time.Duration, withoutStreams bool) Option {
+	return func(o *options) {
+		o.keepaliveTime = time
+		if timeout > 0 {
+			o.keepaliveTimeout = timeout
+		}
+		o.keepaliveNoStreams = withoutStreams
+	}
+}
+
+// WithServerKeepalive makes server connections send a PING after time
+// without frames from the client (default [DefaultServerKeepaliveTime];
+// 0 turns it off) and close the connection when nothing arrives within
+// timeout (0: [DefaultKeepaliveTimeout]).
+func WithServerKeepalive(time, timeout time.Duration) Option {
+	return func(o *options) {
+		o.serverKATime = time
+		if timeout > 0 {
+			o.serverKATimeout = timeout
+		}
+	}
+}
+
+// WithKeepaliveEnforcement sets the server's ping policy: a client PING
+// that comes sooner than minInterval after the previous one (or, with no
+// stream open and withoutStreams false, sooner than two hours) is a
+// strike, and the third strike ends the connection with GOAWAY
+// ENHANCE_YOUR_CALM and debug data "too_many_pings". Sending HEADERS or
+// DATA forgives the strikes. Default: 5 minutes, false (grpc-go's).
+func WithKeepaliveEnforcement(minInterval time.Duration, withoutStreams bool) Option {
+	return func(o *options) {
+		o.minPingInterval = minInterval
+		o.pingNoStreams = withoutStreams
+	}
+}
+
+// WithMaxResetRate bounds how fast a client may reset streams on a server
+// connection: a token bucket of burst resets refilled at perSecond. A
+// client that goes beyond it gets GOAWAY ENHANCE_YOUR_CALM. Defaults:
+// [DefaultMaxResetBurst], [DefaultMaxResetRate].
+func WithMaxResetRate(burst int, perSecond float64) Option {
+	return func(o *options) {
+		if burst > 0 {
+			o.resetBurst = float64(burst)
+		}
+		if perSecond > 0 {
+			o.resetRate = perSecond
+		}
+	}
+}
+
+// TLSConfig returns a copy of cfg (nil: an empty config) that negotiates
+// HTTP/2 with ALPN: "h2" first in NextProtos and TLS 1.2 or later, as RFC
+// 9113 requires. Use it for servers (with Certificates) and clients alike.
+func TLSConfig(cfg *tls.Config) *tls.Config {
+	var c *tls.Config
+	if cfg == nil {
+		c = &tls.Config{}
+	} else {
+		c = cfg.Clone()
+	}
+	protos := []string{"h2"}
+	for _, p := range c.NextProtos {
+		if p != "h2" {
+			protos = append(protos, p)
+		}
+	}
+	c.NextProtos = protos
+	if c.MinVersion < tls.VersionTLS12 {
+		c.MinVersion = tls.VersionTLS12
+	}
+	return c
+}

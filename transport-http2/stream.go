@@ -1,0 +1,332 @@
+package h2transport
+
+import (
+	"context"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/net/http2"
+
+	"github.com/skiffrpc/skiff/core/stream"
+)
+
+// errServerDone is what writes on a client stream return once the server
+// has ended the stream: the response is complete, nothing more is read.
+var errServerDone = io.EOF
+
+// bufPool holds receive and send buffers of streams.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
+
+func putBuf(b []byte) {
+	if cap(b) == 0 || cap(b) > 256<<10 {
+		return
+	}
+	b = b[:0]
+	bufPool.Put(&b)
+}
+
+// stream is the state one HTTP/2 stream shares between client and server.
+type h2stream struct {
+	c  *conn
+	id uint32
+
+	// Receive side, guarded by mu.
+	mu      sync.Mutex
+	rbuf    []byte
+	roff    int
+	rwait   chan struct{} // signalled when rbuf, rEOF or rerr change
+	rEOF    bool          // END_STREAM received
+	rerr    error         // the stream failed
+	recvWin int64         // stream window the peer may still use
+	unacked int           // bytes read but not yet given back
+	// Client response, guarded by mu.
+	hdr     stream.Header
+	hdrSet  bool
+	hdrDone chan struct{} // closed when hdr is set or the stream fails
+	trailer stream.Header
+
+	// Send side: windows and states are guarded by conn.mu.
+	sendWin    int64
+	sendErr    error // why nothing more can be sent
+	localDone  bool  // END_STREAM sent or the stream was reset
+	remoteDone bool  // END_STREAM received or the stream was reset
+	removed    bool  // gone from the connection's table
+	// Owned by the writing goroutine.
+	wbuf    []byte
+	hdrSent bool
+
+	// Server side.
+	req     stream.Header
+	respHdr stream.Header
+	ctx     context.Context
+	cancel  context.CancelFunc
+	ended   atomic.Bool // Close or Reset was called
+
+	// Client side.
+	stopWatch func() bool // guarded by conn.mu
+}
+
+func (s *h2stream) init(c *conn) {
+	s.c = c
+	s.rwait = make(chan struct{}, 1)
+	s.recvWin = int64(c.opts.streamWindow)
+}
+
+func (s *h2stream) notifyLocked() {
+	select {
+	case s.rwait <- struct{}{}:
+	default:
+	}
+}
+
+// appendRecv buffers received data; s.mu is held.
+func (s *h2stream) appendRecv(data []byte) {
+	if s.rbuf == nil {
+		s.rbuf = getBuf()
+	}
+	if s.roff > 0 && len(s.rbuf)+len(data) > cap(s.rbuf) {
+		n := copy(s.rbuf, s.rbuf[s.roff:])
+		s.rbuf = s.rbuf[:n]
+		s.roff = 0
+	}
+	s.rbuf = append(s.rbuf, data...)
+}
+
+// read implements Read of both stream kinds.
+func (s *h2stream) read(p []byte) (int, error) {
+	s.mu.Lock()
+	for {
+		if s.rerr != nil {
+			err := s.rerr
+			s.mu.Unlock()
+			return 0, err
+		}
+		if s.roff < len(s.rbuf) {
+			break
+		}
+		if s.rEOF {
+			s.mu.Unlock()
+			return 0, io.EOF
+		}
+		if len(p) == 0 {
+			s.mu.Unlock()
+			return 0, nil
+		}
+		s.mu.Unlock()
+		<-s.rwait
+		s.mu.Lock()
+	}
+	n := copy(p, s.rbuf[s.roff:])
+	s.roff += n
+	if s.roff == len(s.rbuf) {
+		putBuf(s.rbuf)
+		s.rbuf, s.roff = nil, 0
+	}
+	upd := 0
+	if !s.rEOF {
+		s.unacked += n
+		if s.unacked >= int(s.c.opts.streamWindow)/4 {
+			upd = s.unacked
+			s.unacked = 0
+			s.recvWin += int64(upd)
+		}
+	}
+	s.mu.Unlock()
+	if upd > 0 {
+		s.c.sendWindowUpdate(s.id, upd, true)
+	}
+	return n, nil
+}
+
+// failRecv makes reads fail with err.
+func (s *h2stream) failRecv(err error) {
+	s.mu.Lock()
+	if s.rerr == nil && !s.rEOF {
+		s.rerr = err // after END_STREAM, what was received stays readable
+	}
+	if s.rbuf != nil && s.rerr != nil {
+		putBuf(s.rbuf)
+		s.rbuf, s.roff = nil, 0
+	}
+	s.notifyLocked()
+	if s.hdrDone != nil && !s.hdrSet {
+		s.hdrSet = true
+		close(s.hdrDone)
+	}
+	s.mu.Unlock()
+}
+
+// finish runs once the stream left the connection's table.
+func (s *h2stream) finish() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.c.mu.Lock()
+	stop := s.stopWatch
+	s.stopWatch = nil
+	s.c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// resetLocal aborts the stream from this side with RST_STREAM code.
+func (s *h2stream) resetLocal(code uint32, err error, inline bool) {
+	c := s.c
+	c.mu.Lock()
+	if s.removed {
+		c.mu.Unlock()
+		return
+	}
+	s.localDone, s.remoteDone = true, true
+	if s.sendErr == nil || s.sendErr == errStreamClosed || s.sendErr == errServerDone {
+		s.sendErr = err
+	}
+	closeConn := c.removeLocked(s)
+	c.mu.Unlock()
+	c.sendRST(s.id, http2.ErrCode(code), inline)
+	s.failRecv(err)
+	s.finish()
+	c.signalIdle()
+	if closeConn {
+		c.flushAndClose(errClosedByUser, goAwayFlushTimeout)
+	}
+}
+
+// resetRemote handles RST_STREAM from the peer.
+func (s *h2stream) resetRemote(code http2.ErrCode) { s.resetRemoteErr(resetError(code)) }
+
+func (s *h2stream) resetRemoteErr(err error) {
+	c := s.c
+	c.mu.Lock()
+	if s.removed {
+		c.mu.Unlock()
+		return
+	}
+	s.localDone, s.remoteDone = true, true
+	if s.sendErr == nil || s.sendErr == errStreamClosed || s.sendErr == errServerDone {
+		s.sendErr = err
+	}
+	closeConn := c.removeLocked(s)
+	c.mu.Unlock()
+	s.failRecv(err)
+	s.finish()
+	c.signalIdle()
+	if closeConn {
+		c.flushAndClose(errClosedByUser, goAwayFlushTimeout)
+	}
+}
+
+// acquire waits until the stream and connection windows allow sending,
+// and takes up to n bytes of them.
+func (s *h2stream) acquire(n int) (int, error) {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		if s.sendErr != nil {
+			return 0, s.sendErr
+		}
+		if c.closed {
+			return 0, connClosedError(c.closeErr)
+		}
+		if w := min(s.sendWin, c.sendWin); w > 0 {
+			m := int(min(w, int64(n)))
+			s.sendWin -= int64(m)
+			c.sendWin -= int64(m)
+			return m, nil
+		}
+		c.cond.Wait()
+	}
+}
+
+// headerFunc writes a header block for the stream, wmu held.
+type headerFunc func(c *conn, s *h2stream)
+
+// send writes the buffered data of s. pre, if not nil, writes a header
+// block first (in the same batch); with end set, the stream's side ends:
+// with the trailer block tr if given, else END_STREAM on the last DATA.
+func (s *h2stream) send(pre headerFunc, end bool, tr stream.Header, hasTr bool) error {
+	c := s.c
+	p := s.wbuf
+	for {
+		n := 0
+		if len(p) > 0 {
+			var err error
+			if n, err = s.acquire(len(p)); err != nil {
+				return err
+			}
+		}
+		last := n == len(p)
+		c.wmu.Lock()
+		if err := c.writableLocked(); err != nil {
+			c.wmu.Unlock()
+			return err
+		}
+		if pre != nil {
+			pre(c, s)
+			pre = nil
+		}
+		endData := last && end && !hasTr
+		if n > 0 || endData {
+			c.writeDataLocked(s.id, p[:n], endData)
+		}
+		if last && end && hasTr {
+			c.encodeRegular(tr)
+			c.writeHeaderBlockLocked(s.id, true)
+		}
+		c.flushLocked()
+		c.wmu.Unlock()
+		p = p[n:]
+		if last {
+			break
+		}
+	}
+	s.wbuf = s.wbuf[:0]
+	if end {
+		s.c.localEnded(s)
+	}
+	return nil
+}
+
+// write buffers p, sending full chunks.
+func (s *h2stream) write(p []byte, pre headerFunc) (int, error) {
+	if err := s.sendState(); err != nil {
+		return 0, err
+	}
+	if s.wbuf == nil {
+		s.wbuf = getBuf()
+	}
+	s.wbuf = append(s.wbuf, p...)
+	if len(s.wbuf) >= writeChunk {
+		if err := s.send(pre, false, nil, false); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// sendState returns the error that keeps the stream from sending.
+func (s *h2stream) sendState() error {
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.sendErr != nil {
+		return s.sendErr
+	}
+	if c.closed {
+		return connClosedError(c.closeErr)
+	}
+	return nil
+}
+
+// releaseSend returns the send buffer to the pool.
+func (s *h2stream) releaseSend() {
+	if s.wbuf != nil {
+		putBuf(s.wbuf)
+		s.wbuf = nil
+	}
+}
