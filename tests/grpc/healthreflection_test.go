@@ -20,47 +20,32 @@ import (
 	"github.com/skiffrpc/skiff/codec-grpc/health"
 	"github.com/skiffrpc/skiff/codec-grpc/reflection"
 	"github.com/skiffrpc/skiff/core/server"
-	"github.com/skiffrpc/skiff/core/service"
 	grpcinterop "github.com/skiffrpc/skiff/tests/grpc"
 )
 
 // startSkiffFull runs a Skiff server of TestService plus the health and
-// reflection services, and returns its address and health server.
+// reflection (v1 and v1alpha) services, and returns its address and health
+// server.
 func startSkiffFull(t *testing.T) (string, *health.Server) {
 	t.Helper()
 	hs := health.NewServer()
 	rs := reflection.NewServer(reflection.Options{
-		Services: reflection.ServicesOf(grpcinterop.TestServiceInfo(), health.ServiceInfo(), reflection.ServiceInfoV1()),
+		Services: reflection.ServicesOf(grpcinterop.TestServiceInfo(), health.ServiceInfo(),
+			reflection.ServiceInfoV1(), reflection.ServiceInfoV1Alpha()),
 	})
 	addr := startSkiffWith(t, nil, func(s *server.Server) error {
 		if err := s.RegisterService(grpcinterop.TestServiceInfo(), grpcinterop.NewTestServer()); err != nil {
 			return err
 		}
-		if err := s.RegisterService(streamCtors(health.ServiceInfo()), hs); err != nil {
+		if err := s.RegisterService(health.ServiceInfo(), hs); err != nil {
 			return err
 		}
-		// Only v1: core/server refuses v1alpha next to it, as both are
-		// named "ServerReflection" (it keys services by bare name).
-		return s.RegisterService(streamCtors(reflection.ServiceInfoV1()), rs)
+		if err := s.RegisterService(reflection.ServiceInfoV1(), rs); err != nil {
+			return err
+		}
+		return s.RegisterService(reflection.ServiceInfoV1Alpha(), rs)
 	})
 	return addr, hs
-}
-
-// streamCtors works around a mismatch between core/server, which refuses
-// a method without NewArgs and NewResult, and codec-grpc's health and
-// reflection descriptors, whose streaming methods have none (the stream
-// SPI gives a streaming handler the stream as args, so they are never
-// called): it fills them with a constructor of an unused value.
-func streamCtors(svc *service.Info) *service.Info {
-	for name, m := range svc.Methods {
-		if m.NewArgs == nil || m.NewResult == nil {
-			c := *m
-			c.NewArgs = func() any { return new(struct{}) }
-			c.NewResult = c.NewArgs
-			svc.Methods[name] = &c
-		}
-	}
-	return svc
 }
 
 // dialGRPCGo returns a plaintext grpc-go client connection to addr.
