@@ -167,6 +167,21 @@ func BenchmarkDecodeSkiff(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeSkiffAliased is the zero-copy opt-in: strings and
+// binaries point into the input, which the caller owns.
+func BenchmarkDecodeSkiffAliased(b *testing.B) {
+	o := skOrder()
+	data := o.FastAppend(nil)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var v sk.Order
+		if _, err := v.FastReadAliased(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkDecodeKitex(b *testing.B) {
 	o := kxOrder()
 	data := make([]byte, o.BLength())

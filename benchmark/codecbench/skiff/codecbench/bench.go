@@ -100,14 +100,14 @@ func (p *Address) FastAppend(b []byte) []byte {
 	if p == nil {
 		return thriftcodec.AppendFieldStop(b)
 	}
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeString, 1)
+	b = append(b, thriftcodec.TypeString, 0, 1) // field 1
 	b = thriftcodec.AppendString(b, p.Street)
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeString, 2)
+	b = append(b, thriftcodec.TypeString, 0, 2) // field 2
 	b = thriftcodec.AppendString(b, p.City)
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeString, 3)
+	b = append(b, thriftcodec.TypeString, 0, 3) // field 3
 	b = thriftcodec.AppendString(b, p.Zip)
 	if p.Country != nil {
-		b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeString, 4)
+		b = append(b, thriftcodec.TypeString, 0, 4) // field 4
 		b = thriftcodec.AppendString(b, *p.Country)
 	}
 	return thriftcodec.AppendFieldStop(b)
@@ -421,20 +421,20 @@ func (p *Item) FastAppend(b []byte) []byte {
 	if p == nil {
 		return thriftcodec.AppendFieldStop(b)
 	}
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeI64, 1)
+	b = append(b, thriftcodec.TypeI64, 0, 1) // field 1
 	b = thriftcodec.AppendI64(b, p.Id)
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeString, 2)
+	b = append(b, thriftcodec.TypeString, 0, 2) // field 2
 	b = thriftcodec.AppendString(b, p.Name)
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeDouble, 3)
+	b = append(b, thriftcodec.TypeDouble, 0, 3) // field 3
 	b = thriftcodec.AppendDouble(b, p.Price)
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeI32, 4)
+	b = append(b, thriftcodec.TypeI32, 0, 4) // field 4
 	b = thriftcodec.AppendI32(b, p.Quantity)
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeList, 5)
+	b = append(b, thriftcodec.TypeList, 0, 5) // field 5
 	b = thriftcodec.AppendListBegin(b, thriftcodec.TypeString, len(p.Tags))
 	for _, v20 := range p.Tags {
 		b = thriftcodec.AppendString(b, v20)
 	}
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeMap, 6)
+	b = append(b, thriftcodec.TypeMap, 0, 6) // field 6
 	b = thriftcodec.AppendMapBegin(b, thriftcodec.TypeString, thriftcodec.TypeString, len(p.Attrs))
 	for k21, v22 := range p.Attrs {
 		b = thriftcodec.AppendString(b, k21)
@@ -949,37 +949,37 @@ func (p *Order) FastAppend(b []byte) []byte {
 	if p == nil {
 		return thriftcodec.AppendFieldStop(b)
 	}
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeI64, 1)
+	b = append(b, thriftcodec.TypeI64, 0, 1) // field 1
 	b = thriftcodec.AppendI64(b, p.Id)
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeString, 2)
+	b = append(b, thriftcodec.TypeString, 0, 2) // field 2
 	b = thriftcodec.AppendString(b, p.Customer)
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeList, 3)
+	b = append(b, thriftcodec.TypeList, 0, 3) // field 3
 	b = thriftcodec.AppendListBegin(b, thriftcodec.TypeStruct, len(p.Items))
 	for _, v72 := range p.Items {
 		b = v72.FastAppend(b)
 	}
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeMap, 4)
+	b = append(b, thriftcodec.TypeMap, 0, 4) // field 4
 	b = thriftcodec.AppendMapBegin(b, thriftcodec.TypeString, thriftcodec.TypeI64, len(p.Counters))
 	for k73, v74 := range p.Counters {
 		b = thriftcodec.AppendString(b, k73)
 		b = thriftcodec.AppendI64(b, v74)
 	}
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeStruct, 5)
+	b = append(b, thriftcodec.TypeStruct, 0, 5) // field 5
 	b = p.ShipTo.FastAppend(b)
 	if p.Note != nil {
-		b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeString, 6)
+		b = append(b, thriftcodec.TypeString, 0, 6) // field 6
 		b = thriftcodec.AppendString(b, *p.Note)
 	}
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeString, 7)
+	b = append(b, thriftcodec.TypeString, 0, 7) // field 7
 	b = thriftcodec.AppendBinary(b, p.Payload)
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeSet, 8)
+	b = append(b, thriftcodec.TypeSet, 0, 8) // field 8
 	b = thriftcodec.AppendSetBegin(b, thriftcodec.TypeI32, len(p.Flags))
 	for _, v75 := range p.Flags {
 		b = thriftcodec.AppendI32(b, v75)
 	}
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeBool, 9)
+	b = append(b, thriftcodec.TypeBool, 0, 9) // field 9
 	b = thriftcodec.AppendBool(b, p.Paid)
-	b = thriftcodec.AppendFieldBegin(b, thriftcodec.TypeList, 10)
+	b = append(b, thriftcodec.TypeList, 0, 10) // field 10
 	b = thriftcodec.AppendListBegin(b, thriftcodec.TypeStruct, len(p.History))
 	for _, v76 := range p.History {
 		b = v76.FastAppend(b)

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// corpus is the generator's IDL corpus (see ../../thriftgen/testdata).
+const corpus = "../../thriftgen/testdata/idl"
+
+// repoRoot returns the Skiff checkout this test runs in, or skips.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"core/go.mod", "codec-thrift/go.mod"} {
+		if _, err := os.Stat(filepath.Join(root, m)); err != nil {
+			t.Skipf("not in a Skiff checkout: %v", err)
+		}
+	}
+	return root
+}
+
+func skiff(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return o.String(), e.String(), code
+}
+
+// seedGoSum gives a module whose Skiff modules are replaced by the checkout
+// the go.sum lines it needs, so that `go mod tidy` runs offline from the
+// module cache.
+func seedGoSum(t *testing.T, root, dir string) {
+	t.Helper()
+	var sum []byte
+	for _, m := range []string{"core", "codec-thrift"} {
+		b, err := os.ReadFile(filepath.Join(root, m, "go.sum"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum = append(sum, b...)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// goCmd runs the go command in dir, outside any workspace, with a bounded
+// time.
+func goCmd(t *testing.T, dir string, timeout time.Duration, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", "GOPROXY=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestGeneratedCodeCompilesAndRuns generates the IDL corpus into a fresh
+// module with skiff -module, then builds and runs a program that uses every
+// kind of generated code (testdata/corpus_main.go.txt), including a server
+// and a client talking over loopback.
+func TestGeneratedCodeCompilesAndRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a module")
+	}
+	root := repoRoot(t)
+	dir := t.TempDir()
+	gomod := "module example.com/corpus\n\ngo 1.26.0\n\nrequire (\n" +
+		"\tgithub.com/apache/thrift v0.22.0\n\tgithub.com/skiffrpc/skiff/codec-thrift v0.0.0\n\tgithub.com/skiffrpc/skiff/core v0.0.0\n)\n\n" +
+		"replace (\n\tgithub.com/skiffrpc/skiff/codec-thrift => " + filepath.Join(root, "codec-thrift") +
+		"\n\tgithub.com/skiffrpc/skiff/core => " + filepath.Join(root, "core") + "\n)\n"
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seedGoSum(t, root, dir)
+	main, err := os.ReadFile("testdata/corpus_main.go.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), main, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gen := filepath.Join(dir, "gen")
+	if err := os.MkdirAll(gen, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// -module is found from the go.mod above -out.
+	for _, idl := range []string{"everything.thrift", "noservice.thrift", "echo.thrift"} {
+		if _, e, code := skiff(t, "-out", gen, "-I", filepath.Join(corpus, "inc"), filepath.Join(corpus, idl)); code != 0 {
+			t.Fatalf("skiff %s: %s", idl, e)
+		}
+	}
+	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+	goCmd(t, dir, 5*time.Minute, "vet", "./...")
+	if out := goCmd(t, dir, 5*time.Minute, "run", "."); strings.TrimSpace(out) != "ok" {
+		t.Fatalf("program output:\n%s", out)
+	}
+}
+
+// TestIdempotent runs skiff twice: the second run writes nothing and the
+// files are unchanged.
+func TestIdempotent(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"-out", dir, "-module", "example.com/x", "-I", filepath.Join(corpus, "inc"), filepath.Join(corpus, "everything.thrift")}
+	o, e, code := skiff(t, args...)
+	if code != 0 || !strings.Contains(o, "(3 written)") {
+		t.Fatalf("first run: %d %s %s", code, o, e)
+	}
+	before := snapshot(t, dir)
+	o, e, code = skiff(t, args...)
+	if code != 0 || !strings.Contains(o, "(0 written)") {
+		t.Fatalf("second run: %d %s %s", code, o, e)
+	}
+	after := snapshot(t, dir)
+	if len(before) != 3 || len(before) != len(after) {
+		t.Fatalf("files: %v then %v", keys(before), keys(after))
+	}
+	for p, b := range before {
+		if after[p] != b {
+			t.Errorf("%s changed", p)
+		}
+	}
+}
+
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		m[p] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func keys(m map[string]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// TestMalformedIDL feeds broken IDLs to skiff: each fails with an error
+// naming file:line:column, and nothing is written, not even the files of
+// other, valid IDLs on the same command line.
+func TestMalformedIDL(t *testing.T) {
+	cases := []struct {
+		name, src, want string
+	}{
+		{"syntax", "struct S {\n  1: i32 a\n  2: list<i32 b\n}\n", `bad.thrift:3:\d+: syntax error`},
+		{"unknown type", "struct S {\n  1: i32 a\n  2: strin b\n}\n", `bad.thrift:3:6: .*undefined type: "strin"`},
+		{"missing include", "include \"nope.thrift\"\nstruct S {}\n", `bad.thrift:1:9: include "nope.thrift" not found`},
+		{"unterminated", "service S {\n  void f(\n", `bad.thrift:\d+:\d+: syntax error`},
+		{"oneway returns", "service S {\n  oneway i32 f()\n}\n", `bad.thrift:2:14: oneway S.f must be void`},
+		{"map key", "struct S {\n  1: map<list<i32>, i32> m\n}\n", `bad.thrift:2:6: map key type list`},
+		{"bad default", "struct S {\n  1: i32 a = \"x\"\n}\n", `bad.thrift:2:10: default of S.a`},
+		{"duplicate", "struct S {}\nstruct S {}\n", `bad.thrift:1:8: .*multiple definition`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := t.TempDir()
+			bad := filepath.Join(in, "bad.thrift")
+			if err := os.WriteFile(bad, []byte(c.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := t.TempDir()
+			keep := filepath.Join(out, "keep.txt")
+			if err := os.WriteFile(keep, []byte("mine"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, e, code := skiff(t, "-out", out, "-module", "example.com/x", filepath.Join(corpus, "echo.thrift"), bad)
+			if code == 0 {
+				t.Fatal("skiff accepted a malformed IDL")
+			}
+			if !regexp.MustCompile(c.want).MatchString(e) {
+				t.Errorf("error %q does not match %q", e, c.want)
+			}
+			if files := snapshot(t, out); len(files) != 1 || files[keep] != "mine" {
+				t.Errorf("output directory changed: %v", keys(files))
+			}
+		})
+	}
+}
+
+// TestUsage checks the command line errors.
+func TestUsage(t *testing.T) {
+	if _, _, code := skiff(t); code != 2 {
+		t.Errorf("no arguments: exit %d, want 2", code)
+	}
+	if _, e, code := skiff(t, "-out", t.TempDir(), "x.idl"); code != 1 || !strings.Contains(e, "not a .thrift or .proto file") {
+		t.Errorf("x.idl: exit %d, %s", code, e)
+	}
+	if _, _, code := skiff(t, "new"); code != 2 {
+		t.Errorf("new without IDL: exit %d, want 2", code)
+	}
+}
+
+// freeAddr returns a free loopback address.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestNewBuildsAndServes scaffolds a service from the echo IDL into a fresh
+// directory, builds it with the checkout's Skiff modules (-skiff-replace),
+// starts the server and calls it with the scaffolded client.
+func TestNewBuildsAndServes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a module")
+	}
+	root := repoRoot(t)
+	dir := filepath.Join(t.TempDir(), "echosvc")
+	o, e, code := skiff(t, "new", "-out", dir, "-module", "example.com/echosvc", "-skiff-replace", root, filepath.Join(corpus, "echo.thrift"))
+	if code != 0 {
+		t.Fatalf("skiff new: %s %s", o, e)
+	}
+	for _, f := range []string{"go.mod", "main.go", "handler.go", "client/main.go", "README.md", "build.sh", "run.sh", "idl/echo.thrift", "gen/echo/echo.go"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("scaffold lacks %s", f)
+		}
+	}
+	seedGoSum(t, root, dir)
+	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
+	bin := t.TempDir()
+	goCmd(t, dir, 5*time.Minute, "build", "-o", filepath.Join(bin, "server"), ".")
+	goCmd(t, dir, 5*time.Minute, "build", "-o", filepath.Join(bin, "client"), "./client")
+
+	addr := freeAddr(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv := exec.CommandContext(ctx, filepath.Join(bin, "server"), "-addr", addr)
+	var srvOut bytes.Buffer
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		srv.Process.Kill()
+		srv.Wait()
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server never listened: %s", srvOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out, err := exec.CommandContext(ctx, filepath.Join(bin, "client"), "-addr", addr).CombinedOutput()
+	if err != nil {
+		t.Fatalf("client: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Echo: &{", "Fail: &{", "Notify: err=<nil>"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("client output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// Running skiff new again changes nothing.
+	if o, e, code := skiff(t, "new", "-out", dir, "-module", "example.com/echosvc", "-skiff-replace", root, filepath.Join(corpus, "echo.thrift")); code != 0 || !strings.Contains(o, "(0 files written)") {
+		t.Errorf("second skiff new: %s %s", o, e)
+	}
+}
+
+// TestProtoDispatch: .proto files go to protogen, .thrift files to
+// thriftgen, in one atomic run.
+func TestProtoDispatch(t *testing.T) {
+	in := t.TempDir()
+	proto := filepath.Join(in, "hello.proto")
+	src := "syntax = \"proto3\";\npackage hello;\noption go_package = \"example.com/x/hello\";\n" +
+		"message Req { string name = 1; }\nservice Greeter { rpc Hi(Req) returns (Req); }\n"
+	if err := os.WriteFile(proto, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	o, e, code := skiff(t, "-out", out, "-module", "example.com/x", "-I", in, proto, filepath.Join(corpus, "echo.thrift"))
+	if code != 0 {
+		t.Fatalf("skiff: %s %s", o, e)
+	}
+	files := snapshot(t, out)
+	var thrift, pb bool
+	for p, content := range files {
+		thrift = thrift || strings.HasSuffix(p, filepath.Join("echo", "echo.go"))
+		pb = pb || strings.HasSuffix(p, ".go") && strings.Contains(content, "package hello")
+	}
+	if !thrift || !pb {
+		t.Errorf("generated %v: want the Thrift and the protobuf code", keys(files))
+	}
+}

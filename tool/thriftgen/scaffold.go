@@ -1,0 +1,323 @@
+package thriftgen
+
+import (
+	"fmt"
+	"go/format"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/cloudwego/thriftgo/parser"
+)
+
+// SkiffVersion is the version of the Skiff modules a scaffolded go.mod
+// requires when no SkiffReplace directory is given.
+const SkiffVersion = "v0.1.0"
+
+// ApacheThriftVersion is the Apache Thrift Go library version a scaffolded
+// go.mod requires (the one codec-thrift is built with).
+const ApacheThriftVersion = "v0.22.0"
+
+// ScaffoldOptions says what service module to scaffold.
+type ScaffoldOptions struct {
+	// IDL is the .thrift file whose first service is scaffolded.
+	IDL string
+	// ImportPaths are extra include directories (-I).
+	ImportPaths []string
+	// Module is the new module's path.
+	Module string
+	// SkiffReplace, when not empty, is a directory holding a Skiff
+	// checkout; the go.mod then replaces every Skiff module with the
+	// matching sub-directory (for tests and unreleased use).
+	SkiffReplace string
+}
+
+// Scaffold returns the files of a new service module for the first service
+// of o.IDL: go.mod, main.go (the server), handler.go (a stub per method
+// that returns zero values), client/main.go (calls every method), README.md,
+// build.sh and run.sh, the generated code under gen/, and a copy of the IDL
+// under idl/ when it includes nothing. Nothing is written. The module builds
+// and answers calls without edits once `go mod tidy` has filled go.sum
+// (build.sh runs it).
+func Scaffold(o ScaffoldOptions) ([]File, error) {
+	if o.Module == "" {
+		return nil, fmt.Errorf("thriftgen: scaffold needs a module path")
+	}
+	genMod := o.Module + "/gen"
+	files, err := Generate(Options{Files: []string{o.IDL}, ImportPaths: o.ImportPaths, Module: genMod})
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := parseAll(o.IDL, o.ImportPaths, genMod)
+	if err != nil {
+		return nil, err
+	}
+	root := parsed[len(parsed)-1]
+	if len(root.ast.Services) == 0 {
+		return nil, fmt.Errorf("%s: no service to scaffold", o.IDL)
+	}
+	svc := root.ast.Services[0]
+	var out []File
+	for _, f := range files {
+		out = append(out, File{Path: "gen/" + f.Path, Content: f.Content})
+	}
+	newQ := func() *gen {
+		g := &gen{f: &file{}, imports: map[string]string{}}
+		g.importAlias(root)
+		return g
+	}
+	q := newQ()
+	// All methods, the base services' first.
+	type smethod struct {
+		m *method
+		g *gen
+	}
+	var ms []smethod
+	var chain []*parser.Service
+	var chainFiles []*file
+	for f, s := root, svc; s != nil; {
+		chain = append([]*parser.Service{s}, chain...)
+		chainFiles = append([]*file{f}, chainFiles...)
+		if s.Extends == "" {
+			break
+		}
+		bf, bn := f.lookup(s.Extends)
+		f, s = bf, bf.svcs[bn]
+	}
+	seen := map[string]bool{}
+	for i, s := range chain {
+		g := &gen{f: chainFiles[i], imports: map[string]string{}}
+		mm, err := g.methods(s)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range mm {
+			if !seen[m.fn.Name] {
+				seen[m.fn.Name] = true
+				ms = append(ms, smethod{m, g})
+			}
+		}
+	}
+	sn := goName(svc.Name)
+	pkg := q.importAlias(root)
+
+	// handler.go
+	var h writer
+	h.p("package main")
+	h.p("")
+	h.p("// %sHandler implements %s.%s. Each method is a stub that returns zero", sn, pkg, sn)
+	h.p("// values: replace them with the service's logic.")
+	h.p("type %sHandler struct{}", sn)
+	h.p("")
+	h.p("var _ %s.%s = (*%sHandler)(nil)", pkg, sn, sn)
+	h.p("")
+	for _, sm := range ms {
+		m := sm.m
+		var params []string
+		for _, a := range m.args {
+			params = append(params, "_ "+q.fieldType(a))
+		}
+		p := "_ context.Context"
+		if len(params) > 0 {
+			p += ", " + strings.Join(params, ", ")
+		}
+		h.p("// %s implements %s.%s.", m.name, svc.Name, m.fn.Name)
+		if m.ret == nil {
+			h.p("func (h *%sHandler) %s(%s) error {", sn, m.name, p)
+			h.p("return nil")
+		} else {
+			h.p("func (h *%sHandler) %s(%s) (%s, error) {", sn, m.name, p, q.goType(m.ret))
+			h.p("return %s, nil", q.zeroValue(m.ret))
+		}
+		h.p("}")
+		h.p("")
+	}
+	hsrc, err := q.wrap(h.String(), []string{"context"})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, File{Path: "handler.go", Content: hsrc})
+
+	// main.go
+	q = newQ()
+	var m writer
+	m.p("// Command %s serves the Thrift service %s with Skiff.", path.Base(o.Module), svc.Name)
+	m.p("package main")
+	m.p("")
+	m.p("func main() {")
+	m.p("addr := flag.String(\"addr\", \":8888\", \"listen address\")")
+	m.p("flag.Parse()")
+	m.p("svr := server.New(server.WithAddress(*addr))")
+	m.p("if err := %s.Register%s(svr, &%sHandler{}); err != nil {", pkg, sn, sn)
+	m.p("log.Fatal(err)")
+	m.p("}")
+	m.p("log.Printf(\"%s listening on %%s\", *addr)", svc.Name)
+	m.p("if err := svr.Run(); err != nil {")
+	m.p("log.Fatal(err)")
+	m.p("}")
+	m.p("}")
+	msrc, err := q.wrap(m.String(), []string{"flag", "log", "github.com/skiffrpc/skiff/core/server"})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, File{Path: "main.go", Content: msrc})
+
+	// client/main.go
+	q = newQ()
+	var c writer
+	c.p("// Command client calls every method of %s once, with zero-valued", svc.Name)
+	c.p("// arguments, and prints the results.")
+	c.p("package main")
+	c.p("")
+	c.p("func main() {")
+	c.p("addr := flag.String(\"addr\", \"127.0.0.1:8888\", \"server address\")")
+	c.p("flag.Parse()")
+	c.p("cli, err := client.New(%s.%sServiceInfo(), client.WithHostPorts(*addr), client.WithRPCTimeout(3*time.Second))", pkg, sn)
+	c.p("if err != nil {")
+	c.p("log.Fatal(err)")
+	c.p("}")
+	c.p("defer cli.Close()")
+	c.p("stub := %s.New%sClient(cli)", pkg, sn)
+	c.p("ctx := context.Background()")
+	c.p("failed := false")
+	for _, sm := range ms {
+		m := sm.m
+		var args []string
+		for _, a := range m.args {
+			if a.pointer {
+				args = append(args, "nil")
+			} else {
+				args = append(args, q.zeroValue(a.t))
+			}
+		}
+		call := fmt.Sprintf("stub.%s(ctx%s)", m.name, prefixJoin(args))
+		c.p("{")
+		if m.ret == nil {
+			c.p("err := %s", call)
+			c.p("fmt.Printf(\"%s: err=%%v\\n\", err)", m.fn.Name)
+		} else {
+			c.p("res, err := %s", call)
+			c.p("fmt.Printf(\"%s: %%+v err=%%v\\n\", res, err)", m.fn.Name)
+		}
+		c.p("failed = failed || err != nil")
+		c.p("}")
+	}
+	c.p("if failed {")
+	c.p("os.Exit(1)")
+	c.p("}")
+	c.p("}")
+	csrc, err := q.wrap(c.String(), []string{"context", "flag", "fmt", "log", "os", "time", "github.com/skiffrpc/skiff/core/client"})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, File{Path: "client/main.go", Content: csrc})
+
+	// go.mod
+	var gm writer
+	gm.p("module %s", o.Module)
+	gm.p("")
+	gm.p("go 1.26.0")
+	gm.p("")
+	gm.p("require (")
+	gm.p("\tgithub.com/apache/thrift %s", ApacheThriftVersion)
+	ver := SkiffVersion
+	if o.SkiffReplace != "" {
+		ver = "v0.0.0"
+	}
+	gm.p("\tgithub.com/skiffrpc/skiff/codec-thrift %s", ver)
+	gm.p("\tgithub.com/skiffrpc/skiff/core %s", ver)
+	gm.p(")")
+	if o.SkiffReplace != "" {
+		gm.p("")
+		gm.p("replace (")
+		gm.p("\tgithub.com/skiffrpc/skiff/codec-thrift => %s", filepath.ToSlash(filepath.Join(o.SkiffReplace, "codec-thrift")))
+		gm.p("\tgithub.com/skiffrpc/skiff/core => %s", filepath.ToSlash(filepath.Join(o.SkiffReplace, "core")))
+		gm.p(")")
+	}
+	out = append(out, File{Path: "go.mod", Content: gm.Bytes()})
+
+	idlNote := "the IDL " + filepath.ToSlash(o.IDL)
+	regen := fmt.Sprintf("skiff -out gen -module %s/gen %s", o.Module, filepath.ToSlash(o.IDL))
+	if len(root.ast.Includes) == 0 {
+		b, err := os.ReadFile(o.IDL)
+		if err != nil {
+			return nil, err
+		}
+		name := "idl/" + filepath.Base(o.IDL)
+		out = append(out, File{Path: name, Content: b})
+		idlNote = name
+		regen = fmt.Sprintf("skiff -out gen -module %s/gen %s", o.Module, name)
+	}
+
+	readme := fmt.Sprintf(`# %s
+
+A Skiff service for the Thrift service %s, scaffolded by `+"`skiff new`"+` from %s.
+
+- `+"`handler.go`"+`: your implementation; every method is a stub returning zero values.
+- `+"`main.go`"+`: the server (flag `+"`-addr`"+`, default `+"`:8888`"+`).
+- `+"`client/main.go`"+`: a client that calls every method once.
+- `+"`gen/`"+`: generated code; do not edit. Regenerate with `+"`%s`"+`.
+
+Build and run:
+
+    ./build.sh          # go mod tidy, then builds bin/server and bin/client
+    ./run.sh            # starts the server
+    ./bin/client        # in another terminal
+`, o.Module, svc.Name, idlNote, regen)
+	out = append(out, File{Path: "README.md", Content: []byte(readme)})
+	out = append(out, File{Path: "build.sh", Content: []byte("#!/bin/sh\n# build.sh resolves dependencies and builds the server and the client into bin/.\nset -e\ncd \"$(dirname \"$0\")\"\ngo mod tidy\ngo build -o bin/server .\ngo build -o bin/client ./client\n")})
+	out = append(out, File{Path: "run.sh", Content: []byte("#!/bin/sh\n# run.sh starts the server; arguments are passed on (e.g. -addr :9999).\nset -e\ncd \"$(dirname \"$0\")\"\n[ -x bin/server ] || ./build.sh\nexec ./bin/server \"$@\"\n")})
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// zeroValue returns an expression of the zero value of t for scaffolded
+// code: a new struct for struct types.
+func (g *gen) zeroValue(t *rtype) string {
+	switch t.kind {
+	case kStruct:
+		return g.newStruct(t)
+	case kEnum:
+		return g.goType(t) + "(0)"
+	case kList, kSet, kMap, kBinary:
+		return "nil"
+	}
+	return g.zeroExpr(t)
+}
+
+// wrap adds the imports (std and extra, plus the generated packages) to a
+// scaffolded main-package source and formats it.
+func (g *gen) wrap(src string, imports []string) ([]byte, error) {
+	i := strings.Index(src, "\n\n")
+	var b strings.Builder
+	b.WriteString(src[:i+1])
+	b.WriteString("\nimport (\n")
+	var deps []string
+	if uses(src, "thrift") {
+		imports = append(imports, "github.com/apache/thrift/lib/go/thrift")
+	}
+	for _, imp := range imports {
+		if strings.Contains(strings.Split(imp, "/")[0], ".") {
+			deps = append(deps, quote(imp))
+			continue
+		}
+		b.WriteString(quote(imp) + "\n")
+	}
+	for imp, alias := range g.imports {
+		deps = append(deps, alias+" "+quote(imp))
+	}
+	sort.Strings(deps)
+	b.WriteString("\n")
+	for _, d := range deps {
+		b.WriteString(d + "\n")
+	}
+	b.WriteString(")\n")
+	b.WriteString(src[i+1:])
+	out, err := format.Source([]byte(b.String()))
+	if err != nil {
+		return nil, fmt.Errorf("thriftgen: internal error: scaffolded code does not parse: %w\n%s", err, b.String())
+	}
+	return out, nil
+}

@@ -1,0 +1,391 @@
+package thriftgen
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cloudwego/thriftgo/parser"
+)
+
+// method is a service function with its Go names and wrapper fields.
+type method struct {
+	fn       *parser.Function
+	name     string // Go method name
+	args     []*field
+	result   []*field // success (if not void) then the exceptions
+	ret      *rtype   // nil for void
+	argsT    string
+	resultT  string
+	poolArgs string
+	poolRes  string
+}
+
+func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
+
+func (g *gen) methods(s *parser.Service) ([]*method, error) {
+	sn := goName(s.Name)
+	var ms []*method
+	for _, fn := range s.Functions {
+		m := &method{fn: fn, name: goName(fn.Name)}
+		m.argsT = sn + m.name + "Args"
+		m.resultT = sn + m.name + "Result"
+		m.poolArgs = lowerFirst(m.argsT) + "Pool"
+		m.poolRes = lowerFirst(m.resultT) + "Pool"
+		args, err := g.fields(&parser.StructLike{Name: fn.Name + "_args", Fields: fn.Arguments}, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range args {
+			// Arguments are written whatever their declared requiredness,
+			// as Apache Thrift does.
+			if a.f.Requiredness != parser.FieldType_Required {
+				a.optional, a.pointer = false, false
+				if a.t.kind != kStruct && a.t.kind != kList && a.t.kind != kSet && a.t.kind != kMap && a.t.kind != kBinary {
+					a.nilable = false
+				}
+			}
+		}
+		m.args = args
+		if !fn.Void {
+			t, err := g.f.resolve(fn.FunctionType)
+			if err != nil {
+				return nil, err
+			}
+			m.ret = t
+			sf := &field{f: &parser.Field{ID: 0, Name: "success"}, t: t, name: "Success", optional: true, nilable: true}
+			switch t.kind {
+			case kStruct, kList, kSet, kMap, kBinary:
+			default:
+				sf.pointer = true
+			}
+			m.result = append(m.result, sf)
+		}
+		exc, err := g.fields(&parser.StructLike{Name: fn.Name + "_result", Fields: fn.Throws}, true)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range exc {
+			if e.t.kind != kStruct {
+				return nil, g.f.errAt(fn.Name, "%s.%s throws %s, which is not an exception", s.Name, fn.Name, e.f.Type.Name)
+			}
+			e.required = false
+		}
+		m.result = append(m.result, exc...)
+		if fn.Oneway && (!fn.Void || len(fn.Throws) > 0) {
+			return nil, g.f.errAt(fn.Name, "oneway %s.%s must be void and throw nothing", s.Name, fn.Name)
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
+
+// base returns the file and service that s extends, or nil.
+func (g *gen) base(s *parser.Service) (*file, *parser.Service, error) {
+	if s.Extends == "" {
+		return nil, nil, nil
+	}
+	bf, bn := g.f.lookup(s.Extends)
+	bs, ok := bf.svcs[bn]
+	if !ok {
+		return nil, nil, g.f.errAt(s.Extends, "service %s extends unknown %s", s.Name, s.Extends)
+	}
+	return bf, bs, nil
+}
+
+func (g *gen) params(m *method) (decl, call string) {
+	var d, c []string
+	for _, a := range m.args {
+		pn := paramName(a.f.Name)
+		d = append(d, pn+" "+g.fieldType(a))
+		c = append(c, pn)
+	}
+	return strings.Join(d, ", "), strings.Join(c, ", ")
+}
+
+func (g *gen) retType(m *method) string {
+	if m.ret == nil {
+		return "error"
+	}
+	return "(" + g.goType(m.ret) + ", error)"
+}
+
+func (g *gen) service(w *writer, s *parser.Service) error {
+	ms, err := g.methods(s)
+	if err != nil {
+		return err
+	}
+	bf, bs, err := g.base(s)
+	if err != nil {
+		return err
+	}
+	sn := goName(s.Name)
+	baseQ := ""
+	if bs != nil {
+		baseQ = g.qual(bf) + goName(bs.Name)
+	}
+
+	// Handler interface.
+	w.p("// %s is the handler of the IDL service %s. Implementations must be", sn, s.Name)
+	w.p("// safe for concurrent use. A returned declared exception (or an error")
+	w.p("// wrapping one) travels as that exception; any other error as a")
+	w.p("// TApplicationException.")
+	comment(w, s.ReservedComments)
+	w.p("type %s interface {", sn)
+	if bs != nil {
+		w.p("%s", baseQ)
+	}
+	for _, m := range ms {
+		comment(w, m.fn.ReservedComments)
+		if m.fn.ReservedComments == "" {
+			w.p("// %s handles %s.%s.", m.name, s.Name, m.fn.Name)
+		}
+		d, _ := g.params(m)
+		if d != "" {
+			d = ", " + d
+		}
+		w.p("%s(ctx context.Context%s) %s", m.name, d, g.retType(m))
+	}
+	w.p("}")
+	w.p("")
+
+	// Service descriptor.
+	w.p("// %sServiceInfo returns a new descriptor of the service %s for a", sn, s.Name)
+	w.p("// Skiff server or client (codec \"thrift\").")
+	w.p("func %sServiceInfo() *service.Info {", sn)
+	w.p("info := &service.Info{")
+	w.p("Name: %s,", quote(s.Name))
+	w.p("HandlerType: (*%s)(nil),", sn)
+	w.p("Codec: \"thrift\",")
+	w.p("Methods: map[string]*service.MethodInfo{")
+	for _, m := range ms {
+		w.p("%s: {", quote(m.fn.Name))
+		w.p("Name: %s,", quote(m.fn.Name))
+		w.p("Handler: %sHandler,", lowerFirst(sn)+m.name)
+		w.p("NewArgs: func() any { return %s.Get() },", m.poolArgs)
+		if m.fn.Oneway {
+			w.p("Oneway: true,")
+		} else {
+			w.p("NewResult: func() any { return %s.Get() },", m.poolRes)
+		}
+		w.p("StreamingMode: service.StreamingNone,")
+		w.p("},")
+	}
+	w.p("},")
+	w.p("Extra: map[string]any{\"PackageName\": %s},", quote(g.f.pkg))
+	w.p("}")
+	if bs != nil {
+		w.p("for name, m := range %sServiceInfo().Methods {", g.qual(bf)+goName(bs.Name))
+		w.p("if _, ok := info.Methods[name]; !ok {")
+		w.p("info.Methods[name] = m")
+		w.p("}")
+		w.p("}")
+	}
+	w.p("return info")
+	w.p("}")
+	w.p("")
+
+	w.p("// Register%s registers impl as the service %s on s.", sn, s.Name)
+	w.p("func Register%s(s *server.Server, impl %s) error {", sn, sn)
+	w.p("return s.RegisterService(%sServiceInfo(), impl)", sn)
+	w.p("}")
+	w.p("")
+
+	// Pools.
+	w.p("// The argument and result wrappers of %s are pooled: the server", s.Name)
+	w.p("// recycles them once the reply is written (service.Recycler), and the")
+	w.p("// client once it has taken the result out. Only the wrappers are reused,")
+	w.p("// never the values they point to.")
+	w.p("var (")
+	for _, m := range ms {
+		w.p("%s = sync.Pool{New: func() any { return New%s() }}", m.poolArgs, m.argsT)
+		if !m.fn.Oneway {
+			w.p("%s = sync.Pool{New: func() any { return New%s() }}", m.poolRes, m.resultT)
+		}
+	}
+	w.p(")")
+	w.p("")
+
+	// Handlers.
+	for _, m := range ms {
+		h := lowerFirst(sn) + m.name + "Handler"
+		argsName := "args"
+		if len(m.args) == 0 {
+			argsName = "_"
+		}
+		resName := "result"
+		if m.fn.Oneway || len(m.result) == 0 {
+			resName = "_"
+		}
+		w.p("func %s(ctx context.Context, impl any, %s, %s any) error {", h, argsName, resName)
+		if len(m.args) > 0 {
+			w.p("a := args.(*%s)", m.argsT)
+		}
+		var argExprs []string
+		for _, a := range m.args {
+			argExprs = append(argExprs, "a."+a.name)
+		}
+		callExpr := fmt.Sprintf("impl.(%s).%s(ctx%s)", sn, m.name, prefixJoin(argExprs))
+		if m.fn.Oneway {
+			w.p("return %s", callExpr)
+			w.p("}")
+			w.p("")
+			continue
+		}
+		if len(m.result) > 0 {
+			w.p("r := result.(*%s)", m.resultT)
+		}
+		if m.ret != nil {
+			w.p("success, err := %s", callExpr)
+		} else {
+			w.p("err := %s", callExpr)
+		}
+		w.p("if err != nil {")
+		for _, e := range m.result {
+			if e.id == 0 {
+				continue
+			}
+			v := lowerFirst(goName(e.f.Name)) + "Exc"
+			w.p("var %s %s", v, g.goType(e.t))
+			w.p("if errors.As(err, &%s) {", v)
+			w.p("r.%s = %s", e.name, v)
+			w.p("return nil")
+			w.p("}")
+		}
+		w.p("return err")
+		w.p("}")
+		if m.ret != nil {
+			if m.result[0].pointer {
+				w.p("r.Success = &success")
+			} else {
+				w.p("r.Success = success")
+			}
+		}
+		w.p("return nil")
+		w.p("}")
+		w.p("")
+	}
+
+	// Invoker and client.
+	w.p("// %sInvoker sends one call; *client.Client satisfies it, and so can", sn)
+	w.p("// a test double or a wrapper. args is the method's *...Args; result its")
+	w.p("// *...Result, filled from the reply, or nil for a oneway method.")
+	w.p("type %sInvoker interface {", sn)
+	w.p("Call(ctx context.Context, method string, args, result any, opts ...client.CallOption) error")
+	w.p("}")
+	w.p("")
+	w.p("// %sClient is the typed client of the service %s. It is safe for", sn, s.Name)
+	w.p("// concurrent use if its invoker is.")
+	w.p("type %sClient struct {", sn)
+	if bs != nil {
+		w.p("*%sClient", baseQ)
+	}
+	w.p("inv %sInvoker", sn)
+	w.p("}")
+	w.p("")
+	w.p("// New%sClient returns a client that calls through c, a client made", sn)
+	w.p("// with %sServiceInfo().", sn)
+	w.p("func New%sClient(c *client.Client) *%sClient { return New%sClientWithInvoker(c) }", sn, sn, sn)
+	w.p("")
+	w.p("// New%sClientWithInvoker returns a client that sends its calls through inv.", sn)
+	w.p("func New%sClientWithInvoker(inv %sInvoker) *%sClient {", sn, sn, sn)
+	if bs != nil {
+		w.p("return &%sClient{%sClient: %sClientWithInvoker(inv), inv: inv}", sn, goName(bs.Name), g.qual(bf)+"New"+goName(bs.Name))
+	} else {
+		w.p("return &%sClient{inv: inv}", sn)
+	}
+	w.p("}")
+	w.p("")
+	for _, m := range ms {
+		d, _ := g.params(m)
+		if d != "" {
+			d = ", " + d
+		}
+		ret := "error"
+		if m.ret != nil {
+			ret = "(" + g.goType(m.ret) + ", error)"
+		}
+		zero := ""
+		if m.ret != nil {
+			zero = g.zeroExpr(m.ret) + ", "
+		}
+		if m.fn.Oneway {
+			w.p("// %s calls the oneway %s.%s; it returns once the call is sent.", m.name, s.Name, m.fn.Name)
+		} else {
+			w.p("// %s calls %s.%s.", m.name, s.Name, m.fn.Name)
+		}
+		w.p("func (c *%sClient) %s(ctx context.Context%s, opts ...client.CallOption) %s {", sn, m.name, d, ret)
+		w.p("args := %s.Get().(*%s)", m.poolArgs, m.argsT)
+		for _, a := range m.args {
+			w.p("args.%s = %s", a.name, paramName(a.f.Name))
+		}
+		if m.fn.Oneway {
+			w.p("err := c.inv.Call(ctx, %s, args, nil, opts...)", quote(m.fn.Name))
+			w.p("args.Recycle()")
+			w.p("return err")
+			w.p("}")
+			w.p("")
+			continue
+		}
+		w.p("result := %s.Get().(*%s)", m.poolRes, m.resultT)
+		w.p("err := c.inv.Call(ctx, %s, args, result, opts...)", quote(m.fn.Name))
+		if len(m.result) > 0 {
+			w.p("res := *result")
+		}
+		w.p("args.Recycle()")
+		w.p("result.Recycle()")
+		w.p("if err != nil {")
+		w.p("return %serr", zero)
+		w.p("}")
+		for _, e := range m.result {
+			if e.id == 0 {
+				continue
+			}
+			w.p("if res.%s != nil {", e.name)
+			w.p("return %sres.%s", zero, e.name)
+			w.p("}")
+		}
+		if m.ret != nil {
+			w.p("if res.Success == nil {")
+			w.p("return %sthriftcodec.ApplicationError(thriftcodec.MissingResult, %s)", zero, quote(m.fn.Name+" failed: unknown result"))
+			w.p("}")
+			if m.result[0].pointer {
+				w.p("return *res.Success, nil")
+			} else {
+				w.p("return res.Success, nil")
+			}
+		} else {
+			w.p("return nil")
+		}
+		w.p("}")
+		w.p("")
+	}
+
+	// Wrappers.
+	for _, m := range ms {
+		g.structTypeNamed(w, m.argsT, m.fn.Name+"_args", "struct", m.args, "", false)
+		g.recycle(w, m.argsT, m.poolArgs)
+		if !m.fn.Oneway {
+			g.structTypeNamed(w, m.resultT, m.fn.Name+"_result", "struct", m.result, "", false)
+			g.recycle(w, m.resultT, m.poolRes)
+		}
+	}
+	return nil
+}
+
+func (g *gen) recycle(w *writer, t, pool string) {
+	w.p("// Recycle resets p to its defaults and returns it to its pool")
+	w.p("// (service.Recycler).")
+	w.p("func (p *%s) Recycle() {", t)
+	w.p("*p = %s{}", t)
+	w.p("p.InitDefault()")
+	w.p("%s.Put(p)", pool)
+	w.p("}")
+	w.p("")
+}
+
+func prefixJoin(xs []string) string {
+	if len(xs) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(xs, ", ")
+}
