@@ -102,19 +102,20 @@ func (fr *FrameReader) fill(n int) error {
 		b := getBuf()
 		fr.buf, fr.pooled = (*b)[:cap(*b)], b
 	}
-	if len(fr.buf)-fr.off < n {
-		if n <= len(fr.buf) {
-			copy(fr.buf, fr.buf[fr.off:fr.end])
-		} else {
-			nb := make([]byte, max(n, 2*len(fr.buf)))
-			copy(nb, fr.buf[fr.off:fr.end])
-			fr.unpool()
-			fr.buf = nb
-		}
+	if len(fr.buf)-fr.off < n && fr.off > 0 {
+		copy(fr.buf, fr.buf[fr.off:fr.end])
 		fr.end -= fr.off
 		fr.off = 0
 	}
 	for fr.end-fr.off < n {
+		if fr.end == len(fr.buf) {
+			// Grow with the data that has arrived, never past n: a length
+			// prefix alone does not reserve the message's memory.
+			nb := make([]byte, min(n, 2*len(fr.buf)))
+			copy(nb, fr.buf[fr.off:fr.end])
+			fr.unpool()
+			fr.buf, fr.end, fr.off = nb, fr.end-fr.off, 0
+		}
 		m, err := fr.r.Read(fr.buf[fr.end:])
 		fr.end += m
 		if err != nil {

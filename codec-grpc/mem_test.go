@@ -278,7 +278,7 @@ func (m *memClientSide) Header() (stream.Header, error) {
 	m.s.mu.Lock()
 	defer m.s.mu.Unlock()
 	if !m.s.headerSent {
-		return nil, errReset
+		return nil, resetErr(m.s.resetCode)
 	}
 	return m.s.respHeader, nil
 }

@@ -205,6 +205,9 @@ func (ss *serverStream) expire() {
 // finish ends the call with the status for err (nil is OK).
 func (ss *serverStream) finish(err error) {
 	if !ss.state.CompareAndSwap(stateRunning, stateFinished) {
+		// expire won: make sure its reset is done before ServeStream
+		// returns (the transport would otherwise reset with INTERNAL).
+		ss.raw.Reset(stream.CodeCancel)
 		return
 	}
 	if err != nil && ss.raw.Context().Err() != nil {

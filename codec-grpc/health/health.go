@@ -2,6 +2,8 @@ package health
 
 import (
 	"context"
+	"errors"
+	"io"
 	"strconv"
 	"sync"
 
@@ -283,6 +285,10 @@ func ServiceInfo() *service.Info {
 					ss := args.(stream.ServerStream)
 					req := new(CheckRequest)
 					if err := ss.RecvMsg(req); err != nil {
+						if errors.Is(err, io.EOF) {
+							// No request message: a cardinality violation, as grpc-go says.
+							return status.New(status.Internal, "health: Watch needs one request message")
+						}
 						return err
 					}
 					return impl.(*Server).Watch(req, ss)

@@ -68,6 +68,9 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	if pm, ok := c.proto.(transport.MetaHandler); ok {
 		c.meta = transport.ChainMeta(append([]transport.MetaHandler{pm}, o.metaHandlers...)...)
 	}
+	if o.tls != nil && o.streamProto == nil {
+		return nil, errors.New("client: WithTLSConfig needs WithStreamTransport (framed transports have no TLS yet)")
+	}
 	if o.streamProto != nil {
 		if c.scodec = o.streamCodec; c.scodec == nil {
 			if cs := stream.Codecs(); len(cs) > 0 {

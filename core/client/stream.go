@@ -42,9 +42,11 @@ func WithStreamConnsPerHost(n int) Option {
 	})
 }
 
-// WithTLSConfig makes the client dial with TLS (crypto/tls over the std
-// engine; Netpoll has no TLS). For stream transports NextProtos defaults to
-// "h2". cfg is cloned; a nil cfg turns TLS off.
+// WithTLSConfig makes the client dial its stream connections (see
+// WithStreamTransport) with TLS: crypto/tls over the std engine, as Netpoll
+// has no TLS; NextProtos defaults to "h2". Framed transports do not use it
+// yet (New fails when it is set without a stream transport). cfg is cloned;
+// a nil cfg turns TLS off.
 func WithTLSConfig(cfg *tls.Config) Option {
 	return optionFunc(func(o *options) {
 		if cfg != nil {

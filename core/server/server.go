@@ -55,6 +55,9 @@ type Server struct {
 	smu      sync.Mutex
 	sconns   map[stream.ServerConn]struct{} // open stream connections
 	sclosing bool                           // new stream connections shut down at once
+
+	scodecsOnce sync.Once
+	scodecs     []stream.Codec // the registered stream codecs, taken once
 }
 
 // routes finds the methods of the services of one codec.
@@ -455,13 +458,15 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 		return s.connError(st, "decode", err)
 	}
 	m := s.route(c.Name(), msg.Service, msg.Method)
-	if m != nil && m.info.StreamingMode&(service.StreamingClient|service.StreamingServer) != 0 {
-		m = nil // a streaming method is served on stream transports only
-	}
-	if m == nil {
+	if m == nil || m.info.StreamingMode&(service.StreamingClient|service.StreamingServer) != 0 {
 		_ = r.Release()
 		if msg.Type == codec.Call {
-			s.reply(st, w, c, msg, status.Exception(status.TypeUnknownMethod, "unknown method "+msg.Method), false)
+			text := "unknown method " + msg.Method
+			if m != nil {
+				// A streaming method is served on stream transports only.
+				text = "method " + msg.Method + " is a streaming method: call it over a streaming transport (gRPC)"
+			}
+			s.reply(st, w, c, msg, status.Exception(status.TypeUnknownMethod, text), false)
 		}
 		return nil
 	}

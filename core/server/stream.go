@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime/debug"
 	"sync"
 
 	"github.com/skiffrpc/skiff/core/callinfo"
@@ -20,17 +21,19 @@ func (s *Server) streamProtocols() []stream.Protocol {
 }
 
 func (s *Server) streamCodecs() []stream.Codec {
-	if s.opts.streamCodecs != nil {
-		return s.opts.streamCodecs
+	if s.opts.streamCodecs == nil {
+		// Taken once: the registry is filled from init functions.
+		s.scodecsOnce.Do(func() { s.scodecs = stream.Codecs() })
+		return s.scodecs
 	}
-	return stream.Codecs()
+	return s.opts.streamCodecs
 }
 
 // serveStreams hands a connection to its stream protocol and serves it
 // until it ends. It runs on the engine's goroutine for the connection.
 func (s *Server) serveStreams(st *connState, c engine.Conn) error {
 	_ = c.SetReadTimeout(0) // a stream connection waits for frames between calls
-	d := &dispatcher{s: s, remote: st.remote}
+	d := &dispatcher{s: s, remote: st.remote, transport: st.sproto.Name()}
 	sc, err := st.sproto.NewServerConn(c, stream.ServerConnParams{
 		Handler: func(rs stream.RawServerStream) { s.serveStream(d, rs) },
 		Logger:  s.log,
@@ -59,8 +62,15 @@ func (s *Server) serveStreams(st *connState, c engine.Conn) error {
 	return err
 }
 
-// serveStream finds the stream codec for one stream and lets it serve.
+// serveStream finds the stream codec for one stream and lets it serve. A
+// panic outside the handler (a faulty codec) resets that stream only.
 func (s *Server) serveStream(d *dispatcher, rs stream.RawServerStream) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("skiff: panic while serving a stream", "remote", d.remote, "panic", p, "stack", string(debug.Stack()))
+			rs.Reset(stream.CodeInternal)
+		}
+	}()
 	h := rs.Header()
 	for _, c := range s.streamCodecs() {
 		if c.Detect(h) {
@@ -97,8 +107,9 @@ func (s *Server) shutdownStreams(ctx context.Context) {
 
 // dispatcher is the server as stream codecs see it, for one connection.
 type dispatcher struct {
-	s      *Server
-	remote net.Addr
+	s         *Server
+	remote    net.Addr
+	transport string
 }
 
 var _ stream.Dispatcher = (*dispatcher)(nil)
@@ -128,7 +139,7 @@ func (d *dispatcher) Invoke(ctx context.Context, sm *stream.Method, args, result
 		return status.New(status.Unimplemented, "unknown method "+sm.Info.Name)
 	}
 	ci := callinfo.New(ctx)
-	ci.Service, ci.Method, ci.RemoteAddr = m.svc, m.info.Name, d.remote
+	ci.Service, ci.Method, ci.RemoteAddr, ci.Transport = m.svc, m.info.Name, d.remote, d.transport
 	ci.Stats.Reset(s.level)
 	if ss, ok := args.(stream.ServerStream); ok {
 		// The handler sees the call info through its stream's context too.

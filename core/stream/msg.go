@@ -1,6 +1,12 @@
 package stream
 
-import "context"
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/skiffrpc/skiff/core/status"
+)
 
 // ServerStream is a message stream as a streaming handler sees it. RecvMsg
 // is used by one goroutine, SendMsg by one goroutine.
@@ -154,5 +160,17 @@ func (s *GenericClientStream[Req, Res]) CloseAndRecv() (*Res, error) {
 	if err := s.ClientStream.CloseSend(); err != nil {
 		return nil, err
 	}
-	return s.Recv()
+	m, err := s.Recv()
+	if err != nil {
+		return nil, err
+	}
+	// Read the end of the call: its status (and trailer) decide.
+	var extra Res
+	switch err := s.ClientStream.RecvMsg(&extra); {
+	case errors.Is(err, io.EOF):
+		return m, nil
+	case err != nil:
+		return nil, err
+	}
+	return nil, status.New(status.Internal, "stream: server sent more than one response to a client-streaming call")
 }

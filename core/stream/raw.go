@@ -29,7 +29,7 @@ type Protocol interface {
 // ServerConnParams configures a server connection.
 type ServerConnParams struct {
 	// Handler is called in a new goroutine for every stream the peer
-	// opens. The stream ends when the handler has called Close or Reset
+	// opens; the protocol recovers a panic in it and resets the stream. The stream ends when the handler has called Close or Reset
 	// on it and returned; a handler that returns without either resets
 	// the stream. Required.
 	Handler func(s RawServerStream)
@@ -67,8 +67,10 @@ type ClientConn interface {
 	// fails with an error matching status.ErrConnect when the connection
 	// cannot take a new stream.
 	NewStream(ctx context.Context, h Header) (RawClientStream, error)
-	// Available reports whether NewStream would succeed now without
-	// waiting: open, not going away, below the peer's stream limit.
+	// Available reports whether the connection is open and not going
+	// away. A connection at the peer's stream limit is still available:
+	// NewStream waits for a free slot. Pools retire connections that are
+	// not available.
 	Available() bool
 	// Streams returns the number of open streams.
 	Streams() int
@@ -77,7 +79,9 @@ type ClientConn interface {
 }
 
 // RawServerStream is the server side of one raw stream. Read is used by
-// one goroutine, the writing methods by one goroutine (possibly another).
+// one goroutine, the writing methods by one goroutine (possibly another);
+// Context and Reset are safe from any goroutine, and Reset may be called
+// more than once (later calls do nothing).
 type RawServerStream interface {
 	// Context is done when the peer resets the stream, the connection
 	// ends, or the stream completes. It carries no deadline.
@@ -105,7 +109,9 @@ type RawServerStream interface {
 }
 
 // RawClientStream is the client side of one raw stream. Reading methods
-// are used by one goroutine, writing methods by one goroutine.
+// are used by one goroutine, writing methods by one goroutine; Context and
+// Reset are safe from any goroutine, and Reset may be called more than
+// once (later calls do nothing).
 type RawClientStream interface {
 	// Context is the context the stream was opened with.
 	Context() context.Context
