@@ -331,8 +331,10 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 		}
 		return status.Wrap(status.ErrConnect, "read reply from "+ci.Address, err)
 	}
-	if msg.ConnReset {
-		c.pool.discard(pc) // the server is shutting down
+	if msg.ConnReset || msg.SeqID != ci.SeqID {
+		// The server is shutting down, or answered a request it could not
+		// read (an exception without our sequence id): it may close.
+		c.pool.discard(pc)
 	} else {
 		c.pool.put(pc)
 	}

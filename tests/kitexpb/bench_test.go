@@ -191,13 +191,13 @@ func benchClient(b *testing.B, kind, addr string) func() {
 	ctx := context.Background()
 	switch kind {
 	case "skiff":
-		cli, err := client.New(pb.ServiceInfo(), client.WithHostPorts(addr), client.WithTransport(ttheader.TTHeaderFramed),
+		cli, err := client.New(pb.InteropServiceInfo(), client.WithHostPorts(addr), client.WithTransport(ttheader.TTHeaderFramed),
 			client.WithCaller("bench"), client.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { _ = cli.Close() })
-		stub := pb.NewClient(cli)
+		stub := pb.NewInteropSkiffClient(cli)
 		req := oneKB()
 		return func() {
 			if _, err := stub.Echo(ctx, req); err != nil {

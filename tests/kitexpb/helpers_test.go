@@ -87,7 +87,7 @@ func (kitexImpl) Missing(context.Context, *kpb.Empty) (*kpb.Empty, error) {
 
 // serverInfo is the Skiff descriptor without Missing.
 func serverInfo() *service.Info {
-	info := pb.ServiceInfo()
+	info := pb.InteropServiceInfo()
 	delete(info.Methods, "Missing")
 	return info
 }
@@ -109,7 +109,7 @@ func startSkiff(t testing.TB, h pb.Interop, opts ...server.Option) string {
 
 // dialSkiff returns a Skiff Interop client for addr over tp, named
 // "skiff-client".
-func dialSkiff(t testing.TB, addr string, tp transport.Protocol, opts ...client.Option) *pb.Client {
+func dialSkiff(t testing.TB, addr string, tp transport.Protocol, opts ...client.Option) *pb.InteropSkiffClient {
 	t.Helper()
 	opts = append([]client.Option{
 		client.WithHostPorts(addr),
@@ -118,12 +118,12 @@ func dialSkiff(t testing.TB, addr string, tp transport.Protocol, opts ...client.
 		client.WithRPCTimeout(callTimeout),
 		client.WithLogger(slog.New(slog.DiscardHandler)),
 	}, opts...)
-	cli, err := client.New(pb.ServiceInfo(), opts...)
+	cli, err := client.New(pb.InteropServiceInfo(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cli.Close() })
-	return pb.NewClient(cli)
+	return pb.NewInteropSkiffClient(cli)
 }
 
 // startKitex runs a Kitex server with h, without the Missing method, on a
