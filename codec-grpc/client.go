@@ -24,7 +24,7 @@ func (c *Codec) requestHeader(ctx context.Context, svc *service.Info, method str
 	}
 	h := make(stream.Header, 0, 8)
 	h = append(h,
-		stream.Field{Name: ":path", Value: "/" + svc.FullName() + "/" + method},
+		stream.Field{Name: ":path", Value: c.path(svc, method)},
 		stream.Field{Name: "content-type", Value: contentType(sub)},
 		stream.Field{Name: "te", Value: "trailers"},
 		stream.Field{Name: "user-agent", Value: c.userAgent},
@@ -149,7 +149,8 @@ func (c *Codec) Unary(ctx context.Context, cc stream.ClientConn, svc *service.In
 		return err
 	}
 	defer cs.fr.release()
-	if err := cs.SendMsg(args); err != nil && err != io.EOF {
+	// The request and the end of the request side leave in one flush.
+	if err := cs.write(args); err != nil && err != io.EOF {
 		cs.raw.Reset(stream.CodeCancel)
 		return err
 	}
@@ -192,13 +193,24 @@ func (cs *clientStream) SendMsg(m any) error {
 	if e := ctxErr(cs.ctx, nil); e != nil {
 		return e // ended locally: the transport's reset may still be on its way
 	}
+	if err := cs.write(m); err != nil {
+		return err
+	}
+	if err := cs.raw.Flush(); err != nil {
+		if e := ctxErr(cs.ctx, err); e != nil {
+			return e
+		}
+		return io.EOF
+	}
+	return nil
+}
+
+// write encodes m as one message and writes it without flushing.
+func (cs *clientStream) write(m any) error {
 	bp := getBuf()
 	frame, err := encodeFrame(*bp, m, cs.sub, cs.sendEnc)
 	if err == nil {
 		_, err = cs.raw.Write(frame)
-		if err == nil {
-			err = cs.raw.Flush()
-		}
 		if err != nil {
 			if e := ctxErr(cs.ctx, err); e != nil {
 				err = e

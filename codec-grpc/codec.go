@@ -1,6 +1,9 @@
 package grpccodec
 
 import (
+	"sync"
+
+	"github.com/skiffrpc/skiff/core/service"
 	"github.com/skiffrpc/skiff/core/stream"
 )
 
@@ -34,6 +37,24 @@ type Codec struct {
 	maxRecv    int
 	compressor string
 	userAgent  string
+	paths      sync.Map // pathKey -> string: the ":path" of each method called
+}
+
+// pathKey names a method of a service for the path cache.
+type pathKey struct {
+	svc    *service.Info
+	method string
+}
+
+// path returns "/" + svc.FullName() + "/" + method, built once per method.
+func (c *Codec) path(svc *service.Info, method string) string {
+	k := pathKey{svc, method}
+	if p, ok := c.paths.Load(k); ok {
+		return p.(string)
+	}
+	p := "/" + svc.FullName() + "/" + method
+	c.paths.Store(k, p)
+	return p
 }
 
 var (
