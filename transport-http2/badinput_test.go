@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/stream"
 	h2transport "github.com/skiffrpc/skiff/transport-http2"
 )
@@ -295,4 +297,77 @@ func TestBadInput(t *testing.T) {
 			t.Fatal("connection with a bad preface still open")
 		}
 	})
+}
+
+// TestControlFloodBoundedMemory: a client that floods PINGs (allowed by a
+// lax policy) and never reads the answers makes the server stop reading
+// once a bounded amount of answers is queued; memory stays bounded and
+// other clients are served.
+func TestControlFloodBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods a connection")
+	}
+	for _, eng := range []engine.Engine{engine.Std, engine.Default} {
+		t.Run(eng.Name(), func(t *testing.T) { controlFlood(t, eng) })
+	}
+}
+
+func controlFlood(t *testing.T, eng engine.Engine) {
+	srv := startServer(t, echoHandler, serverConfig{eng: eng, opts: []h2transport.Option{
+		h2transport.WithKeepaliveEnforcement(0, true)}})
+	r := rawDial(t, srv.addr)
+	var ping bytes.Buffer
+	fw := http2.NewFramer(&ping, nil)
+	for i := range 4096 {
+		_ = fw.WritePing(false, [8]byte{byte(i), byte(i >> 8)})
+	}
+	// Live heap (after GC), sampled while the flood runs.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	done := make(chan int64, 1)
+	go func() {
+		var sent int64
+		for sent < 64<<20 {
+			_ = r.nc.SetWriteDeadline(time.Now().Add(500 * time.Millisecond))
+			n, err := r.nc.Write(ping.Bytes())
+			sent += int64(n)
+			if err != nil {
+				break // the server stopped reading: the socket is full
+			}
+		}
+		done <- sent
+	}()
+	var peak uint64
+	var sent int64
+	for sampling := true; sampling; {
+		select {
+		case sent = <-done:
+			sampling = false
+		case <-time.After(20 * time.Millisecond):
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+		}
+	}
+	grow := int64(peak) - int64(base)
+	t.Logf("client wrote %d KiB of PINGs without reading; server heap grew %d KiB", sent>>10, grow>>10)
+	if eng.Name() == "netpoll" {
+		// Netpoll reads every readable byte into its buffer whether or not
+		// the connection's reader keeps up, so the flood lands in memory
+		// before the protocol sees it (an engine property; the std engine
+		// stops reading and TCP pushes back). The protocol still ends the
+		// connection and serves others.
+		stillServes(t, srv.addr)
+		return
+	}
+	if sent >= 64<<20 {
+		t.Fatal("the server kept reading a flood it could not answer")
+	}
+	if grow > 16<<20 {
+		t.Fatalf("heap grew by %d MiB", grow>>20)
+	}
+	stillServes(t, srv.addr)
+	_ = r.nc.Close()
 }

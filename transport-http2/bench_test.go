@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
+	"net/http"
+	"sync"
 	"testing"
+
+	"golang.org/x/net/http2"
 
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/stream"
@@ -61,7 +66,7 @@ func BenchmarkStream1KB(b *testing.B) {
 	for _, eng := range []engine.Engine{engine.Default, engine.Std} {
 		b.Run(eng.Name(), func(b *testing.B) {
 			srv := startServer(b, benchEcho, serverConfig{eng: eng})
-			cc := dial(b, srv.addr)
+			cc := dialWith(b, eng, srv.addr)
 			body := bytes.Repeat([]byte("x"), 1024)
 			buf := make([]byte, 4096)
 			b.ReportAllocs()
@@ -79,7 +84,7 @@ func BenchmarkStream1KBParallel(b *testing.B) {
 	for _, eng := range []engine.Engine{engine.Default, engine.Std} {
 		b.Run(eng.Name(), func(b *testing.B) {
 			srv := startServer(b, benchEcho, serverConfig{eng: eng})
-			cc := dial(b, srv.addr)
+			cc := dialWith(b, eng, srv.addr)
 			body := bytes.Repeat([]byte("x"), 1024)
 			b.ReportAllocs()
 			b.SetParallelism(50)
@@ -92,4 +97,85 @@ func BenchmarkStream1KBParallel(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkXNetReference is the same workload with golang.org/x/net/http2's
+// own client and server (via net/http), for comparison.
+func BenchmarkXNetReference(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http2.Server{}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Trailer", "Grpc-Status")
+		_, _ = w.Write(body)
+		w.Header().Set("Grpc-Status", "0")
+	})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go func() { defer wg.Done(); srv.ServeConn(c, &http2.ServeConnOpts{Handler: h}) }()
+		}
+	}()
+	defer func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}()
+	tr := h2cTransport()
+	defer tr.CloseIdleConnections()
+	url := "http://" + ln.Addr().String() + "/bench/Echo"
+	body := bytes.Repeat([]byte("x"), 1024)
+	one := func() {
+		resp, err := tr.RoundTrip(mustRequest(url, body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if len(got) != len(body) || resp.Trailer.Get("Grpc-Status") != "0" {
+			b.Fatalf("got %d bytes, trailer %v", len(got), resp.Trailer)
+		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			one()
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(50)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				one()
+			}
+		})
+	})
+}
+
+func mustRequest(url string, body []byte) *http.Request {
+	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
+	if err != nil {
+		panic(err)
+	}
+	return req
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -62,8 +63,12 @@ func (c *conn) clientHandshake(readerDone chan struct{}) error {
 	return nil
 }
 
-// NewStream opens a stream and sends its request header block. It waits
-// for a free slot while the server's stream limit is reached.
+// NewStream opens a stream and queues its request header block. It waits
+// for a free slot while the server's stream limit is reached (bounded by
+// ctx). The header block goes out with the stream's first Flush,
+// CloseSend, Header or Read call (or with any frame flushed on the
+// connection before), so that a request's header and data usually share
+// one write.
 func (cc *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.RawClientStream, error) {
 	c := cc.c
 	if err := ctx.Err(); err != nil {
@@ -101,6 +106,7 @@ func (cc *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.Ra
 		c.cond.Wait()
 	}
 	c.nactive++ // reserve the slot
+	c.busy.Store(int32(c.nactive))
 	c.mu.Unlock()
 	if stop != nil {
 		stop()
@@ -109,12 +115,13 @@ func (cc *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.Ra
 	cs := &clientStream{ctx: ctx}
 	s := &cs.h2stream
 	s.init(c)
-	s.hdrDone = make(chan struct{})
+	s.client = true
 
 	c.wmu.Lock()
 	c.mu.Lock()
 	if c.closed || c.goAway {
 		c.nactive--
+		c.busy.Store(int32(c.nactive))
 		c.cond.Broadcast()
 		c.mu.Unlock()
 		c.wmu.Unlock()
@@ -132,7 +139,9 @@ func (cc *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.Ra
 	}
 	c.encodeRequest(h)
 	c.writeHeaderBlockLocked(s.id, false)
-	c.kickLocked()
+	// Not flushed yet: the request data (or the first Header or Read
+	// call) usually follows at once and goes out in the same write.
+	cs.hdrQueued.Store(true)
 	c.wmu.Unlock()
 
 	if ctx.Done() != nil {
@@ -167,12 +176,14 @@ func (c *conn) encodeRequest(h stream.Header) {
 	c.encodeRegular(h)
 }
 
-// Available reports whether NewStream would succeed now without waiting.
+// Available reports whether the connection is open and not going away
+// (and has stream ids left). At the peer's stream limit it is still
+// available: NewStream waits for a free slot.
 func (cc *clientConn) Available() bool {
 	c := cc.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return !c.closed && !c.goAway && c.nextID <= maxStreamID && uint32(c.nactive) < c.peerMaxStreams
+	return !c.closed && !c.goAway && c.nextID <= maxStreamID
 }
 
 // Streams returns the number of open streams.
@@ -205,8 +216,8 @@ func (cc *clientConn) Close() error {
 
 // onResponseHeaders handles HEADERS from the server: the response header
 // block or the trailer block.
-func (c *conn) onResponseHeaders(f *http2.MetaHeadersFrame) error {
-	id := f.StreamID
+func (c *conn) onResponseHeaders(f *headerBlock) error {
+	id := f.id
 	s := c.lookup(id)
 	if s == nil {
 		if c.idleID(id) {
@@ -214,17 +225,17 @@ func (c *conn) onResponseHeaders(f *http2.MetaHeadersFrame) error {
 		}
 		return nil // a stream reset here; the block was decoded
 	}
-	if f.Truncated {
+	if f.truncated {
 		return streamError{id: id, code: http2.ErrCodeFrameSize}
 	}
-	fields := make(stream.Header, len(f.Fields))
-	for i, hf := range f.Fields {
-		fields[i] = stream.Field{Name: hf.Name, Value: hf.Value}
+	if f.invalid {
+		return streamError{id: id, code: http2.ErrCodeProtocol}
 	}
-	ended := f.StreamEnded()
+	fields := f.fields
+	ended := f.end
 	s.mu.Lock()
 	if !s.hdrSet {
-		st := f.PseudoValue("status")
+		st := f.get(":status")
 		if st == "" {
 			s.mu.Unlock()
 			return streamError{id: id, code: http2.ErrCodeProtocol}
@@ -241,9 +252,9 @@ func (c *conn) onResponseHeaders(f *http2.MetaHeadersFrame) error {
 		if ended {
 			s.trailer = fields // trailers-only
 		}
-		close(s.hdrDone)
+		s.notifyLocked()
 	} else {
-		if !ended || s.rEOF {
+		if !ended || s.rEOF || hasPseudo(fields) {
 			s.mu.Unlock()
 			return streamError{id: id, code: http2.ErrCodeProtocol}
 		}
@@ -263,7 +274,21 @@ func (c *conn) onResponseHeaders(f *http2.MetaHeadersFrame) error {
 // clientStream is one stream of a client connection.
 type clientStream struct {
 	h2stream
-	ctx context.Context
+	ctx       context.Context
+	hdrQueued atomic.Bool // the request header block may still be unsent
+}
+
+// sendQueued flushes the request header block if nothing flushed it yet.
+func (cs *clientStream) sendQueued() {
+	if !cs.hdrQueued.Swap(false) {
+		return
+	}
+	c := cs.c
+	c.wmu.Lock()
+	if len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() {
+		c.flushLocked()
+	}
+	c.wmu.Unlock()
 }
 
 var _ stream.RawClientStream = (*clientStream)(nil)
@@ -282,14 +307,17 @@ func (cs *clientStream) Write(p []byte) (int, error) { return cs.write(p, nil) }
 // Flush sends buffered data.
 func (cs *clientStream) Flush() error {
 	if len(cs.wbuf) == 0 {
+		cs.sendQueued()
 		return cs.sendState()
 	}
+	cs.hdrQueued.Store(false)
 	return cs.send(nil, false, nil, false)
 }
 
 // CloseSend sends the buffered data and ends the request side. After the
 // server ended the stream it does nothing and returns nil.
 func (cs *clientStream) CloseSend() error {
+	cs.hdrQueued.Store(false)
 	err := cs.send(nil, true, nil, false)
 	cs.releaseSend()
 	if err == errServerDone {
@@ -300,9 +328,12 @@ func (cs *clientStream) CloseSend() error {
 
 // Header waits for the response header block.
 func (cs *clientStream) Header() (stream.Header, error) {
-	<-cs.hdrDone
+	cs.sendQueued()
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	for !cs.hdrSet && !cs.rEOF && cs.rerr == nil {
+		cs.rcond.Wait()
+	}
 	if cs.hdr == nil {
 		if cs.rerr != nil {
 			return nil, cs.rerr
@@ -314,6 +345,7 @@ func (cs *clientStream) Header() (stream.Header, error) {
 
 // Read reads response data; io.EOF after the server ended the stream.
 func (cs *clientStream) Read(p []byte) (int, error) {
+	cs.sendQueued()
 	n, err := cs.read(p)
 	if err == io.EOF {
 		cs.mu.Lock()
@@ -336,5 +368,4 @@ func (cs *clientStream) Trailer() stream.Header {
 // Reset aborts the stream with RST_STREAM code.
 func (cs *clientStream) Reset(code uint32) {
 	cs.resetLocal(code, localResetError(code), true)
-	cs.releaseSend()
 }

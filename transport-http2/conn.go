@@ -32,23 +32,27 @@ const (
 // Lock order: wmu before mu before stream.mu. Nobody waits on mu's cond
 // while holding wmu.
 type conn struct {
-	ec        engine.Conn
-	opts      *options
-	log       *slog.Logger
-	server    bool
-	scheme    string
-	authority string                         // client: default :authority
-	handler   func(s stream.RawServerStream) // server
+	ec          engine.Conn
+	opts        *options
+	log         *slog.Logger
+	server      bool
+	scheme      string
+	authority   string                         // client: default :authority
+	handler     func(s stream.RawServerStream) // server
+	work        chan *serverStream             // server: streams for idle workers
+	idleWorkers atomic.Int32
 
 	// Read side, used by the reading goroutine only.
 	rd          *connReader
 	fr          *http2.Framer
+	hdec        *headerDecoder
 	gotSettings bool
 	connRecvWin int64 // connection window the peer may still use
 	connUnacked int64 // received bytes not yet given back
 	lastPingAt  time.Time
 	rstTokens   float64
 	rstLast     time.Time
+	drainAcked  bool
 
 	// Write side, guarded by wmu.
 	wmu          sync.Mutex
@@ -65,25 +69,31 @@ type conn struct {
 	writerDone   chan struct{}
 	writerUp     bool
 	pingStrikes  atomic.Int32
+	ctlQueued    int         // bytes of answers the reader queued since the last write began
+	ctlOverflow  atomic.Bool // ctlQueued passed maxControlQueued
 
 	// Stream state, guarded by mu.
 	mu             sync.Mutex
 	cond           sync.Cond // send windows, stream slots
 	streams        map[uint32]*h2stream
-	nactive        int    // open streams (client: plus reserved slots)
-	handlers       int    // server: running handlers
-	sendWin        int64  // connection send window
-	peerInitWin    int64  // peer's SETTINGS_INITIAL_WINDOW_SIZE
-	peerMaxStreams uint32 // peer's SETTINGS_MAX_CONCURRENT_STREAMS
-	nextID         uint32 // client: next stream id
-	maxPeerID      uint32 // server: highest stream id the client opened
-	goAway         bool   // server: GOAWAY sent; client: GOAWAY received
+	nactive        int          // open streams (client: plus reserved slots)
+	busy           atomic.Int32 // nactive, read without mu
+	handlers       int          // server: running handlers
+	sendWin        int64        // connection send window
+	peerInitWin    int64        // peer's SETTINGS_INITIAL_WINDOW_SIZE
+	peerMaxStreams uint32       // peer's SETTINGS_MAX_CONCURRENT_STREAMS
+	nextID         uint32       // client: next stream id
+	maxPeerID      uint32       // server: highest stream id the client opened
+	goAway         bool         // server: final GOAWAY sent; client: GOAWAY received
+	draining       bool         // server: Shutdown began
 	closed         bool
 	closeErr       error
 
 	done       chan struct{} // closed when the connection closes
 	idle       chan struct{} // signalled when a stream or handler ends
 	settingsCh chan struct{} // client: closed on the server's first SETTINGS
+	drainAck   chan struct{} // server: closed when the shutdown PING is answered
+	started    chan struct{} // server: closed once Serve queued its SETTINGS
 
 	// Keepalive, used by the timer callback only (activity by the reader).
 	activity  atomic.Bool
@@ -113,6 +123,9 @@ func newConn(ec engine.Conn, o *options, server bool, l *slog.Logger) *conn {
 		peerMaxStreams: math.MaxUint32,
 		done:           make(chan struct{}),
 		idle:           make(chan struct{}, 1),
+		work:           make(chan *serverStream),
+		drainAck:       make(chan struct{}),
+		started:        make(chan struct{}),
 	}
 	if isTLS(ec) {
 		c.scheme = "https"
@@ -125,8 +138,7 @@ func newConn(ec engine.Conn, o *options, server bool, l *slog.Logger) *conn {
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	c.rd = &connReader{r: ec.Reader()}
 	c.fr = http2.NewFramer(nil, c.rd)
-	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	c.fr.MaxHeaderListSize = o.maxHeaderListSize
+	c.hdec = newHeaderDecoder(o.maxHeaderListSize, server)
 	c.fr.SetMaxReadFrameSize(defaultFrameSize) // what SETTINGS_MAX_FRAME_SIZE leaves at its default
 	c.fr.SetReuseFrames()                      // frames are not kept past the next ReadFrame
 	return c
@@ -286,13 +298,21 @@ func (c *conn) kickLocked() {
 	}
 }
 
+// inlineMaxStreams is the number of open streams up to which a goroutine
+// writes its frames itself.
+const inlineMaxStreams = 2
+
 // flushLocked sends wbuf now from the calling goroutine when no write is
 // in progress (saving the hand-off to the writer goroutine), else leaves
 // it to the writer in progress. Only goroutines that may block on the
 // socket call it (never the frame reader). wmu is held; it is released
 // during the write.
 func (c *conn) flushLocked() {
-	if true || c.wactive || !c.writerUp || c.wclose {
+	// With several streams open, the writer goroutine batches their
+	// frames into one write (other goroutines may be about to add theirs,
+	// and on a single P no one else runs during an inline write); a lone
+	// stream writes at once.
+	if c.wactive || !c.writerUp || c.wclose || c.busy.Load() > inlineMaxStreams {
 		c.kickLocked()
 		return
 	}
@@ -300,6 +320,7 @@ func (c *conn) flushLocked() {
 	buf := c.wbuf
 	c.wbuf = c.wspare[:0]
 	c.wspare = nil
+	c.ctlQueued = 0
 	c.wmu.Unlock()
 	w := c.ec.Writer()
 	_, err := w.WriteBinary(buf)
@@ -363,6 +384,7 @@ func (c *conn) writeLoop() {
 			buf := c.wbuf
 			c.wbuf = c.wspare[:0]
 			c.wspare = nil
+			c.ctlQueued = 0
 			c.wmu.Unlock()
 			_, err := w.WriteBinary(buf)
 			if err == nil {
@@ -433,24 +455,53 @@ func (c *conn) waitWriter() {
 	}
 }
 
-// sendRST sends RST_STREAM; inline as in flushLocked.
+// sendRST sends RST_STREAM: inline (as in flushLocked) from application
+// goroutines, queued without waiting (see controlLocked) from the frame
+// reader.
 func (c *conn) sendRST(id uint32, code http2.ErrCode, inline bool) {
 	c.wmu.Lock()
-	if c.writableLocked() == nil {
+	if c.canWrite(inline) {
 		c.writeRSTLocked(id, code)
 		c.flush(inline)
 	}
 	c.wmu.Unlock()
 }
 
-// sendWindowUpdate sends WINDOW_UPDATE; inline as in flushLocked.
+// sendWindowUpdate sends WINDOW_UPDATE, inline or not as sendRST.
 func (c *conn) sendWindowUpdate(id uint32, inc int, inline bool) {
 	c.wmu.Lock()
-	if c.writableLocked() == nil {
+	if c.canWrite(inline) {
 		c.writeWindowUpdateLocked(id, uint32(inc))
 		c.flush(inline)
 	}
 	c.wmu.Unlock()
+}
+
+// canWrite reports whether a frame can be queued; application goroutines
+// (inline) wait while too much is queued, the frame reader does not.
+func (c *conn) canWrite(inline bool) bool {
+	if inline {
+		return c.writableLocked() == nil
+	}
+	return c.controlLocked()
+}
+
+// controlLocked accounts for a control frame the frame reader queues (an
+// answer to the peer: SETTINGS or PING ACK, WINDOW_UPDATE, RST_STREAM).
+// The reader never waits for the socket; a peer that makes it queue more
+// than maxControlQueued bytes of answers between two writes (a flood it
+// does not read) is cut off with ENHANCE_YOUR_CALM by the read loop. It
+// reports whether the frame can be queued.
+func (c *conn) controlLocked() bool {
+	if c.werr != nil || c.isClosed() {
+		return false
+	}
+	c.ctlQueued += 17 // the largest answer: PING ACK
+	if c.ctlQueued > maxControlQueued {
+		c.ctlOverflow.Store(true)
+		return false
+	}
+	return true
 }
 
 // flush sends wbuf inline or through the writer goroutine; wmu is held.
@@ -506,6 +557,7 @@ func (c *conn) close(err error) {
 	}
 	clear(c.streams)
 	c.nactive = 0
+	c.busy.Store(0)
 	c.cond.Broadcast()
 	if c.kaTimer != nil {
 		c.kaTimer.Stop()
@@ -553,6 +605,7 @@ func (c *conn) removeLocked(s *h2stream) bool {
 	s.removed = true
 	delete(c.streams, s.id)
 	c.nactive--
+	c.busy.Store(int32(c.nactive))
 	c.cond.Broadcast()
 	return !c.server && c.goAway && c.nactive == 0
 }
@@ -576,7 +629,11 @@ func (c *conn) readLoop() error {
 			return c.readError(err)
 		}
 		c.activity.Store(true)
-		if err := c.handleFrame(f); err != nil {
+		err = c.handleFrame(f)
+		if err == nil && c.ctlOverflow.Load() {
+			err = connError{code: http2.ErrCodeEnhanceYourCalm, debug: "too_many_control_frames"}
+		}
+		if err != nil {
 			var se streamError
 			if errors.As(err, &se) {
 				c.onStreamError(se.id, se.code)
@@ -586,7 +643,7 @@ func (c *conn) readLoop() error {
 			if errors.As(err, &ce) {
 				return c.fatal(ce)
 			}
-			return err
+			return c.readError(err)
 		}
 	}
 }
@@ -628,11 +685,15 @@ func (c *conn) handleFrame(f http2.Frame) error {
 	switch f := f.(type) {
 	case *http2.DataFrame:
 		return c.onData(f)
-	case *http2.MetaHeadersFrame:
-		if c.server {
-			return c.onRequestHeaders(f)
+	case *http2.HeadersFrame:
+		b, err := c.readHeaderBlock(f)
+		if err != nil {
+			return err
 		}
-		return c.onResponseHeaders(f)
+		if c.server {
+			return c.onRequestHeaders(&b)
+		}
+		return c.onResponseHeaders(&b)
 	case *http2.SettingsFrame:
 		return c.onSettings(f)
 	case *http2.PingFrame:
@@ -745,7 +806,7 @@ func (c *conn) remoteEnded(s *h2stream) {
 	c.mu.Lock()
 	s.remoteDone = true
 	rst := false
-	if !s.localDone && !c.server {
+	if !s.localDone && !s.endSending && !c.server {
 		// The server answered in full: the request side is not needed
 		// any more (as grpc-go, RST_STREAM NO_ERROR frees the stream).
 		s.localDone = true
@@ -853,12 +914,10 @@ func (c *conn) onSettings(f *http2.SettingsFrame) error {
 	if tableSize >= 0 {
 		c.henc.SetMaxDynamicTableSizeLimit(uint32(min(tableSize, 1<<16)))
 	}
-	if err := c.writableLocked(); err != nil {
-		c.wmu.Unlock()
-		return err
+	if c.controlLocked() {
+		c.appendFrameHeader(0, http2.FrameSettings, http2.FlagSettingsAck, 0)
+		c.kickLocked()
 	}
-	c.appendFrameHeader(0, http2.FrameSettings, http2.FlagSettingsAck, 0)
-	c.kickLocked()
 	c.wmu.Unlock()
 
 	if !c.gotSettings {
@@ -876,6 +935,10 @@ func (c *conn) onSettings(f *http2.SettingsFrame) error {
 
 func (c *conn) onPing(f *http2.PingFrame) error {
 	if f.IsAck() {
+		if c.server && f.Data == shutdownPing && !c.drainAcked {
+			c.drainAcked = true
+			close(c.drainAck)
+		}
 		return nil // any frame counts as keepalive activity
 	}
 	if c.server {
@@ -895,12 +958,10 @@ func (c *conn) onPing(f *http2.PingFrame) error {
 		c.lastPingAt = now
 	}
 	c.wmu.Lock()
-	if err := c.writableLocked(); err != nil {
-		c.wmu.Unlock()
-		return err
+	if c.controlLocked() {
+		c.writePingLocked(true, f.Data)
+		c.kickLocked()
 	}
-	c.writePingLocked(true, f.Data)
-	c.kickLocked()
 	c.wmu.Unlock()
 	return nil
 }
@@ -942,10 +1003,11 @@ func (c *conn) onRST(f *http2.RSTStreamFrame) error {
 	if s == nil && c.idleID(f.StreamID) {
 		return connError{code: http2.ErrCodeProtocol, debug: "RST_STREAM on idle stream"}
 	}
-	if c.server {
+	if c.server && f.ErrCode != http2.ErrCodeNo {
 		// Rapid reset: a token bucket bounds how fast streams may be reset
 		// (streams refused or already ended count too: resetting them is
-		// what such a client does).
+		// what such a client does). NO_ERROR is what clients send when the
+		// response ended before the request: not counted.
 		now := time.Now()
 		if !c.rstLast.IsZero() {
 			c.rstTokens = min(c.opts.resetBurst, c.rstTokens+now.Sub(c.rstLast).Seconds()*c.opts.resetRate)

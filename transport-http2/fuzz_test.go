@@ -1,6 +1,7 @@
 package h2transport_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"sync"
@@ -59,5 +60,54 @@ func FuzzServerFrames(f *testing.F) {
 		}
 		<-drained
 		handlers.Wait()
+	})
+}
+
+// FuzzClientFrames feeds arbitrary frames from a "server", after its
+// SETTINGS, to a client connection with one open stream: no panic, no
+// hang. Seeds are in testdata/fuzz/FuzzClientFrames.
+func FuzzClientFrames(f *testing.F) {
+	p := h2transport.New()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cliSide, srv := net.Pipe()
+		drained := make(chan struct{})
+		go func() {
+			defer close(drained)
+			_, _ = io.Copy(io.Discard, srv)
+		}()
+		fed := make(chan struct{})
+		go func() {
+			defer close(fed)
+			_ = srv.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			_, _ = srv.Write([]byte{0, 0, 0, 4, 0, 0, 0, 0, 0}) // empty SETTINGS
+			_, _ = srv.Write(data)
+		}()
+		cc, err := p.NewClientConn(engine.NewStdConn(cliSide), stream.ClientConnParams{Authority: "fuzz"})
+		if err != nil {
+			_ = srv.Close()
+			<-fed
+			<-drained
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if cs, err := cc.NewStream(ctx, stream.Header{{Name: ":path", Value: "/fuzz"}}); err == nil {
+			_ = cs.CloseSend()
+			read := make(chan struct{})
+			go func() {
+				defer close(read)
+				if _, err := cs.Header(); err == nil {
+					_, _ = io.Copy(io.Discard, cs)
+				}
+			}()
+			<-fed
+			_ = srv.Close()
+			<-read
+		} else {
+			<-fed
+			_ = srv.Close()
+		}
+		_ = cc.Close()
+		<-drained
 	})
 }

@@ -126,7 +126,13 @@ func startServer(t testing.TB, h func(stream.RawServerStream), cfg serverConfig)
 // dial opens a client connection to addr.
 func dial(t testing.TB, addr string, opts ...h2transport.Option) stream.ClientConn {
 	t.Helper()
-	c, err := engine.Default.Dial("tcp", addr, 2*time.Second)
+	return dialWith(t, engine.Default, addr, opts...)
+}
+
+// dialWith opens a client connection to addr on eng.
+func dialWith(t testing.TB, eng engine.Engine, addr string, opts ...h2transport.Option) stream.ClientConn {
+	t.Helper()
+	c, err := eng.Dial("tcp", addr, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,10 @@ const (
 	// maxPending bounds the bytes queued for the socket before writers
 	// (and the frame reader, for control frames) wait.
 	maxPending = 4 << 20
+	// maxControlQueued bounds the answers (PING and SETTINGS ACKs,
+	// WINDOW_UPDATE, RST_STREAM) the frame reader queues while a write is
+	// in progress: about 60,000 frames.
+	maxControlQueued = 1 << 20
 	// writeChunk is the buffered stream data that triggers a send.
 	writeChunk = 32 << 10
 )
@@ -122,14 +126,14 @@ func WithConnWindowSize(n int32) Option {
 	return func(o *options) { o.connWindow = max(n, 65535) }
 }
 
-// WithKeepalive makes client connections send a PING after time without
+// WithKeepalive makes client connections send a PING after interval without
 // frames from the server and close the connection when no frame arrives
 // within timeout (0: [DefaultKeepaliveTimeout]). Without streams they only
 // ping when withoutStreams is set. Off by default, as in grpc-go. Servers
 // must permit the interval (see [WithKeepaliveEnforcement]).
-func WithKeepalive(time, timeout time.Duration, withoutStreams bool) Option {
+func WithKeepalive(interval, timeout time.Duration, withoutStreams bool) Option {
 	return func(o *options) {
-		o.keepaliveTime = time
+		o.keepaliveTime = interval
 		if timeout > 0 {
 			o.keepaliveTimeout = timeout
 		}
@@ -137,13 +141,13 @@ func WithKeepalive(time, timeout time.Duration, withoutStreams bool) Option {
 	}
 }
 
-// WithServerKeepalive makes server connections send a PING after time
+// WithServerKeepalive makes server connections send a PING after interval
 // without frames from the client (default [DefaultServerKeepaliveTime];
 // 0 turns it off) and close the connection when nothing arrives within
 // timeout (0: [DefaultKeepaliveTimeout]).
-func WithServerKeepalive(time, timeout time.Duration) Option {
+func WithServerKeepalive(interval, timeout time.Duration) Option {
 	return func(o *options) {
-		o.serverKATime = time
+		o.serverKATime = interval
 		if timeout > 0 {
 			o.serverKATimeout = timeout
 		}
@@ -165,7 +169,10 @@ func WithKeepaliveEnforcement(minInterval time.Duration, withoutStreams bool) Op
 
 // WithMaxResetRate bounds how fast a client may reset streams on a server
 // connection: a token bucket of burst resets refilled at perSecond. A
-// client that goes beyond it gets GOAWAY ENHANCE_YOUR_CALM. Defaults:
+// client that goes beyond it gets GOAWAY ENHANCE_YOUR_CALM. RST_STREAM with
+// NO_ERROR is not counted. (Independently, a server never runs more
+// handlers per connection than its stream limit, reset streams included:
+// streams beyond are refused.) Defaults:
 // [DefaultMaxResetBurst], [DefaultMaxResetRate].
 func WithMaxResetRate(burst int, perSecond float64) Option {
 	return func(o *options) {

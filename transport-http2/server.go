@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -62,25 +63,58 @@ func (sc *serverConn) serve() error {
 	}
 	c.kickLocked()
 	c.wmu.Unlock()
+	close(c.started)
 	c.connRecvWin = int64(max(o.connWindow, defaultWindow))
 	c.startKeepalive(o.serverKATime, o.serverKATimeout, true)
 	return c.readLoop()
 }
 
 // Shutdown sends GOAWAY, waits for the open streams and their handlers to
-// end (or ctx), then closes the connection.
+// end (or ctx), then closes the connection. Like grpc-go it goes away in
+// two steps, so that streams the client opens meanwhile are not refused:
+// GOAWAY with the largest stream id and a PING tell the client to stop
+// opening streams; once the PING is answered (or a second has passed),
+// GOAWAY with the last stream id that will be served follows, and later
+// streams are refused.
 func (sc *serverConn) Shutdown(ctx context.Context) error {
 	c := sc.c
+	// GOAWAY must follow the server's SETTINGS: wait until Serve sent them.
+	select {
+	case <-c.started:
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		_ = sc.Close()
+		return ctx.Err()
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return nil
 	}
-	already := c.goAway
-	c.goAway = true
-	last := c.maxPeerID
+	first := !c.draining
+	c.draining = true
 	c.mu.Unlock()
-	if !already {
+	if first {
+		c.wmu.Lock()
+		if c.werr == nil && !c.isClosed() {
+			c.writeGoAwayLocked(maxStreamID, http2.ErrCodeNo, "")
+			c.writePingLocked(false, shutdownPing)
+			c.kickLocked()
+		}
+		c.wmu.Unlock()
+		t := time.NewTimer(goAwayFlushTimeout)
+		select {
+		case <-c.drainAck:
+		case <-t.C:
+		case <-c.done:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		c.mu.Lock()
+		c.goAway = true
+		last := c.maxPeerID
+		c.mu.Unlock()
 		c.wmu.Lock()
 		if c.werr == nil && !c.isClosed() {
 			c.writeGoAwayLocked(last, http2.ErrCodeNo, "")
@@ -92,7 +126,7 @@ func (sc *serverConn) Shutdown(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		c.mu.Lock()
-		idle := c.closed || (len(c.streams) == 0 && c.handlers == 0)
+		idle := c.closed || c.goAway && len(c.streams) == 0 && c.handlers == 0
 		c.mu.Unlock()
 		if idle {
 			break
@@ -110,6 +144,10 @@ func (sc *serverConn) Shutdown(ctx context.Context) error {
 	return nil
 }
 
+// shutdownPing is the data of the PING that Shutdown sends between its
+// two GOAWAY frames.
+var shutdownPing = [8]byte{'s', 'k', 'i', 'f', 'f', 'g', 'o', 'a'}
+
 // Close closes the connection at once; open streams fail.
 func (sc *serverConn) Close() error {
 	sc.c.close(errClosedByUser)
@@ -118,8 +156,8 @@ func (sc *serverConn) Close() error {
 
 // onRequestHeaders handles HEADERS from the client: a new stream or
 // trailers.
-func (c *conn) onRequestHeaders(f *http2.MetaHeadersFrame) error {
-	id := f.StreamID
+func (c *conn) onRequestHeaders(f *headerBlock) error {
+	id := f.id
 	if id%2 == 0 {
 		return connError{code: http2.ErrCodeProtocol, debug: "even stream id from client"}
 	}
@@ -127,7 +165,7 @@ func (c *conn) onRequestHeaders(f *http2.MetaHeadersFrame) error {
 	if s := c.streams[id]; s != nil {
 		c.mu.Unlock()
 		// Trailers end the request.
-		if !f.StreamEnded() {
+		if !f.end || f.invalid || hasPseudo(f.fields) {
 			return streamError{id: id, code: http2.ErrCodeProtocol}
 		}
 		s.mu.Lock()
@@ -139,34 +177,36 @@ func (c *conn) onRequestHeaders(f *http2.MetaHeadersFrame) error {
 	}
 	if id <= c.maxPeerID {
 		c.mu.Unlock()
-		if f.StreamEnded() {
+		if f.end {
 			return nil // late trailers of a stream reset here
 		}
 		return connError{code: http2.ErrCodeProtocol, debug: fmt.Sprintf("stream id %d reused or decreasing", id)}
 	}
 	c.maxPeerID = id
-	refuse := c.goAway || c.handlers >= int(c.opts.maxStreams)
+	// The stream limit counts open streams, as the client does. Handlers
+	// may run a little past their stream's end, but a client that resets
+	// streams at once (rapid reset) must not pile up goroutines: beyond a
+	// quarter over the limit, streams are refused too.
+	maxStreams := int(c.opts.maxStreams)
+	refuse := c.goAway || len(c.streams) >= maxStreams || c.handlers >= maxStreams+maxStreams/4+16
 	c.mu.Unlock()
-	if f.Truncated {
+	if f.truncated {
 		return streamError{id: id, code: http2.ErrCodeFrameSize}
+	}
+	if f.invalid || f.get(":method") == "" || f.get(":path") == "" {
+		return streamError{id: id, code: http2.ErrCodeProtocol}
 	}
 	if refuse {
 		return streamError{id: id, code: http2.ErrCodeRefusedStream}
-	}
-	if f.PseudoValue("method") == "" || f.PseudoValue("path") == "" {
-		return streamError{id: id, code: http2.ErrCodeProtocol}
 	}
 
 	ss := &serverStream{}
 	s := &ss.h2stream
 	s.init(c)
 	s.id = id
-	s.req = make(stream.Header, len(f.Fields))
-	for i, hf := range f.Fields {
-		s.req[i] = stream.Field{Name: hf.Name, Value: hf.Value}
-	}
+	s.req = f.fields
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	if f.StreamEnded() {
+	if f.end {
 		s.rEOF = true
 		s.remoteDone = true
 	}
@@ -179,17 +219,69 @@ func (c *conn) onRequestHeaders(f *http2.MetaHeadersFrame) error {
 	s.sendWin = c.peerInitWin
 	c.streams[id] = s
 	c.nactive++
+	c.busy.Store(int32(c.nactive))
 	c.handlers++
 	c.mu.Unlock()
-	go c.runHandler(ss)
+	c.dispatch(ss)
 	return nil
+}
+
+// maxIdleWorkers bounds the idle handler goroutines a connection keeps;
+// workerIdle is how long one waits for another stream before it ends.
+const (
+	maxIdleWorkers = 64
+	workerIdle     = time.Second
+)
+
+// dispatch runs the handler for ss on an idle worker goroutine of the
+// connection, or on a new one. Reusing goroutines saves the start of one
+// and the growth of its stack for every stream.
+func (c *conn) dispatch(ss *serverStream) {
+	select {
+	case c.work <- ss:
+	default:
+		go c.worker(ss)
+	}
+}
+
+// worker runs handlers until it has been idle for workerIdle (or while
+// enough others are idle), or the connection ends.
+func (c *conn) worker(ss *serverStream) {
+	var t *time.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	for {
+		c.runHandler(ss)
+		if c.idleWorkers.Add(1) > maxIdleWorkers {
+			c.idleWorkers.Add(-1)
+			return
+		}
+		if t == nil {
+			t = time.NewTimer(workerIdle)
+		} else {
+			t.Reset(workerIdle)
+		}
+		select {
+		case ss = <-c.work:
+			c.idleWorkers.Add(-1)
+		case <-t.C:
+			c.idleWorkers.Add(-1)
+			return
+		case <-c.done:
+			c.idleWorkers.Add(-1)
+			return
+		}
+	}
 }
 
 // runHandler runs the connection's handler for one stream.
 func (c *conn) runHandler(ss *serverStream) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.log.Error("h2transport: stream handler panicked", "panic", r)
+			c.log.Error("h2transport: stream handler panicked", "panic", r, "stack", string(debug.Stack()))
 		}
 		if !ss.ended.Load() {
 			ss.Reset(stream.CodeInternal)
@@ -323,4 +415,15 @@ func (ss *serverStream) Close(trailer stream.Header) error {
 func (ss *serverStream) Reset(code uint32) {
 	ss.ended.Store(true)
 	ss.resetLocal(code, localResetError(code), true)
+}
+
+// hasPseudo reports whether h holds a pseudo-header (not allowed in
+// trailers).
+func hasPseudo(h stream.Header) bool {
+	for _, f := range h {
+		if f.Name[0] == ':' {
+			return true
+		}
+	}
+	return false
 }

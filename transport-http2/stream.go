@@ -18,14 +18,19 @@ var errServerDone = io.EOF
 // bufPool holds receive and send buffers of streams.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
-func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
+// getBuf returns a pooled buffer and its pool handle.
+func getBuf() ([]byte, *[]byte) {
+	h := bufPool.Get().(*[]byte)
+	return (*h)[:0], h
+}
 
-func putBuf(b []byte) {
-	if cap(b) == 0 || cap(b) > 256<<10 {
+// putBuf returns b (grown from the buffer of h, or not) to the pool.
+func putBuf(h *[]byte, b []byte) {
+	if h == nil || cap(b) > 256<<10 {
 		return
 	}
-	b = b[:0]
-	bufPool.Put(&b)
+	*h = b[:0]
+	bufPool.Put(h)
 }
 
 // stream is the state one HTTP/2 stream shares between client and server.
@@ -37,25 +42,28 @@ type h2stream struct {
 	mu      sync.Mutex
 	rbuf    []byte
 	roff    int
-	rwait   chan struct{} // signalled when rbuf, rEOF or rerr change
-	rEOF    bool          // END_STREAM received
-	rerr    error         // the stream failed
-	recvWin int64         // stream window the peer may still use
-	unacked int           // bytes read but not yet given back
+	rhold   *[]byte   // pool handle of rbuf
+	rcond   sync.Cond // on mu: rbuf, rEOF, rerr or hdrSet changed
+	rEOF    bool      // END_STREAM received
+	rerr    error     // the stream failed
+	recvWin int64     // stream window the peer may still use
+	unacked int       // bytes read but not yet given back
 	// Client response, guarded by mu.
 	hdr     stream.Header
 	hdrSet  bool
-	hdrDone chan struct{} // closed when hdr is set or the stream fails
+	client  bool
 	trailer stream.Header
 
 	// Send side: windows and states are guarded by conn.mu.
 	sendWin    int64
 	sendErr    error // why nothing more can be sent
 	localDone  bool  // END_STREAM sent or the stream was reset
+	endSending bool  // END_STREAM is being written
 	remoteDone bool  // END_STREAM received or the stream was reset
 	removed    bool  // gone from the connection's table
 	// Owned by the writing goroutine.
 	wbuf    []byte
+	whold   *[]byte
 	hdrSent bool
 
 	// Server side.
@@ -71,21 +79,16 @@ type h2stream struct {
 
 func (s *h2stream) init(c *conn) {
 	s.c = c
-	s.rwait = make(chan struct{}, 1)
+	s.rcond.L = &s.mu
 	s.recvWin = int64(c.opts.streamWindow)
 }
 
-func (s *h2stream) notifyLocked() {
-	select {
-	case s.rwait <- struct{}{}:
-	default:
-	}
-}
+func (s *h2stream) notifyLocked() { s.rcond.Broadcast() }
 
 // appendRecv buffers received data; s.mu is held.
 func (s *h2stream) appendRecv(data []byte) {
 	if s.rbuf == nil {
-		s.rbuf = getBuf()
+		s.rbuf, s.rhold = getBuf()
 	}
 	if s.roff > 0 && len(s.rbuf)+len(data) > cap(s.rbuf) {
 		n := copy(s.rbuf, s.rbuf[s.roff:])
@@ -115,15 +118,13 @@ func (s *h2stream) read(p []byte) (int, error) {
 			s.mu.Unlock()
 			return 0, nil
 		}
-		s.mu.Unlock()
-		<-s.rwait
-		s.mu.Lock()
+		s.rcond.Wait()
 	}
 	n := copy(p, s.rbuf[s.roff:])
 	s.roff += n
 	if s.roff == len(s.rbuf) {
-		putBuf(s.rbuf)
-		s.rbuf, s.roff = nil, 0
+		putBuf(s.rhold, s.rbuf)
+		s.rbuf, s.rhold, s.roff = nil, nil, 0
 	}
 	upd := 0
 	if !s.rEOF {
@@ -148,14 +149,13 @@ func (s *h2stream) failRecv(err error) {
 		s.rerr = err // after END_STREAM, what was received stays readable
 	}
 	if s.rbuf != nil && s.rerr != nil {
-		putBuf(s.rbuf)
-		s.rbuf, s.roff = nil, 0
+		putBuf(s.rhold, s.rbuf)
+		s.rbuf, s.rhold, s.roff = nil, nil, 0
+	}
+	if s.client {
+		s.hdrSet = true // Header returns the error
 	}
 	s.notifyLocked()
-	if s.hdrDone != nil && !s.hdrSet {
-		s.hdrSet = true
-		close(s.hdrDone)
-	}
 	s.mu.Unlock()
 }
 
@@ -261,6 +261,13 @@ func (s *h2stream) send(pre headerFunc, end bool, tr stream.Header, hasTr bool) 
 			}
 		}
 		last := n == len(p)
+		if last && end {
+			// Before the write: the response may come back before the
+			// write returns, and must not be taken as an early one.
+			c.mu.Lock()
+			s.endSending = true
+			c.mu.Unlock()
+		}
 		c.wmu.Lock()
 		if err := c.writableLocked(); err != nil {
 			c.wmu.Unlock()
@@ -298,7 +305,7 @@ func (s *h2stream) write(p []byte, pre headerFunc) (int, error) {
 		return 0, err
 	}
 	if s.wbuf == nil {
-		s.wbuf = getBuf()
+		s.wbuf, s.whold = getBuf()
 	}
 	s.wbuf = append(s.wbuf, p...)
 	if len(s.wbuf) >= writeChunk {
@@ -326,7 +333,7 @@ func (s *h2stream) sendState() error {
 // releaseSend returns the send buffer to the pool.
 func (s *h2stream) releaseSend() {
 	if s.wbuf != nil {
-		putBuf(s.wbuf)
-		s.wbuf = nil
+		putBuf(s.whold, s.wbuf)
+		s.wbuf, s.whold = nil, nil
 	}
 }

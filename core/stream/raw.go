@@ -60,7 +60,9 @@ type ClientConnParams struct {
 // ClientConn is a client connection owned by a stream protocol. It is safe
 // for concurrent use: many streams share it.
 type ClientConn interface {
-	// NewStream opens a stream and sends h as its request header block.
+	// NewStream opens a stream with h as its request header block; the
+	// block may be queued until the stream's first Flush, CloseSend,
+	// Header or Read, so that it leaves in one write with the data.
 	// h holds ":path" and the request's own fields; the protocol adds the
 	// other pseudo-headers (":method" POST, ":scheme", ":authority" unless
 	// given). The stream is reset when ctx ends before it completes. It
