@@ -193,6 +193,30 @@ func markdown(rep Report, charts []string) string {
 func writeTargets(b *strings.Builder, rep Report) {
 	writeFramedTargets(b, rep)
 	writeTTHeaderTargets(b, rep)
+	writeGRPCTargets(b, rep)
+}
+
+// writeGRPCTargets prints issue 6's ratios: Skiff's gRPC against grpc-go
+// and Kitex gRPC, unary and on a bidirectional stream.
+func writeGRPCTargets(b *strings.Builder, rep Report) {
+	c := rep.Config
+	header := false
+	for _, p := range [][3]string{{"skiff-grpc", "grpc", "kitex-grpc"}, {"skiff-grpc-bidi", "grpc-bidi", "kitex-grpc-bidi"}} {
+		sk, gg, kx := rep.find(p[0], c.BaseConc, c.BaseSize), rep.find(p[1], c.BaseConc, c.BaseSize), rep.find(p[2], c.BaseConc, c.BaseSize)
+		if sk == nil || gg == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(b, "\n## gRPC targets (echo %s, concurrency %d)\n\n| ratio | target | measured |\n|---|---|---:|\n", sizeLabel(c.BaseSize), c.BaseConc)
+			header = true
+		}
+		fmt.Fprintf(b, "| %s QPS / %s QPS | ≥ 1.5 | %.2f |\n", p[0], p[1], sk.QPS/gg.QPS)
+		fmt.Fprintf(b, "| %s p99 / %s p99 | ≤ 1.0 | %.2f |\n", p[0], p[1], sk.P99/gg.P99)
+		fmt.Fprintf(b, "| %s server CPU per call / %s's | | %.2f |\n", p[0], p[1], sk.ServerCPUPerCall/gg.ServerCPUPerCall)
+		if kx != nil {
+			fmt.Fprintf(b, "| %s QPS / %s QPS | | %.2f |\n", p[0], p[2], sk.QPS/kx.QPS)
+		}
+	}
 }
 
 // writeTTHeaderTargets prints issue 4's ratios: Skiff over TTHeader+Framed
