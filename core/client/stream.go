@@ -173,6 +173,8 @@ type streamHost struct {
 	mu      sync.Mutex
 	conns   []stream.ClientConn
 	retired []stream.ClientConn // going away: closed once their streams end
+	dialing chan struct{}       // closed when the dial in progress ends; nil when none
+	dialErr error               // the last dial's error
 }
 
 func newStreamPool(c *Client) *streamPool {
@@ -200,26 +202,59 @@ func (p *streamPool) get(addr string) (stream.ClientConn, error) {
 	p.mu.Unlock()
 
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.sweep()
-	var best stream.ClientConn
-	for _, cc := range h.conns {
-		if best == nil || cc.Streams() < best.Streams() {
-			best = cc
+	for {
+		h.sweep()
+		var best stream.ClientConn
+		for _, cc := range h.conns {
+			if best == nil || cc.Streams() < best.Streams() {
+				best = cc
+			}
 		}
-	}
-	if best != nil && (len(h.conns) >= p.n || best.Streams() == 0) {
-		return best, nil
-	}
-	cc, err := p.dial(addr)
-	if err != nil {
-		if best != nil {
+		if best != nil && (len(h.conns) >= p.n || best.Streams() == 0 || h.dialing != nil) {
+			h.mu.Unlock()
 			return best, nil
 		}
-		return nil, err
+		if h.dialing != nil {
+			// No connection yet and one is being dialled: wait for it.
+			wait := h.dialing
+			h.mu.Unlock()
+			<-wait
+			h.mu.Lock()
+			if h.dialErr != nil && len(h.conns) == 0 {
+				err := h.dialErr
+				h.mu.Unlock()
+				return nil, err
+			}
+			continue
+		}
+		// Dial without the lock, so calls keep using the connections there
+		// are (and a slow or refusing address holds up one caller, not all).
+		done := make(chan struct{})
+		h.dialing = done
+		h.mu.Unlock()
+		cc, err := p.dial(addr)
+		h.mu.Lock()
+		h.dialing, h.dialErr = nil, err
+		close(done)
+		if err != nil {
+			h.mu.Unlock()
+			if best != nil {
+				return best, nil
+			}
+			return nil, err
+		}
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			h.mu.Unlock()
+			_ = cc.Close()
+			return nil, status.New(status.Canceled, "client closed")
+		}
+		h.conns = append(h.conns, cc)
+		h.mu.Unlock()
+		return cc, nil
 	}
-	h.conns = append(h.conns, cc)
-	return cc, nil
 }
 
 // sweep moves unavailable connections to the retired list and closes

@@ -1,0 +1,102 @@
+package client
+
+import (
+	"context"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/stream"
+)
+
+// fakeProto's connections count their streams; they stay available while
+// open, whatever the count (the stream SPI's contract).
+type fakeProto struct {
+	mu    sync.Mutex
+	dials int
+	conns []*fakeCC
+}
+
+func (p *fakeProto) Name() string       { return "fake" }
+func (p *fakeProto) Detect([]byte) bool { return false }
+func (p *fakeProto) NewServerConn(engine.Conn, stream.ServerConnParams) (stream.ServerConn, error) {
+	return nil, nil
+}
+func (p *fakeProto) NewClientConn(c engine.Conn, _ stream.ClientConnParams) (stream.ClientConn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dials++
+	cc := &fakeCC{c: c, limit: 2}
+	p.conns = append(p.conns, cc)
+	return cc, nil
+}
+
+type fakeCC struct {
+	c      engine.Conn
+	mu     sync.Mutex
+	open   int
+	limit  int
+	closed bool
+}
+
+func (f *fakeCC) NewStream(context.Context, stream.Header) (stream.RawClientStream, error) {
+	f.mu.Lock()
+	f.open++
+	f.mu.Unlock()
+	return nil, nil
+}
+func (f *fakeCC) done()           { f.mu.Lock(); f.open--; f.mu.Unlock() }
+func (f *fakeCC) Available() bool { f.mu.Lock(); defer f.mu.Unlock(); return !f.closed }
+func (f *fakeCC) Streams() int    { f.mu.Lock(); defer f.mu.Unlock(); return f.open }
+func (f *fakeCC) Close() error    { f.mu.Lock(); f.closed = true; f.mu.Unlock(); return f.c.Close() }
+
+// TestStreamPoolKeepsBusyConn: with one connection per host, a connection
+// at its peer's stream limit is reused, never retired or doubled.
+func TestStreamPoolKeepsBusyConn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	fp := &fakeProto{}
+	p := &streamPool{proto: fp, eng: engine.Default, timeout: time.Second, n: 1, hosts: map[string]*streamHost{}}
+	defer p.close()
+	addr := ln.Addr().String()
+	// Three rounds of: 3 concurrent streams on a peer that allows 2, then all end.
+	for round := 0; round < 3; round++ {
+		var got []*fakeCC
+		for i := 0; i < 3; i++ {
+			cc, err := p.get(addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = cc.NewStream(context.Background(), nil)
+			got = append(got, cc.(*fakeCC))
+		}
+		for _, cc := range got {
+			cc.done()
+		}
+	}
+	cc, _ := p.get(addr)
+	_ = cc
+	closed := 0
+	for _, c := range fp.conns {
+		if c.closed {
+			closed++
+		}
+	}
+	if fp.dials != 1 || closed != 0 {
+		t.Errorf("WithStreamConnsPerHost(1): %d connections dialled, %d closed by the pool while healthy; want 1 and 0", fp.dials, closed)
+	}
+}
