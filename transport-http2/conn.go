@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,15 +34,16 @@ const (
 // Lock order: wmu before mu before stream.mu. Nobody waits on mu's cond
 // while holding wmu.
 type conn struct {
-	ec          engine.Conn
-	opts        *options
-	log         *slog.Logger
-	server      bool
-	scheme      string
-	authority   string                         // client: default :authority
-	handler     func(s stream.RawServerStream) // server
-	work        chan *serverStream             // server: streams for idle workers
-	idleWorkers atomic.Int32
+	yieldBeforeWrite bool // the writer yields once before each write (std engine)
+	ec               engine.Conn
+	opts             *options
+	log              *slog.Logger
+	server           bool
+	scheme           string
+	authority        string                         // client: default :authority
+	handler          func(s stream.RawServerStream) // server
+	work             chan *serverStream             // server: streams for idle workers
+	idleWorkers      atomic.Int32
 
 	// Read side, used by the reading goroutine only.
 	rd          *connReader
@@ -106,26 +109,28 @@ type conn struct {
 }
 
 func newConn(ec engine.Conn, o *options, server bool, l *slog.Logger) *conn {
+	_, onStd := ec.(interface{ NetConn() net.Conn }) // engine.Std's connections
 	c := &conn{
-		ec:             ec,
-		opts:           o,
-		log:            logger(l),
-		server:         server,
-		scheme:         "http",
-		connRecvWin:    defaultWindow,
-		rstTokens:      o.resetBurst,
-		peerMaxFrame:   defaultFrameSize,
-		kick:           make(chan struct{}, 1),
-		writerDone:     make(chan struct{}),
-		streams:        make(map[uint32]*h2stream),
-		sendWin:        defaultWindow,
-		peerInitWin:    defaultWindow,
-		peerMaxStreams: math.MaxUint32,
-		done:           make(chan struct{}),
-		idle:           make(chan struct{}, 1),
-		work:           make(chan *serverStream),
-		drainAck:       make(chan struct{}),
-		started:        make(chan struct{}),
+		yieldBeforeWrite: onStd,
+		ec:               ec,
+		opts:             o,
+		log:              logger(l),
+		server:           server,
+		scheme:           "http",
+		connRecvWin:      defaultWindow,
+		rstTokens:        o.resetBurst,
+		peerMaxFrame:     defaultFrameSize,
+		kick:             make(chan struct{}, 1),
+		writerDone:       make(chan struct{}),
+		streams:          make(map[uint32]*h2stream),
+		sendWin:          defaultWindow,
+		peerInitWin:      defaultWindow,
+		peerMaxStreams:   math.MaxUint32,
+		done:             make(chan struct{}),
+		idle:             make(chan struct{}, 1),
+		work:             make(chan *serverStream),
+		drainAck:         make(chan struct{}),
+		started:          make(chan struct{}),
 	}
 	if isTLS(ec) {
 		c.scheme = "https"
@@ -378,6 +383,15 @@ func (c *conn) writeLoop() {
 		case <-c.kick:
 		case <-c.done:
 			return
+		}
+		if c.yieldBeforeWrite {
+			// Let the goroutines that are ready to write (handlers or
+			// callers woken by the same read) queue their frames first,
+			// so one write carries them all: a writer woken by a channel
+			// runs next, right after the first of them. Only on the Go
+			// runtime's poller: Netpoll's poller can hold a lone P in
+			// epoll_wait while a yielded goroutine waits (20 ms stalls).
+			runtime.Gosched()
 		}
 		c.wmu.Lock()
 		for len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() {

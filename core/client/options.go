@@ -68,6 +68,7 @@ type options struct {
 	streamCodec    stream.Codec
 	streamConns    int
 	tls            *tls.Config
+	engineSet      bool // WithEngine was given
 }
 
 // WithHostPorts calls the given addresses ("host:port", or a unix socket
@@ -107,8 +108,13 @@ func WithTransport(p transport.Protocol) Option {
 // service's Codec name).
 func WithCodec(c codec.Codec) Option { return optionFunc(func(o *options) { o.codec = c }) }
 
-// WithEngine sets the connection engine (default engine.Default).
-func WithEngine(e engine.Engine) Option { return optionFunc(func(o *options) { o.engine = e }) }
+// WithEngine sets the connection engine (default engine.Default, Netpoll
+// where it runs; for stream transports such as HTTP/2 the default is
+// engine.Std, whose Go-runtime poller lets the transport batch writes
+// without Netpoll's single-core stalls).
+func WithEngine(e engine.Engine) Option {
+	return optionFunc(func(o *options) { o.engine, o.engineSet = e, true })
+}
 
 // WithRPCTimeout bounds every call (default none; the context deadline
 // still applies). A call past it returns an error matching

@@ -182,7 +182,11 @@ func newStreamPool(c *Client) *streamPool {
 	if n <= 0 {
 		n = 1
 	}
-	return &streamPool{proto: c.opts.streamProto, eng: c.opts.engine, tls: c.opts.tls,
+	eng := c.opts.engine
+	if !c.opts.engineSet {
+		eng = engine.Std
+	}
+	return &streamPool{proto: c.opts.streamProto, eng: eng, tls: c.opts.tls,
 		timeout: c.opts.connectTimeout, n: n, hosts: map[string]*streamHost{}}
 }
 

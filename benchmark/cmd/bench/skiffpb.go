@@ -8,7 +8,6 @@ import (
 	grpccodec "github.com/skiffrpc/skiff/codec-grpc"
 	_ "github.com/skiffrpc/skiff/codec-protobuf" // Kitex Protobuf codec
 	skiffclient "github.com/skiffrpc/skiff/core/client"
-	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/stream"
 	h2transport "github.com/skiffrpc/skiff/transport-http2"
 	ttheader "github.com/skiffrpc/skiff/transport-ttheader"
@@ -68,7 +67,10 @@ func dialSkiffPB(addr string, _ int) (client, error) {
 }
 
 // dialSkiffGRPC calls over gRPC on HTTP/2: every caller shares one
-// connection, as with grpc-go.
+// connection, as with grpc-go. Stream connections use the std engine by
+// default. The skiff-grpc frameworks run the server on the std engine too
+// (server.WithEngine(engine.Std), the setting for a gRPC server); the -np
+// ones keep the server on Netpoll (a port shared with Thrift).
 func dialSkiffGRPC(addr string, _ int) (client, error) {
 	return newSkiffPBClient(addr, skiffclient.WithStreamTransport(h2transport.New()),
 		skiffclient.WithStreamCodec(grpccodec.Default))
@@ -91,24 +93,9 @@ func (b skiffBidi) roundTrip(body string, seq int64) (int, int64, error) {
 
 func (b skiffBidi) closeSend() { _ = b.s.CloseSend() }
 
-// dialSkiffGRPCStd is dialSkiffGRPC on the std engine.
-func dialSkiffGRPCStd(addr string, _ int) (client, error) {
-	return newSkiffPBClient(addr, skiffclient.WithStreamTransport(h2transport.New()),
-		skiffclient.WithStreamCodec(grpccodec.Default), skiffclient.WithEngine(engine.Std))
-}
-
 func dialSkiffGRPCBidi(addr string, conc int) (client, error) {
-	return dialSkiffGRPCBidiOn(addr, conc, engine.Default)
-}
-
-// dialSkiffGRPCBidiStd is dialSkiffGRPCBidi on the std engine.
-func dialSkiffGRPCBidiStd(addr string, conc int) (client, error) {
-	return dialSkiffGRPCBidiOn(addr, conc, engine.Std)
-}
-
-func dialSkiffGRPCBidiOn(addr string, conc int, e engine.Engine) (client, error) {
 	c, err := newSkiffPBClient(addr, skiffclient.WithStreamTransport(h2transport.New()),
-		skiffclient.WithStreamCodec(grpccodec.Default), skiffclient.WithEngine(e))
+		skiffclient.WithStreamCodec(grpccodec.Default))
 	if err != nil {
 		return nil, err
 	}
