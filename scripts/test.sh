@@ -32,6 +32,12 @@ if [ -x tests/apache/gen.sh ] || [ -f tests/apache/gen.sh ]; then
   fi
 fi
 
+echo "=== generated example code is what the skiff command writes"
+bash examples/greeter/gen.sh >/dev/null
+if ! git diff --exit-code -- examples/greeter/greeterpb || [ -n "$(git status --porcelain -- examples/greeter/greeterpb)" ]; then
+  echo "examples/greeter/greeterpb differs from skiff's output"; fail=1
+fi
+
 if [ $fail -ne 0 ]; then
   echo "FAIL"; exit 1
 fi
