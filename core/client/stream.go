@@ -31,9 +31,21 @@ func WithStreamCodec(c stream.Codec) Option {
 	return optionFunc(func(o *options) { o.streamCodec = c })
 }
 
-// WithStreamConnsPerHost sets how many stream connections the client opens
-// to each address; new streams go to the connection with the fewest open
-// streams. Default 1 (HTTP/2 multiplexes every call on it).
+// streamsPerConn is how many open streams a stream connection carries
+// before the pool opens another one to the same address (up to
+// WithStreamConnsPerHost).
+const streamsPerConn = 128
+
+// DefaultStreamConnsPerHost is the most stream connections per address
+// unless WithStreamConnsPerHost says otherwise.
+const DefaultStreamConnsPerHost = 4
+
+// WithStreamConnsPerHost sets the most stream connections the client opens
+// to each address (default 4). New streams go to the connection with the
+// fewest open streams; another connection is opened only when every one
+// carries 128 streams or more, so light traffic uses one connection and
+// heavy traffic spreads over several (one HTTP/2 connection's locks and
+// single writer become the limit past a few hundred calls in flight).
 func WithStreamConnsPerHost(n int) Option {
 	return optionFunc(func(o *options) {
 		if n > 0 {
@@ -180,7 +192,7 @@ type streamHost struct {
 func newStreamPool(c *Client) *streamPool {
 	n := c.opts.streamConns
 	if n <= 0 {
-		n = 1
+		n = DefaultStreamConnsPerHost
 	}
 	eng := c.opts.engine
 	if !c.opts.engineSet {
@@ -214,7 +226,7 @@ func (p *streamPool) get(addr string) (stream.ClientConn, error) {
 				best = cc
 			}
 		}
-		if best != nil && (len(h.conns) >= p.n || best.Streams() == 0 || h.dialing != nil) {
+		if best != nil && (len(h.conns) >= p.n || best.Streams() < streamsPerConn || h.dialing != nil) {
 			h.mu.Unlock()
 			return best, nil
 		}
