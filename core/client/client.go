@@ -114,7 +114,9 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 }
 
 // Close closes the client's idle connections and stops its background
-// work. Calls in flight finish; their connections are then closed.
+// work. Calls in flight finish; their connections are then closed. With a
+// stream transport, Close closes the stream connections at once: calls and
+// streams still open on them fail.
 func (c *Client) Close() error {
 	if !c.closed.Swap(true) {
 		if c.spool != nil {
