@@ -352,14 +352,20 @@ func (g *gen) readValue(w *writer, t *rtype, key bool) string {
 		w.p("return off, status.Protocolf(\"thrift: %s element type %%d, want %%d\", %s, %s)", g.ctxName, et, wireType(t.elem))
 		w.p("}")
 		w.p("off += n")
-		w.p("%s := make(%s, 0, %s)", v, g.goType(t), sz)
 		if t.elem.kind == kStruct {
-			// The elements share one allocation.
+			// A struct element can be one byte on the wire but hundreds in
+			// memory, so memory is taken as elements arrive: they share
+			// allocations that double in size, never past the count.
+			w.p("%s := make(%s, 0, min(%s, %d))", v, g.goType(t), sz, maxPrealloc)
 			vals, i := g.tmp("vals"), g.tmp("i")
-			w.p("%s := make([]%s, %s)", vals, strings.TrimPrefix(g.goType(t.elem), "*"), sz)
-			w.p("for %s := range %s {", i, vals)
+			w.p("var %s []%s", vals, strings.TrimPrefix(g.goType(t.elem), "*"))
+			w.p("for %s := 0; %s < %s; %s++ {", i, i, sz, i)
+			w.p("if len(%s) == cap(%s) {", vals, vals)
+			w.p("%s = make([]%s, 0, min(%s-%s, max(16, 2*cap(%s))))", vals, strings.TrimPrefix(g.goType(t.elem), "*"), sz, i, vals)
+			w.p("}")
+			w.p("%s = %s[:len(%s)+1]", vals, vals, vals)
 			e := g.tmp("e")
-			w.p("%s := &%s[%s]", e, vals, i)
+			w.p("%s := &%s[len(%s)-1]", e, vals, vals)
 			w.p("%s.InitDefault()", e)
 			w.p("if n, err := %s.FastReadAliased(b[off:]); err != nil {", e)
 			w.p("return off, err")
@@ -370,6 +376,7 @@ func (g *gen) readValue(w *writer, t *rtype, key bool) string {
 			w.p("}")
 			break
 		}
+		w.p("%s := make(%s, 0, %s)", v, g.goType(t), sz)
 		w.p("for range %s {", sz)
 		e := g.readValue(w, t.elem, false)
 		w.p("%s = append(%s, %s)", v, v, e)

@@ -360,7 +360,10 @@ func (g *gen) tRead(w *writer, goN string, fs []*field) {
 // recursive reports whether a struct with fields fs can contain a struct of
 // its own type, directly or through other structs and containers.
 func (g *gen) recursive(fs []*field) bool {
-	seen := map[*parser.StructLike]bool{}
+	// Any cycle reachable from the struct makes its nesting unbounded, not
+	// only a cycle through the struct itself (a holder of a recursive type,
+	// such as a service's argument wrapper, must be bounded too).
+	seen, onPath := map[*parser.StructLike]bool{}, map[*parser.StructLike]bool{}
 	// The struct itself is the one whose first field is fs[0].
 	var walk func(t *rtype) bool
 	walk = func(t *rtype) bool {
@@ -373,10 +376,14 @@ func (g *gen) recursive(fs []*field) bool {
 			if len(t.st.Fields) > 0 && len(fs) > 0 && t.st.Fields[0] == fs[0].f {
 				return true
 			}
+			if onPath[t.st] {
+				return true // a cycle below
+			}
 			if seen[t.st] {
 				return false
 			}
-			seen[t.st] = true
+			seen[t.st], onPath[t.st] = true, true
+			defer delete(onPath, t.st)
 			for _, f := range t.st.Fields {
 				ft, err := t.file.resolve(f.Type)
 				if err == nil && walk(ft) {

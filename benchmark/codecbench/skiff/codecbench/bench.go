@@ -1038,10 +1038,14 @@ func (p *Order) FastReadAliased(b []byte) (int, error) {
 				return off, status.Protocolf("thrift: codecbench.Order element type %d, want %d", et82, thriftcodec.TypeStruct)
 			}
 			off += n
-			v81 := make([]*Item, 0, size83)
-			vals84 := make([]Item, size83)
-			for i85 := range vals84 {
-				e86 := &vals84[i85]
+			v81 := make([]*Item, 0, min(size83, 1024))
+			var vals84 []Item
+			for i85 := 0; i85 < size83; i85++ {
+				if len(vals84) == cap(vals84) {
+					vals84 = make([]Item, 0, min(size83-i85, max(16, 2*cap(vals84))))
+				}
+				vals84 = vals84[:len(vals84)+1]
+				e86 := &vals84[len(vals84)-1]
 				e86.InitDefault()
 				if n, err := e86.FastReadAliased(b[off:]); err != nil {
 					return off, err
@@ -1150,10 +1154,14 @@ func (p *Order) FastReadAliased(b []byte) (int, error) {
 				return off, status.Protocolf("thrift: codecbench.Order element type %d, want %d", et108, thriftcodec.TypeStruct)
 			}
 			off += n
-			v107 := make([]*Address, 0, size109)
-			vals110 := make([]Address, size109)
-			for i111 := range vals110 {
-				e112 := &vals110[i111]
+			v107 := make([]*Address, 0, min(size109, 1024))
+			var vals110 []Address
+			for i111 := 0; i111 < size109; i111++ {
+				if len(vals110) == cap(vals110) {
+					vals110 = make([]Address, 0, min(size109-i111, max(16, 2*cap(vals110))))
+				}
+				vals110 = vals110[:len(vals110)+1]
+				e112 := &vals110[len(vals110)-1]
 				e112.InitDefault()
 				if n, err := e112.FastReadAliased(b[off:]); err != nil {
 					return off, err

@@ -1358,10 +1358,14 @@ func (p *Insanity) FastReadAliased(b []byte) (int, error) {
 				return off, status.Protocolf("thrift: thrifttest.Insanity element type %d, want %d", et72, thriftcodec.TypeStruct)
 			}
 			off += n
-			v71 := make([]*Xtruct, 0, size73)
-			vals74 := make([]Xtruct, size73)
-			for i75 := range vals74 {
-				e76 := &vals74[i75]
+			v71 := make([]*Xtruct, 0, min(size73, 1024))
+			var vals74 []Xtruct
+			for i75 := 0; i75 < size73; i75++ {
+				if len(vals74) == cap(vals74) {
+					vals74 = make([]Xtruct, 0, min(size73-i75, max(16, 2*cap(vals74))))
+				}
+				vals74 = vals74[:len(vals74)+1]
+				e76 := &vals74[len(vals74)-1]
 				e76.InitDefault()
 				if n, err := e76.FastReadAliased(b[off:]); err != nil {
 					return off, err
@@ -1703,10 +1707,14 @@ func (p *CrazyNesting) FastReadAliased(b []byte) (int, error) {
 				return off, status.Protocolf("thrift: thrifttest.CrazyNesting element type %d, want %d", et115, thriftcodec.TypeStruct)
 			}
 			off += n
-			v114 := make([]*Insanity, 0, size116)
-			vals117 := make([]Insanity, size116)
-			for i118 := range vals117 {
-				e119 := &vals117[i118]
+			v114 := make([]*Insanity, 0, min(size116, 1024))
+			var vals117 []Insanity
+			for i118 := 0; i118 < size116; i118++ {
+				if len(vals117) == cap(vals117) {
+					vals117 = make([]Insanity, 0, min(size116-i118, max(16, 2*cap(vals117))))
+				}
+				vals117 = vals117[:len(vals117)+1]
+				e119 := &vals117[len(vals117)-1]
 				e119.InitDefault()
 				if n, err := e119.FastReadAliased(b[off:]); err != nil {
 					return off, err
@@ -5753,10 +5761,14 @@ func (p *ListBonks) FastReadAliased(b []byte) (int, error) {
 				return off, status.Protocolf("thrift: thrifttest.ListBonks element type %d, want %d", et536, thriftcodec.TypeStruct)
 			}
 			off += n
-			v535 := make([]*Bonk, 0, size537)
-			vals538 := make([]Bonk, size537)
-			for i539 := range vals538 {
-				e540 := &vals538[i539]
+			v535 := make([]*Bonk, 0, min(size537, 1024))
+			var vals538 []Bonk
+			for i539 := 0; i539 < size537; i539++ {
+				if len(vals538) == cap(vals538) {
+					vals538 = make([]Bonk, 0, min(size537-i539, max(16, 2*cap(vals538))))
+				}
+				vals538 = vals538[:len(vals538)+1]
+				e540 := &vals538[len(vals538)-1]
 				e540.InitDefault()
 				if n, err := e540.FastReadAliased(b[off:]); err != nil {
 					return off, err
@@ -5976,10 +5988,14 @@ func (p *NestedListsBonk) FastReadAliased(b []byte) (int, error) {
 						return off, status.Protocolf("thrift: thrifttest.NestedListsBonk element type %d, want %d", et559, thriftcodec.TypeStruct)
 					}
 					off += n
-					v558 := make([]*Bonk, 0, size560)
-					vals561 := make([]Bonk, size560)
-					for i562 := range vals561 {
-						e563 := &vals561[i562]
+					v558 := make([]*Bonk, 0, min(size560, 1024))
+					var vals561 []Bonk
+					for i562 := 0; i562 < size560; i562++ {
+						if len(vals561) == cap(vals561) {
+							vals561 = make([]Bonk, 0, min(size560-i562, max(16, 2*cap(vals561))))
+						}
+						vals561 = vals561[:len(vals561)+1]
+						e563 := &vals561[len(vals561)-1]
 						e563.InitDefault()
 						if n, err := e563.FastReadAliased(b[off:]); err != nil {
 							return off, err
