@@ -118,6 +118,16 @@ func (cc *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.Ra
 	s.client = true
 
 	c.wmu.Lock()
+	if err := c.writableLocked(); err != nil {
+		c.wmu.Unlock()
+		c.mu.Lock()
+		c.nactive--
+		c.busy.Store(int32(c.nactive))
+		c.cond.Broadcast()
+		c.mu.Unlock()
+		return nil, status.Wrap(status.ErrConnect, "h2transport: connection closed", err)
+	}
+	// wmu stays held from here: ids reach the wire in increasing order.
 	c.mu.Lock()
 	if c.closed || c.goAway {
 		c.nactive--
@@ -132,11 +142,6 @@ func (cc *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.Ra
 	s.sendWin = c.peerInitWin
 	c.streams[s.id] = s
 	c.mu.Unlock()
-	if err := c.writableLocked(); err != nil {
-		c.wmu.Unlock()
-		s.resetRemoteErr(err)
-		return nil, status.Wrap(status.ErrConnect, "h2transport: connection closed", err)
-	}
 	c.encodeRequest(h)
 	c.writeHeaderBlockLocked(s.id, false)
 	// Not flushed yet: the request data (or the first Header or Read

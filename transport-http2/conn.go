@@ -474,9 +474,15 @@ func (c *conn) waitWriter() {
 // reader.
 func (c *conn) sendRST(id uint32, code http2.ErrCode, inline bool) {
 	c.wmu.Lock()
-	if c.canWrite(inline) {
+	// Never waits for the socket (Reset runs on timers): at most one RST
+	// per stream is queued, so the queue stays bounded.
+	ok := c.werr == nil && !c.isClosed()
+	if !inline {
+		ok = c.controlLocked()
+	}
+	if ok {
 		c.writeRSTLocked(id, code)
-		c.flush(inline)
+		c.kickLocked()
 	}
 	c.wmu.Unlock()
 }
@@ -630,12 +636,20 @@ func (c *conn) removeLocked(s *h2stream) bool {
 // returns the error that ended it.
 func (c *conn) readLoop() error {
 	for {
-		f, err := c.fr.ReadFrame()
+		fh, err := c.fr.ReadFrameHeader()
+		var f http2.Frame
+		if err == nil {
+			f, err = c.fr.ReadFrameForHeader(fh)
+		}
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) {
 				if se.StreamID == 0 {
 					return c.fatal(connError{code: se.Code, debug: "stream error on stream 0"})
+				}
+				if fh.Type == http2.FrameHeaders {
+					// Its header block was not decoded: the hpack state is lost.
+					return c.fatal(connError{code: http2.ErrCodeProtocol, debug: "malformed HEADERS frame"})
 				}
 				c.onStreamError(se.StreamID, se.Code)
 				continue
@@ -797,8 +811,14 @@ func (c *conn) onData(f *http2.DataFrame) error {
 		s.mu.Unlock()
 		return streamError{id: id, code: http2.ErrCodeFlowControl}
 	}
+	upd := 0
 	if pad := int(flen) - len(data); pad > 0 {
-		s.unacked += pad // padding is never read: give it back with the data
+		s.unacked += pad // padding is never read: give it back now if due
+		if s.unacked >= int(c.opts.streamWindow)/4 && !f.StreamEnded() {
+			upd = s.unacked
+			s.unacked = 0
+			s.recvWin += int64(upd)
+		}
 	}
 	if len(data) > 0 {
 		s.appendRecv(data)
@@ -809,6 +829,9 @@ func (c *conn) onData(f *http2.DataFrame) error {
 	}
 	s.notifyLocked()
 	s.mu.Unlock()
+	if upd > 0 {
+		c.sendWindowUpdate(id, upd, false)
+	}
 	if ended {
 		c.remoteEnded(s)
 	}

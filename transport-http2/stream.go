@@ -269,7 +269,19 @@ func (s *h2stream) send(pre headerFunc, end bool, tr stream.Header, hasTr bool) 
 			c.mu.Unlock()
 		}
 		c.wmu.Lock()
-		if err := c.writableLocked(); err != nil {
+		err := c.writableLocked()
+		if err == nil {
+			// A Reset (or the peer's RST) since acquire: its RST_STREAM
+			// is queued after wmu is released; send nothing after it.
+			c.mu.Lock()
+			if s.sendErr != nil {
+				err = s.sendErr
+				c.sendWin += int64(n) // give back the unused credit
+				c.cond.Broadcast()
+			}
+			c.mu.Unlock()
+		}
+		if err != nil {
 			c.wmu.Unlock()
 			return err
 		}
