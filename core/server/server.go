@@ -49,9 +49,9 @@ type Server struct {
 	stopErr  error
 	draining atomic.Bool // replies ask clients to drop their connections
 
-	byFull   map[string]map[string]*method   // full service name (package.Name) -> methods
-	byCodec  map[string]*routes              // service codec -> that codec's services
-	byInfo   map[*service.MethodInfo]*method // for stream dispatch
+	byFull   map[string]map[string]*method // full service name (package.Name) -> methods
+	byCodec  map[string]*routes            // service codec -> that codec's services
+	byStream map[*stream.Method]*method    // stream dispatch: Lookup hands out &method.sm
 	smu      sync.Mutex
 	sconns   map[stream.ServerConn]struct{} // open stream connections
 	sclosing bool                           // new stream connections shut down at once
@@ -87,7 +87,7 @@ func New(opts ...Option) *Server {
 		byMethod: map[string]*method{},
 		byFull:   map[string]map[string]*method{},
 		byCodec:  map[string]*routes{},
-		byInfo:   map[*service.MethodInfo]*method{},
+		byStream: map[*stream.Method]*method{},
 		sconns:   map[stream.ServerConn]struct{}{},
 		stopCh:   make(chan struct{}),
 	}
@@ -133,7 +133,7 @@ func (s *Server) RegisterService(info *service.Info, impl any) error {
 		m := &method{info: mi, svc: info.Name, ep: endpoint.Build(inner, s.opts.middlewares...),
 			sm: stream.Method{Service: info, Info: mi}}
 		methods[name] = m
-		s.byInfo[mi] = m
+		s.byStream[&m.sm] = m
 		if _, ok := s.byMethod[name]; !ok {
 			s.byMethod[name] = m
 		} else {

@@ -134,7 +134,7 @@ func (d *dispatcher) Lookup(svc, name string) (*stream.Method, error) {
 // Invoke implements stream.Dispatcher.
 func (d *dispatcher) Invoke(ctx context.Context, sm *stream.Method, args, result any) error {
 	s := d.s
-	m := s.byInfo[sm.Info]
+	m := s.byStream[sm] // keyed by registration, even when services share MethodInfo values
 	if m == nil {
 		return status.New(status.Unimplemented, "unknown method "+sm.Info.Name)
 	}

@@ -226,3 +226,35 @@ func TestSameNameInTwoPackages(t *testing.T) {
 		t.Fatalf("stream call to other.v1.Toy = %q, %v", got.B, err)
 	}
 }
+
+// TestStreamDispatchBySharedMethodInfo: two registrations sharing the same
+// method descriptors (a shallow copy of a service.Info under another
+// package) each reach their own implementation over streams.
+func TestStreamDispatchBySharedMethodInfo(t *testing.T) {
+	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithLogger(quiet),
+		server.WithStreamProtocols(toystream.Protocol), server.WithStreamCodecs(toystream.Codec))
+	a := toycodec.Service()
+	a.Package = "a.v1"
+	b := *a // shares a.Methods
+	b.Package = "b.v1"
+	reply := func(s string) toycodec.Handler {
+		return func(context.Context, []byte) ([]byte, error) { return []byte(s), nil }
+	}
+	if err := svr.RegisterService(a, reply("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := svr.RegisterService(&b, reply("b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := svr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svr.Stop() })
+	for _, svc := range []*service.Info{a, &b} {
+		var got toycodec.Bytes
+		err := streamClient(t, svc, svr.Addr().String()).Call(context.Background(), "Echo", &toycodec.Bytes{B: []byte("x")}, &got)
+		if err != nil || string(got.B) != svc.Package[:1] {
+			t.Errorf("%s.Echo = %q, %v; want %q", svc.FullName(), got.B, err, svc.Package[:1])
+		}
+	}
+}
