@@ -152,7 +152,9 @@ func (cc *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.Ra
 	if ctx.Done() != nil {
 		c.mu.Lock()
 		if !s.removed {
+			s.watchMu.Lock()
 			s.stopWatch = context.AfterFunc(ctx, cs.onCtxDone)
+			s.watchMu.Unlock()
 		}
 		c.mu.Unlock()
 	}
@@ -335,23 +337,30 @@ func (cs *clientStream) CloseSend() error {
 func (cs *clientStream) Header() (stream.Header, error) {
 	cs.sendQueued()
 	cs.mu.Lock()
-	defer cs.mu.Unlock()
 	for !cs.hdrSet && !cs.rEOF && cs.rerr == nil {
 		cs.rcond.Wait()
 	}
-	if cs.hdr == nil {
-		if cs.rerr != nil {
-			return nil, cs.rerr
+	hdr, rerr, ended := cs.hdr, cs.rerr, cs.rEOF || cs.rerr != nil
+	cs.mu.Unlock()
+	if ended {
+		cs.dropWatch() // a trailers-only response or a failed stream: the call may end now
+	}
+	if hdr == nil {
+		if rerr != nil {
+			return nil, rerr
 		}
 		return nil, status.New(status.Internal, "h2transport: stream ended without a header block")
 	}
-	return cs.hdr, nil
+	return hdr, nil
 }
 
 // Read reads response data; io.EOF after the server ended the stream.
 func (cs *clientStream) Read(p []byte) (int, error) {
 	cs.sendQueued()
 	n, err := cs.read(p)
+	if err != nil {
+		cs.dropWatch() // the stream has ended: the call may end now
+	}
 	if err == io.EOF {
 		cs.mu.Lock()
 		if !cs.hdrSet || cs.hdr == nil {

@@ -74,7 +74,8 @@ type h2stream struct {
 	ended   atomic.Bool // Close or Reset was called
 
 	// Client side.
-	stopWatch func() bool // guarded by conn.mu
+	watchMu   sync.Mutex
+	stopWatch func() bool // client: stops the context watch; guarded by watchMu
 }
 
 func (s *h2stream) init(c *conn) {
@@ -164,13 +165,20 @@ func (s *h2stream) finish() {
 	if s.cancel != nil {
 		s.cancel()
 	}
-	s.c.mu.Lock()
-	stop := s.stopWatch
-	s.stopWatch = nil
-	s.c.mu.Unlock()
-	if stop != nil {
-		stop()
+	s.dropWatch()
+}
+
+// dropWatch stops watching the stream's context and returns once that is
+// done, whoever started it. The client calls it before handing the end of a
+// stream to its reader, so no transport goroutine touches the caller's
+// context after the call has returned (callers may reuse it).
+func (s *h2stream) dropWatch() {
+	s.watchMu.Lock()
+	if s.stopWatch != nil {
+		s.stopWatch()
+		s.stopWatch = nil
 	}
+	s.watchMu.Unlock()
 }
 
 // resetLocal aborts the stream from this side with RST_STREAM code.

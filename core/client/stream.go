@@ -125,16 +125,14 @@ func (c *Client) streamCall(ctx context.Context, req, resp any) error {
 	if err := ctx.Err(); err != nil {
 		return ctxError(err)
 	}
-	// The call info is pooled and reused once Call returns, while a stream
-	// transport may still be dropping its watch of the call's context on
-	// its own goroutine: the call gets a context of its own.
-	var cancel context.CancelFunc
+	// The call info is pooled and reused once Call returns: a stream
+	// transport must be done with the context when the stream's end reaches
+	// the codec (transport-http2 stops its context watch first).
 	if ci.RPCTimeout > 0 {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, ci.RPCTimeout)
-	} else {
-		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
 	}
-	defer cancel()
 	cc, err := c.spool.get(ci.Address)
 	if err != nil {
 		return err
