@@ -3,15 +3,27 @@ package callinfo
 import (
 	"context"
 	"net"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/discovery"
 	"github.com/skiffrpc/skiff/core/stats"
 )
 
-// Info describes one call. It is also a context.Context: the parent context
-// with the Info attached.
+// Info describes one call: what the user asked for, on the client, or one
+// request being served, on the server. It is also a context.Context: the
+// parent context with the Info attached.
+//
+// An Info is never recycled. A context that carries one (a handler's
+// context kept by a goroutine, or detached with context.WithoutCancel)
+// keeps describing its own call for as long as anyone holds it.
+//
+// The runtime fills the fields before the call reaches middleware; after
+// that, middleware and handlers may read them, and write only where a
+// field's doc says so. On the client, the facts of each try on an instance
+// (address, sequence id, wire stats) are in the call's [Attempt] records,
+// not in Info.
 type Info struct {
 	parent context.Context
 
@@ -20,12 +32,14 @@ type Info struct {
 	Caller, CallerMethod string
 	// Service is the callee service name; Method the method called.
 	Service, Method string
-	// Address is the callee instance address (client side) or the peer
-	// address (server side).
-	Address string
-	// RemoteAddr is the peer's network address when a connection exists.
+	// Target is the address a per-call option pinned the call to
+	// (client.WithHostPort); empty when the balancer chooses (client only).
+	Target string
+	// RemoteAddr is the peer's network address (server only; on the client
+	// see Attempt.RemoteAddr).
 	RemoteAddr net.Addr
-	// SeqID is the sequence id on the wire.
+	// SeqID is the request's sequence id on the wire (server only; on the
+	// client see Attempt.SeqID).
 	SeqID int32
 	// Oneway is true for a call that gets no reply.
 	Oneway bool
@@ -35,29 +49,55 @@ type Info struct {
 	ConnectTimeout time.Duration
 	// Transport and Codec name the protocols the call used.
 	Transport, Codec string
-	// Meta is the transport metadata received with the request (server) or
-	// reply (client).
-	Meta *codec.Metadata
-	// Stats is the call's record.
+	// Meta is the transport metadata received with the request (server
+	// only). It is the Info's own copy: it stays valid after the call.
+	Meta codec.Metadata
+	// Stats is the call's record. On the client it holds RPCStart,
+	// RPCFinish and the outcome, and, once the call has returned, the wire
+	// events and sizes of its last finished attempt.
 	Stats stats.Record
+
+	first    Attempt
+	attempts atomic.Int32
+	last     atomic.Pointer[Attempt]
+	ints     [8]codec.IntKV
+	strs     [4]codec.StrKV
 }
+
+// Attempt is one try of a client call on one instance. A call has one
+// attempt, or more when a retry or a backup request tries again; each has
+// its own record, so attempts running at once never share state. Middleware
+// installed with client.WithInstanceMiddleware finds the attempt it runs in
+// with [AttemptFrom].
+type Attempt struct {
+	call *Info
+	// N numbers the attempts of a call from 1.
+	N int
+	// Instance is the instance the balancer picked; nil when the call was
+	// pinned to an address (Info.Target).
+	Instance discovery.Instance
+	// Address is the address the attempt was sent to.
+	Address string
+	// RemoteAddr is the network address of the connection used.
+	RemoteAddr net.Addr
+	// SeqID is the request's sequence id on the wire.
+	SeqID int32
+	// Stats is the attempt's record: connection, write and read events
+	// and the bytes sent and received.
+	Stats stats.Record
+	// Err is the attempt's outcome, set when it ends.
+	Err error
+}
+
+// Call returns the call the attempt belongs to.
+func (a *Attempt) Call() *Info { return a.call }
 
 type key struct{}
 
-var pool = sync.Pool{New: func() any { return new(Info) }}
+type attemptKey struct{}
 
-// New returns a pooled, empty Info attached to parent.
-func New(parent context.Context) *Info {
-	i := pool.Get().(*Info)
-	i.parent = parent
-	return i
-}
-
-// Release resets i and returns it to the pool. i must not be used after.
-func (i *Info) Release() {
-	*i = Info{}
-	pool.Put(i)
-}
+// New returns a new Info attached to parent.
+func New(parent context.Context) *Info { return &Info{parent: parent} }
 
 // From returns the Info carried by ctx, or nil.
 func From(ctx context.Context) *Info {
@@ -66,6 +106,70 @@ func From(ctx context.Context) *Info {
 	}
 	i, _ := ctx.Value(key{}).(*Info)
 	return i
+}
+
+// AttemptFrom returns the attempt ctx runs in, or nil outside an attempt
+// (on the server, or in client middleware that runs before instance
+// selection).
+func AttemptFrom(ctx context.Context) *Attempt {
+	if i, ok := ctx.(*Info); ok {
+		return i.firstAttempt()
+	}
+	a, _ := ctx.Value(attemptKey{}).(*Attempt)
+	return a
+}
+
+// StartAttempt begins the next attempt of the call and returns the context
+// it runs in, which carries the new [Attempt]. The client runtime calls it
+// once per try, after the client middleware; any number may run at once.
+// The attempt's Stats are reset to the call's stats level.
+func (i *Info) StartAttempt(ctx context.Context) (context.Context, *Attempt) {
+	n := int(i.attempts.Add(1))
+	if n == 1 {
+		a := &i.first
+		a.call, a.N = i, 1
+		a.Stats.Reset(i.Stats.Level())
+		return ctx, a
+	}
+	ac := &attemptCtx{Context: ctx}
+	a := &ac.a
+	a.call, a.N = i, n
+	a.Stats.Reset(i.Stats.Level())
+	return ac, a
+}
+
+// EndAttempt records err as a's outcome. Once the call has returned, the
+// call's Stats hold the details of the attempt that ended last before it
+// returned (see FinishStats).
+func (i *Info) EndAttempt(a *Attempt, err error) {
+	a.Err = err
+	i.last.Store(a)
+}
+
+// Attempts returns how many attempts the call has started.
+func (i *Info) Attempts() int { return int(i.attempts.Load()) }
+
+// FinishStats copies the wire events and sizes of the attempt that ended
+// last into i.Stats. The client runtime calls it when the call returns,
+// before tracers finish.
+func (i *Info) FinishStats() {
+	if a := i.last.Load(); a != nil {
+		i.Stats.CopyWire(&a.Stats)
+	}
+}
+
+// SetMeta copies m into the Info's own storage (Meta), so it stays valid
+// after the message m belongs to is reused.
+func (i *Info) SetMeta(m *codec.Metadata) {
+	i.Meta.Ints = append(i.ints[:0], m.Ints...)
+	i.Meta.Strs = append(i.strs[:0], m.Strs...)
+}
+
+func (i *Info) firstAttempt() *Attempt {
+	if i.attempts.Load() > 0 {
+		return &i.first
+	}
+	return nil
 }
 
 // Parent returns the context i was attached to.
@@ -80,13 +184,33 @@ func (i *Info) Done() <-chan struct{} { return i.parent.Done() }
 // Err implements context.Context.
 func (i *Info) Err() error { return i.parent.Err() }
 
-// Value implements context.Context; it returns i for the package's key.
+// Value implements context.Context; it returns i for the package's key and
+// the call's first attempt for the attempt key.
 func (i *Info) Value(k any) any {
-	if _, ok := k.(key); ok {
+	switch k.(type) {
+	case key:
 		return i
+	case attemptKey:
+		if a := i.firstAttempt(); a != nil {
+			return a
+		}
+		return nil
 	}
 	return i.parent.Value(k)
 }
 
 // String returns "callinfo(service.method)".
 func (i *Info) String() string { return "callinfo(" + i.Service + "." + i.Method + ")" }
+
+// attemptCtx carries an attempt after the first.
+type attemptCtx struct {
+	context.Context
+	a Attempt
+}
+
+func (c *attemptCtx) Value(k any) any {
+	if _, ok := k.(attemptKey); ok {
+		return &c.a
+	}
+	return c.Context.Value(k)
+}

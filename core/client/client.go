@@ -134,6 +134,9 @@ func (c *Client) Close() error {
 // method's argument and result values (generated XxxArgs / XxxResult);
 // result is ignored for oneway methods. A declared exception arrives inside
 // result; other failures are returned as errors (*status.Error).
+//
+// The context the middleware and tracers see carries a fresh
+// callinfo.Info; it stays valid after Call returns.
 func (c *Client) Call(ctx context.Context, method string, args, result any, opts ...CallOption) error {
 	if c.closed.Load() {
 		return status.New(status.Canceled, "client closed")
@@ -146,12 +149,12 @@ func (c *Client) Call(ctx context.Context, method string, args, result any, opts
 		cctx = t.Start(cctx)
 	}
 	err := c.ep(cctx, args, result)
+	ci.FinishStats()
 	ci.Stats.Err = err
 	ci.Stats.Record(stats.RPCFinish)
 	for i := len(c.opts.tracers) - 1; i >= 0; i-- {
 		c.opts.tracers[i].Finish(cctx)
 	}
-	ci.Release()
 	return err
 }
 
@@ -177,7 +180,7 @@ func (c *Client) newCallInfo(ctx context.Context, method string, opts []CallOpti
 		for _, o := range opts {
 			o.applyCall(&co)
 		}
-		ci.Address = co.hostPort
+		ci.Target = co.hostPort
 		if co.timeout > 0 {
 			ci.RPCTimeout = co.timeout
 		}
@@ -185,8 +188,9 @@ func (c *Client) newCallInfo(ctx context.Context, method string, opts []CallOpti
 	return ci
 }
 
-// pick sets ci.Address from the resolver and the balancer.
-func (c *Client) pick(ctx context.Context, ci *callinfo.Info) error {
+// pick sets the attempt's instance and address from the resolver and the
+// balancer.
+func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) error {
 	r := c.opts.resolver
 	if r == nil {
 		return status.Wrap(status.ErrNoInstance, "no resolver and no host ports for "+c.svc.Name, nil)
@@ -204,16 +208,24 @@ func (c *Client) pick(ctx context.Context, ci *callinfo.Info) error {
 	if in == nil {
 		return status.Wrap(status.ErrNoInstance, "no instance of "+c.svc.Name, nil)
 	}
-	ci.Address = in.Address()
+	at.Instance, at.Address = in, in.Address()
 	return nil
 }
 
-// balance picks an instance unless the call already has an address, then
-// runs the instance middleware.
+// balance starts an attempt, picks its instance (unless the call is pinned
+// to an address), then runs the instance middleware. Each time the client
+// middleware calls it is a new attempt with its own record.
 func (c *Client) balance(ctx context.Context, req, resp any) error {
 	ci := callinfo.From(ctx)
-	if ci.Address == "" {
-		if err := c.pick(ctx, ci); err != nil {
+	actx, at := ci.StartAttempt(ctx)
+	err := c.attempt(actx, ci, at, req, resp)
+	ci.EndAttempt(at, err)
+	return err
+}
+
+func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt, req, resp any) error {
+	if at.Address = ci.Target; at.Address == "" {
+		if err := c.pick(ctx, at); err != nil {
 			return err
 		}
 	}
@@ -232,7 +244,7 @@ func network(addr string) string {
 // roundTrip sends one request on a pooled connection and reads its reply
 // (ping-pong: one call at a time per connection).
 func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
-	ci := callinfo.From(ctx)
+	ci, at := callinfo.From(ctx), callinfo.AttemptFrom(ctx)
 	if err := ctx.Err(); err != nil {
 		return ctxError(err)
 	}
@@ -254,18 +266,18 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 		}
 	}
 	if c.mux != nil {
-		return c.muxRoundTrip(ctx, ci, deadline, ct, req, resp)
+		return c.muxRoundTrip(ctx, ci, at, deadline, ct, req, resp)
 	}
-	ci.Stats.Record(stats.ClientConnStart)
-	pc, err := c.pool.get(network(ci.Address), ci.Address, ct)
-	ci.Stats.Record(stats.ClientConnFinish)
+	at.Stats.Record(stats.ClientConnStart)
+	pc, err := c.pool.get(network(at.Address), at.Address, ct)
+	at.Stats.Record(stats.ClientConnFinish)
 	if err != nil {
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
-			return status.Wrap(status.ErrTimeout, "rpc timeout while connecting to "+ci.Address, err)
+			return status.Wrap(status.ErrTimeout, "rpc timeout while connecting to "+at.Address, err)
 		}
-		return status.Wrap(status.ErrConnect, "connect to "+ci.Address, err)
+		return status.Wrap(status.ErrConnect, "connect to "+at.Address, err)
 	}
-	ci.RemoteAddr = pc.RemoteAddr()
+	at.RemoteAddr = pc.RemoteAddr()
 
 	msg := messages.Get().(*codec.Message)
 	defer func() {
@@ -278,25 +290,25 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 	}
 	msg.SeqID = c.seq.Add(1)
 	msg.Service, msg.Method, msg.Payload = ci.Service, ci.Method, req
-	ci.SeqID = msg.SeqID
+	at.SeqID = msg.SeqID
 
 	if c.meta != nil {
 		c.meta.ClientWriteMeta(ctx, msg)
 	}
-	ci.Stats.Record(stats.WriteStart)
+	at.Stats.Record(stats.WriteStart)
 	w := pc.Writer()
 	err = c.proto.WriteMessage(w, msg, c.codec)
 	if err == nil {
-		ci.Stats.SendSize = w.MallocLen()
+		at.Stats.SendSize = w.MallocLen()
 		err = w.Flush()
 	}
-	ci.Stats.Record(stats.WriteFinish)
+	at.Stats.Record(stats.WriteFinish)
 	if err != nil {
 		c.pool.discard(pc)
 		if errors.Is(err, status.ErrProtocol) {
 			return err
 		}
-		return status.Wrap(status.ErrConnect, "send request to "+ci.Address, err)
+		return status.Wrap(status.ErrConnect, "send request to "+at.Address, err)
 	}
 	if ci.Oneway {
 		c.pool.put(pc)
@@ -315,9 +327,9 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() { _ = pc.Close() })
 	}
-	ci.Stats.Record(stats.ReadStart)
+	at.Stats.Record(stats.ReadStart)
 	err = c.readReply(pc, msg, resp)
-	ci.Stats.Record(stats.ReadFinish)
+	at.Stats.Record(stats.ReadFinish)
 	canceled := stop != nil && !stop()
 	if err != nil || canceled {
 		c.pool.discard(pc)
@@ -325,15 +337,15 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 		case canceled:
 			return ctxError(ctx.Err())
 		case !deadline.IsZero() && !time.Now().Before(deadline):
-			return status.Wrap(status.ErrTimeout, fmt.Sprintf("rpc timeout: no reply to %s from %s within %v", ci.Method, ci.Address, ci.RPCTimeout), nil)
+			return status.Wrap(status.ErrTimeout, fmt.Sprintf("rpc timeout: no reply to %s from %s within %v", ci.Method, at.Address, ci.RPCTimeout), nil)
 		}
 		var se *status.Error
 		if errors.As(err, &se) && se.Kind() != status.KindNone {
 			return err
 		}
-		return status.Wrap(status.ErrConnect, "read reply from "+ci.Address, err)
+		return status.Wrap(status.ErrConnect, "read reply from "+at.Address, err)
 	}
-	if msg.ConnReset || msg.SeqID != ci.SeqID {
+	if msg.ConnReset || msg.SeqID != at.SeqID {
 		// The server is shutting down, or answered a request it could not
 		// read (an exception without our sequence id): it may close.
 		c.pool.discard(pc)

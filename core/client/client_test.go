@@ -138,7 +138,11 @@ func TestPerCallHostPortAndMiddlewareOrder(t *testing.T) {
 	mw := func(name string) endpoint.Middleware {
 		return func(next endpoint.Endpoint) endpoint.Endpoint {
 			return func(ctx context.Context, req, resp any) error {
-				order = append(order, name+">"+callinfo.From(ctx).Address)
+				addr := "" // no attempt yet before instance selection
+				if at := callinfo.AttemptFrom(ctx); at != nil {
+					addr = at.Address
+				}
+				order = append(order, name+">"+addr)
 				err := next(ctx, req, resp)
 				order = append(order, "<"+name)
 				return err

@@ -309,14 +309,14 @@ func (mc *muxConn) decode(body []byte, msg *codec.Message, call *muxCall) error 
 }
 
 // muxRoundTrip is roundTrip for multiplexed connections.
-func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, deadline time.Time, ct time.Duration, req, resp any) error {
-	ci.Stats.Record(stats.ClientConnStart)
-	mc, err := c.mux.get(ci.Address, ct)
-	ci.Stats.Record(stats.ClientConnFinish)
+func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt, deadline time.Time, ct time.Duration, req, resp any) error {
+	at.Stats.Record(stats.ClientConnStart)
+	mc, err := c.mux.get(at.Address, ct)
+	at.Stats.Record(stats.ClientConnFinish)
 	if err != nil {
-		return status.Wrap(status.ErrConnect, "connect to "+ci.Address, err)
+		return status.Wrap(status.ErrConnect, "connect to "+at.Address, err)
 	}
-	ci.RemoteAddr = mc.conn.RemoteAddr()
+	at.RemoteAddr = mc.conn.RemoteAddr()
 	msg := messages.Get().(*codec.Message)
 	defer func() {
 		msg.Reset()
@@ -328,7 +328,7 @@ func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, deadline t
 	}
 	msg.SeqID = c.seq.Add(1)
 	msg.Service, msg.Method, msg.Payload = ci.Service, ci.Method, req
-	ci.SeqID = msg.SeqID
+	at.SeqID = msg.SeqID
 
 	var call *muxCall
 	if !ci.Oneway {
@@ -338,20 +338,20 @@ func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, deadline t
 	if c.meta != nil {
 		c.meta.ClientWriteMeta(ctx, msg)
 	}
-	ci.Stats.Record(stats.WriteStart)
+	at.Stats.Record(stats.WriteStart)
 	err = mc.send(msg, call)
-	ci.Stats.Record(stats.WriteFinish)
+	at.Stats.Record(stats.WriteFinish)
 	if call == nil || err != nil {
 		if call != nil && mc.forget(msg.SeqID) {
 			muxCalls.Put(call)
 		}
 		if err != nil && !errors.Is(err, status.ErrProtocol) && !errors.Is(err, status.ErrConnect) {
-			err = status.Wrap(status.ErrConnect, "send request to "+ci.Address, err)
+			err = status.Wrap(status.ErrConnect, "send request to "+at.Address, err)
 		}
 		return err
 	}
-	ci.Stats.Record(stats.ReadStart)
-	defer ci.Stats.Record(stats.ReadFinish)
+	at.Stats.Record(stats.ReadStart)
+	defer at.Stats.Record(stats.ReadFinish)
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		d := time.Until(deadline)
@@ -372,7 +372,7 @@ func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, deadline t
 		muxCalls.Put(call)
 		return err
 	case <-timeout:
-		err = status.Wrap(status.ErrTimeout, "rpc timeout: no reply to "+ci.Method+" from "+ci.Address+" in time", nil)
+		err = status.Wrap(status.ErrTimeout, "rpc timeout: no reply to "+ci.Method+" from "+at.Address+" in time", nil)
 	case <-ctx.Done():
 		err = ctxError(ctx.Err())
 	}

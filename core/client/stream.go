@@ -81,21 +81,23 @@ func (c *Client) NewStream(ctx context.Context, method string, opts ...CallOptio
 	if c.spool == nil {
 		return nil, status.New(status.Unimplemented, "client: NewStream needs WithStreamTransport")
 	}
-	// The call info lives as long as the stream, so it is not pooled.
 	ci := c.newCallInfo(ctx, method, opts)
-	if ci.Address == "" {
-		if err := c.pick(ci, ci); err != nil {
+	actx, at := ci.StartAttempt(ci)
+	if at.Address = ci.Target; at.Address == "" {
+		if err := c.pick(actx, at); err != nil {
+			ci.EndAttempt(at, err)
 			return nil, err
 		}
 	}
-	cc, err := c.spool.get(ci.Address)
+	cc, err := c.spool.get(at.Address)
 	if err != nil {
+		ci.EndAttempt(at, err)
 		return nil, err
 	}
 	if ci.RPCTimeout <= 0 {
-		return c.scodec.NewClientStream(ci, cc, c.svc, method)
+		return c.scodec.NewClientStream(actx, cc, c.svc, method)
 	}
-	sctx, cancel := context.WithTimeout(ci, ci.RPCTimeout)
+	sctx, cancel := context.WithTimeout(actx, ci.RPCTimeout)
 	cs, err := c.scodec.NewClientStream(sctx, cc, c.svc, method)
 	if err != nil {
 		cancel()
@@ -121,26 +123,23 @@ func (s *timedStream) RecvMsg(m any) error {
 
 // streamCall is the innermost endpoint of a unary call over streams.
 func (c *Client) streamCall(ctx context.Context, req, resp any) error {
-	ci := callinfo.From(ctx)
+	ci, at := callinfo.From(ctx), callinfo.AttemptFrom(ctx)
 	if err := ctx.Err(); err != nil {
 		return ctxError(err)
 	}
-	// The call info is pooled and reused once Call returns: a stream
-	// transport must be done with the context when the stream's end reaches
-	// the codec (transport-http2 stops its context watch first).
 	if ci.RPCTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, ci.RPCTimeout)
 		defer cancel()
 	}
-	cc, err := c.spool.get(ci.Address)
+	cc, err := c.spool.get(at.Address)
 	if err != nil {
 		return err
 	}
-	ci.Stats.Record(stats.WriteStart)
+	at.Stats.Record(stats.WriteStart)
 	if uc, ok := c.scodec.(stream.UnaryCaller); ok {
 		err = uc.Unary(ctx, cc, c.svc, ci.Method, req, resp)
-		ci.Stats.Record(stats.ReadFinish)
+		at.Stats.Record(stats.ReadFinish)
 		return err
 	}
 	cs, err := c.scodec.NewClientStream(ctx, cc, c.svc, ci.Method)
@@ -162,7 +161,7 @@ func (c *Client) streamCall(ctx context.Context, req, resp any) error {
 		}
 		return err
 	}
-	ci.Stats.Record(stats.ReadFinish)
+	at.Stats.Record(stats.ReadFinish)
 	return nil
 }
 

@@ -486,7 +486,7 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	ci.Oneway = msg.Type == codec.Oneway || m.info.Oneway
 	ci.RemoteAddr = st.remote
 	ci.Transport, ci.Codec = st.proto.Name(), c.Name()
-	ci.Meta = &msg.Meta
+	ci.SetMeta(&msg.Meta)
 	ci.Stats.Reset(s.level)
 	var result any
 	if !ci.Oneway {
@@ -517,7 +517,6 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	if cancel != nil {
 		cancel()
 	}
-	ci.Release()
 	recycle(args)
 	recycle(result)
 	return nil

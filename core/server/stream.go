@@ -145,9 +145,7 @@ func (d *dispatcher) Invoke(ctx context.Context, sm *stream.Method, args, result
 		// The handler sees the call info through its stream's context too.
 		args = &callStream{ServerStream: ss, ctx: ci}
 	}
-	err := s.invoke(ci, ci, m, args, result)
-	ci.Release()
-	return err
+	return s.invoke(ci, ci, m, args, result)
 }
 
 // callStream is a handler's stream whose context carries the call info.

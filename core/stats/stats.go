@@ -75,6 +75,17 @@ type Record struct {
 // Reset clears r and sets its level.
 func (r *Record) Reset(l Level) { *r = Record{level: l} }
 
+// CopyWire copies the connection, write and read event times and the
+// sizes of from into r, leaving r's level, RPCStart, RPCFinish, handler
+// events and outcome alone. The client runtime uses it to give a call's
+// record the wire facts of its last attempt.
+func (r *Record) CopyWire(from *Record) {
+	for e := ClientConnStart; e <= ReadFinish; e++ {
+		r.times[e] = from.times[e]
+	}
+	r.SendSize, r.RecvSize = from.SendSize, from.RecvSize
+}
+
 // Level returns the recording level.
 func (r *Record) Level() Level { return r.level }
 
