@@ -18,6 +18,8 @@ import (
 // Trailer and header names of gRPC status and of Kitex business errors.
 const (
 	hdrStatus    = "grpc-status"
+	hdrKind      = "skiff-kind" // "overload" for a limiter's rejection
+	kindOverload = "overload"
 	hdrMessage   = "grpc-message"
 	hdrDetails   = "grpc-status-details-bin"
 	hdrBizStatus = "biz-status"
@@ -89,6 +91,11 @@ func appendStatus(h stream.Header, err error) stream.Header {
 	}
 	code, msg := statusOf(err)
 	h = append(h, stream.Field{Name: hdrStatus, Value: strconv.FormatUint(uint64(code), 10)})
+	if se := (*status.Error)(nil); errors.As(err, &se) && se.WireKind() == status.KindOverload {
+		// RESOURCE_EXHAUSTED alone cannot tell a limiter's rejection from
+		// a handler's quota error; Skiff clients read this key.
+		h = append(h, stream.Field{Name: hdrKind, Value: kindOverload})
+	}
 	if msg != "" {
 		h = append(h, stream.Field{Name: hdrMessage, Value: EncodeStatusMessage(msg)})
 	}
@@ -223,7 +230,11 @@ func errorFromStatus(h stream.Header) error {
 	if code == status.OK {
 		return nil
 	}
-	se := status.Remote(code, 0, DecodeStatusMessage(h.Get(hdrMessage)))
+	kind := status.KindNone
+	if h.Get(hdrKind) == kindOverload {
+		kind = status.KindOverload
+	}
+	se := status.FromWire(code, kind, 0, DecodeStatusMessage(h.Get(hdrMessage)))
 	if d := h.Get(hdrDetails); d != "" {
 		if b, ok := decodeBin(d); ok {
 			if ds, ok := parseRPCStatus([]byte(b)); ok && len(ds) > 0 {

@@ -176,6 +176,8 @@ func ExceptionType(err *status.Error) int32 {
 const (
 	errTypeIDField  protowire.Number = 1
 	errMessageField protowire.Number = 2
+	errCodeField    protowire.Number = status.ExceptionCodeField
+	errKindField    protowire.Number = status.ExceptionKindField
 )
 
 // errorProtoSize is the encoded size of ErrorProto for err. Zero values are
@@ -188,10 +190,19 @@ func errorProtoSize(err *status.Error) int {
 	if m := err.Message(); m != "" {
 		n += protowire.SizeTag(errMessageField) + protowire.SizeBytes(len(m))
 	}
+	if status.NeedsWireCode(err) {
+		n += protowire.SizeTag(errCodeField) + protowire.SizeVarint(uint64(err.Code()))
+		if k := err.WireKind(); k != status.KindNone {
+			n += protowire.SizeTag(errKindField) + protowire.SizeVarint(uint64(k))
+		}
+	}
 	return n
 }
 
-// appendErrorProto appends ErrorProto{TypeID, Message} for err.
+// appendErrorProto appends ErrorProto{TypeID, Message} for err, plus
+// varint fields status.ExceptionCodeField and ExceptionKindField when the
+// type id alone would not restore err's code or category
+// (status.NeedsWireCode); protobuf readers, Kitex's included, skip them.
 func appendErrorProto(b []byte, err *status.Error) []byte {
 	if id := ExceptionType(err); id != 0 {
 		b = protowire.AppendTag(b, errTypeIDField, protowire.VarintType)
@@ -201,6 +212,14 @@ func appendErrorProto(b []byte, err *status.Error) []byte {
 		b = protowire.AppendTag(b, errMessageField, protowire.BytesType)
 		b = protowire.AppendString(b, m)
 	}
+	if status.NeedsWireCode(err) {
+		b = protowire.AppendTag(b, errCodeField, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(err.Code()))
+		if k := err.WireKind(); k != status.KindNone {
+			b = protowire.AppendTag(b, errKindField, protowire.VarintType)
+			b = protowire.AppendVarint(b, uint64(k))
+		}
+	}
 	return b
 }
 
@@ -209,8 +228,9 @@ func appendErrorProto(b []byte, err *status.Error) []byte {
 // parsers treat it (as unknown).
 func readErrorProto(b []byte) (*status.Error, error) {
 	var (
-		typeID int32
-		msg    string
+		typeID     int32
+		msg        string
+		code, kind = int32(-1), int32(-1)
 	)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -231,6 +251,20 @@ func readErrorProto(b []byte) (*status.Error, error) {
 				return nil, wireError("ErrorProto.Message", m)
 			}
 			msg, n = string(v), m
+		case (num == errCodeField || num == errKindField) && typ == protowire.VarintType:
+			v, m := protowire.ConsumeVarint(b)
+			if m < 0 {
+				return nil, wireError("ErrorProto", m)
+			}
+			if v > 1<<16 {
+				v = 1 << 16 // out of range either way
+			}
+			if num == errCodeField {
+				code = int32(v)
+			} else {
+				kind = int32(v)
+			}
+			n = m
 		default:
 			n = protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
@@ -239,7 +273,7 @@ func readErrorProto(b []byte) (*status.Error, error) {
 		}
 		b = b[n:]
 	}
-	return status.Remote(status.CodeForType(typeID), typeID, msg), nil
+	return status.FromException(typeID, msg, code, kind), nil
 }
 
 func wireError(what string, n int) *status.Error {

@@ -77,25 +77,44 @@ func ApplicationError(typeID int32, msg string) *status.Error {
 // exceptionSize is the encoded size of the TApplicationException for err.
 func exceptionSize(err *status.Error) int {
 	// field 1 string, field 2 i32, stop.
-	return FieldHeaderSize + StringSize(err.Message()) + FieldHeaderSize + 4 + StopSize
+	n := FieldHeaderSize + StringSize(err.Message()) + FieldHeaderSize + 4 + StopSize
+	if status.NeedsWireCode(err) {
+		n += FieldHeaderSize + 4
+		if err.WireKind() != status.KindNone {
+			n += FieldHeaderSize + 4
+		}
+	}
+	return n
 }
 
 // appendException appends the TApplicationException for err. Like Kitex, it
-// always writes the message field, even when it is empty.
+// always writes the message field, even when it is empty. When the type id
+// alone would not restore err's code or category (status.NeedsWireCode),
+// it adds i32 fields status.ExceptionCodeField and ExceptionKindField,
+// which Apache Thrift and Kitex readers skip.
 func appendException(b []byte, err *status.Error) []byte {
 	b = AppendFieldBegin(b, TypeString, 1)
 	b = AppendString(b, err.Message())
 	b = AppendFieldBegin(b, TypeI32, 2)
 	b = AppendI32(b, ExceptionType(err))
+	if status.NeedsWireCode(err) {
+		b = AppendFieldBegin(b, TypeI32, status.ExceptionCodeField)
+		b = AppendI32(b, int32(err.Code()))
+		if k := err.WireKind(); k != status.KindNone {
+			b = AppendFieldBegin(b, TypeI32, status.ExceptionKindField)
+			b = AppendI32(b, int32(k))
+		}
+	}
 	return AppendFieldStop(b)
 }
 
 // readException decodes a TApplicationException into a remote error.
 func readException(b []byte) (*status.Error, error) {
 	var (
-		msg    string
-		typeID = UnknownApplicationException
-		off    int
+		msg        string
+		typeID     = UnknownApplicationException
+		code, kind = int32(-1), int32(-1)
+		off        int
 	)
 	for {
 		t, id, n, err := ReadFieldBegin(b[off:])
@@ -111,6 +130,10 @@ func readException(b []byte) (*status.Error, error) {
 			msg, n, err = ReadString(b[off:])
 		case id == 2 && t == TypeI32:
 			typeID, n, err = ReadI32(b[off:])
+		case id == status.ExceptionCodeField && t == TypeI32:
+			code, n, err = ReadI32(b[off:])
+		case id == status.ExceptionKindField && t == TypeI32:
+			kind, n, err = ReadI32(b[off:])
 		default:
 			n, err = Skip(b[off:], t, MaxDepth-1)
 		}
@@ -119,5 +142,5 @@ func readException(b []byte) (*status.Error, error) {
 		}
 		off += n
 	}
-	return status.Remote(CodeForType(typeID), typeID, msg), nil
+	return status.FromException(typeID, msg, code, kind), nil
 }

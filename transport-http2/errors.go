@@ -17,15 +17,17 @@ var errClosedByUser = errors.New("h2transport: connection closed")
 var errStreamClosed = status.New(status.Internal, "h2transport: write on a closed stream")
 
 // connClosedError is the error streams see when their connection ends.
+// Its kind is status.KindConnLost (code Unavailable): the stream's request
+// may have reached the server.
 func connClosedError(cause error) error {
 	if cause == nil || cause == errClosedByUser {
-		return status.New(status.Unavailable, "h2transport: connection closed")
+		return status.Wrap(status.ErrConnLost, "h2transport: connection closed", nil)
 	}
 	var se *status.Error
 	if errors.As(cause, &se) {
-		return status.Errorf(status.Unavailable, "h2transport: connection closed: %s", se.Message())
+		return status.Wrap(status.ErrConnLost, "h2transport: connection closed: "+se.Message(), nil)
 	}
-	return status.Errorf(status.Unavailable, "h2transport: connection closed: %v", cause)
+	return status.Wrap(status.ErrConnLost, "h2transport: connection closed", cause)
 }
 
 // goAwayError is the error of a client stream the server did not process
@@ -35,7 +37,7 @@ func goAwayError(code http2.ErrCode, debug string) error {
 	if debug != "" {
 		msg += " (" + debug + ")"
 	}
-	return status.New(status.Unavailable, msg)
+	return status.Wrap(status.ErrUnsent, msg, nil)
 }
 
 // resetError maps an RST_STREAM code received from the peer to a status
@@ -44,7 +46,8 @@ func resetError(code http2.ErrCode) error {
 	c := status.Internal
 	switch code {
 	case http2.ErrCodeRefusedStream:
-		c = status.Unavailable
+		// The server did not process the stream: safe to retry anywhere.
+		return status.Wrap(status.ErrUnsent, "h2transport: stream refused by peer", nil)
 	case http2.ErrCodeCancel:
 		c = status.Canceled
 	case http2.ErrCodeEnhanceYourCalm:

@@ -266,19 +266,54 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 		}
 	}
 	if c.mux != nil {
-		return c.muxRoundTrip(ctx, ci, at, deadline, ct, req, resp)
+		err := c.muxRoundTrip(ctx, ci, at, deadline, ct, req, resp)
+		if errors.Is(err, status.ErrUnsent) && !errors.Is(err, status.ErrConnect) && ctx.Err() == nil {
+			// Transparent retry: the connection had failed before the
+			// request was queued; nothing reached the wire.
+			err = c.muxRoundTrip(ctx, ci, at, deadline, ct, req, resp)
+		}
+		return err
 	}
 	at.Stats.Record(stats.ClientConnStart)
 	pc, err := c.pool.get(network(at.Address), at.Address, ct)
 	at.Stats.Record(stats.ClientConnFinish)
 	if err != nil {
-		if !deadline.IsZero() && !time.Now().Before(deadline) {
-			return status.Wrap(status.ErrTimeout, "rpc timeout while connecting to "+at.Address, err)
-		}
-		return status.Wrap(status.ErrConnect, "connect to "+at.Address, err)
+		return connectError(at, deadline, err)
 	}
-	at.RemoteAddr = pc.RemoteAddr()
+	reused := pc.reused
+	err = c.pingPong(ctx, ci, at, pc, deadline, req, resp)
+	if reused && errors.Is(err, status.ErrUnsent) && ctx.Err() == nil {
+		// Transparent retry: a pooled connection failed before the request
+		// reached the wire (the server closed it, or restarted). Try once
+		// more on a fresh connection, as grpc-go does for streams that
+		// never left the client.
+		at.Stats.Record(stats.ClientConnStart)
+		pc, err = c.pool.dial(network(at.Address), at.Address, ct)
+		at.Stats.Record(stats.ClientConnFinish)
+		if err != nil {
+			return connectError(at, deadline, err)
+		}
+		err = c.pingPong(ctx, ci, at, pc, deadline, req, resp)
+	}
+	return err
+}
 
+// connectError is the error of a failed dial: a timeout when the call's
+// deadline passed meanwhile, a connect error (which is also unsent)
+// otherwise.
+func connectError(at *callinfo.Attempt, deadline time.Time, err error) error {
+	if !deadline.IsZero() && !time.Now().Before(deadline) {
+		return status.Wrap(status.ErrTimeout, "rpc timeout while connecting to "+at.Address, err)
+	}
+	return status.Wrap(status.ErrConnect, "connect to "+at.Address, err)
+}
+
+// pingPong sends one request on pc and reads its reply, then returns pc
+// to the pool or closes it. An error matching status.ErrUnsent means no
+// byte of the request reached the server.
+func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt, pc *pconn, deadline time.Time, req, resp any) error {
+	at.RemoteAddr = pc.RemoteAddr()
+	var err error
 	msg := messages.Get().(*codec.Message)
 	defer func() {
 		msg.Reset()
@@ -308,7 +343,9 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 		if errors.Is(err, status.ErrProtocol) {
 			return err
 		}
-		return status.Wrap(status.ErrConnect, "send request to "+at.Address, err)
+		// A failed flush did not hand the whole frame to the network: the
+		// server cannot have read the request.
+		return status.Wrap(status.ErrUnsent, "send request to "+at.Address, err)
 	}
 	if ci.Oneway {
 		c.pool.put(pc)
@@ -343,7 +380,7 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 		if errors.As(err, &se) && se.Kind() != status.KindNone {
 			return err
 		}
-		return status.Wrap(status.ErrConnect, "read reply from "+at.Address, err)
+		return status.Wrap(status.ErrConnLost, "read reply from "+at.Address, err)
 	}
 	if msg.ConnReset || msg.SeqID != at.SeqID {
 		// The server is shutting down, or answered a request it could not

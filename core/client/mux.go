@@ -185,7 +185,8 @@ func (mc *muxConn) send(msg *codec.Message, call *muxCall) error {
 	if mc.err != nil {
 		err := mc.err
 		mc.mu.Unlock()
-		return err
+		// Nothing of this request was queued on the failed connection.
+		return status.Wrap(status.ErrUnsent, "connection to "+mc.conn.RemoteAddr().String()+" failed before the request was queued", err)
 	}
 	before := mc.out.MallocLen()
 	if err := c.proto.WriteMessage(&mc.out, msg, c.codec); err != nil {
@@ -243,7 +244,8 @@ func (mc *muxConn) flush() error {
 			mc.mu.Lock()
 			mc.flushing = false
 			mc.mu.Unlock()
-			err = status.Wrap(status.ErrConnect, "send to "+mc.conn.RemoteAddr().String(), err)
+			// Part of the batch may have reached the server.
+			err = status.Wrap(status.ErrConnLost, "send to "+mc.conn.RemoteAddr().String(), err)
 			mc.fail(err)
 			return err
 		}
@@ -259,7 +261,7 @@ func (mc *muxConn) readLoop() {
 	for {
 		payload, err := c.proto.ReadMessage(r, msg, c.opts.maxFrame)
 		if err != nil {
-			mc.fail(status.Wrap(status.ErrConnect, "read replies", err))
+			mc.fail(status.Wrap(status.ErrConnLost, "read replies", err))
 			return
 		}
 		n, err := codec.Envelope(c.codec, payload, msg)
@@ -345,8 +347,8 @@ func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, at *callin
 		if call != nil && mc.forget(msg.SeqID) {
 			muxCalls.Put(call)
 		}
-		if err != nil && !errors.Is(err, status.ErrProtocol) && !errors.Is(err, status.ErrConnect) {
-			err = status.Wrap(status.ErrConnect, "send request to "+at.Address, err)
+		if err != nil && !errors.Is(err, status.ErrProtocol) && !errors.Is(err, status.ErrUnsent) && !errors.Is(err, status.ErrConnLost) {
+			err = status.Wrap(status.ErrConnLost, "send request to "+at.Address, err)
 		}
 		return err
 	}

@@ -13,6 +13,7 @@ type pconn struct {
 	engine.Conn
 	addr     string
 	idleFrom time.Time
+	reused   bool // taken from the idle list, not dialled for this call
 }
 
 // connPool hands out connections for ping-pong calls: one call at a time
@@ -20,6 +21,8 @@ type pconn struct {
 // itself and bypass it.
 type connPool interface {
 	get(network, addr string, timeout time.Duration) (*pconn, error)
+	// dial returns a new connection, never an idle one.
+	dial(network, addr string, timeout time.Duration) (*pconn, error)
 	// put returns a healthy connection after a complete call.
 	put(c *pconn)
 	// discard closes a connection that must not be reused.
@@ -30,6 +33,10 @@ type connPool interface {
 type shortPool struct{ eng engine.Engine }
 
 func (p shortPool) get(network, addr string, timeout time.Duration) (*pconn, error) {
+	return p.dial(network, addr, timeout)
+}
+
+func (p shortPool) dial(network, addr string, timeout time.Duration) (*pconn, error) {
 	c, err := p.eng.Dial(network, addr, timeout)
 	if err != nil {
 		return nil, err
@@ -99,10 +106,15 @@ func (p *longPool) get(network, addr string, timeout time.Duration) (*pconn, err
 		l.mu.Unlock()
 		p.idle.Add(-1)
 		if c.IsActive() && time.Since(c.idleFrom) < p.cfg.MaxIdleTimeout {
+			c.reused = true
 			return c, nil
 		}
 		_ = c.Close()
 	}
+	return p.dial(network, addr, timeout)
+}
+
+func (p *longPool) dial(network, addr string, timeout time.Duration) (*pconn, error) {
 	c, err := p.eng.Dial(network, addr, timeout)
 	if err != nil {
 		return nil, err

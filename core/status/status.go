@@ -1,6 +1,7 @@
 package status
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -70,11 +71,21 @@ const (
 	// KindRemote: the remote side answered with an application exception
 	// (for Thrift, a TApplicationException).
 	KindRemote
-	// KindConnect: no connection could be made to the chosen instance.
+	// KindConnect: no connection could be made to the chosen instance. The
+	// request never reached the wire, so it also matches [ErrUnsent].
 	KindConnect
+	// KindUnsent: the request never reached the wire (the connection was
+	// found closed, or the write failed before the whole request was
+	// handed to the network). No server has seen it: retrying it
+	// anywhere is safe.
+	KindUnsent
+	// KindConnLost: the connection failed after the request was sent and
+	// before the reply arrived. The server may have run the call: only an
+	// idempotent call may be retried.
+	KindConnLost
 )
 
-var kindNames = [...]string{"", "timeout", "canceled", "overload", "circuit open", "no instance", "protocol", "remote", "connect"}
+var kindNames = [...]string{"", "timeout", "canceled", "overload", "circuit open", "no instance", "protocol", "remote", "connect", "unsent", "connection lost"}
 
 // String returns the category name, such as "timeout", or "" for KindNone.
 func (k Kind) String() string {
@@ -97,6 +108,7 @@ type Error struct {
 	msg      string
 	cause    error
 	sentinel bool
+	remote   bool
 }
 
 // Category sentinels. Compare with [errors.Is]; never return them directly
@@ -110,6 +122,8 @@ var (
 	ErrProtocol    = &Error{code: Internal, kind: KindProtocol, msg: "protocol error", sentinel: true}
 	ErrRemote      = &Error{code: Unknown, kind: KindRemote, msg: "remote application error", sentinel: true}
 	ErrConnect     = &Error{code: Unavailable, kind: KindConnect, msg: "connect failed", sentinel: true}
+	ErrUnsent      = &Error{code: Unavailable, kind: KindUnsent, msg: "request not sent", sentinel: true}
+	ErrConnLost    = &Error{code: Unavailable, kind: KindConnLost, msg: "connection lost after the request was sent", sentinel: true}
 )
 
 // New returns an error with the code and message and no framework category.
@@ -135,8 +149,37 @@ func Protocolf(format string, args ...any) *Error {
 // exception. typeID is the protocol's own exception type (for Thrift the
 // TApplicationException type), kept so the error can be re-sent unchanged.
 func Remote(code Code, typeID int32, msg string) *Error {
-	return &Error{code: code, kind: KindRemote, typeID: typeID, msg: msg}
+	return &Error{code: code, kind: KindRemote, typeID: typeID, msg: msg, remote: true}
 }
+
+// FromWire returns the error a peer reported: code and message, the
+// protocol's exception type id (0 when there is none), and the framework
+// category the peer gave it. Only [KindOverload] crosses the wire as a
+// category (a server's limiter rejected the call); any other kind, or
+// [KindNone], gives a [KindRemote] error. Every error FromWire returns
+// matches [ErrRemote] and reports IsRemote.
+func FromWire(code Code, kind Kind, typeID int32, msg string) *Error {
+	if kind != KindOverload {
+		kind = KindRemote
+	}
+	return &Error{code: code, kind: kind, typeID: typeID, msg: msg, remote: true}
+}
+
+// WireKind returns the category of e that crosses the wire: [KindOverload]
+// for an overload rejection, [KindNone] otherwise. Codecs send it next to
+// the code so the caller can tell a limiter's rejection from a handler's
+// own ResourceExhausted.
+func (e *Error) WireKind() Kind {
+	if e.kind == KindOverload {
+		return KindOverload
+	}
+	return KindNone
+}
+
+// IsRemote reports whether the error came from the peer (an application
+// exception or a status the peer sent), as opposed to one this process
+// detected.
+func (e *Error) IsRemote() bool { return e.remote || e.kind == KindRemote }
 
 // WithTypeID returns a copy of e that carries a protocol exception type id.
 func (e *Error) WithTypeID(id int32) *Error {
@@ -174,15 +217,31 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Is reports whether target is the category sentinel of e's kind.
+// Is reports whether target is the category sentinel of e's kind. Besides
+// its own sentinel, a [KindConnect] error matches [ErrUnsent] (a failed
+// dial sent nothing), and every error from the peer matches [ErrRemote]
+// (an overload rejection from a server's limiter matches both
+// [ErrOverload] and ErrRemote).
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.sentinel && e.kind != KindNone && t.kind == e.kind
+	if !ok || !t.sentinel {
+		return false
+	}
+	switch t.kind {
+	case e.kind:
+		return e.kind != KindNone
+	case KindUnsent:
+		return e.kind == KindConnect
+	case KindRemote:
+		return e.remote
+	}
+	return false
 }
 
 // Convert returns err as an *Error: itself if it already is one (or wraps
-// one), a timeout or canceled error for the context errors, and an Unknown
-// error otherwise. Convert(nil) is nil.
+// one), a [KindTimeout] error (DeadlineExceeded) for
+// context.DeadlineExceeded, a [KindCanceled] error (Canceled) for
+// context.Canceled, and an Unknown error otherwise. Convert(nil) is nil.
 func Convert(err error) *Error {
 	if err == nil {
 		return nil
@@ -191,20 +250,64 @@ func Convert(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{code: DeadlineExceeded, kind: KindTimeout, msg: err.Error(), cause: err}
+	case errors.Is(err, context.Canceled):
+		return &Error{code: Canceled, kind: KindCanceled, msg: err.Error(), cause: err}
+	}
 	return &Error{code: Unknown, msg: err.Error(), cause: err}
 }
 
 // CodeOf returns the code of err: OK for nil, the code of an *Error in its
-// chain, and Unknown otherwise.
+// chain, DeadlineExceeded and Canceled for the context errors, and Unknown
+// otherwise.
 func CodeOf(err error) Code {
 	if err == nil {
 		return OK
 	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.code
+	return Convert(err).code
+}
+
+// Field numbers of the two fields Skiff adds to a protocol exception (a
+// Thrift TApplicationException, a Kitex Protobuf ErrorProto) when
+// NeedsWireCode says so: the status code and the wire category, both
+// 32-bit integers. Apache Thrift, Kitex and protobuf readers skip fields
+// they do not know, so peers other than Skiff still read the type id and
+// the message.
+const (
+	ExceptionCodeField = 1001
+	ExceptionKindField = 1002
+)
+
+// FromException returns the remote error for a received protocol
+// exception of type typeID with msg. code and kind are the values of the
+// ExceptionCodeField and ExceptionKindField fields, or -1 when absent: the
+// code defaults to CodeForType(typeID), and a code outside the closed set
+// reads as Unknown.
+func FromException(typeID int32, msg string, code, kind int32) *Error {
+	c := CodeForType(typeID)
+	switch {
+	case code > int32(Unauthenticated):
+		c = Unknown
+	case code >= 0:
+		c = Code(code)
 	}
-	return Unknown
+	k := KindNone
+	if kind >= 0 && kind < 256 {
+		k = Kind(kind)
+	}
+	return FromWire(c, k, typeID, msg)
+}
+
+// NeedsWireCode reports whether an exception carrying e must say its code
+// and category explicitly: when its code is not the one its type id implies
+// (CodeForType), or it has a category that crosses the wire (WireKind).
+// Codecs whose exceptions have room for more (an extra Thrift field, an
+// extra protobuf field) write them only then, so ordinary exceptions stay
+// byte for byte what Apache Thrift and Kitex send.
+func NeedsWireCode(e *Error) bool {
+	return e.code != CodeForType(e.typeID) || e.WireKind() != KindNone
 }
 
 // Exception type ids, shared by Thrift's TApplicationException and Kitex
@@ -269,5 +372,5 @@ func TypeForCode(c Code) int32 {
 // Exception returns a [KindRemote] error for a protocol exception of type
 // typeID with the message, its code from CodeForType.
 func Exception(typeID int32, msg string) *Error {
-	return &Error{code: CodeForType(typeID), kind: KindRemote, typeID: typeID, msg: msg}
+	return &Error{code: CodeForType(typeID), kind: KindRemote, typeID: typeID, msg: msg, remote: true}
 }
