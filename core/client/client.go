@@ -51,7 +51,9 @@ type pickerEntry struct {
 }
 
 // New returns a client of the service svc configured by opts. It fails
-// when no codec is registered for svc.Codec and none is given.
+// when an option is invalid (such as an address without a port given to
+// WithHostPorts), or when no codec is registered for svc.Codec and none is
+// given.
 func New(svc *service.Info, opts ...Option) (*Client, error) {
 	if svc == nil {
 		return nil, errors.New("client: nil service info")
@@ -60,6 +62,9 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 		pool: DefaultPoolConfig, maxFrame: transport.DefaultMaxFrameSize}
 	for _, opt := range opts {
 		opt.apply(&o)
+	}
+	if o.err != nil {
+		return nil, o.err
 	}
 	c := &Client{svc: svc, opts: o, log: o.logger, proto: o.transport, codec: o.codec}
 	if c.log == nil {

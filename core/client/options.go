@@ -2,6 +2,7 @@ package client
 
 import (
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -68,19 +69,30 @@ type options struct {
 	streamCodec    stream.Codec
 	streamConns    int
 	tls            *tls.Config
-	engineSet      bool // WithEngine was given
+	engineSet      bool  // WithEngine was given
+	err            error // the first invalid option; New returns it
+}
+
+// fail records err as the options' error unless one is already recorded.
+func (o *options) fail(err error) {
+	if o.err == nil {
+		o.err = err
+	}
 }
 
 // WithHostPorts calls the given addresses ("host:port", or a unix socket
-// path) directly, balanced by the client's balancer, instead of resolving
-// the service.
+// path: an address with a '/') directly, balanced by the client's
+// balancer, instead of resolving the service. New fails when an address
+// is invalid (no port, a bad port, or empty); host names are resolved
+// when dialing.
 func WithHostPorts(addrs ...string) Option {
 	return optionFunc(func(o *options) {
 		ins := make([]discovery.Instance, 0, len(addrs))
 		for _, a := range addrs {
 			in, err := discovery.ParseAddress(a)
 			if err != nil {
-				panic("client: WithHostPorts: invalid address " + a + ": " + err.Error())
+				o.fail(fmt.Errorf("client: WithHostPorts: invalid address %q: %w", a, err))
+				return
 			}
 			ins = append(ins, in)
 		}

@@ -65,7 +65,9 @@ func (i *instance) Tag(k string) (string, bool) {
 func (i *instance) String() string { return i.network + "://" + i.address }
 
 // ParseAddress returns an Instance for a "host:port" address, or for a
-// unix socket path (an address with a '/' and no port).
+// unix socket path (an address with a '/'). The port must be a number
+// from 1 to 65535 or a service name the system knows (such as "http");
+// the host is not resolved.
 func ParseAddress(addr string) (Instance, error) {
 	if strings.Contains(addr, "/") {
 		if _, err := net.ResolveUnixAddr("unix", addr); err != nil {
@@ -73,8 +75,19 @@ func ParseAddress(addr string) (Instance, error) {
 		}
 		return NewInstance("unix", addr, DefaultWeight, nil), nil
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
 		return nil, err
+	}
+	if port == "" {
+		return nil, &net.AddrError{Err: "missing port number", Addr: addr}
+	}
+	n, err := net.LookupPort("tcp", port)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, &net.AddrError{Err: "port 0 cannot be dialed", Addr: addr}
 	}
 	return NewInstance("tcp", addr, DefaultWeight, nil), nil
 }
