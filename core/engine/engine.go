@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"net"
 	"time"
 
@@ -44,6 +45,8 @@ type Handler interface {
 // Server serves connections accepted from one listener.
 type Server interface {
 	// Serve accepts on ln until Shutdown; it returns nil after Shutdown.
+	// It fails at once, before accepting, if ln is a listener the engine
+	// cannot serve (see CheckListener).
 	Serve(ln net.Listener) error
 	// Shutdown stops accepting, waits until every connection is idle (no
 	// request being served, nothing buffered) or ctx ends, then closes all
@@ -72,4 +75,28 @@ type Engine interface {
 	Dial(network, address string, timeout time.Duration) (Conn, error)
 	// Listen opens a listener that this engine's servers can serve.
 	Listen(network, address string) (net.Listener, error)
+}
+
+// ErrUnsupportedListener is matched (errors.Is) by the error of an engine
+// that cannot serve a listener: Netpoll serves only listeners whose file
+// descriptor it can poll, so not the TLS listeners of crypto/tls or other
+// wrapping listeners, which the Std engine serves.
+var ErrUnsupportedListener = errors.New("engine: unsupported listener")
+
+// ListenerChecker is an optional capability of an Engine whose servers
+// serve only some listeners.
+type ListenerChecker interface {
+	// CheckListener returns an error matching ErrUnsupportedListener if
+	// the engine's servers cannot serve ln.
+	CheckListener(ln net.Listener) error
+}
+
+// CheckListener returns an error matching ErrUnsupportedListener if e's
+// servers cannot serve ln, so that a caller can fail before serving in the
+// background. Engines that are not a ListenerChecker serve any listener.
+func CheckListener(e Engine, ln net.Listener) error {
+	if c, ok := e.(ListenerChecker); ok {
+		return c.CheckListener(ln)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"time"
 
@@ -18,12 +19,32 @@ import (
 // flush. It is the Default engine where Netpoll runs.
 var Netpoll Engine = npEngine{}
 
+var _ ListenerChecker = npEngine{}
+
 type npEngine struct{}
 
 func (npEngine) Name() string { return "netpoll" }
 
 func (npEngine) Listen(network, address string) (net.Listener, error) {
 	return netpoll.CreateListener(network, address)
+}
+
+// CheckListener accepts the listeners whose file descriptor Netpoll can
+// poll: its own (from Listen), *net.TCPListener and *net.UnixListener. A
+// crypto/tls listener, or any other listener that wraps one, is rejected:
+// Netpoll would accept its connections without the wrapping (the TLS
+// handshake would never happen).
+func (npEngine) CheckListener(ln net.Listener) error {
+	switch ln.(type) {
+	case netpoll.Listener, *net.TCPListener, *net.UnixListener:
+		return nil
+	case nil:
+		return fmt.Errorf("%w: nil listener", ErrUnsupportedListener)
+	}
+	return fmt.Errorf("%w: the netpoll engine cannot serve a %T: it polls the listener's file descriptor, "+
+		"so it needs a *net.TCPListener, a *net.UnixListener or a listener from its Listen; "+
+		"serve TLS and other wrapping listeners with the std engine (engine.Std; for a server, server.WithEngine(engine.Std))",
+		ErrUnsupportedListener, ln)
 }
 
 func (npEngine) Dial(network, address string, timeout time.Duration) (Conn, error) {
@@ -94,6 +115,9 @@ func (npEngine) NewServer(p ServerParams) (Server, error) {
 }
 
 func (s *npServer) Serve(ln net.Listener) error {
+	if err := (npEngine{}).CheckListener(ln); err != nil {
+		return err
+	}
 	nl, ok := ln.(netpoll.Listener)
 	if !ok {
 		var err error

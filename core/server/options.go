@@ -83,7 +83,10 @@ func WithAddress(addr string) Option {
 	})
 }
 
-// WithListener serves ln instead of listening on the address.
+// WithListener serves ln instead of listening on the address. The default
+// Netpoll engine serves only *net.TCPListener, *net.UnixListener and its
+// own listeners (Start fails on others): serve a crypto/tls listener, or
+// any other wrapping listener, with WithEngine(engine.Std).
 func WithListener(ln net.Listener) Option {
 	return optionFunc(func(o *options) { o.listener = ln })
 }

@@ -215,6 +215,10 @@ func (s *Server) Start() error {
 		if ln, err = s.opts.engine.Listen(s.opts.network, s.opts.address); err != nil {
 			return err
 		}
+	} else if err := engine.CheckListener(s.opts.engine, ln); err != nil {
+		// The engine would fail in the background and leave the
+		// listener accepting connections nobody serves.
+		return fmt.Errorf("server: WithListener: %w", err)
 	}
 	s.eng, s.ln, s.started = eng, ln, true
 	s.served = make(chan error, 1)
