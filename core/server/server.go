@@ -103,14 +103,18 @@ func New(opts ...Option) *Server {
 }
 
 // RegisterService adds a service served by impl. It fails if a service of
-// the same full name (package and name) is already registered, if impl does
-// not implement info.HandlerType, or after Start. A request is routed among
+// the same full name (package and name) is already registered, if impl
+// does not fit info.HandlerType when that is set (implement the interface
+// it points to, or be of its type), or after Start. A request is routed among
 // the services of its codec first (info.Codec), then among all; when two
 // services have a method of the same name, a request that does not name its
 // service goes to the first.
 func (s *Server) RegisterService(info *service.Info, impl any) error {
 	if info == nil || impl == nil {
 		return errors.New("server: RegisterService with nil service info or implementation")
+	}
+	if err := checkHandlerType(info, impl); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -52,7 +52,10 @@ type Info struct {
 	// "/" + FullName() + "/" + method.
 	Package string
 	// HandlerType is a nil pointer to the interface the implementation must
-	// satisfy, such as (*echo.EchoService)(nil); optional.
+	// satisfy, such as (*echo.EchoService)(nil), or to the type the
+	// implementation must be a pointer to, such as (*health.Server)(nil);
+	// optional. When it is set, server.RegisterService rejects an
+	// implementation that does not fit it.
 	HandlerType any
 	// Methods maps method names to descriptors.
 	Methods map[string]*MethodInfo
