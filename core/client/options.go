@@ -145,15 +145,23 @@ func WithLongConnection(cfg PoolConfig) Option {
 }
 
 // WithMultiplex pipelines calls over conns shared connections per address
-// (default 2 when conns <= 0) instead of one connection per call in flight:
-// concurrent requests are written together in one flush and a reader per
-// connection matches replies to calls by sequence id. A call that times out
-// leaves its connection open for the others.
+// (default 2 when conns <= 0) instead of one connection per call in
+// flight. Calls take the connections in turn; the requests queued on a
+// connection are written together in one flush, and one read loop per
+// connection, shared by all its calls, reads the replies one after another
+// and hands each to its call by sequence id. A call that times out or is
+// canceled stops waiting but leaves its connection open for the others;
+// its late reply is read and dropped.
 //
-// The server must answer each request on a connection (in order, or by
-// sequence id). Skiff servers do; so do Kitex and Apache Thrift servers,
-// which serve a connection's requests one after another, but there a slow
-// call delays the calls queued behind it.
+// The server must answer every request on the connection it came on, with
+// its sequence id, in any order. Skiff, Kitex and Apache Thrift servers
+// serve a connection's requests one after another and answer in order, so
+// multiplexing does not avoid head-of-line blocking: a slow call (or one
+// that timed out on the client but still runs on the server) delays every
+// call queued behind it on that connection, and a large reply delays the
+// replies behind it while the shared read loop reads and decodes it. When
+// call latencies vary widely, use more connections, or the default pool
+// (one call per connection at a time).
 func WithMultiplex(conns int) Option {
 	return optionFunc(func(o *options) {
 		if conns <= 0 {
@@ -200,9 +208,12 @@ func WithLogger(l *slog.Logger) Option { return optionFunc(func(o *options) { o.
 // sent on protocols that carry it.
 func WithCaller(name string) Option { return optionFunc(func(o *options) { o.caller = name }) }
 
-// WithMetaHandler adds a handler that reads and writes request and reply
-// metadata (int and string keys) after the transport's own, on transports
-// that carry metadata (TTHeader, HTTP/2); others ignore it.
+// WithMetaHandler adds a handler that writes request metadata and reads
+// reply metadata (int and string keys) after the transport's own. It runs
+// only on framed transports that carry metadata (TTHeader: those that
+// implement transport.MetaHandler); other framed transports and stream
+// transports (WithStreamTransport, such as HTTP/2) never call it. On gRPC,
+// send and read metadata with codec-grpc's metadata API or core/metainfo.
 func WithMetaHandler(h transport.MetaHandler) Option {
 	return optionFunc(func(o *options) { o.metaHandlers = append(o.metaHandlers, h) })
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/skiffrpc/skiff/core/codec"
@@ -71,12 +72,14 @@ func defaultOptions() options {
 	}
 }
 
-// WithAddress sets the TCP listen address (default ":8888"). An address
-// with a '/' is a unix socket path.
+// WithAddress sets the listen address (default ":8888"): "host:port" for
+// TCP, or a unix socket path, which is any address with a '/' in it (write
+// "./skiff.sock" for a socket in the working directory). This is the rule
+// client.WithHostPorts follows.
 func WithAddress(addr string) Option {
 	return optionFunc(func(o *options) {
 		o.network = "tcp"
-		if len(addr) > 0 && (addr[0] == '/' || addr[0] == '.') {
+		if strings.ContainsRune(addr, '/') {
 			o.network = "unix"
 		}
 		o.address = addr
@@ -176,8 +179,11 @@ func WithRegistry(r registry.Registry, info *registry.Info) Option {
 }
 
 // WithMetaHandler adds a handler that reads request metadata and writes
-// reply metadata (int and string keys) after the transport's own, on
-// transports that carry metadata (TTHeader, HTTP/2); others ignore it.
+// reply metadata (int and string keys) after the transport's own. It runs
+// only for calls on framed transports that carry metadata (TTHeader: those
+// that implement transport.MetaHandler); other framed transports and
+// stream transports (HTTP/2) never call it. On gRPC, read and write
+// metadata with codec-grpc's metadata API or core/metainfo.
 func WithMetaHandler(h transport.MetaHandler) Option {
 	return optionFunc(func(o *options) { o.metaHandlers = append(o.metaHandlers, h) })
 }

@@ -117,9 +117,10 @@ func All() []Protocol {
 }
 
 // MetaHandler is an optional capability of a [Protocol] whose frames carry
-// metadata (TTHeader, HTTP/2 headers). The runtime calls it around every
-// call, so a protocol that implements it carries metadata by default:
-// caller and callee names, deadlines, metainfo, business errors.
+// metadata (TTHeader). The runtime calls it around every call, so a
+// protocol that implements it carries metadata by default: caller and
+// callee names, deadlines, metainfo, business errors. Stream transports
+// (HTTP/2) are not Protocols; their codecs carry metadata themselves.
 //
 // Implementations must be safe for concurrent use and must not keep msg.
 type MetaHandler interface {
