@@ -190,7 +190,7 @@ func errorProtoSize(err *status.Error) int {
 	if m := err.Message(); m != "" {
 		n += protowire.SizeTag(errMessageField) + protowire.SizeBytes(len(m))
 	}
-	if status.NeedsWireCode(err) {
+	if status.NeedsWireCode(err, ExceptionType(err)) {
 		n += protowire.SizeTag(errCodeField) + protowire.SizeVarint(uint64(err.Code()))
 		if k := err.WireKind(); k != status.KindNone {
 			n += protowire.SizeTag(errKindField) + protowire.SizeVarint(uint64(k))
@@ -212,7 +212,7 @@ func appendErrorProto(b []byte, err *status.Error) []byte {
 		b = protowire.AppendTag(b, errMessageField, protowire.BytesType)
 		b = protowire.AppendString(b, m)
 	}
-	if status.NeedsWireCode(err) {
+	if status.NeedsWireCode(err, ExceptionType(err)) {
 		b = protowire.AppendTag(b, errCodeField, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(err.Code()))
 		if k := err.WireKind(); k != status.KindNone {

@@ -78,7 +78,7 @@ func ApplicationError(typeID int32, msg string) *status.Error {
 func exceptionSize(err *status.Error) int {
 	// field 1 string, field 2 i32, stop.
 	n := FieldHeaderSize + StringSize(err.Message()) + FieldHeaderSize + 4 + StopSize
-	if status.NeedsWireCode(err) {
+	if status.NeedsWireCode(err, ExceptionType(err)) {
 		n += FieldHeaderSize + 4
 		if err.WireKind() != status.KindNone {
 			n += FieldHeaderSize + 4
@@ -97,7 +97,7 @@ func appendException(b []byte, err *status.Error) []byte {
 	b = AppendString(b, err.Message())
 	b = AppendFieldBegin(b, TypeI32, 2)
 	b = AppendI32(b, ExceptionType(err))
-	if status.NeedsWireCode(err) {
+	if status.NeedsWireCode(err, ExceptionType(err)) {
 		b = AppendFieldBegin(b, TypeI32, status.ExceptionCodeField)
 		b = AppendI32(b, int32(err.Code()))
 		if k := err.WireKind(); k != status.KindNone {

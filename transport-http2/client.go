@@ -79,12 +79,12 @@ func (cc *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.Ra
 	for {
 		if c.closed {
 			c.mu.Unlock()
-			return nil, status.Wrap(status.ErrConnect, "h2transport: connection closed", c.closeErr)
+			return nil, status.Wrap(status.ErrUnsent, "h2transport: connection closed", c.closeErr)
 		}
 		if c.goAway || c.nextID > maxStreamID {
 			c.goAway = true
 			c.mu.Unlock()
-			return nil, status.Wrap(status.ErrConnect, "h2transport: connection going away", nil)
+			return nil, status.Wrap(status.ErrUnsent, "h2transport: connection going away", nil)
 		}
 		if uint32(c.nactive) < c.peerMaxStreams {
 			break
@@ -125,7 +125,7 @@ func (cc *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.Ra
 		c.busy.Store(int32(c.nactive))
 		c.cond.Broadcast()
 		c.mu.Unlock()
-		return nil, status.Wrap(status.ErrConnect, "h2transport: connection closed", err)
+		return nil, status.Wrap(status.ErrUnsent, "h2transport: connection closed", err)
 	}
 	// wmu stays held from here: ids reach the wire in increasing order.
 	c.mu.Lock()
@@ -135,7 +135,7 @@ func (cc *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.Ra
 		c.cond.Broadcast()
 		c.mu.Unlock()
 		c.wmu.Unlock()
-		return nil, status.Wrap(status.ErrConnect, "h2transport: connection closed or going away", nil)
+		return nil, status.Wrap(status.ErrUnsent, "h2transport: connection closed or going away", nil)
 	}
 	s.id = c.nextID
 	c.nextID += 2

@@ -46,9 +46,12 @@
 // per-connection worker goroutines that are reused for later streams.
 //
 // Errors that streams return are *status.Error values: a reset by the peer
-// maps its code as gRPC does (CANCEL to Canceled, REFUSED_STREAM to
-// Unavailable, ENHANCE_YOUR_CALM to ResourceExhausted, others to Internal),
-// a closed connection is Unavailable, a client stream's context gives
-// status.ErrTimeout or status.ErrCanceled, and NewStream on a closed or
-// going-away connection fails with status.ErrConnect.
+// maps its code as gRPC does (CANCEL to Canceled, ENHANCE_YOUR_CALM to
+// ResourceExhausted, others to Internal); REFUSED_STREAM, and a GOAWAY that
+// left a stream unprocessed, match status.ErrUnsent (code Unavailable: the
+// server never saw the stream, so a retry anywhere is safe); a connection
+// that closes under an open stream matches status.ErrConnLost (Unavailable);
+// a client stream's context gives status.ErrTimeout or status.ErrCanceled;
+// NewStream on a closed or going-away connection fails with
+// status.ErrUnsent, and a failed handshake with status.ErrConnect.
 package h2transport

@@ -233,8 +233,8 @@ func TestGracefulShutdown(t *testing.T) {
 	if cc.Available() {
 		t.Fatal("client connection still available after GOAWAY")
 	}
-	if _, err := cc.NewStream(ctx, stream.Header{{Name: ":path", Value: "/new"}}); !errors.Is(err, status.ErrConnect) {
-		t.Fatalf("NewStream after GOAWAY: %v, want ErrConnect", err)
+	if _, err := cc.NewStream(ctx, stream.Header{{Name: ":path", Value: "/new"}}); !errors.Is(err, status.ErrUnsent) {
+		t.Fatalf("NewStream after GOAWAY: %v, want ErrUnsent", err)
 	}
 	select {
 	case err := <-shut:
@@ -254,7 +254,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 // TestShutdownUnderLoad shuts a connection down while a client keeps
 // opening streams on it: every stream the client opened completes (the
-// two-step GOAWAY refuses none); new ones fail with ErrConnect.
+// two-step GOAWAY refuses none); new ones fail with ErrUnsent.
 func TestShutdownUnderLoad(t *testing.T) {
 	srv := startServer(t, echoHandler, serverConfig{})
 	cc := dial(t, srv.addr)
@@ -277,7 +277,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 				switch {
 				case err == nil && string(out) == "payload":
 					served.Add(1)
-				case errors.Is(err, status.ErrConnect):
+				case errors.Is(err, status.ErrUnsent):
 					refusedAtOpen.Add(1)
 					return
 				default:

@@ -132,6 +132,17 @@ func (c *Client) streamCall(ctx context.Context, req, resp any) error {
 		ctx, cancel = context.WithTimeout(ctx, ci.RPCTimeout)
 		defer cancel()
 	}
+	err := c.streamAttempt(ctx, ci, at, req, resp)
+	if errors.Is(err, status.ErrUnsent) && !errors.Is(err, status.ErrConnect) && ctx.Err() == nil {
+		// Transparent retry, as grpc-go does: the stream never reached
+		// the server (its connection was going away, or the server
+		// refused it unprocessed).
+		err = c.streamAttempt(ctx, ci, at, req, resp)
+	}
+	return err
+}
+
+func (c *Client) streamAttempt(ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt, req, resp any) error {
 	cc, err := c.spool.get(at.Address)
 	if err != nil {
 		return err

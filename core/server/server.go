@@ -591,6 +591,10 @@ func toException(err error) *status.Error {
 		}
 		return se
 	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// DeadlineExceeded or Canceled reaches the client with its code.
+		return status.Convert(err).WithTypeID(status.TypeInternalError)
+	}
 	return status.Exception(status.TypeInternalError, err.Error())
 }
 

@@ -300,14 +300,15 @@ func FromException(typeID int32, msg string, code, kind int32) *Error {
 	return FromWire(c, k, typeID, msg)
 }
 
-// NeedsWireCode reports whether an exception carrying e must say its code
-// and category explicitly: when its code is not the one its type id implies
-// (CodeForType), or it has a category that crosses the wire (WireKind).
+// NeedsWireCode reports whether an exception of type typeID carrying e
+// must say its code and category explicitly: when e's code is not the one
+// typeID implies (CodeForType), or e has a category that crosses the wire
+// (WireKind).
 // Codecs whose exceptions have room for more (an extra Thrift field, an
 // extra protobuf field) write them only then, so ordinary exceptions stay
 // byte for byte what Apache Thrift and Kitex send.
-func NeedsWireCode(e *Error) bool {
-	return e.code != CodeForType(e.typeID) || e.WireKind() != KindNone
+func NeedsWireCode(e *Error, typeID int32) bool {
+	return e.code != CodeForType(typeID) || e.WireKind() != KindNone
 }
 
 // Exception type ids, shared by Thrift's TApplicationException and Kitex

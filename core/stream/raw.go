@@ -66,8 +66,8 @@ type ClientConn interface {
 	// h holds ":path" and the request's own fields; the protocol adds the
 	// other pseudo-headers (":method" POST, ":scheme", ":authority" unless
 	// given). The stream is reset when ctx ends before it completes. It
-	// fails with an error matching status.ErrConnect when the connection
-	// cannot take a new stream.
+	// fails with an error matching status.ErrUnsent when the connection
+	// cannot take a new stream (the request was not sent).
 	NewStream(ctx context.Context, h Header) (RawClientStream, error)
 	// Available reports whether the connection is open and not going
 	// away. A connection at the peer's stream limit is still available:

@@ -357,7 +357,7 @@ func (c *clientConn) readLoop() {
 	for {
 		id, kind, p, err := c.readFrame()
 		if err != nil {
-			c.failAll(status.Wrap(status.ErrConnect, "toystream: connection lost", err))
+			c.failAll(status.Wrap(status.ErrConnLost, "toystream: connection lost", err))
 			_ = c.c.Close()
 			return
 		}
@@ -388,7 +388,7 @@ func (c *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.Raw
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil, status.Wrap(status.ErrConnect, "toystream: connection closed", nil)
+		return nil, status.Wrap(status.ErrUnsent, "toystream: connection closed", nil)
 	}
 	c.next += 2
 	id := c.next
@@ -396,7 +396,7 @@ func (c *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.Raw
 	c.streams[id] = pp
 	c.mu.Unlock()
 	if err := c.write(id, 'H', encodeHeader(h)); err != nil {
-		return nil, status.Wrap(status.ErrConnect, "toystream: write", err)
+		return nil, status.Wrap(status.ErrUnsent, "toystream: write", err)
 	}
 	cs := &clientStream{cc: c, id: id, in: pp, ctx: ctx}
 	go func() {
