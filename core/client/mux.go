@@ -55,6 +55,7 @@ type muxConn struct {
 	flushing bool
 	retired  bool  // the server asked for no new calls on this connection
 	err      error // set once the connection failed; it is then closed
+	lastSend time.Time
 }
 
 // muxCall is one caller waiting for its reply. Pooled.
@@ -93,8 +94,11 @@ func (p *muxPool) get(addr string, timeout time.Duration) (*muxConn, error) {
 	slot := &ss.slots[int(ss.next.Add(1))%len(ss.slots)]
 	slot.mu.Lock()
 	defer slot.mu.Unlock()
-	if slot.mc != nil && slot.mc.alive() {
-		return slot.mc, nil
+	if mc := slot.mc; mc != nil && mc.alive() {
+		if !mc.quiet() || !engine.PeerClosed(mc.conn) {
+			return mc, nil
+		}
+		mc.fail(status.Wrap(status.ErrUnsent, "connection closed by the server while idle", nil))
 	}
 	conn, err := p.c.opts.engine.Dial(network(addr), addr, timeout)
 	if err != nil {
@@ -152,6 +156,14 @@ func (mc *muxConn) failed() error {
 	return mc.err
 }
 
+// quiet reports whether the connection has no call waiting and has sent
+// nothing for probeIdle: then the pool probes it before use.
+func (mc *muxConn) quiet() bool {
+	mc.mu.Lock()
+	defer mc.mu.Unlock()
+	return len(mc.pending) == 0 && time.Since(mc.lastSend) >= probeIdle
+}
+
 func (mc *muxConn) alive() bool {
 	mc.mu.Lock()
 	defer mc.mu.Unlock()
@@ -197,6 +209,7 @@ func (mc *muxConn) send(msg *codec.Message, call *muxCall) error {
 	if call != nil {
 		mc.pending[msg.SeqID] = call
 	}
+	mc.lastSend = time.Now()
 	if mc.flushing {
 		mc.mu.Unlock()
 		return nil

@@ -16,6 +16,13 @@ type pconn struct {
 	reused   bool // taken from the idle list, not dialled for this call
 }
 
+// probeIdle is how long a pooled connection sits idle before the pool asks
+// the engine, with one non-blocking syscall, whether the server closed it.
+// Busier connections skip the probe: their engine's poller has seen any
+// close by then, or the server closed it in the instant of reuse (a race
+// transparent retry covers when the write fails).
+const probeIdle = time.Millisecond
+
 // connPool hands out connections for ping-pong calls: one call at a time
 // per connection. A multiplexing transport would hold its connections
 // itself and bypass it.
@@ -105,7 +112,8 @@ func (p *longPool) get(network, addr string, timeout time.Duration) (*pconn, err
 		l.conns = l.conns[:n-1]
 		l.mu.Unlock()
 		p.idle.Add(-1)
-		if c.IsActive() && time.Since(c.idleFrom) < p.cfg.MaxIdleTimeout {
+		if idle := time.Since(c.idleFrom); c.IsActive() && idle < p.cfg.MaxIdleTimeout &&
+			(idle < probeIdle || !engine.PeerClosed(c.Conn)) {
 			c.reused = true
 			return c, nil
 		}

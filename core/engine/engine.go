@@ -28,6 +28,25 @@ type Conn interface {
 	RemoteAddr() net.Addr
 }
 
+// PeerCloseProber is an optional capability of a [Conn] that can tell,
+// without blocking and without consuming input, whether the peer has
+// closed or reset the connection. Client pools ask it before reusing a
+// connection that has been idle, so that a request is not written to a
+// connection the server already closed (a restart, an idle timeout).
+// Both of Skiff's engines implement it on Linux and the BSDs.
+type PeerCloseProber interface {
+	// PeerClosed reports whether the peer has closed or reset the
+	// connection. It returns false when bytes are waiting to be read.
+	PeerClosed() bool
+}
+
+// PeerClosed reports whether c's peer has closed it, when c implements
+// [PeerCloseProber]; false otherwise.
+func PeerClosed(c Conn) bool {
+	p, ok := c.(PeerCloseProber)
+	return ok && p.PeerClosed()
+}
+
 // Handler receives the events of server connections. The engine calls
 // OnRequest for one connection from one goroutine at a time.
 type Handler interface {

@@ -64,6 +64,15 @@ type npConn struct {
 func (c *npConn) Reader() transport.Reader { return c.Connection.Reader() }
 func (c *npConn) Writer() transport.Writer { return c.Connection.Writer() }
 
+// PeerClosed implements PeerCloseProber.
+func (c *npConn) PeerClosed() bool {
+	if !c.Connection.IsActive() {
+		return true
+	}
+	fc, ok := c.Connection.(interface{ Fd() int })
+	return ok && c.Connection.Reader().Len() == 0 && peerClosedFd(fc.Fd())
+}
+
 // npConnCtx is the per-connection context that OnConnect returns, so that
 // OnRequest finds the wrapper and the handler's context with a type
 // assertion instead of a context lookup.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/skiffrpc/skiff/core/transport"
@@ -144,6 +145,21 @@ func (c *stdConn) SetReadTimeout(d time.Duration) error {
 // a failed read (EOF included) or write. A read timeout does not make it
 // inactive.
 func (c *stdConn) IsActive() bool { return !c.closed.Load() && !c.broken.Load() }
+
+// PeerClosed implements PeerCloseProber. It may run while another
+// goroutine is blocked reading the connection; it does not look at what
+// that reader has buffered.
+func (c *stdConn) PeerClosed() bool {
+	if !c.IsActive() {
+		return true
+	}
+	nc := c.nc
+	if u, ok := nc.(interface{ NetConn() net.Conn }); ok { // crypto/tls
+		nc = u.NetConn()
+	}
+	sc, ok := nc.(syscall.Conn)
+	return ok && peerClosedRaw(sc)
+}
 
 // Close closes the connection; later calls do nothing and return nil.
 func (c *stdConn) Close() error {

@@ -1,0 +1,9 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd)
+
+package engine
+
+import "syscall"
+
+func peerClosedFd(int) bool { return false }
+
+func peerClosedRaw(syscall.Conn) bool { return false }
