@@ -67,7 +67,7 @@ func (h echoBehaviour) Echo(ctx context.Context, req *echo.EchoRequest) (*echo.E
 }
 
 func (h echoBehaviour) Fail(context.Context, int32) (*echo.EchoResponse, error) { return nil, nil }
-func (h echoBehaviour) Notify(context.Context, string) error                  { return nil }
+func (h echoBehaviour) Notify(context.Context, string) error                    { return nil }
 
 type greeterBehaviour struct{ b *behaviour }
 
