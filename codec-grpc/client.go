@@ -49,6 +49,9 @@ func (c *Codec) requestHeader(ctx context.Context, svc *service.Info, method str
 			return nil, sub, err
 		}
 	}
+	if ci := callinfo.From(ctx); ci != nil {
+		h = appendCarrier(h, &ci.Request)
+	}
 	h = appendMetainfo(ctx, h)
 	return h, sub, nil
 }
@@ -91,6 +94,7 @@ type clientStream struct {
 	sub     string
 	sendEnc string
 	fr      FrameReader
+	at      *callinfo.Attempt // the client attempt, for its stats and reply metadata; may be nil
 
 	hdrOnce      sync.Once
 	header       stream.Header // decoded user metadata
@@ -133,7 +137,7 @@ func (c *Codec) open(ctx context.Context, cc stream.ClientConn, svc *service.Inf
 	if err != nil {
 		return nil, openErr(ctx, err)
 	}
-	cs := &clientStream{c: c, ctx: ctx, raw: raw, sub: sub, sendEnc: c.compressor}
+	cs := &clientStream{c: c, ctx: ctx, raw: raw, sub: sub, sendEnc: c.compressor, at: callinfo.AttemptFrom(ctx)}
 	cs.respHdr, _ = ctx.Value(respKey{false}).(*MD)
 	cs.respTrl, _ = ctx.Value(respKey{true}).(*MD)
 	cs.fr.reset(raw, c.maxRecv)
@@ -210,6 +214,9 @@ func (cs *clientStream) write(m any) error {
 	bp := getBuf()
 	frame, err := encodeFrame(*bp, m, cs.sub, cs.sendEnc)
 	if err == nil {
+		if cs.at != nil {
+			cs.at.Stats.SendSize += len(frame)
+		}
 		_, err = cs.raw.Write(frame)
 		if err != nil {
 			if e := ctxErr(cs.ctx, err); e != nil {
@@ -273,6 +280,11 @@ func (cs *clientStream) readHeader() {
 	if cs.respHdr != nil && !cs.trailersOnly {
 		*cs.respHdr = FromHeader(cs.header)
 	}
+	if cs.at != nil {
+		for _, f := range cs.header {
+			cs.at.Response.Set(f.Name, f.Value)
+		}
+	}
 }
 
 // RecvMsg receives one response message into m; io.EOF when the server
@@ -298,6 +310,9 @@ func (cs *clientStream) RecvMsg(m any) error {
 			return cs.endStatus()
 		}
 		return cs.end(cs.ioErr(err))
+	}
+	if cs.at != nil {
+		cs.at.Stats.RecvSize += FrameHeaderLen + len(p)
 	}
 	if comp {
 		if cs.recvEnc == "" {

@@ -312,6 +312,12 @@ func (d *dispatcher) Lookup(svc, method string) (*stream.Method, error) {
 	return &stream.Method{Service: info, Info: mi}, nil
 }
 
+// Start attaches no call info: codec-grpc must work with a dispatcher
+// that gives none.
+func (d *dispatcher) Start(ctx context.Context, _ *stream.Method) context.Context { return ctx }
+
+func (d *dispatcher) Finish(context.Context, error) {}
+
 func (d *dispatcher) Invoke(ctx context.Context, m *stream.Method, args, result any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {

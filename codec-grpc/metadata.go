@@ -7,6 +7,7 @@ import (
 
 	"github.com/skiffrpc/skiff/core/codec"
 	"github.com/skiffrpc/skiff/core/metainfo"
+	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
 )
@@ -408,5 +409,32 @@ func backwardFromTrailer(ctx context.Context, h stream.Header) {
 	}
 	if len(kvs) > 0 {
 		metainfo.SetBackwardValuesFromWire(ctx, kvs)
+	}
+}
+
+// appendCarrier appends the keys of md, the call's protocol-neutral
+// metadata (callinfo.Metadata), as header fields: reserved names, illegal
+// keys and values that are not printable ASCII (outside "-bin" keys) are
+// left out, since the carrier is shared with transports that accept them.
+func appendCarrier(h stream.Header, md *callinfo.Metadata) stream.Header {
+	md.Range(func(k, v string) bool {
+		if reservedHeader(k) || !validKey(k) {
+			return true
+		}
+		if isBinKey(k) {
+			v = base64.StdEncoding.EncodeToString([]byte(v))
+		} else if !validValue(v) {
+			return true
+		}
+		h = append(h, stream.Field{Name: k, Value: v})
+		return true
+	})
+	return h
+}
+
+// fillCarrier sets the user fields of h (values decoded) in md.
+func fillCarrier(md *callinfo.Metadata, h stream.Header) {
+	for _, f := range userFields(h) {
+		md.Set(f.Name, f.Value)
 	}
 }

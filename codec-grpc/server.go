@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/service"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
@@ -49,6 +50,9 @@ type serverStream struct {
 	tctx    context.Context // the context with the grpc-timeout deadline
 	fr      FrameReader
 	state   atomic.Int32
+	ci      *callinfo.Info // the call, once the dispatcher started it
+	outcome error          // the status the call ended with
+	carried bool           // ci.Response was added to the header
 
 	headerSent bool
 	header     stream.Header // wire form, sent with the response header
@@ -126,7 +130,13 @@ func (c *Codec) ServeStream(raw stream.RawServerStream, d stream.Dispatcher) {
 		defer stop()
 	}
 	ctx = metainfoFromHeader(ctx, h)
+	ctx = d.Start(ctx, m)
+	if ss.ci = callinfo.From(ctx); ss.ci != nil {
+		ss.ci.Codec = c.Name()
+		fillCarrier(&ss.ci.Request, h)
+	}
 	ss.cx.Context = ctx
+	defer func() { d.Finish(&ss.cx, ss.outcome) }()
 	ss.fr.reset(raw, c.maxRecv)
 	defer ss.fr.release()
 
@@ -204,6 +214,7 @@ func (ss *serverStream) expire() {
 
 // finish ends the call with the status for err (nil is OK).
 func (ss *serverStream) finish(err error) {
+	ss.outcome = err
 	if !ss.state.CompareAndSwap(stateRunning, stateFinished) {
 		// expire won: make sure its reset is done before ServeStream
 		// returns (the transport would otherwise reset with INTERNAL).
@@ -218,6 +229,7 @@ func (ss *serverStream) finish(err error) {
 	tr := stream.Header(ss.cbuf[:0])
 	if !ss.headerSent {
 		// Trailers-only: one header block with the status.
+		ss.addCarrier()
 		tr = append(tr, stream.Field{Name: "content-type", Value: contentType(ss.sub)})
 		tr = append(tr, ss.header...)
 	}
@@ -265,6 +277,7 @@ func (ss *serverStream) writeHeader() error {
 		return status.New(status.Internal, "grpc: the header was already sent")
 	}
 	ss.headerSent = true
+	ss.addCarrier()
 	h := stream.Header(ss.wbuf[:0])
 	h = append(h, stream.Field{Name: "content-type", Value: contentType(ss.sub)})
 	if ss.sendEnc != "" {
@@ -275,6 +288,15 @@ func (ss *serverStream) writeHeader() error {
 		return ss.ioErr(err)
 	}
 	return nil
+}
+
+// addCarrier adds the call's reply metadata (callinfo.Info.Response) to
+// the response header, once.
+func (ss *serverStream) addCarrier() {
+	if ss.ci != nil && !ss.carried {
+		ss.carried = true
+		ss.header = appendCarrier(ss.header, &ss.ci.Response)
+	}
 }
 
 // SendMsg sends one response message, with the header first if it was
@@ -294,6 +316,9 @@ func (ss *serverStream) SendMsg(m any) error {
 	*bp = frame[:0]
 	if err != nil {
 		return err
+	}
+	if ss.ci != nil {
+		ss.ci.Stats.SendSize += len(frame)
 	}
 	if _, err := ss.raw.Write(frame); err != nil {
 		return ss.ioErr(err)
@@ -319,6 +344,9 @@ func (ss *serverStream) RecvMsg(m any) error {
 			return err
 		}
 		return ss.ioErr(err)
+	}
+	if ss.ci != nil {
+		ss.ci.Stats.RecvSize += FrameHeaderLen + len(p)
 	}
 	if comp {
 		if ss.recvEnc == "" {

@@ -49,7 +49,7 @@ func (buffered) WriteMessage(w transport.Writer, msg *codec.Message, c codec.Cod
 	return err
 }
 
-func (buffered) ReadMessage(r transport.Reader, _ *codec.Message, maxSize int) ([]byte, error) {
+func (buffered) ReadMessage(r transport.Reader, msg *codec.Message, maxSize int) ([]byte, error) {
 	if maxSize <= 0 {
 		maxSize = transport.DefaultMaxFrameSize
 	}
@@ -74,6 +74,7 @@ func (buffered) ReadMessage(r transport.Reader, _ *codec.Message, maxSize int) (
 			return nil, err
 		}
 		if need == 0 {
+			msg.Size = s.off
 			return r.Next(s.off)
 		}
 	}

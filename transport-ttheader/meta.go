@@ -46,11 +46,43 @@ const (
 
 var _ transport.MetaHandler = (*Protocol)(nil)
 
+// reservedKey reports whether a string key belongs to the protocol itself
+// or to metainfo (RPC_ prefixed), so the call's metadata carrier neither
+// sends nor receives it.
+func reservedKey(k string) bool {
+	switch k {
+	case "", KeyIDLServiceName, KeyBizStatus, KeyBizMessage, KeyBizExtra, KeyConnReset:
+		return true
+	}
+	return strings.HasPrefix(k, "RPC_") || strings.HasPrefix(k, "rpc_")
+}
+
+// appendCarrier writes the keys of md, a call's metadata carrier, as
+// string keys, skipping reserved ones.
+func appendCarrier(m *codec.Metadata, md *callinfo.Metadata) {
+	md.Range(func(k, v string) bool {
+		if !reservedKey(k) {
+			m.SetStr(k, v)
+		}
+		return true
+	})
+}
+
+// fillCarrier sets the unreserved string keys of m in md.
+func fillCarrier(md *callinfo.Metadata, m *codec.Metadata) {
+	for _, kv := range m.Strs {
+		if !reservedKey(kv.Key) {
+			md.Set(kv.Key, kv.Value)
+		}
+	}
+}
+
 // ClientWriteMeta fills the header of a request: caller and callee service
 // and method (int keys 3, 6, 9, 20), the message type (22), the time left
 // for the call in milliseconds (12: the smaller of the RPC timeout and the
-// context deadline), the callee service name for routing (isn), and the
-// context's metainfo (RPC_TRANSIT_ and RPC_PERSIST_ keys).
+// context deadline), the callee service name for routing (isn), the call's
+// request metadata (callinfo.Info.Request, unreserved keys) as string keys,
+// and the context's metainfo (RPC_TRANSIT_ and RPC_PERSIST_ keys).
 func (p *Protocol) ClientWriteMeta(ctx context.Context, msg *codec.Message) {
 	m := &msg.Meta
 	if ci := callinfo.From(ctx); ci != nil {
@@ -65,6 +97,7 @@ func (p *Protocol) ClientWriteMeta(ctx context.Context, msg *codec.Message) {
 			m.SetStr(KeyIDLServiceName, ci.Service)
 		}
 		m.SetInt(KeyToMethod, msg.Method)
+		appendCarrier(m, &ci.Request)
 		left := ci.RPCTimeout
 		if d, ok := ctx.Deadline(); ok {
 			if until := time.Until(d); left <= 0 || until < left {
@@ -84,11 +117,16 @@ func (p *Protocol) ClientWriteMeta(ctx context.Context, msg *codec.Message) {
 }
 
 // ClientReadMeta applies a reply's header: backward metainfo values go to
-// the collector of ctx (metainfo.WithBackwardValues), and biz-status keys
-// become the returned *status.BizError.
+// the collector of ctx (metainfo.WithBackwardValues), unreserved string keys
+// to the attempt's reply metadata (callinfo.Attempt.Response; Kitex reads
+// the same keys as backward values), and biz-status keys become the
+// returned *status.BizError.
 func (p *Protocol) ClientReadMeta(ctx context.Context, msg *codec.Message) error {
 	if back := backwardFromReply(msg.Meta.Strs); len(back) > 0 {
 		metainfo.SetBackwardValuesFromWire(ctx, back)
+	}
+	if at := callinfo.AttemptFrom(ctx); at != nil {
+		fillCarrier(&at.Response, &msg.Meta)
 	}
 	code, ok := msg.Meta.Str(KeyBizStatus)
 	if !ok {
@@ -109,7 +147,8 @@ func (p *Protocol) ClientReadMeta(ctx context.Context, msg *codec.Message) error
 }
 
 // ServerReadMeta applies a request's header: the caller's service and
-// method go to the call info, metainfo values to the context (transient
+// method go to the call info, unreserved string keys to its request
+// metadata (callinfo.Info.Request), metainfo values to the context (transient
 // ones for this hop only), backward values can be sent with
 // metainfo.SendBackwardValue, and the caller's time budget (int key 12)
 // becomes the handler context's deadline.
@@ -118,6 +157,7 @@ func (p *Protocol) ServerReadMeta(ctx context.Context, msg *codec.Message) (cont
 	if ci := callinfo.From(ctx); ci != nil {
 		ci.Caller, _ = m.Int(KeyFromService)
 		ci.CallerMethod, _ = m.Int(KeyFromMethod)
+		fillCarrier(&ci.Request, m)
 	}
 	ctx = metainfo.WithBackwardValues(metainfo.FromWire(ctx, m.Strs))
 	if v, ok := m.Int(KeyRPCTimeout); ok {
@@ -130,7 +170,8 @@ func (p *Protocol) ServerReadMeta(ctx context.Context, msg *codec.Message) (cont
 }
 
 // ServerWriteMeta fills a reply's header: the message type, backward
-// metainfo values, and, when err is a *status.BizError, its code, message
+// metainfo values, the call's reply metadata (callinfo.Info.Response,
+// unreserved keys), and, when err is a *status.BizError, its code, message
 // and extra map; it then reports true, and the reply is sent as a normal
 // reply with the error in the header, as Kitex does.
 func (p *Protocol) ServerWriteMeta(ctx context.Context, msg *codec.Message, err error) bool {
@@ -141,6 +182,9 @@ func (p *Protocol) ServerWriteMeta(ctx context.Context, msg *codec.Message, err 
 	m.Strs = metainfo.AppendBackwardWire(ctx, m.Strs)
 	for i := n; i < len(m.Strs); i++ {
 		m.Strs[i].Key = strings.TrimPrefix(m.Strs[i].Key, metainfo.PrefixBackward)
+	}
+	if ci := callinfo.From(ctx); ci != nil {
+		appendCarrier(m, &ci.Response)
 	}
 	var be *status.BizError
 	if !errors.As(err, &be) {

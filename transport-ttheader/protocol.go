@@ -96,6 +96,7 @@ func (p *Protocol) ReadMessage(r transport.Reader, msg *codec.Message, maxSize i
 	if err != nil {
 		return nil, err
 	}
+	msg.Size = len(frame)
 	if h, err = DecodeHeader(frame, &msg.Meta); err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/skiffrpc/skiff/core/codec"
 	"github.com/skiffrpc/skiff/core/discovery"
 	"github.com/skiffrpc/skiff/core/stats"
 )
@@ -49,9 +48,13 @@ type Info struct {
 	ConnectTimeout time.Duration
 	// Transport and Codec name the protocols the call used.
 	Transport, Codec string
-	// Meta is the transport metadata received with the request (server
-	// only). It is the Info's own copy: it stays valid after the call.
-	Meta codec.Metadata
+	// Request is the request's metadata: client middleware sets keys to
+	// send with the call; on the server it holds what the client sent.
+	Request Metadata
+	// Response is the reply's metadata: on the server, keys the handler or
+	// middleware sets to send back with the reply; on the client, what the
+	// reply of the last finished attempt carried, once the call returned.
+	Response Metadata
 	// Stats is the call's record. On the client it holds RPCStart,
 	// RPCFinish and the outcome, and, once the call has returned, the wire
 	// events and sizes of its last finished attempt.
@@ -60,8 +63,6 @@ type Info struct {
 	first    Attempt
 	attempts atomic.Int32
 	last     atomic.Pointer[Attempt]
-	ints     [8]codec.IntKV
-	strs     [4]codec.StrKV
 }
 
 // Attempt is one try of a client call on one instance. A call has one
@@ -85,6 +86,8 @@ type Attempt struct {
 	// Stats is the attempt's record: connection, write and read events
 	// and the bytes sent and received.
 	Stats stats.Record
+	// Response is the metadata the attempt's reply carried.
+	Response Metadata
 	// Err is the attempt's outcome, set when it ends.
 	Err error
 }
@@ -149,20 +152,14 @@ func (i *Info) EndAttempt(a *Attempt, err error) {
 // Attempts returns how many attempts the call has started.
 func (i *Info) Attempts() int { return int(i.attempts.Load()) }
 
-// FinishStats copies the wire events and sizes of the attempt that ended
-// last into i.Stats. The client runtime calls it when the call returns,
-// before tracers finish.
+// FinishStats copies the wire events and sizes, and the reply metadata, of
+// the attempt that ended last into i.Stats and i.Response. The client
+// runtime calls it when the call returns, before tracers finish.
 func (i *Info) FinishStats() {
 	if a := i.last.Load(); a != nil {
 		i.Stats.CopyWire(&a.Stats)
+		i.Response = a.Response
 	}
-}
-
-// SetMeta copies m into the Info's own storage (Meta), so it stays valid
-// after the message m belongs to is reused.
-func (i *Info) SetMeta(m *codec.Metadata) {
-	i.Meta.Ints = append(i.ints[:0], m.Ints...)
-	i.Meta.Strs = append(i.strs[:0], m.Strs...)
 }
 
 func (i *Info) firstAttempt() *Attempt {

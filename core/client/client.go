@@ -113,7 +113,15 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	default:
 		c.pool = newLongPool(o.engine, o.pool)
 	}
-	c.inner = endpoint.Build(inner, o.instanceMWs...)
+	c.inner = endpoint.Build(func(ctx context.Context, req, resp any) error {
+		if a, ok := req.(*stream.Args); ok {
+			return c.openStream(ctx, a, resp)
+		}
+		if err := inner(ctx, req, resp); err != nil {
+			return err
+		}
+		return declared(resp)
+	}, o.instanceMWs...)
 	c.ep = endpoint.Build(c.balance, o.middlewares...)
 	return c, nil
 }
@@ -138,10 +146,12 @@ func (c *Client) Close() error {
 // Call calls method with args and fills result. args and result are the
 // method's argument and result values (generated XxxArgs / XxxResult);
 // result is ignored for oneway methods. A declared exception arrives inside
-// result; other failures are returned as errors (*status.Error).
+// result and Call returns nil; other failures are returned as errors
+// (*status.Error).
 //
 // The context the middleware and tracers see carries a fresh
-// callinfo.Info; it stays valid after Call returns.
+// callinfo.Info; it stays valid after Call returns. Middleware and tracers
+// see a declared exception as an error of kind status.KindDeclared.
 func (c *Client) Call(ctx context.Context, method string, args, result any, opts ...CallOption) error {
 	if c.closed.Load() {
 		return status.New(status.Canceled, "client closed")
@@ -154,13 +164,32 @@ func (c *Client) Call(ctx context.Context, method string, args, result any, opts
 		cctx = t.Start(cctx)
 	}
 	err := c.ep(cctx, args, result)
+	c.finish(ci, cctx, err)
+	if err != nil && status.IsDeclared(err) {
+		return nil // the declared exception is in result
+	}
+	return err
+}
+
+// finish records the end of a call and runs the tracers' Finish.
+func (c *Client) finish(ci *callinfo.Info, ctx context.Context, err error) {
 	ci.FinishStats()
 	ci.Stats.Err = err
 	ci.Stats.Record(stats.RPCFinish)
 	for i := len(c.opts.tracers) - 1; i >= 0; i-- {
-		c.opts.tracers[i].Finish(cctx)
+		c.opts.tracers[i].Finish(ctx)
 	}
-	return err
+}
+
+// declared returns the declared exception resp holds as a KindDeclared
+// error, or nil.
+func declared(resp any) error {
+	if er, ok := resp.(service.ExceptionResult); ok {
+		if exc := er.DeclaredException(); exc != nil {
+			return status.Declared(exc)
+		}
+	}
+	return nil
 }
 
 // newCallInfo returns the call info of a call of method from ctx.
@@ -372,6 +401,7 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 	at.Stats.Record(stats.ReadStart)
 	err = c.readReply(pc, msg, resp)
 	at.Stats.Record(stats.ReadFinish)
+	at.Stats.RecvSize = msg.Size
 	canceled := stop != nil && !stop()
 	if err != nil || canceled {
 		c.pool.discard(pc)

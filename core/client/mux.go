@@ -64,6 +64,7 @@ type muxCall struct {
 	method string
 	resp   any
 	err    error
+	size   int // bytes of the reply on the wire
 	done   chan struct{}
 	timer  *time.Timer
 }
@@ -190,29 +191,31 @@ func (mc *muxConn) fail(err error) {
 
 // send queues msg (and registers call under its sequence id unless it is
 // nil), then flushes unless another caller is already flushing; that
-// caller will write these bytes too.
-func (mc *muxConn) send(msg *codec.Message, call *muxCall) error {
+// caller will write these bytes too. It returns the request's size on the
+// wire.
+func (mc *muxConn) send(msg *codec.Message, call *muxCall) (int, error) {
 	c := mc.p.c
 	mc.mu.Lock()
 	if mc.err != nil {
 		err := mc.err
 		mc.mu.Unlock()
 		// Nothing of this request was queued on the failed connection.
-		return status.Wrap(status.ErrUnsent, "connection to "+mc.conn.RemoteAddr().String()+" failed before the request was queued", err)
+		return 0, status.Wrap(status.ErrUnsent, "connection to "+mc.conn.RemoteAddr().String()+" failed before the request was queued", err)
 	}
 	before := mc.out.MallocLen()
 	if err := c.proto.WriteMessage(&mc.out, msg, c.codec); err != nil {
 		mc.out.Truncate(before)
 		mc.mu.Unlock()
-		return err
+		return 0, err
 	}
+	size := mc.out.MallocLen() - before
 	if call != nil {
 		mc.pending[msg.SeqID] = call
 	}
 	mc.lastSend = time.Now()
 	if mc.flushing {
 		mc.mu.Unlock()
-		return nil
+		return size, nil
 	}
 	mc.flushing = true
 	deep := len(mc.pending) > muxYieldDepth
@@ -225,7 +228,7 @@ func (mc *muxConn) send(msg *codec.Message, call *muxCall) error {
 		// which would only add latency.
 		runtime.Gosched()
 	}
-	return mc.flush()
+	return size, mc.flush()
 }
 
 // muxYieldDepth is the number of calls waiting on a connection above which
@@ -290,6 +293,7 @@ func (mc *muxConn) readLoop() {
 		}
 		mc.mu.Unlock()
 		if call != nil {
+			call.size = msg.Size
 			call.err = mc.decode(payload[n:], msg, call)
 			call.done <- struct{}{}
 		}
@@ -354,7 +358,7 @@ func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, at *callin
 		c.meta.ClientWriteMeta(ctx, msg)
 	}
 	at.Stats.Record(stats.WriteStart)
-	err = mc.send(msg, call)
+	at.Stats.SendSize, err = mc.send(msg, call)
 	at.Stats.Record(stats.WriteFinish)
 	if call == nil || err != nil {
 		if call != nil && mc.forget(msg.SeqID) {
@@ -383,6 +387,7 @@ func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, at *callin
 			call.timer.Stop()
 		}
 		err := call.err
+		at.Stats.RecvSize = call.size
 		call.ctx, call.resp, call.err = nil, nil, nil
 		muxCalls.Put(call)
 		return err

@@ -69,11 +69,15 @@ func WithTLSConfig(cfg *tls.Config) Option {
 }
 
 // NewStream opens a message stream for a streaming method of the client's
-// service (the client must use WithStreamTransport). The address comes from
-// WithHostPort or the resolver and balancer, as for Call; the call
-// middleware does not run for streams. The stream ends when ctx ends; with
-// an RPC timeout set (WithRPCTimeout or WithCallTimeout) ctx is bounded by
-// it.
+// service (the client must use WithStreamTransport). The call runs through
+// the same pipeline as Call: tracers start, the client middleware runs with
+// req a *stream.Args and resp a *stream.Result (a middleware may replace
+// Result.Stream with a wrapper to see each message, as grpc-go's stream
+// interceptors do), an attempt picks the address (WithHostPort, or the
+// resolver and balancer), and the instance middleware runs. Tracers finish
+// when the stream ends: when RecvMsg returns an error (io.EOF for a clean
+// end) or ctx ends. The stream ends when ctx ends; with an RPC timeout set
+// (WithRPCTimeout or WithCallTimeout) ctx is bounded by it.
 func (c *Client) NewStream(ctx context.Context, method string, opts ...CallOption) (stream.ClientStream, error) {
 	if c.closed.Load() {
 		return nil, status.New(status.Canceled, "client closed")
@@ -82,23 +86,91 @@ func (c *Client) NewStream(ctx context.Context, method string, opts ...CallOptio
 		return nil, status.New(status.Unimplemented, "client: NewStream needs WithStreamTransport")
 	}
 	ci := c.newCallInfo(ctx, method, opts)
-	actx, at := ci.StartAttempt(ci)
-	if at.Address = ci.Target; at.Address == "" {
-		if err := c.pick(actx, at); err != nil {
-			ci.EndAttempt(at, err)
-			return nil, err
+	ci.Stats.Reset(c.level)
+	ci.Stats.Record(stats.RPCStart)
+	var cctx context.Context = ci
+	for _, t := range c.opts.tracers {
+		cctx = t.Start(cctx)
+	}
+	var res stream.Result
+	err := c.ep(cctx, &stream.Args{Method: c.svc.Methods[method]}, &res)
+	if err == nil && res.Stream == nil {
+		err = status.New(status.Internal, "client: middleware returned no stream for "+method)
+	}
+	if err != nil {
+		c.finish(ci, cctx, err)
+		return nil, err
+	}
+	if len(c.opts.tracers) == 0 {
+		return res.Stream, nil
+	}
+	ts := &tracedStream{ClientStream: res.Stream, c: c, ci: ci, ctx: cctx}
+	ts.stop = context.AfterFunc(res.Stream.Context(), func() { ts.end(res.Stream.Context().Err()) })
+	return ts, nil
+}
+
+// tracedStream finishes the call's tracers when the stream ends.
+type tracedStream struct {
+	stream.ClientStream
+	c    *Client
+	ci   *callinfo.Info
+	ctx  context.Context
+	once sync.Once
+	stop func() bool
+}
+
+// RecvMsg implements stream.ClientStream.
+func (s *tracedStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err != nil {
+		s.stop()
+		if errors.Is(err, io.EOF) {
+			s.end(nil)
+		} else {
+			s.end(err)
 		}
 	}
+	return err
+}
+
+func (s *tracedStream) end(err error) {
+	s.once.Do(func() {
+		if err != nil {
+			err = status.Convert(err)
+		}
+		s.c.finish(s.ci, s.ctx, err)
+	})
+}
+
+// openStream is the innermost endpoint of NewStream: it opens the stream
+// on the attempt's address into res (a *stream.Result).
+func (c *Client) openStream(ctx context.Context, _ *stream.Args, resp any) error {
+	res, ok := resp.(*stream.Result)
+	if !ok {
+		return status.New(status.Internal, "client: a streaming call's result must be a *stream.Result")
+	}
+	ci, at := callinfo.From(ctx), callinfo.AttemptFrom(ctx)
+	cs, err := c.openAttempt(ctx, ci, at)
+	if errors.Is(err, status.ErrUnsent) && !errors.Is(err, status.ErrConnect) && ctx.Err() == nil {
+		cs, err = c.openAttempt(ctx, ci, at) // transparent retry: the stream never left
+	}
+	if err != nil {
+		return err
+	}
+	res.Stream = cs
+	return nil
+}
+
+func (c *Client) openAttempt(ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt) (stream.ClientStream, error) {
 	cc, err := c.spool.get(at.Address)
 	if err != nil {
-		ci.EndAttempt(at, err)
 		return nil, err
 	}
 	if ci.RPCTimeout <= 0 {
-		return c.scodec.NewClientStream(actx, cc, c.svc, method)
+		return c.scodec.NewClientStream(ctx, cc, c.svc, ci.Method)
 	}
-	sctx, cancel := context.WithTimeout(actx, ci.RPCTimeout)
-	cs, err := c.scodec.NewClientStream(sctx, cc, c.svc, method)
+	sctx, cancel := context.WithTimeout(ctx, ci.RPCTimeout)
+	cs, err := c.scodec.NewClientStream(sctx, cc, c.svc, ci.Method)
 	if err != nil {
 		cancel()
 		return nil, err

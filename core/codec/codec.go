@@ -139,6 +139,10 @@ type Message struct {
 	// using the connection after it (a server shutting down gracefully;
 	// TTHeader's crrst key). Transports without headers ignore it.
 	ConnReset bool
+	// Size is the number of bytes the message took on the wire, frame and
+	// headers included. A transport's ReadMessage sets it; 0 means the
+	// transport did not say (the runtime then counts the message bytes).
+	Size int
 }
 
 // Reset clears m for reuse and keeps the storage of its metadata.

@@ -133,7 +133,12 @@ func (s *Server) RegisterService(info *service.Info, impl any) error {
 			return fmt.Errorf("server: method %s.%s has no handler, args or result constructor", info.Name, name)
 		}
 		h := mi.Handler
-		inner := func(ctx context.Context, req, resp any) error { return h(ctx, impl, req, resp) }
+		inner := func(ctx context.Context, req, resp any) error {
+			if err := h(ctx, impl, req, resp); err != nil {
+				return err
+			}
+			return declared(resp)
+		}
 		m := &method{info: mi, svc: info.Name, ep: endpoint.Build(inner, s.opts.middlewares...),
 			sm: stream.Method{Service: info, Info: mi}}
 		methods[name] = m
@@ -494,8 +499,11 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	ci.Oneway = msg.Type == codec.Oneway || m.info.Oneway
 	ci.RemoteAddr = st.remote
 	ci.Transport, ci.Codec = st.proto.Name(), c.Name()
-	ci.SetMeta(&msg.Meta)
 	ci.Stats.Reset(s.level)
+	ci.Stats.RecvSize = msg.Size
+	if msg.Size == 0 {
+		ci.Stats.RecvSize = len(payload)
+	}
 	var result any
 	if !ci.Oneway {
 		result = m.info.NewResult()
@@ -506,22 +514,30 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	if mh != nil {
 		hctx, cancel = mh.ServerReadMeta(ci, msg)
 	}
+	hctx = s.startCall(ci, hctx)
 	if hctx.Err() != nil {
 		// The caller's deadline passed before the call started: give up.
 		err = status.Wrap(status.ErrTimeout, "deadline passed before "+msg.Method+" started", hctx.Err())
 	} else {
-		err = s.invoke(ci, hctx, m, args, result)
+		err = s.handle(ci, hctx, m, args, result)
 	}
 	if !ci.Oneway {
 		msg.Payload = result
+		replyErr := err
+		if status.IsDeclared(err) {
+			replyErr = nil // the exception travels in the result
+		}
 		if mh != nil {
 			msg.Meta.Reset()
-			if mh.ServerWriteMeta(hctx, msg, err) {
-				err = nil // a business error the protocol carries in its header
+			if mh.ServerWriteMeta(hctx, msg, replyErr) {
+				replyErr = nil // a business error the protocol carries in its header
 			}
 		}
-		s.reply(st, w, c, msg, err, mh != nil)
+		before := w.MallocLen()
+		s.reply(st, w, c, msg, replyErr, mh != nil)
+		ci.Stats.SendSize = w.MallocLen() - before
 	}
+	s.finishCall(ci, hctx, err)
 	if cancel != nil {
 		cancel()
 	}
@@ -537,29 +553,54 @@ func recycle(v any) {
 	}
 }
 
-// invoke runs the tracers, the middleware chain and the handler, turning a
-// panic into an error.
-func (s *Server) invoke(ci *callinfo.Info, ctx context.Context, m *method, args, result any) (err error) {
+// startCall records the start of a call and runs the tracers' Start; it
+// returns the context the handler runs with.
+func (s *Server) startCall(ci *callinfo.Info, ctx context.Context) context.Context {
 	ci.Stats.Record(stats.RPCStart)
 	for _, t := range s.opts.tracers {
 		ctx = t.Start(ctx)
 	}
+	return ctx
+}
+
+// finishCall records the call's outcome, once its reply is written, and
+// runs the tracers' Finish in reverse order.
+func (s *Server) finishCall(ci *callinfo.Info, ctx context.Context, err error) {
+	if ci.Stats.Err == nil {
+		ci.Stats.Err = err
+	}
+	ci.Stats.Record(stats.RPCFinish)
+	for i := len(s.opts.tracers) - 1; i >= 0; i-- {
+		s.opts.tracers[i].Finish(ctx)
+	}
+}
+
+// handle runs the middleware chain and the handler, turning a panic into
+// an error. A declared exception in result comes back as a KindDeclared
+// error (from the method's innermost endpoint).
+func (s *Server) handle(ci *callinfo.Info, ctx context.Context, m *method, args, result any) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("skiff: handler panicked", "service", m.svc, "method", m.info.Name, "panic", p, "stack", string(debug.Stack()))
 			ci.Stats.Panic = p
 			err = status.Exception(status.TypeInternalError, fmt.Sprintf("panic in handler %s: %v", m.info.Name, p))
 		}
-		ci.Stats.Err = err
-		ci.Stats.Record(stats.RPCFinish)
-		for i := len(s.opts.tracers) - 1; i >= 0; i-- {
-			s.opts.tracers[i].Finish(ctx)
-		}
 	}()
 	ci.Stats.Record(stats.ServerHandleStart)
 	err = m.ep(ctx, args, result)
 	ci.Stats.Record(stats.ServerHandleFinish)
 	return err
+}
+
+// declared returns the declared exception result holds as a KindDeclared
+// error, or nil.
+func declared(result any) error {
+	if er, ok := result.(service.ExceptionResult); ok {
+		if exc := er.DeclaredException(); exc != nil {
+			return status.Declared(exc)
+		}
+	}
+	return nil
 }
 
 // reply writes a reply or, when err is not nil, an exception. Unless

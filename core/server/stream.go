@@ -131,21 +131,46 @@ func (d *dispatcher) Lookup(svc, name string) (*stream.Method, error) {
 	return &m.sm, nil
 }
 
+// Start implements stream.Dispatcher.
+func (d *dispatcher) Start(ctx context.Context, sm *stream.Method) context.Context {
+	s := d.s
+	m := s.byStream[sm] // keyed by registration, even when services share MethodInfo values
+	ci := callinfo.New(ctx)
+	ci.Service, ci.Method, ci.RemoteAddr, ci.Transport = sm.Service.Name, sm.Info.Name, d.remote, d.transport
+	if m != nil {
+		ci.Service = m.svc
+	}
+	ci.Stats.Reset(s.level)
+	return s.startCall(ci, ci)
+}
+
 // Invoke implements stream.Dispatcher.
 func (d *dispatcher) Invoke(ctx context.Context, sm *stream.Method, args, result any) error {
 	s := d.s
-	m := s.byStream[sm] // keyed by registration, even when services share MethodInfo values
+	m := s.byStream[sm]
 	if m == nil {
 		return status.New(status.Unimplemented, "unknown method "+sm.Info.Name)
 	}
-	ci := callinfo.New(ctx)
-	ci.Service, ci.Method, ci.RemoteAddr, ci.Transport = m.svc, m.info.Name, d.remote, d.transport
-	ci.Stats.Reset(s.level)
+	ci := callinfo.From(ctx)
+	if ci == nil || ci.Method != sm.Info.Name {
+		// A codec that did not call Start: the call is started and
+		// finished here.
+		ctx = d.Start(ctx, sm)
+		ci = callinfo.From(ctx)
+		defer func() { s.finishCall(ci, ctx, nil) }()
+	}
 	if ss, ok := args.(stream.ServerStream); ok {
 		// The handler sees the call info through its stream's context too.
-		args = &callStream{ServerStream: ss, ctx: ci}
+		args = &callStream{ServerStream: ss, ctx: ctx}
 	}
-	return s.invoke(ci, ci, m, args, result)
+	return s.handle(ci, ctx, m, args, result)
+}
+
+// Finish implements stream.Dispatcher.
+func (d *dispatcher) Finish(ctx context.Context, err error) {
+	if ci := callinfo.From(ctx); ci != nil {
+		d.s.finishCall(ci, ctx, err)
+	}
 }
 
 // callStream is a handler's stream whose context carries the call info.

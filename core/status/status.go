@@ -83,9 +83,15 @@ const (
 	// before the reply arrived. The server may have run the call: only an
 	// idempotent call may be retried.
 	KindConnLost
+	// KindDeclared: the call ended with an exception its method declares
+	// (a Thrift throws clause). The call worked: breakers and retries count
+	// it as a success. Middleware and tracers see it as an error of this
+	// kind; the exception itself travels in the result, and client.Call
+	// returns nil for it. Unwrap gives the exception.
+	KindDeclared
 )
 
-var kindNames = [...]string{"", "timeout", "canceled", "overload", "circuit open", "no instance", "protocol", "remote", "connect", "unsent", "connection lost"}
+var kindNames = [...]string{"", "timeout", "canceled", "overload", "circuit open", "no instance", "protocol", "remote", "connect", "unsent", "connection lost", "declared exception"}
 
 // String returns the category name, such as "timeout", or "" for KindNone.
 func (k Kind) String() string {
@@ -124,7 +130,20 @@ var (
 	ErrConnect     = &Error{code: Unavailable, kind: KindConnect, msg: "connect failed", sentinel: true}
 	ErrUnsent      = &Error{code: Unavailable, kind: KindUnsent, msg: "request not sent", sentinel: true}
 	ErrConnLost    = &Error{code: Unavailable, kind: KindConnLost, msg: "connection lost after the request was sent", sentinel: true}
+	ErrDeclared    = &Error{code: Unknown, kind: KindDeclared, msg: "declared exception", sentinel: true}
 )
+
+// Declared returns a [KindDeclared] error wrapping exc, a declared
+// exception the call's result holds.
+func Declared(exc error) *Error {
+	return &Error{code: Unknown, kind: KindDeclared, msg: "exception", cause: exc}
+}
+
+// IsDeclared reports whether err is a declared exception ([KindDeclared]).
+func IsDeclared(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.kind == KindDeclared
+}
 
 // New returns an error with the code and message and no framework category.
 func New(code Code, msg string) *Error { return &Error{code: code, msg: msg} }

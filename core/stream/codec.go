@@ -49,11 +49,23 @@ type Dispatcher interface {
 	// path) or its bare name. The error is a *status.Error with code
 	// Unimplemented that says whether the service or the method is unknown.
 	Lookup(svc, method string) (*Method, error)
-	// Invoke runs the server's tracers, middleware and the method's
-	// handler. ctx is prepared by the codec (deadline, metainfo); Invoke
-	// attaches the call info. For unary methods args and result come from
-	// the method's NewArgs and NewResult; for streaming methods args is
-	// the [ServerStream] and result is nil. A handler panic is returned as
-	// an error.
+	// Start begins a call of m: it attaches a new callinfo.Info to ctx
+	// (service, method, peer, transport), starts the server's tracers and
+	// returns the call's context. ctx is prepared by the codec (deadline,
+	// metainfo). The codec then records what it reads on the Info (the
+	// request metadata in Info.Request, Stats.RecvSize), passes the context
+	// to Invoke, writes the response with the metadata in Info.Response,
+	// records Stats.SendSize, and ends the call with Finish.
+	Start(ctx context.Context, m *Method) context.Context
+	// Invoke runs the server's middleware and the method's handler with
+	// ctx, a context Start returned (given another context, Invoke starts
+	// and finishes the call itself). For unary methods args and result come
+	// from the method's NewArgs and NewResult; for streaming methods args
+	// is the [ServerStream] and result is nil. A handler panic is returned
+	// as an error.
 	Invoke(ctx context.Context, m *Method, args, result any) error
+	// Finish ends the call Start began, once its response (status and
+	// trailers included) is written: err is the outcome the client was
+	// sent (nil for OK). The server's tracers finish.
+	Finish(ctx context.Context, err error)
 }

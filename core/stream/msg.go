@@ -5,8 +5,24 @@ import (
 	"errors"
 	"io"
 
+	"github.com/skiffrpc/skiff/core/service"
 	"github.com/skiffrpc/skiff/core/status"
 )
+
+// Args is the request value client middleware sees for a streaming call
+// (client.NewStream); the response value is a *[Result].
+type Args struct {
+	// Method describes the streaming method, or is nil when the client's
+	// service does not know it.
+	Method *service.MethodInfo
+}
+
+// Result receives the stream a streaming call opened. Client middleware
+// may replace Stream with a wrapper after calling next, to see each
+// message sent and received, as grpc-go's stream interceptors do.
+type Result struct {
+	Stream ClientStream
+}
 
 // ServerStream is a message stream as a streaming handler sees it. RecvMsg
 // is used by one goroutine, SendMsg by one goroutine.

@@ -43,6 +43,7 @@ func (framed) ReadMessage(r Reader, msg *codec.Message, maxSize int) ([]byte, er
 	if err := CheckFrameSize(int64(n), maxSize); err != nil {
 		return nil, err
 	}
+	msg.Size = 4 + int(n)
 	return r.Next(int(n))
 }
 

@@ -37,6 +37,8 @@ var (
 	_ thrift.TStruct        = (*EchoServiceFailResult)(nil)
 	_ thriftcodec.FastCodec = (*EchoServiceNotifyArgs)(nil)
 	_ thrift.TStruct        = (*EchoServiceNotifyArgs)(nil)
+
+	_ service.ExceptionResult = (*EchoServiceFailResult)(nil)
 )
 
 // ServiceInfo returns a new descriptor of EchoService for a Skiff server or
@@ -101,6 +103,15 @@ func (p *EchoServiceFailArgs) Recycle() { *p = EchoServiceFailArgs{}; failArgsPo
 
 // Recycle resets p and returns it to its pool (service.Recycler).
 func (p *EchoServiceFailResult) Recycle() { *p = EchoServiceFailResult{}; failResultPool.Put(p) }
+
+// DeclaredException returns the declared exception p holds, its Err, or nil
+// when it holds none (service.ExceptionResult).
+func (p *EchoServiceFailResult) DeclaredException() error {
+	if p == nil || p.Err == nil {
+		return nil // not the typed nil (*EchoError)(nil)
+	}
+	return p.Err
+}
 
 // Recycle resets p and returns it to its pool (service.Recycler).
 func (p *EchoServiceNotifyArgs) Recycle() { *p = EchoServiceNotifyArgs{}; notifyArgsPool.Put(p) }

@@ -104,6 +104,12 @@ func TestHandlers(t *testing.T) {
 		} else if err == nil || result.Err != nil {
 			t.Errorf("%s: %v, %+v", tt.name, err, result)
 		}
+		// The runtime sees the declared exception through the result.
+		var de *echo.EchoError
+		if exc := service.ExceptionResult(result).DeclaredException(); tt.declare != (exc != nil) ||
+			tt.declare && (!errors.As(exc, &de) || de != result.Err) {
+			t.Errorf("%s: DeclaredException() = %#v, result %+v", tt.name, exc, result)
+		}
 	}
 	s.failErr = nil
 
@@ -212,5 +218,30 @@ func TestClient(t *testing.T) {
 
 	if err := cli.Notify(ctx, "ping"); err != nil || !reflect.DeepEqual(s.notified, []string{"ping"}) {
 		t.Fatalf("Notify: %v, %q", err, s.notified)
+	}
+}
+
+// TestDeclaredException checks that only Fail's result can hold a declared
+// exception, and that it reports an untyped nil, never an error holding a
+// nil *EchoError, when it holds none.
+func TestDeclaredException(t *testing.T) {
+	info := echo.ServiceInfo()
+	for name, m := range info.Methods {
+		if m.NewResult == nil {
+			continue
+		}
+		if _, ok := m.NewResult().(service.ExceptionResult); ok != (name == "Fail") {
+			t.Errorf("%s result: ExceptionResult %v", name, ok)
+		}
+	}
+	var nilResult *echo.EchoServiceFailResult
+	for _, r := range []*echo.EchoServiceFailResult{nilResult, {}, {Success: &echo.EchoResponse{Message: "ok"}}, {Err: nil}} {
+		if err := r.DeclaredException(); err != nil {
+			t.Errorf("%+v: DeclaredException() = %#v, want nil", r, err)
+		}
+	}
+	e := &echo.EchoError{Code: 7, Reason: "requested failure"}
+	if err := (&echo.EchoServiceFailResult{Err: e}).DeclaredException(); err != error(e) {
+		t.Errorf("DeclaredException() = %#v, want %#v", err, e)
 	}
 }

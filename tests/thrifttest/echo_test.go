@@ -11,6 +11,7 @@ import (
 
 	"github.com/skiffrpc/skiff/core/client"
 	"github.com/skiffrpc/skiff/core/server"
+	"github.com/skiffrpc/skiff/core/service"
 	"github.com/skiffrpc/skiff/examples/echo"
 	genecho "github.com/skiffrpc/skiff/tests/thrifttest/gen/echo"
 )
@@ -34,6 +35,12 @@ func TestEchoMatchesHandWritten(t *testing.T) {
 	if he.Error() != ge.Error() {
 		t.Errorf("Error() = %q, hand-written %q", ge.Error(), he.Error())
 	}
+	if h, g := (&echo.EchoServiceFailResult{Err: he}).DeclaredException(), (&genecho.EchoServiceFailResult{Err: ge}).DeclaredException(); h != error(he) || g != error(ge) {
+		t.Errorf("DeclaredException() = %#v, hand-written %#v", g, h)
+	}
+	if h, g := (&echo.EchoServiceFailResult{}).DeclaredException(), (&genecho.EchoServiceFailResult{}).DeclaredException(); h != nil || g != nil {
+		t.Errorf("DeclaredException() of no exception = %#v, hand-written %#v", g, h)
+	}
 
 	hi, gi := echo.ServiceInfo(), genecho.EchoServiceServiceInfo()
 	if hi.Name != gi.Name || hi.Codec != gi.Codec || !reflect.DeepEqual(hi.Extra, gi.Extra) {
@@ -45,6 +52,14 @@ func TestEchoMatchesHandWritten(t *testing.T) {
 		g := gi.Methods[name]
 		if g == nil || g.Oneway != m.Oneway || (g.NewResult == nil) != (m.NewResult == nil) {
 			t.Errorf("method %s: hand %+v, generated %+v", name, m, g)
+			continue
+		}
+		if m.NewResult != nil {
+			_, hok := m.NewResult().(service.ExceptionResult)
+			_, gok := g.NewResult().(service.ExceptionResult)
+			if hok != gok {
+				t.Errorf("method %s: result is an ExceptionResult: hand %v, generated %v", name, hok, gok)
+			}
 		}
 	}
 	for name := range gi.Methods {

@@ -65,7 +65,7 @@ func (g *gen) methods(s *parser.Service) ([]*method, error) {
 			return nil, err
 		}
 		for _, e := range exc {
-			if e.t.kind != kStruct {
+			if e.t.kind != kStruct || e.t.st.Category != "exception" {
 				return nil, g.f.errAt(fn.Name, "%s.%s throws %s, which is not an exception", s.Name, fn.Name, e.f.Type.Name)
 			}
 			e.required = false
@@ -367,9 +367,40 @@ func (g *gen) service(w *writer, s *parser.Service) error {
 		if !m.fn.Oneway {
 			g.structTypeNamed(w, m.resultT, m.fn.Name+"_result", "struct", m.result, "", false)
 			g.recycle(w, m.resultT, m.poolRes)
+			g.declaredException(w, m)
 		}
 	}
 	return nil
+}
+
+// declaredException makes the result wrapper of a method with a throws
+// clause a service.ExceptionResult.
+func (g *gen) declaredException(w *writer, m *method) {
+	var exc []*field
+	for _, e := range m.result {
+		if e.id != 0 {
+			exc = append(exc, e)
+		}
+	}
+	if len(exc) == 0 {
+		return
+	}
+	w.p("var _ service.ExceptionResult = (*%s)(nil)", m.resultT)
+	w.p("")
+	w.p("// DeclaredException returns the declared exception p holds, or nil when")
+	w.p("// it holds none (service.ExceptionResult).")
+	w.p("func (p *%s) DeclaredException() error {", m.resultT)
+	w.p("if p == nil {")
+	w.p("return nil")
+	w.p("}")
+	for _, e := range exc {
+		w.p("if p.%s != nil {", e.name)
+		w.p("return p.%s", e.name)
+		w.p("}")
+	}
+	w.p("return nil")
+	w.p("}")
+	w.p("")
 }
 
 func (g *gen) recycle(w *writer, t, pool string) {

@@ -179,6 +179,8 @@ func TestMalformedIDL(t *testing.T) {
 		{"map key", "struct S {\n  1: map<list<i32>, i32> m\n}\n", `bad.thrift:2:6: map key type list`},
 		{"bad default", "struct S {\n  1: i32 a = \"x\"\n}\n", `bad.thrift:2:10: default of S.a`},
 		{"duplicate", "struct S {}\nstruct S {}\n", `bad.thrift:1:8: .*multiple definition`},
+		{"throws a struct", "struct S {}\nservice X {\n  void f() throws (1: S s)\n}\n", `bad.thrift:3:\d+: X.f throws S, which is not an exception`},
+		{"throws a union", "union U {\n  1: i32 a\n}\nservice X {\n  void f() throws (1: U u)\n}\n", `bad.thrift:5:\d+: X.f throws U, which is not an exception`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

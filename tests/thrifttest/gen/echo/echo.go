@@ -1778,6 +1778,20 @@ func (p *EchoServiceFailResult) Recycle() {
 	echoServiceFailResultPool.Put(p)
 }
 
+var _ service.ExceptionResult = (*EchoServiceFailResult)(nil)
+
+// DeclaredException returns the declared exception p holds, or nil when
+// it holds none (service.ExceptionResult).
+func (p *EchoServiceFailResult) DeclaredException() error {
+	if p == nil {
+		return nil
+	}
+	if p.Err != nil {
+		return p.Err
+	}
+	return nil
+}
+
 // EchoServiceNotifyArgs is the IDL struct Notify_args.
 type EchoServiceNotifyArgs struct {
 	// Message is field 1.

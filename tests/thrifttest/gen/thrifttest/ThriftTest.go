@@ -15757,6 +15757,20 @@ func (p *ThriftTestTestExceptionResult) Recycle() {
 	thriftTestTestExceptionResultPool.Put(p)
 }
 
+var _ service.ExceptionResult = (*ThriftTestTestExceptionResult)(nil)
+
+// DeclaredException returns the declared exception p holds, or nil when
+// it holds none (service.ExceptionResult).
+func (p *ThriftTestTestExceptionResult) DeclaredException() error {
+	if p == nil {
+		return nil
+	}
+	if p.Err1 != nil {
+		return p.Err1
+	}
+	return nil
+}
+
 // ThriftTestTestMultiExceptionArgs is the IDL struct testMultiException_args.
 type ThriftTestTestMultiExceptionArgs struct {
 	// Arg0 is field 1.
@@ -16169,6 +16183,23 @@ func (p *ThriftTestTestMultiExceptionResult) Recycle() {
 	*p = ThriftTestTestMultiExceptionResult{}
 	p.InitDefault()
 	thriftTestTestMultiExceptionResultPool.Put(p)
+}
+
+var _ service.ExceptionResult = (*ThriftTestTestMultiExceptionResult)(nil)
+
+// DeclaredException returns the declared exception p holds, or nil when
+// it holds none (service.ExceptionResult).
+func (p *ThriftTestTestMultiExceptionResult) DeclaredException() error {
+	if p == nil {
+		return nil
+	}
+	if p.Err1 != nil {
+		return p.Err1
+	}
+	if p.Err2 != nil {
+		return p.Err2
+	}
+	return nil
 }
 
 // ThriftTestTestOnewayArgs is the IDL struct testOneway_args.
