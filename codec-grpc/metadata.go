@@ -5,9 +5,9 @@ import (
 	"encoding/base64"
 	"strings"
 
+	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/codec"
 	"github.com/skiffrpc/skiff/core/metainfo"
-	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
 )
