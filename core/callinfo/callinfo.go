@@ -60,6 +60,7 @@ type Info struct {
 	// events and sizes of its last finished attempt.
 	Stats stats.Record
 
+	opts     []option // per-call options (Key)
 	first    Attempt
 	attempts atomic.Int32
 	last     atomic.Pointer[Attempt]

@@ -41,12 +41,12 @@ type Client struct {
 	ep     endpoint.Endpoint
 	inner  endpoint.Endpoint
 	picker atomic.Pointer[pickerEntry]
+	sub    *subscription // the client's view of discovery; nil without a resolver
 	seq    atomic.Int32
 	closed atomic.Bool
 }
 
 type pickerEntry struct {
-	key    string
 	picker loadbalance.Picker
 }
 
@@ -96,6 +96,14 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	if o.balancer == nil {
 		c.opts.balancer = loadbalance.NewWeightedRoundRobin()
 	}
+	for _, w := range o.balancerWrappers {
+		c.opts.balancer = w(c.opts.balancer)
+	}
+	for _, w := range o.resolverWrappers {
+		if c.opts.resolver != nil {
+			c.opts.resolver = w(c.opts.resolver)
+		}
+	}
 	if o.statsLevel != nil {
 		c.level = *o.statsLevel
 	} else if len(o.tracers) > 0 {
@@ -123,6 +131,13 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 		return declared(resp)
 	}, o.instanceMWs...)
 	c.ep = endpoint.Build(c.balance, o.middlewares...)
+	if c.opts.resolver != nil {
+		refresh := o.refresh
+		if refresh <= 0 {
+			refresh = DefaultDiscoveryRefresh
+		}
+		c.sub = subscribe(c.opts.resolver, svc.Name, refresh, c.onChange)
+	}
 	return c, nil
 }
 
@@ -132,6 +147,9 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 // streams still open on them fail.
 func (c *Client) Close() error {
 	if !c.closed.Swap(true) {
+		if c.sub != nil {
+			c.sub.close()
+		}
 		if c.spool != nil {
 			c.spool.close()
 		} else if c.mux != nil {
@@ -218,32 +236,35 @@ func (c *Client) newCallInfo(ctx context.Context, method string, opts []CallOpti
 		if co.timeout > 0 {
 			ci.RPCTimeout = co.timeout
 		}
+		for _, set := range co.sets {
+			set(ci)
+		}
 	}
 	return ci
 }
 
-// pick sets the attempt's instance and address from the resolver and the
-// balancer.
-func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) error {
-	r := c.opts.resolver
-	if r == nil {
-		return status.Wrap(status.ErrNoInstance, "no resolver and no host ports for "+c.svc.Name, nil)
-	}
-	res, err := r.Resolve(ctx, c.svc.Name)
-	if err != nil {
-		return status.Wrap(status.ErrNoInstance, "resolve "+c.svc.Name, err)
+// pick sets the attempt's instance and address from the current picker,
+// built from the last instance set discovery delivered. Only the first
+// call of a client (before any instance set) waits for the resolver.
+func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) (loadbalance.Picker, error) {
+	if c.sub == nil {
+		return nil, status.Wrap(status.ErrNoInstance, "no resolver and no host ports for "+c.svc.Name, nil)
 	}
 	pe := c.picker.Load()
-	if pe == nil || !res.Cacheable || pe.key != res.Key {
-		pe = &pickerEntry{key: res.Key, picker: c.opts.balancer.Picker(res)}
-		c.picker.Store(pe)
+	if pe == nil {
+		if err := c.sub.t.ensure(ctx); err != nil {
+			return nil, err
+		}
+		if pe = c.picker.Load(); pe == nil {
+			return nil, status.Wrap(status.ErrNoInstance, "no instance of "+c.svc.Name, nil)
+		}
 	}
 	in := pe.picker.Next(ctx)
 	if in == nil {
-		return status.Wrap(status.ErrNoInstance, "no instance of "+c.svc.Name, nil)
+		return nil, status.Wrap(status.ErrNoInstance, "no instance of "+c.svc.Name, nil)
 	}
 	at.Instance, at.Address = in, in.Address()
-	return nil
+	return pe.picker, nil
 }
 
 // balance starts an attempt, picks its instance (unless the call is pinned
@@ -258,12 +279,21 @@ func (c *Client) balance(ctx context.Context, req, resp any) error {
 }
 
 func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt, req, resp any) error {
-	if at.Address = ci.Target; at.Address == "" {
-		if err := c.pick(ctx, at); err != nil {
-			return err
-		}
+	if at.Address = ci.Target; at.Address != "" {
+		return c.inner(ctx, req, resp)
 	}
-	return c.inner(ctx, req, resp)
+	p, err := c.pick(ctx, at)
+	if err != nil {
+		return err
+	}
+	fb, ok := p.(loadbalance.Feedback)
+	if !ok {
+		return c.inner(ctx, req, resp)
+	}
+	start := time.Now()
+	err = c.inner(ctx, req, resp)
+	fb.Done(ctx, at.Instance, loadbalance.DoneInfo{Err: err, Latency: time.Since(start)})
+	return err
 }
 
 var messages = sync.Pool{New: func() any { return new(codec.Message) }}

@@ -131,6 +131,39 @@ func (p *muxPool) get(addr string, timeout time.Duration) (*muxConn, error) {
 	return mc, nil
 }
 
+// closeAddr retires the connections to addr, an instance that left: idle
+// ones close now, busy ones once the pool closes (no new call uses them).
+func (p *muxPool) closeAddr(addr string) {
+	p.mu.Lock()
+	ss := p.addrs[addr]
+	delete(p.addrs, addr)
+	p.mu.Unlock()
+	if ss == nil {
+		return
+	}
+	for i := range ss.slots {
+		slot := &ss.slots[i]
+		slot.mu.Lock()
+		mc := slot.mc
+		slot.mc = nil
+		slot.mu.Unlock()
+		if mc == nil {
+			continue
+		}
+		mc.mu.Lock()
+		idle := len(mc.pending) == 0
+		mc.retired = true
+		mc.mu.Unlock()
+		if idle {
+			mc.fail(status.Wrap(status.ErrUnsent, "instance "+addr+" left", nil))
+		} else {
+			p.mu.Lock()
+			p.retired = append(p.retired, mc)
+			p.mu.Unlock()
+		}
+	}
+}
+
 func (p *muxPool) close() {
 	p.mu.Lock()
 	p.shut = true

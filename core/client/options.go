@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/codec"
 	"github.com/skiffrpc/skiff/core/discovery"
 	"github.com/skiffrpc/skiff/core/endpoint"
@@ -47,30 +48,33 @@ func (f optionFunc) apply(o *options) { f(o) }
 type Suite interface{ Options() []Option }
 
 type options struct {
-	resolver       discovery.Resolver
-	balancer       loadbalance.Balancer
-	transport      transport.Protocol
-	codec          codec.Codec
-	engine         engine.Engine
-	rpcTimeout     time.Duration
-	connectTimeout time.Duration
-	pool           PoolConfig
-	short          bool
-	mux            int
-	maxFrame       int
-	middlewares    []endpoint.Middleware
-	instanceMWs    []endpoint.Middleware
-	tracers        []stats.Tracer
-	statsLevel     *stats.Level
-	logger         *slog.Logger
-	caller         string
-	metaHandlers   []transport.MetaHandler
-	streamProto    stream.Protocol
-	streamCodec    stream.Codec
-	streamConns    int
-	tls            *tls.Config
-	engineSet      bool  // WithEngine was given
-	err            error // the first invalid option; New returns it
+	resolver         discovery.Resolver
+	balancer         loadbalance.Balancer
+	transport        transport.Protocol
+	codec            codec.Codec
+	engine           engine.Engine
+	rpcTimeout       time.Duration
+	connectTimeout   time.Duration
+	pool             PoolConfig
+	short            bool
+	mux              int
+	maxFrame         int
+	middlewares      []endpoint.Middleware
+	instanceMWs      []endpoint.Middleware
+	tracers          []stats.Tracer
+	statsLevel       *stats.Level
+	logger           *slog.Logger
+	caller           string
+	metaHandlers     []transport.MetaHandler
+	streamProto      stream.Protocol
+	streamCodec      stream.Codec
+	streamConns      int
+	tls              *tls.Config
+	engineSet        bool  // WithEngine was given
+	err              error // the first invalid option; New returns it
+	refresh          time.Duration
+	balancerWrappers []func(loadbalance.Balancer) loadbalance.Balancer
+	resolverWrappers []func(discovery.Resolver) discovery.Resolver
 }
 
 // fail records err as the options' error unless one is already recorded.
@@ -108,6 +112,31 @@ func WithResolver(r discovery.Resolver) Option {
 // WithLoadBalancer sets the balancer (default weighted round robin).
 func WithLoadBalancer(b loadbalance.Balancer) Option {
 	return optionFunc(func(o *options) { o.balancer = b })
+}
+
+// WithDiscoveryRefresh sets how often the client re-resolves a service in
+// the background when its resolver cannot push changes (one that is not a
+// discovery.Watcher); default DefaultDiscoveryRefresh (5 s). Calls never
+// wait for the resolver, except a client's first calls before it has any
+// instance set. d <= 0 keeps the default.
+func WithDiscoveryRefresh(d time.Duration) Option {
+	return optionFunc(func(o *options) { o.refresh = d })
+}
+
+// WithBalancerWrapper adds w, which wraps the balancer the client ends up
+// with (WithLoadBalancer's, or the default weighted round robin) whatever
+// the order of the options. Wrappers apply in the order added, the last
+// outermost. A module's option uses it to add behaviour around the user's
+// choice, such as a breaker that skips instances whose circuit is open.
+func WithBalancerWrapper(w func(loadbalance.Balancer) loadbalance.Balancer) Option {
+	return optionFunc(func(o *options) { o.balancerWrappers = append(o.balancerWrappers, w) })
+}
+
+// WithResolverWrapper adds w, which wraps the resolver the client ends up
+// with (WithResolver's or WithHostPorts'), as WithBalancerWrapper does for
+// balancers. A client without a resolver ignores it.
+func WithResolverWrapper(w func(discovery.Resolver) discovery.Resolver) Option {
+	return optionFunc(func(o *options) { o.resolverWrappers = append(o.resolverWrappers, w) })
 }
 
 // WithTransport sets the transport protocol (default transport.Framed, as
@@ -233,6 +262,7 @@ type CallOption interface{ applyCall(*callOptions) }
 type callOptions struct {
 	hostPort string
 	timeout  time.Duration
+	sets     []func(*callinfo.Info)
 }
 
 type callOptionFunc func(*callOptions)
@@ -242,6 +272,15 @@ func (f callOptionFunc) applyCall(o *callOptions) { f(o) }
 // WithHostPort sends this call to addr, bypassing discovery and balancing.
 func WithHostPort(addr string) CallOption {
 	return callOptionFunc(func(o *callOptions) { o.hostPort = addr })
+}
+
+// WithCallOption sets a per-call option that a module defines with
+// callinfo.NewKey: the call's middleware finds v with k.Get. Modules wrap
+// it in their own typed options (retry.WithPolicy, say).
+func WithCallOption[T any](k *callinfo.Key[T], v T) CallOption {
+	return callOptionFunc(func(o *callOptions) {
+		o.sets = append(o.sets, func(i *callinfo.Info) { k.Set(i, v) })
+	})
 }
 
 // WithCallTimeout sets this call's RPC timeout, overriding WithRPCTimeout.

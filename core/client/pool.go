@@ -34,6 +34,9 @@ type connPool interface {
 	put(c *pconn)
 	// discard closes a connection that must not be reused.
 	discard(c *pconn)
+	// closeAddr closes the idle connections to addr, an instance that
+	// left, and those in use when they come back.
+	closeAddr(addr string)
 	close()
 }
 
@@ -54,6 +57,7 @@ func (p shortPool) dial(network, addr string, timeout time.Duration) (*pconn, er
 func (shortPool) put(c *pconn)     { _ = c.Close() }
 func (shortPool) discard(c *pconn) { _ = c.Close() }
 func (shortPool) close()           {}
+func (shortPool) closeAddr(string) {}
 
 // longPool keeps idle connections per address, most recently used first,
 // bounded per address and globally, and closes those idle too long.
@@ -61,6 +65,7 @@ type longPool struct {
 	eng    engine.Engine
 	cfg    PoolConfig
 	addrs  sync.Map // addr -> *idleList
+	gone   sync.Map // addr -> struct{}: instances that left; their connections close on put
 	idle   atomic.Int64
 	closed atomic.Bool
 	stop   chan struct{}
@@ -122,7 +127,25 @@ func (p *longPool) get(network, addr string, timeout time.Duration) (*pconn, err
 	return p.dial(network, addr, timeout)
 }
 
+func (p *longPool) closeAddr(addr string) {
+	p.gone.Store(addr, struct{}{})
+	v, ok := p.addrs.Load(addr)
+	if !ok {
+		return
+	}
+	l := v.(*idleList)
+	l.mu.Lock()
+	conns := l.conns
+	l.conns = nil
+	l.mu.Unlock()
+	for _, c := range conns {
+		p.idle.Add(-1)
+		_ = c.Close()
+	}
+}
+
 func (p *longPool) dial(network, addr string, timeout time.Duration) (*pconn, error) {
+	p.gone.Delete(addr) // called again: it is back
 	c, err := p.eng.Dial(network, addr, timeout)
 	if err != nil {
 		return nil, err
@@ -131,7 +154,7 @@ func (p *longPool) dial(network, addr string, timeout time.Duration) (*pconn, er
 }
 
 func (p *longPool) put(c *pconn) {
-	if p.closed.Load() || !c.IsActive() {
+	if _, gone := p.gone.Load(c.addr); gone || p.closed.Load() || !c.IsActive() {
 		_ = c.Close()
 		return
 	}

@@ -256,9 +256,10 @@ type streamPool struct {
 	timeout time.Duration
 	n       int
 
-	mu     sync.Mutex
-	hosts  map[string]*streamHost
-	closed bool
+	mu      sync.Mutex
+	hosts   map[string]*streamHost
+	orphans []stream.ClientConn // connections of instances that left, closed with the pool
+	closed  bool
 }
 
 type streamHost struct {
@@ -416,12 +417,46 @@ func (p *streamPool) dial(addr string) (stream.ClientConn, error) {
 	return cc, nil
 }
 
+// closeAddr closes the connections to addr, an instance that left: those
+// with no open stream now, the others when the pool closes.
+func (p *streamPool) closeAddr(addr string) {
+	p.mu.Lock()
+	h := p.hosts[addr]
+	delete(p.hosts, addr)
+	p.mu.Unlock()
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	all := append(h.conns, h.retired...)
+	h.conns, h.retired = nil, nil
+	h.mu.Unlock()
+	var busy []stream.ClientConn
+	for _, cc := range all {
+		if cc.Streams() == 0 {
+			_ = cc.Close()
+		} else {
+			busy = append(busy, cc)
+		}
+	}
+	if len(busy) > 0 {
+		p.mu.Lock()
+		p.orphans = append(p.orphans, busy...)
+		p.mu.Unlock()
+	}
+}
+
 func (p *streamPool) close() {
 	p.mu.Lock()
 	p.closed = true
 	hosts := p.hosts
 	p.hosts = nil
+	orphans := p.orphans
+	p.orphans = nil
 	p.mu.Unlock()
+	for _, cc := range orphans {
+		_ = cc.Close()
+	}
 	for _, h := range hosts {
 		h.mu.Lock()
 		for _, cc := range h.conns {

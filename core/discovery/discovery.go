@@ -58,6 +58,7 @@ func NewInstance(network, address string, weight int, tags map[string]string) In
 func (i *instance) Network() string { return i.network }
 func (i *instance) Address() string { return i.address }
 func (i *instance) Weight() int     { return i.weight }
+func (i *instance) Tags() map[string]string { return i.tags }
 func (i *instance) Tag(k string) (string, bool) {
 	v, ok := i.tags[k]
 	return v, ok
@@ -107,3 +108,10 @@ func NewStatic(instances ...Instance) Resolver {
 func (s *static) Name() string { return "static" }
 
 func (s *static) Resolve(context.Context, string) (Result, error) { return s.res, nil }
+
+// Watch implements Watcher: the instances never change, so update runs
+// once, before Watch returns.
+func (s *static) Watch(_ string, update func(Result)) (func(), error) {
+	update(s.res)
+	return func() {}, nil
+}
