@@ -55,9 +55,9 @@ func NewInstance(network, address string, weight int, tags map[string]string) In
 	return &instance{network: network, address: address, weight: weight, tags: tags}
 }
 
-func (i *instance) Network() string { return i.network }
-func (i *instance) Address() string { return i.address }
-func (i *instance) Weight() int     { return i.weight }
+func (i *instance) Network() string         { return i.network }
+func (i *instance) Address() string         { return i.address }
+func (i *instance) Weight() int             { return i.weight }
 func (i *instance) Tags() map[string]string { return i.tags }
 func (i *instance) Tag(k string) (string, bool) {
 	v, ok := i.tags[k]
