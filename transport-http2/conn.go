@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -15,7 +14,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
-	"github.com/skiffrpc/skiff/core/engine"
+	skconn "github.com/skiffrpc/skiff/core/conn"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
 	"github.com/skiffrpc/skiff/core/transport"
@@ -35,7 +34,7 @@ const (
 // while holding wmu.
 type conn struct {
 	yieldBeforeWrite bool // the writer yields once before each write (std engine)
-	ec               engine.Conn
+	ec               skconn.Conn
 	opts             *options
 	log              *slog.Logger
 	server           bool
@@ -108,8 +107,8 @@ type conn struct {
 	kaIdle    bool // ping without open streams
 }
 
-func newConn(ec engine.Conn, o *options, server bool, l *slog.Logger) *conn {
-	_, onStd := ec.(interface{ NetConn() net.Conn }) // engine.Std's connections
+func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
+	_, onStd := ec.(skconn.NetConner) // Go's poller (engine.Std): yielding batches writes
 	c := &conn{
 		yieldBeforeWrite: onStd,
 		ec:               ec,

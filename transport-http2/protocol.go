@@ -5,11 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
-	"net"
 
 	"golang.org/x/net/http2"
 
-	"github.com/skiffrpc/skiff/core/engine"
+	skconn "github.com/skiffrpc/skiff/core/conn"
 	"github.com/skiffrpc/skiff/core/stream"
 )
 
@@ -47,7 +46,7 @@ func (p *Protocol) Detect(prefix []byte) bool {
 // NewServerConn takes over an accepted connection. Serve reads the client
 // preface and then serves streams; each runs params.Handler in its own
 // goroutine.
-func (p *Protocol) NewServerConn(c engine.Conn, params stream.ServerConnParams) (stream.ServerConn, error) {
+func (p *Protocol) NewServerConn(c skconn.Conn, params stream.ServerConnParams) (stream.ServerConn, error) {
 	if params.Handler == nil {
 		return nil, errors.New("h2transport: ServerConnParams.Handler is nil")
 	}
@@ -58,7 +57,7 @@ func (p *Protocol) NewServerConn(c engine.Conn, params stream.ServerConnParams) 
 
 // NewClientConn takes over a dialled connection, sends the preface and
 // SETTINGS and waits for the server's SETTINGS.
-func (p *Protocol) NewClientConn(c engine.Conn, params stream.ClientConnParams) (stream.ClientConn, error) {
+func (p *Protocol) NewClientConn(c skconn.Conn, params stream.ClientConnParams) (stream.ClientConn, error) {
 	cc := newConn(c, &p.opts, false, params.Logger)
 	cc.authority = params.Authority
 	done := make(chan struct{})
@@ -68,9 +67,9 @@ func (p *Protocol) NewClientConn(c engine.Conn, params stream.ClientConnParams) 
 	return &clientConn{c: cc, readerDone: done}, nil
 }
 
-// isTLS reports whether c runs over TLS (the Std engine's NetConn).
-func isTLS(c engine.Conn) bool {
-	nc, ok := c.(interface{ NetConn() net.Conn })
+// isTLS reports whether c runs over TLS (a conn.NetConner over a *tls.Conn).
+func isTLS(c skconn.Conn) bool {
+	nc, ok := c.(skconn.NetConner)
 	if !ok {
 		return false
 	}

@@ -6,27 +6,13 @@ import (
 	"net"
 	"time"
 
-	"github.com/skiffrpc/skiff/core/transport"
+	"github.com/skiffrpc/skiff/core/conn"
 )
 
-// Conn is one connection. Reader and Writer are not safe for concurrent use:
-// one goroutine reads and one writes at a time.
-type Conn interface {
-	// Reader returns the zero-copy read side.
-	Reader() transport.Reader
-	// Writer returns the zero-copy write side.
-	Writer() transport.Writer
-	// SetReadTimeout bounds each blocking read; 0 means no bound.
-	SetReadTimeout(d time.Duration) error
-	// IsActive reports whether the connection is still open.
-	IsActive() bool
-	// Close closes the connection; blocked reads return an error.
-	Close() error
-	// LocalAddr returns the local address.
-	LocalAddr() net.Addr
-	// RemoteAddr returns the peer's address.
-	RemoteAddr() net.Addr
-}
+// Conn is one connection: an alias of [conn.Conn], where it is
+// documented. Connections of the std engine also have the
+// [conn.NetConner] capability.
+type Conn = conn.Conn
 
 // PeerCloseProber is an optional capability of a [Conn] that can tell,
 // without blocking and without consuming input, whether the peer has

@@ -11,7 +11,7 @@ import (
 
 	"github.com/cloudwego/netpoll"
 
-	"github.com/skiffrpc/skiff/core/transport"
+	"github.com/skiffrpc/skiff/core/conn"
 )
 
 // Netpoll is the engine on Netpoll's event loop: reads are zero-copy slices
@@ -61,8 +61,8 @@ type npConn struct {
 	netpoll.Connection
 }
 
-func (c *npConn) Reader() transport.Reader { return c.Connection.Reader() }
-func (c *npConn) Writer() transport.Writer { return c.Connection.Writer() }
+func (c *npConn) Reader() conn.Reader { return c.Connection.Reader() }
+func (c *npConn) Writer() conn.Writer { return c.Connection.Writer() }
 
 // PeerClosed implements PeerCloseProber.
 func (c *npConn) PeerClosed() bool {

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/skiffrpc/skiff/core/transport"
+	"github.com/skiffrpc/skiff/core/conn"
 )
 
 // Std is the engine built on the standard net package, named "std". It
@@ -25,12 +25,9 @@ import (
 // buffer that Flush sends with one Write call. Std is safe for concurrent
 // use.
 //
-// The connections it makes also implement
-//
-//	interface{ NetConn() net.Conn }
-//
-// which returns the wrapped net.Conn (a *tls.Conn for a TLS listener, for
-// example to read its ConnectionState).
+// The connections it makes have the [conn.NetConner] capability: NetConn
+// returns the wrapped net.Conn (a *tls.Conn for a TLS listener, for example
+// to read its ConnectionState).
 var Std Engine = stdEngine{}
 
 const (
@@ -117,7 +114,10 @@ type stdConn struct {
 	interrupted bool // intr was set while idle and not yet cleared
 }
 
-var _ Conn = (*stdConn)(nil)
+var (
+	_ Conn           = (*stdConn)(nil)
+	_ conn.NetConner = (*stdConn)(nil)
+)
 
 func newStdConn(nc net.Conn) *stdConn {
 	c := &stdConn{nc: nc}
@@ -127,10 +127,10 @@ func newStdConn(nc net.Conn) *stdConn {
 }
 
 // Reader returns the connection's read side.
-func (c *stdConn) Reader() transport.Reader { return &c.r }
+func (c *stdConn) Reader() conn.Reader { return &c.r }
 
 // Writer returns the connection's write side.
-func (c *stdConn) Writer() transport.Writer { return &c.w }
+func (c *stdConn) Writer() conn.Writer { return &c.w }
 
 // SetReadTimeout bounds each blocking read from now on; 0 means no bound.
 func (c *stdConn) SetReadTimeout(d time.Duration) error {
@@ -175,7 +175,7 @@ func (c *stdConn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 // RemoteAddr returns the peer's address.
 func (c *stdConn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
-// NetConn returns the wrapped net.Conn.
+// NetConn implements conn.NetConner: it returns the wrapped net.Conn.
 func (c *stdConn) NetConn() net.Conn { return c.nc }
 
 // interrupt makes a blocked or upcoming read fail with errShutdown. Any
@@ -203,7 +203,7 @@ type stdReader struct {
 	err      error // sticky read error (EOF or a broken connection)
 }
 
-var _ transport.Reader = (*stdReader)(nil)
+var _ conn.Reader = (*stdReader)(nil)
 
 // Next returns the next n bytes and advances past them.
 func (r *stdReader) Next(n int) ([]byte, error) {
@@ -348,7 +348,7 @@ type stdWriter struct {
 	buf []byte
 }
 
-var _ transport.Writer = (*stdWriter)(nil)
+var _ conn.Writer = (*stdWriter)(nil)
 
 // Malloc appends n bytes to the pending buffer and returns them.
 func (w *stdWriter) Malloc(n int) ([]byte, error) {

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/conn"
 )
 
 // Protocol is a stream transport, such as HTTP/2. It takes over whole
@@ -20,10 +20,10 @@ type Protocol interface {
 	Detect(prefix []byte) bool
 	// NewServerConn takes over an accepted connection. Nothing has been
 	// read from it (the detected prefix is still buffered).
-	NewServerConn(c engine.Conn, p ServerConnParams) (ServerConn, error)
+	NewServerConn(c conn.Conn, p ServerConnParams) (ServerConn, error)
 	// NewClientConn takes over a dialled connection and performs the
 	// protocol's handshake (HTTP/2: preface and SETTINGS).
-	NewClientConn(c engine.Conn, p ClientConnParams) (ClientConn, error)
+	NewClientConn(c conn.Conn, p ClientConnParams) (ClientConn, error)
 }
 
 // ServerConnParams configures a server connection.

@@ -5,42 +5,16 @@ import (
 	"sync"
 
 	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/conn"
 )
 
-// Reader is the zero-copy read side of a connection. Netpoll's
-// netpoll.Reader satisfies it, and so does the reader of Skiff's net-based
-// engine.
-//
-// Slices returned by Next and Peek stay valid until Release. Next and Peek
-// block until n bytes are buffered, the read timeout passes or the
-// connection closes.
-type Reader interface {
-	// Next returns the next n bytes and advances past them.
-	Next(n int) ([]byte, error)
-	// Peek returns the next n bytes without advancing.
-	Peek(n int) ([]byte, error)
-	// Skip advances past n bytes.
-	Skip(n int) error
-	// Release frees the bytes already read; earlier slices become invalid.
-	Release() error
-	// Len returns how many bytes are buffered and readable without blocking.
-	Len() int
-}
+// Reader is the zero-copy read side of a connection: an alias of
+// [conn.Reader], where it is documented.
+type Reader = conn.Reader
 
-// Writer is the zero-copy write side of a connection. Netpoll's
-// netpoll.Writer satisfies it.
-type Writer interface {
-	// Malloc reserves n bytes at the end of the write buffer and returns
-	// them for the caller to fill. The slice is valid until the next Malloc,
-	// WriteBinary or Flush.
-	Malloc(n int) ([]byte, error)
-	// WriteBinary appends b. The writer may keep b until Flush.
-	WriteBinary(b []byte) (int, error)
-	// MallocLen returns the number of bytes written since the last Flush.
-	MallocLen() int
-	// Flush sends everything written so far.
-	Flush() error
-}
+// Writer is the zero-copy write side of a connection: an alias of
+// [conn.Writer], where it is documented.
+type Writer = conn.Writer
 
 // DetectLen is the number of bytes a server peeks at on a new connection
 // before asking each protocol's Detect. Every protocol must recognise its

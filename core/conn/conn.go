@@ -1,0 +1,70 @@
+package conn
+
+import (
+	"net"
+	"time"
+)
+
+// Reader is the zero-copy read side of a connection. Netpoll's
+// netpoll.Reader satisfies it, and so does the reader of Skiff's net-based
+// engine.
+//
+// Slices returned by Next and Peek stay valid until Release. Next and Peek
+// block until n bytes are buffered, the read timeout passes or the
+// connection closes.
+type Reader interface {
+	// Next returns the next n bytes and advances past them.
+	Next(n int) ([]byte, error)
+	// Peek returns the next n bytes without advancing.
+	Peek(n int) ([]byte, error)
+	// Skip advances past n bytes.
+	Skip(n int) error
+	// Release frees the bytes already read; earlier slices become invalid.
+	Release() error
+	// Len returns how many bytes are buffered and readable without blocking.
+	Len() int
+}
+
+// Writer is the zero-copy write side of a connection. Netpoll's
+// netpoll.Writer satisfies it.
+type Writer interface {
+	// Malloc reserves n bytes at the end of the write buffer and returns
+	// them for the caller to fill. The slice is valid until the next Malloc,
+	// WriteBinary or Flush.
+	Malloc(n int) ([]byte, error)
+	// WriteBinary appends b. The writer may keep b until Flush.
+	WriteBinary(b []byte) (int, error)
+	// MallocLen returns the number of bytes written since the last Flush.
+	MallocLen() int
+	// Flush sends everything written so far.
+	Flush() error
+}
+
+// Conn is one connection. Reader and Writer are not safe for concurrent use:
+// one goroutine reads and one writes at a time.
+type Conn interface {
+	// Reader returns the zero-copy read side.
+	Reader() Reader
+	// Writer returns the zero-copy write side.
+	Writer() Writer
+	// SetReadTimeout bounds each blocking read; 0 means no bound.
+	SetReadTimeout(d time.Duration) error
+	// IsActive reports whether the connection is still open.
+	IsActive() bool
+	// Close closes the connection; blocked reads return an error.
+	Close() error
+	// LocalAddr returns the local address.
+	LocalAddr() net.Addr
+	// RemoteAddr returns the peer's address.
+	RemoteAddr() net.Addr
+}
+
+// NetConner is an optional capability of a [Conn] that runs over a Go
+// net.Conn on Go's own network poller (the std engine): goroutines blocked
+// in its reads and writes are parked by the Go scheduler, so a writer that
+// yields lets other goroutines add to its next write. NetConn returns the
+// underlying connection, a *tls.Conn when the connection uses TLS. Callers
+// must not read or write it directly.
+type NetConner interface {
+	NetConn() net.Conn
+}
