@@ -417,6 +417,9 @@ func backwardFromTrailer(ctx context.Context, h stream.Header) {
 // keys and values that are not printable ASCII (outside "-bin" keys) are
 // left out, since the carrier is shared with transports that accept them.
 func appendCarrier(h stream.Header, md *callinfo.Metadata) stream.Header {
+	if md.Len() == 0 {
+		return h
+	}
 	md.Range(func(k, v string) bool {
 		if reservedHeader(k) || !validKey(k) {
 			return true

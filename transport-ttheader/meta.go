@@ -60,6 +60,9 @@ func reservedKey(k string) bool {
 // appendCarrier writes the keys of md, a call's metadata carrier, as
 // string keys, skipping reserved ones.
 func appendCarrier(m *codec.Metadata, md *callinfo.Metadata) {
+	if md.Len() == 0 {
+		return
+	}
 	md.Range(func(k, v string) bool {
 		if !reservedKey(k) {
 			m.SetStr(k, v)

@@ -141,6 +141,16 @@ func Declared(exc error) *Error {
 
 // IsDeclared reports whether err is a declared exception ([KindDeclared]).
 func IsDeclared(err error) bool {
+	if err == nil {
+		return false
+	}
+	if e, ok := err.(*Error); ok {
+		return e.kind == KindDeclared
+	}
+	return isDeclaredSlow(err)
+}
+
+func isDeclaredSlow(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.kind == KindDeclared
 }
