@@ -31,12 +31,21 @@ func (sc *serverConn) Serve() error {
 	c.close(err)
 	c.waitWriter()
 	c.mu.Lock()
-	cause := c.closeErr
+	cause, draining := c.closeErr, c.draining
 	c.mu.Unlock()
-	if cause == errClosedByUser {
+	if cause == errClosedByUser || draining && isPeerClose(err) {
+		// Closed by Close or Shutdown, or the client left after our
+		// GOAWAY: an orderly end.
 		return nil
 	}
 	return err
+}
+
+// isPeerClose reports whether err, the end of a connection being drained,
+// is the peer going away (whatever error its engine reports for a closed
+// connection) rather than a protocol violation.
+func isPeerClose(err error) bool {
+	return !errors.Is(err, status.ErrProtocol)
 }
 
 func (sc *serverConn) serve() error {
