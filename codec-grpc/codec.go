@@ -3,6 +3,7 @@ package grpccodec
 import (
 	"sync"
 
+	"github.com/skiffrpc/skiff/core/codec"
 	"github.com/skiffrpc/skiff/core/service"
 	"github.com/skiffrpc/skiff/core/stream"
 )
@@ -60,7 +61,16 @@ func (c *Codec) path(svc *service.Info, method string) string {
 var (
 	_ stream.Codec       = (*Codec)(nil)
 	_ stream.UnaryCaller = (*Codec)(nil)
+	_ codec.RawCarrier   = (*Codec)(nil)
 )
+
+// CarriesRaw implements codec.RawCarrier: a codec.Raw (or *codec.Raw)
+// message is sent verbatim, whatever the content subtype, and a message
+// received into a *codec.Raw is checked (the protobuf wire format; one
+// struct for application/grpc+thrift, through the registered Thrift payload
+// codec) and copied. A server serves unknown methods on gRPC with its
+// server.WithUnknownMethodHandler, as unary calls, because of it.
+func (c *Codec) CarriesRaw() bool { return true }
 
 // New returns a codec with options o. Register it with
 // stream.RegisterCodec to replace the default one, or give it to a server

@@ -12,7 +12,9 @@
 // grpc-status / grpc-message / grpc-status-details-bin trailers (also as a
 // trailers-only response), metadata as headers and trailers ([MD], with
 // base64 "-bin" values), gzip compression, and status codes as gRPC defines
-// them (an unknown service or method is UNIMPLEMENTED).
+// them (an unknown service or method is UNIMPLEMENTED, unless the server
+// has an unknown-method handler, server.WithUnknownMethodHandler, which
+// then serves it as a unary call with raw messages).
 //
 // The package registers a [Codec] with default [Options] under the name
 // "grpc" from init, so importing it (and a stream transport) is enough for
@@ -21,7 +23,10 @@
 // ([Marshaler] and [Unmarshaler]), or, for application/grpc+thrift, Thrift
 // structs through the payload codec registered in core/codec under
 // "thrift". Generated argument and result wrappers (codec.Wrapper) are
-// unwrapped.
+// unwrapped. A codec.Raw is a message encoded already: it is sent
+// verbatim, and one received into a *codec.Raw is checked and copied
+// ([Codec.CarriesRaw]), so a generic client can call a method named at
+// call time.
 //
 // Handlers read request metadata with [FromIncomingContext] and set
 // response metadata with [SetHeader], [SendHeader] and [SetTrailer];

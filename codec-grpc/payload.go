@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"sync"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/skiffrpc/skiff/core/codec"
@@ -127,6 +129,9 @@ func supportedSubtype(sub string) bool {
 // content subtype to dst.
 func appendPayload(dst []byte, v any, sub string) ([]byte, error) {
 	v = codec.Unwrap(v)
+	if b, ok := codec.RawBytes(v); ok {
+		return append(dst, b...), nil // encoded already, for any subtype
+	}
 	if m, ok := v.(Marshaler); ok {
 		return m.AppendGRPC(dst)
 	}
@@ -164,6 +169,9 @@ func appendPayload(dst []byte, v any, sub string) ([]byte, error) {
 // content subtype. v does not keep data.
 func decodePayload(data []byte, v any, sub string) error {
 	v = codec.Unwrap(v)
+	if r, ok := v.(*codec.Raw); ok {
+		return decodeRaw(data, r, sub)
+	}
 	if m, ok := v.(Unmarshaler); ok {
 		return m.UnmarshalGRPC(data)
 	}
@@ -180,6 +188,48 @@ func decodePayload(data []byte, v any, sub string) error {
 	}
 	if err := proto.Unmarshal(data, m); err != nil {
 		return status.Errorf(status.Internal, "grpc: failed to unmarshal the received message: %v", err)
+	}
+	return nil
+}
+
+// decodeRaw checks that data is one message of the content subtype (the
+// wire format of protobuf; one struct for Thrift, through the Thrift
+// payload codec) and stores a copy of it in r.
+func decodeRaw(data []byte, r *codec.Raw, sub string) error {
+	if r == nil {
+		return status.Errorf(status.Internal, "grpc: cannot unmarshal into a nil *codec.Raw")
+	}
+	if sub == subtypeThrift {
+		pc := codec.LookupPayload(subtypeThrift)
+		if !codec.CarriesRaw(pc) {
+			return status.Errorf(status.Internal, "grpc: the thrift payload codec does not carry raw payloads")
+		}
+		return pc.Unmarshal(data, r)
+	}
+	if err := checkProtoWire(data); err != nil {
+		return status.Errorf(status.Internal, "grpc: failed to unmarshal the received message: %v", err)
+	}
+	codec.SetRaw(r, data)
+	return nil
+}
+
+// checkProtoWire walks b as protobuf fields without decoding them
+// (protowire bounds every length by b and group nesting by its recursion
+// limit).
+func checkProtoWire(b []byte) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		if typ == protowire.EndGroupType {
+			return fmt.Errorf("unexpected end of group %d", num)
+		}
+		b = b[n:]
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
 	}
 	return nil
 }

@@ -35,8 +35,9 @@ const MaxMethodNameLen = 4096
 // status.CodeForType of the received type id.
 //
 // Size is exact for every message it can encode, and -1 for a payload that
-// is not a proto.Message. DecodePayload reads the whole body: a Kitex
-// Protobuf message is always framed, so the body ends where the frame does.
+// is not a proto.Message or a codec.Raw. DecodePayload reads the whole body:
+// a Kitex Protobuf message is always framed, so the body ends where the
+// frame does.
 var Codec codec.Codec = messageCodec{}
 
 // Payload is the protobuf payload codec, registered under the name
@@ -56,9 +57,17 @@ func init() {
 
 type messageCodec struct{}
 
-var _ codec.Codec = messageCodec{}
+var (
+	_ codec.Codec      = messageCodec{}
+	_ codec.RawCarrier = messageCodec{}
+)
 
 func (messageCodec) Name() string { return "protobuf" }
+
+// CarriesRaw implements codec.RawCarrier: a codec.Raw payload is the
+// encoded message, written verbatim; decoding into a *codec.Raw checks the
+// body's wire format and copies it.
+func (messageCodec) CarriesRaw() bool { return true }
 
 // Detect accepts 0x90 0x01, then (when present) 0x00 and a message type
 // from 1 to 4.
@@ -287,11 +296,14 @@ func message(v any) (proto.Message, bool) {
 	return m, ok
 }
 
-// payloadSize is the encoded size of payload v, 0 for nil, -1 when v is
-// not a message.
+// payloadSize is the encoded size of payload v, 0 for nil, len for a
+// codec.Raw, -1 when v is not a message.
 func payloadSize(v any) int {
 	if v == nil {
 		return 0
+	}
+	if b, ok := codec.RawBytes(v); ok {
+		return len(b)
 	}
 	m, ok := message(v)
 	if !ok {
@@ -300,10 +312,14 @@ func payloadSize(v any) int {
 	return proto.Size(m)
 }
 
-// appendPayload appends the encoding of v (nothing for nil).
+// appendPayload appends the encoding of v (nothing for nil, the bytes of
+// a codec.Raw verbatim).
 func appendPayload(dst []byte, v any) ([]byte, error) {
 	if v == nil {
 		return dst, nil
+	}
+	if b, ok := codec.RawBytes(v); ok {
+		return append(dst, b...), nil
 	}
 	m, ok := message(v)
 	if !ok {
@@ -317,10 +333,21 @@ func appendPayload(dst []byte, v any) ([]byte, error) {
 }
 
 // unmarshal decodes b into v, copying every string and bytes field. A nil
-// v only checks that b is well-formed protobuf.
+// v only checks that b is well-formed protobuf; a *codec.Raw checks it and
+// gets a copy of b.
 func unmarshal(b []byte, v any) error {
 	if v == nil {
 		return checkWire(b)
+	}
+	if r, ok := v.(*codec.Raw); ok {
+		if r == nil {
+			return status.Errorf(status.Internal, "protobuf: decoding into a nil *codec.Raw")
+		}
+		if err := checkWire(b); err != nil {
+			return err
+		}
+		codec.SetRaw(r, b)
+		return nil
 	}
 	m, ok := message(v)
 	if !ok {
@@ -365,9 +392,13 @@ type payloadCodec struct{}
 var (
 	_ codec.PayloadCodec = payloadCodec{}
 	_ codec.SizeAppender = payloadCodec{}
+	_ codec.RawCarrier   = payloadCodec{}
 )
 
 func (payloadCodec) Name() string { return "protobuf" }
+
+// CarriesRaw implements codec.RawCarrier, as the message codec does.
+func (payloadCodec) CarriesRaw() bool { return true }
 
 func (payloadCodec) Marshal(v any) ([]byte, error) {
 	n := payloadSize(v)

@@ -32,6 +32,12 @@
 // returns one. A nil payload encodes as an empty message; decoding into a
 // nil payload checks the body is well-formed protobuf and discards it.
 //
+// A codec.Raw (or *codec.Raw) payload is a message already encoded: it is
+// written verbatim, and decoding into a *codec.Raw checks that the body is
+// well-formed protobuf at the wire level (tags, lengths, groups; the
+// message type is not known) and stores a copy of it. [Codec] and
+// [Payload] have the codec.RawCarrier capability.
+//
 // Encoding takes the exact size with proto.Size first and then appends with
 // proto.MarshalOptions.MarshalAppend straight into the caller's buffer, so
 // a transport reserves the frame once. Decoding always copies: decoded

@@ -1,6 +1,7 @@
 package protocodec_test
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -23,8 +24,10 @@ func checkProtocolError(t *testing.T, what string, err error) {
 // FuzzDecode decodes arbitrary bytes as a Kitex Protobuf message whose
 // payload is a google.protobuf.Struct (nested messages, repeated and map
 // fields): errors must be protocol errors; a decoded message must encode
-// and decode to an equal one. The seed corpus in testdata/fuzz/FuzzDecode
-// holds the messages of the Kitex captures and a few more.
+// and decode to an equal one, and a raw payload (codec.Raw) must decode
+// exactly when the untyped check passes and re-encode to the same bytes.
+// The seed corpus in testdata/fuzz/FuzzDecode holds the messages of the
+// Kitex captures and a few more.
 func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		msg := &codec.Message{}
@@ -56,6 +59,7 @@ func FuzzDecode(f *testing.F) {
 		msg.Payload = w
 		err = protocodec.Codec.DecodePayload(body, msg)
 		rawErr := protocodec.Codec.DecodePayload(body, &codec.Message{Type: msg.Type})
+		checkRaw(t, data[:n], body, msg, rawErr)
 		if err != nil {
 			checkProtocolError(t, "payload", err)
 			if rawErr != nil {
@@ -78,14 +82,46 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
+// checkRaw decodes body into a *codec.Raw: it must fail exactly when the
+// untyped check (checkErr) does, with a protocol error, and otherwise hold
+// a copy of body that re-encodes to the original message.
+func checkRaw(t *testing.T, env, body []byte, msg *codec.Message, checkErr error) {
+	t.Helper()
+	var raw codec.Raw
+	err := protocodec.Codec.DecodePayload(body, &codec.Message{Type: msg.Type, Payload: &raw})
+	if (err == nil) != (checkErr == nil) {
+		t.Fatalf("raw payload: %v, untyped check: %v", err, checkErr)
+	}
+	if err != nil {
+		checkProtocolError(t, "raw payload", err)
+		return
+	}
+	if !bytes.Equal(raw, body) {
+		t.Fatalf("raw payload %x, want %x", raw, body)
+	}
+	if len(raw) > 0 && &raw[0] == &body[0] {
+		t.Fatal("raw payload aliases the body")
+	}
+	b := encode(t, &codec.Message{Type: msg.Type, Method: msg.Method, SeqID: msg.SeqID, Payload: raw})
+	if want := append(append([]byte(nil), env...), body...); !bytes.Equal(b, want) {
+		t.Fatalf("raw re-encoding:\n got %x\nwant %x", b, want)
+	}
+}
+
 // FuzzPayload unmarshals arbitrary bytes with the payload codec into a
-// proto3 message with maps and lists (google.protobuf.Struct) and a proto2
-// message with many nested kinds (google.protobuf.FileDescriptorProto):
-// errors must be protocol errors, and what decodes must marshal and
-// decode to an equal message.
+// proto3 message with maps and lists (google.protobuf.Struct), a proto2
+// message with many nested kinds (google.protobuf.FileDescriptorProto) and
+// a codec.Raw: errors must be protocol errors, and what decodes must
+// marshal and decode to an equal message (a Raw to the same bytes).
 func FuzzPayload(f *testing.F) {
 	p := protocodec.Payload
 	f.Fuzz(func(t *testing.T, data []byte) {
+		var raw codec.Raw
+		if err := p.Unmarshal(data, &raw); err != nil {
+			checkProtocolError(t, "unmarshal raw", err)
+		} else if b, err := p.Marshal(raw); err != nil || !bytes.Equal(raw, data) || !bytes.Equal(b, data) {
+			t.Fatalf("raw round trip: %x, %x (%v), want %x", raw, b, err, data)
+		}
 		for _, m := range []proto.Message{&structpb.Struct{}, &descriptorpb.FileDescriptorProto{}} {
 			if err := p.Unmarshal(data, m); err != nil {
 				checkProtocolError(t, "unmarshal", err)

@@ -54,10 +54,11 @@ const minMessageSize = 12 + StopSize
 // payload of an Exception message is a TApplicationException built from and
 // decoded into msg.Err (see [ExceptionType] and [CodeForType]).
 //
-// Size is exact for Exception messages, nil payloads and [FastCodec]
-// payloads, and -1 for thrift.TStruct payloads. DecodePayload reads one
-// struct from the start of the body and ignores bytes after it, as Apache
-// Thrift and Kitex do.
+// Size is exact for Exception messages, nil payloads, [FastCodec] payloads
+// and raw payloads (codec.Raw), and -1 for thrift.TStruct payloads.
+// DecodePayload reads one struct from the start of the body and ignores
+// bytes after it, as Apache Thrift and Kitex do; decoding into a
+// *codec.Raw checks that struct with [Skip] and copies exactly its bytes.
 var Codec codec.Codec = messageCodec{}
 
 func init() {
@@ -68,9 +69,17 @@ func init() {
 
 type messageCodec struct{}
 
-var _ codec.Codec = messageCodec{}
+var (
+	_ codec.Codec      = messageCodec{}
+	_ codec.RawCarrier = messageCodec{}
+)
 
 func (messageCodec) Name() string { return "thrift" }
+
+// CarriesRaw implements codec.RawCarrier: a codec.Raw payload is the args
+// or result struct, written verbatim; decoding into a *codec.Raw checks
+// the struct with [Skip] and copies it.
+func (messageCodec) CarriesRaw() bool { return true }
 
 // Detect accepts 0x80 0x01, then (when present) 0x00 and a message type
 // from 1 to 4.
@@ -100,6 +109,9 @@ func (messageCodec) Size(msg *codec.Message) int {
 		return env + StopSize
 	case FastCodec:
 		return env + p.FastSize()
+	case codec.Raw, *codec.Raw:
+		b, _ := codec.RawBytes(p)
+		return env + len(b)
 	}
 	return -1
 }
@@ -180,13 +192,17 @@ func (messageCodec) DecodePayload(body []byte, msg *codec.Message) error {
 }
 
 // appendStruct appends the struct v: nil as an empty struct, a FastCodec
-// by its fast path, a thrift.TStruct through TBinaryProtocol.
+// by its fast path, a codec.Raw verbatim, a thrift.TStruct through
+// TBinaryProtocol.
 func appendStruct(dst []byte, v any) ([]byte, error) {
 	switch p := v.(type) {
 	case nil:
 		return AppendFieldStop(dst), nil
 	case FastCodec:
 		return p.FastAppend(dst), nil
+	case codec.Raw, *codec.Raw:
+		b, _ := codec.RawBytes(p)
+		return append(dst, b...), nil
 	case thrift.TStruct:
 		return slowAppend(dst, p)
 	}
@@ -194,11 +210,22 @@ func appendStruct(dst []byte, v any) ([]byte, error) {
 }
 
 // readStruct decodes one struct from b into v and returns the bytes
-// consumed. A nil v is checked with Skip and discarded.
+// consumed. A nil v is checked with Skip and discarded; a *codec.Raw is
+// checked with Skip and gets a copy of the struct's bytes.
 func readStruct(b []byte, v any) (int, error) {
 	switch p := v.(type) {
 	case nil:
 		return Skip(b, TypeStruct, MaxDepth)
+	case *codec.Raw:
+		if p == nil {
+			return 0, status.Errorf(status.Internal, "thrift: decoding into a nil *codec.Raw")
+		}
+		n, err := Skip(b, TypeStruct, MaxDepth)
+		if err != nil {
+			return 0, err
+		}
+		codec.SetRaw(p, b[:n])
+		return n, nil
 	case FastCodec:
 		n, err := p.FastRead(b)
 		if err != nil {

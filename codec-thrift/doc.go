@@ -27,6 +27,11 @@
 // path, encoded with TBinaryProtocol). A nil payload encodes as an empty
 // struct; decoding into a nil payload validates and discards the struct.
 //
+// A codec.Raw (or *codec.Raw) payload is a struct already encoded: it is
+// written verbatim, and decoding into a *codec.Raw validates the struct
+// with [Skip] (bounded as every decoder here) and stores a copy of its
+// bytes. [Codec] and [Payload] have the codec.RawCarrier capability.
+//
 // # Limits
 //
 // Decoders never trust a length: every string, binary and container length

@@ -13,8 +13,9 @@ import (
 )
 
 // FuzzDecode decodes arbitrary bytes as a message: errors must be protocol
-// errors; a decoded message must re-encode and decode to the same value, and
-// the fast path must consume exactly what Skip measures. The seed corpus in
+// errors; a decoded message must re-encode and decode to the same value, the
+// fast path must consume exactly what Skip measures, and a raw payload
+// (codec.Raw) must hold exactly those bytes (checkRaw). The seed corpus in
 // testdata/fuzz/FuzzDecode holds the messages of the Kitex captures.
 func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -65,6 +66,7 @@ func FuzzDecode(f *testing.F) {
 		if err := tc.Codec.DecodePayload(body, &codec.Message{Type: msg.Type}); (err == nil) != (skipErr == nil) {
 			t.Fatalf("nil payload: %v, Skip: %v", err, skipErr)
 		}
+		checkRaw(t, data[:n], body, msg, skipLen, skipErr)
 
 		fresh := *w
 		consumed, err := fresh.FastRead(body)
@@ -94,6 +96,32 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip:\n got %+v\nwant %+v", w2, w)
 		}
 	})
+}
+
+// checkRaw decodes body into a *codec.Raw: it must fail exactly when Skip
+// does, with a protocol error, and otherwise hold a copy of the struct Skip
+// measured, which re-encodes to the original message (envelope included).
+func checkRaw(t *testing.T, env, body []byte, msg *codec.Message, skipLen int, skipErr error) {
+	t.Helper()
+	var raw codec.Raw
+	err := tc.Codec.DecodePayload(body, &codec.Message{Type: msg.Type, Payload: &raw})
+	if (err == nil) != (skipErr == nil) {
+		t.Fatalf("raw payload: %v, Skip: %v", err, skipErr)
+	}
+	if err != nil {
+		checkProtocolError(t, "raw", err)
+		return
+	}
+	if !bytes.Equal(raw, body[:skipLen]) {
+		t.Fatalf("raw payload %x, want the %d bytes Skip measured", raw, skipLen)
+	}
+	if len(raw) > 0 && &raw[0] == &body[0] {
+		t.Fatal("raw payload aliases the body")
+	}
+	b := encode(t, &codec.Message{Type: msg.Type, Method: msg.Method, SeqID: msg.SeqID, Payload: raw})
+	if want := append(append([]byte(nil), env...), body[:skipLen]...); !bytes.Equal(b, want) {
+		t.Fatalf("raw re-encoding:\n got %x\nwant %x", b, want)
+	}
 }
 
 // FuzzBuffered reads arbitrary bytes, arriving chunk bytes at a time, with

@@ -13,9 +13,11 @@ import (
 // It also implements [codec.SizeAppender]. It is stateless and safe for
 // concurrent use.
 //
-// Values are structs as for [Codec]: a [FastCodec] or a thrift.TStruct. A
+// Values are structs as for [Codec]: a [FastCodec], a thrift.TStruct or an
+// encoded struct as a codec.Raw (or *codec.Raw), marshalled verbatim. A
 // nil value marshals as an empty struct. Unmarshal requires data to hold
-// exactly one struct: trailing bytes are a protocol error.
+// exactly one struct: trailing bytes are a protocol error; unmarshalling
+// into a *codec.Raw checks the struct and copies it.
 var Payload codec.PayloadCodec = payloadCodec{}
 
 type payloadCodec struct{}
@@ -23,9 +25,15 @@ type payloadCodec struct{}
 var (
 	_ codec.PayloadCodec = payloadCodec{}
 	_ codec.SizeAppender = payloadCodec{}
+	_ codec.RawCarrier   = payloadCodec{}
 )
 
 func (payloadCodec) Name() string { return "thrift" }
+
+// CarriesRaw implements codec.RawCarrier: a codec.Raw marshals verbatim;
+// Unmarshal into a *codec.Raw checks that data is exactly one struct and
+// copies it.
+func (payloadCodec) CarriesRaw() bool { return true }
 
 func (p payloadCodec) Marshal(v any) ([]byte, error) {
 	var b []byte
@@ -55,6 +63,9 @@ func (payloadCodec) Size(v any) int {
 		return StopSize
 	case FastCodec:
 		return p.FastSize()
+	case codec.Raw, *codec.Raw:
+		b, _ := codec.RawBytes(p)
+		return len(b)
 	}
 	return -1
 }

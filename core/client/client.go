@@ -12,6 +12,7 @@ import (
 
 	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/discovery"
 	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/loadbalance"
@@ -167,6 +168,12 @@ func (c *Client) Close() error {
 // result and Call returns nil; other failures are returned as errors
 // (*status.Error).
 //
+// For generic calls and forwarding, args may be an encoded payload, a
+// codec.Raw (or *codec.Raw), and result a *codec.Raw that gets the reply's
+// payload undecoded (a Thrift result struct, declared exceptions included;
+// a protobuf message). method need not be in the client's service.Info: a
+// method it does not list is called as a two-way (not oneway) call.
+//
 // The context the middleware and tracers see carries a fresh
 // callinfo.Info; it stays valid after Call returns. Middleware and tracers
 // see a declared exception as an error of kind status.KindDeclared.
@@ -259,7 +266,15 @@ func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) (loadbalance.Pi
 			return nil, status.Wrap(status.ErrNoInstance, "no instance of "+c.svc.Name, nil)
 		}
 	}
-	in := pe.picker.Next(ctx)
+	var in discovery.Instance
+	if ep, ok := pe.picker.(loadbalance.ErrorPicker); ok {
+		var err error
+		if in, err = ep.Pick(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		in = pe.picker.Next(ctx)
+	}
 	if in == nil {
 		return nil, status.Wrap(status.ErrNoInstance, "no instance of "+c.svc.Name, nil)
 	}

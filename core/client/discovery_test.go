@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/internal/toycodec"
 	"github.com/skiffrpc/skiff/core/loadbalance"
+	"github.com/skiffrpc/skiff/core/status"
 )
 
 // switchResolver is a pull resolver whose instance list a test changes; it
@@ -338,5 +340,33 @@ func TestBalancerFeedbackAndWrapper(t *testing.T) {
 	}
 	if fb.changes != 1 {
 		t.Errorf("OnChange called %d times, want 1 (the first instance set)", fb.changes)
+	}
+}
+
+// openPicker picks nothing and says why.
+type openPicker struct{ loadbalance.Picker }
+
+func (openPicker) Pick(context.Context) (discovery.Instance, error) {
+	return nil, status.Wrap(status.ErrCircuitOpen, "every instance's circuit is open", nil)
+}
+
+type openBalancer struct{ loadbalance.Balancer }
+
+func (b openBalancer) Picker(res discovery.Result) loadbalance.Picker {
+	return openPicker{b.Balancer.Picker(res)}
+}
+
+// TestErrorPicker: a picker with the ErrorPicker capability gives the
+// attempt its error (here a breaker's ErrCircuitOpen), not ErrNoInstance.
+func TestErrorPicker(t *testing.T) {
+	addr := start(t, func(_ context.Context, in []byte) ([]byte, error) { return in, nil })
+	cli, err := client.New(toycodec.Service(), client.WithHostPorts(addr), client.WithLogger(quiet),
+		client.WithBalancerWrapper(func(b loadbalance.Balancer) loadbalance.Balancer { return openBalancer{b} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := call(cli, "x"); !errors.Is(err, status.ErrCircuitOpen) {
+		t.Fatalf("got %v, want ErrCircuitOpen", err)
 	}
 }

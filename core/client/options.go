@@ -128,6 +128,9 @@ func WithDiscoveryRefresh(d time.Duration) Option {
 // the order of the options. Wrappers apply in the order added, the last
 // outermost. A module's option uses it to add behaviour around the user's
 // choice, such as a breaker that skips instances whose circuit is open.
+// The client looks for the optional capabilities (loadbalance.Feedback,
+// ErrorPicker, ChangeObserver) on the outermost balancer and picker only:
+// a wrapper passes them on to what it wraps.
 func WithBalancerWrapper(w func(loadbalance.Balancer) loadbalance.Balancer) Option {
 	return optionFunc(func(o *options) { o.balancerWrappers = append(o.balancerWrappers, w) })
 }

@@ -11,4 +11,9 @@
 //
 // A [PayloadCodec] marshals one payload value (a struct). Fast paths are
 // optional capabilities found by type assertion: [SizeAppender].
+//
+// [Raw] is a payload that is already encoded (generic clients, proxies,
+// server.WithUnknownMethodHandler): codecs with the [RawCarrier] capability
+// write it verbatim after their envelope and decode a body into it as a
+// checked copy.
 package codec

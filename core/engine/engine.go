@@ -34,16 +34,25 @@ func PeerClosed(c Conn) bool {
 }
 
 // Handler receives the events of server connections. The engine calls
-// OnRequest for one connection from one goroutine at a time.
+// the events of one connection one at a time, in order: OnConnect, then
+// OnRequest any number of times, then OnDisconnect.
 type Handler interface {
-	// OnConnect runs once when a connection is accepted and returns the
-	// context passed to the connection's later events.
+	// OnConnect runs once when a connection is accepted, before any of
+	// its bytes is handed to OnRequest, and returns the context passed to
+	// the connection's later events (nil means ctx).
+	//
+	// OnConnect refuses a connection by closing c: the engine then never
+	// calls OnRequest for it (bytes that arrived meanwhile are dropped
+	// unread), and OnDisconnect follows.
 	OnConnect(ctx context.Context, c Conn) context.Context
 	// OnRequest runs when bytes are readable. It reads and serves the
 	// requests that are buffered and returns; it returns an error (and
 	// closes c) when the connection must end.
 	OnRequest(ctx context.Context, c Conn) error
-	// OnDisconnect runs once when the connection has closed.
+	// OnDisconnect runs once, after the last OnRequest, for every
+	// connection OnConnect ran for, however it closed: by the peer, by
+	// OnConnect or OnRequest, by a timeout or by Shutdown. It must not
+	// block: Netpoll may run it on its poller.
 	OnDisconnect(ctx context.Context, c Conn)
 }
 

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cloudwego/netpoll"
@@ -78,11 +80,29 @@ func (c *npConn) PeerClosed() bool {
 // assertion instead of a context lookup.
 type npConnCtx struct {
 	context.Context
-	conn *npConn
+	conn    *npServerConn
+	refused bool // closed by OnConnect: OnRequest is never called
+}
+
+// npServerConn is a connection a server accepted: it remembers whether
+// the handler closed it.
+type npServerConn struct {
+	npConn
+	closed atomic.Bool
+}
+
+// Close closes the connection.
+func (c *npServerConn) Close() error {
+	c.closed.Store(true)
+	return c.npConn.Close()
 }
 
 type npServer struct {
 	loop netpoll.EventLoop
+
+	mu      sync.Mutex
+	down    bool          // Shutdown was called
+	serving chan struct{} // closed when Serve returns; nil before Serve
 }
 
 func (npEngine) NewServer(p ServerParams) (Server, error) {
@@ -92,13 +112,29 @@ func (npEngine) NewServer(p ServerParams) (Server, error) {
 	}
 	opts := []netpoll.Option{
 		netpoll.WithOnConnect(func(ctx context.Context, c netpoll.Connection) context.Context {
-			nc := &npConn{Connection: c}
-			return &npConnCtx{Context: h.OnConnect(ctx, nc), conn: nc}
-		}),
-		netpoll.WithOnDisconnect(func(ctx context.Context, c netpoll.Connection) {
-			if cc, ok := ctx.(*npConnCtx); ok {
-				h.OnDisconnect(cc.Context, cc.conn)
+			nc := &npServerConn{npConn: npConn{Connection: c}}
+			cc := &npConnCtx{Context: ctx, conn: nc}
+			// OnDisconnect runs from a close callback, not from Netpoll's
+			// OnDisconnect: that one runs only when the peer closes, and
+			// may run while OnRequest does. Close callbacks run once,
+			// however the connection closes (by the peer, by OnConnect or
+			// OnRequest, idle timeout, Shutdown), and after the last
+			// OnRequest. The callback is added before OnConnect runs so
+			// that a connection OnConnect closes gets it too; it runs
+			// after OnConnect returns (Netpoll runs both on the
+			// connection's processing lock).
+			_ = c.AddCloseCallback(func(netpoll.Connection) error {
+				h.OnDisconnect(cc.Context, nc)
+				return nil
+			})
+			cc.Context = h.OnConnect(ctx, nc)
+			if cc.Context == nil {
+				cc.Context = ctx
 			}
+			// Closed by OnConnect, not by the peer: the peer's last bytes
+			// are still served when it closed right after sending them.
+			cc.refused = nc.closed.Load()
+			return cc
 		}),
 	}
 	if p.ReadTimeout > 0 {
@@ -109,7 +145,7 @@ func (npEngine) NewServer(p ServerParams) (Server, error) {
 	}
 	loop, err := netpoll.NewEventLoop(func(ctx context.Context, c netpoll.Connection) error {
 		cc, ok := ctx.(*npConnCtx)
-		if !ok {
+		if !ok || cc.refused {
 			return c.Close()
 		}
 		if err := h.OnRequest(cc.Context, cc.conn); err != nil {
@@ -134,7 +170,39 @@ func (s *npServer) Serve(ln net.Listener) error {
 			return err
 		}
 	}
+	s.mu.Lock()
+	if s.down {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
+	serving := make(chan struct{})
+	s.serving = serving
+	s.mu.Unlock()
+	defer close(serving)
 	return s.loop.Serve(nl)
 }
 
-func (s *npServer) Shutdown(ctx context.Context) error { return s.loop.Shutdown(ctx) }
+func (s *npServer) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.down = true
+	serving := s.serving
+	s.mu.Unlock()
+	err := s.loop.Shutdown(ctx)
+	if serving == nil {
+		return err // Serve was not called; it will return at once
+	}
+	for {
+		select {
+		case <-serving:
+			return err
+		case <-time.After(time.Millisecond):
+			// Netpoll's Shutdown stops nothing when it runs before its
+			// Serve has taken the listener (Serve would then wait
+			// forever): stop it again now that it may have.
+			if e := s.loop.Shutdown(ctx); err == nil {
+				err = e
+			}
+		}
+	}
+}

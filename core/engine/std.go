@@ -495,7 +495,9 @@ func (s *stdServer) serveConn(c *stdConn) {
 	if ctx == nil {
 		ctx = s.ctx
 	}
-	s.serveRequests(ctx, c)
+	if !c.closed.Load() { // OnConnect closes a connection it refuses
+		s.serveRequests(ctx, c)
+	}
 	_ = c.Close()
 	h.OnDisconnect(ctx, c)
 	s.mu.Lock()

@@ -22,9 +22,23 @@ type DoneInfo struct {
 // once for each instance Next returned, when the attempt on it ends, so a
 // balancer can weigh instances by their load and outcomes (least request,
 // peak EWMA, outlier ejection). Done must be safe for concurrent use and
-// fast: it runs on the call's path.
+// fast: it runs on the call's path. The ctx of Next and of Done is the
+// attempt's: callinfo.AttemptFrom(ctx) returns the same record in both, so
+// a picker can tie a Done to its pick. Done goes to the picker that
+// picked, which may be an older picker than the current one after the
+// instance set changed: keep per-instance state in the balancer, keyed by
+// address, rather than in a picker.
 type Feedback interface {
 	Done(ctx context.Context, in discovery.Instance, info DoneInfo)
+}
+
+// ErrorPicker is an optional capability of a [Picker] that can say why it
+// picked nothing: the client calls Pick instead of Next and returns its
+// error as the attempt's (a breaker returns an error matching
+// status.ErrCircuitOpen, which a retry policy may retry elsewhere). A nil
+// instance with a nil error is status.ErrNoInstance.
+type ErrorPicker interface {
+	Pick(ctx context.Context) (discovery.Instance, error)
 }
 
 // ChangeObserver is an optional capability of a [Balancer] told each time

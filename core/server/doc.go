@@ -10,4 +10,10 @@
 // shuts down gracefully: it stops accepting, lets in-flight calls finish
 // within the exit wait time, then closes. [Invoker] runs the same chain on
 // request bytes without a listener (SDK mode).
+//
+// Two extension points serve modules beyond middleware: [WithConnHook]
+// sees every connection before any byte of it is read and may refuse it (a
+// connection limiter), and [WithUnknownMethodHandler] serves, from raw
+// payloads (codec.Raw), the calls no registered service has a method for (a
+// generic server, a proxy).
 package server

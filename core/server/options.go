@@ -57,7 +57,9 @@ type options struct {
 	streamCodecs     []stream.Codec
 	registry         registry.Registry
 	registryInfo     *registry.Info
+	advertiseAddr    string
 	metaHandlers     []transport.MetaHandler
+	ext              *extensions // WithConnHook, WithUnknownMethodHandler (extensions.go)
 }
 
 func defaultOptions() options {
@@ -171,11 +173,46 @@ func WithCodecs(cs ...codec.Codec) Option {
 	return optionFunc(func(o *options) { o.codecs = cs })
 }
 
-// WithRegistry registers the server with r after it starts listening and
-// deregisters it first thing in Stop. info may be nil: the first registered
-// service's name and the listen address are used.
+// WithRegistry registers the server with r. Start calls r.Register once,
+// after the listener is open, and returns after it; Stop calls
+// r.Deregister once, before the server stops accepting connections (and
+// even if Register failed, as a registration may be partial).
+//
+// The Info registered is a copy of info (which may be nil) with its empty
+// fields filled in; info itself is not modified:
+//
+//   - Services: every registered service's bare name (service.Info.Name),
+//     each once, in the order RegisterService was called; or
+//     [info.ServiceName] when info sets only ServiceName.
+//   - ServiceName: Services[0].
+//   - Addr: the WithAdvertiseAddress address verbatim if set; otherwise
+//     the listen address, with an unspecified TCP host (":8888",
+//     "0.0.0.0:8888", "[::]:8888") replaced by this machine's first
+//     non-loopback, non-link-local IPv4 address on an up interface, or by
+//     127.0.0.1 when it has none. A specific listen host and a unix socket
+//     path are used as they are.
+//
+// Weight and Tags are taken from info as they are (0 and nil when info is
+// nil).
+//
+// A failing Register does not fail Start: as Kitex does, the server logs
+// the error (level Error) and keeps serving unregistered, and
+// Server.RegisterErr reports the error. A failing Deregister is logged and
+// does not fail Stop.
 func WithRegistry(r registry.Registry, info *registry.Info) Option {
 	return optionFunc(func(o *options) { o.registry, o.registryInfo = r, info })
+}
+
+// WithAdvertiseAddress sets the address registered with the registry
+// (WithRegistry), the one clients dial, verbatim: "host:port", with a host
+// name or an IP address that is not unspecified (not 0.0.0.0 or [::]) and
+// a port from 1 to 65535. Start fails, before listening, when addr is not
+// such an address. Use it when the server is reached through an address
+// other than the one it listens on (NAT, containers). The default is the
+// listen address, its unspecified host replaced as WithRegistry says. An
+// Addr set in WithRegistry's Info takes precedence.
+func WithAdvertiseAddress(addr string) Option {
+	return optionFunc(func(o *options) { o.advertiseAddr = addr })
 }
 
 // WithMetaHandler adds a handler that reads request metadata and writes

@@ -17,7 +17,6 @@ import (
 	"github.com/skiffrpc/skiff/core/codec"
 	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/engine"
-	"github.com/skiffrpc/skiff/core/registry"
 	"github.com/skiffrpc/skiff/core/service"
 	"github.com/skiffrpc/skiff/core/stats"
 	"github.com/skiffrpc/skiff/core/status"
@@ -43,6 +42,7 @@ type Server struct {
 	stopped  bool
 	eng      engine.Server
 	ln       net.Listener
+	reg      *registration
 	served   chan error
 	stopCh   chan struct{}
 	stopOnce sync.Once
@@ -198,18 +198,41 @@ func (s *Server) route(codecName, svc, name string) *method {
 }
 
 // Start listens and serves in the background. It returns once the listener
-// is open, so Addr is valid after it.
+// is open, so Addr is valid after it. With a registry (WithRegistry), Start
+// then registers the server and returns after Register does; a
+// registration failure is logged and reported by RegisterErr, not by
+// Start. Start fails, before listening, if the WithAdvertiseAddress value
+// is not a valid host:port.
 func (s *Server) Start() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	reg, err := s.startLocked()
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if reg != nil {
+		// Outside s.mu: a registry may take a while (a network call).
+		s.register(reg)
+	}
+	return nil
+}
+
+// startLocked is Start with s.mu held, up to the registration it returns
+// (nil without a registry).
+func (s *Server) startLocked() (*registration, error) {
 	if s.stopped {
-		return ErrServerStopped
+		return nil, ErrServerStopped
 	}
 	if s.started {
-		return errors.New("server: already started")
+		return nil, errors.New("server: already started")
 	}
-	if len(s.byName) == 0 {
-		return errors.New("server: no service registered")
+	if len(s.byName) == 0 && s.unknownMethod() == nil {
+		return nil, errors.New("server: no service registered (and no unknown-method handler)")
+	}
+	if s.opts.advertiseAddr != "" {
+		if err := checkAdvertiseAddress(s.opts.advertiseAddr); err != nil {
+			return nil, err
+		}
 	}
 	eng, err := s.opts.engine.NewServer(engine.ServerParams{
 		Handler:     (*connHandler)(s),
@@ -217,34 +240,25 @@ func (s *Server) Start() error {
 		IdleTimeout: s.opts.idleTimeout,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ln := s.opts.listener
 	if ln == nil {
 		if ln, err = s.opts.engine.Listen(s.opts.network, s.opts.address); err != nil {
-			return err
+			return nil, err
 		}
 	} else if err := engine.CheckListener(s.opts.engine, ln); err != nil {
 		// The engine would fail in the background and leave the
 		// listener accepting connections nobody serves.
-		return fmt.Errorf("server: WithListener: %w", err)
+		return nil, fmt.Errorf("server: WithListener: %w", err)
 	}
 	s.eng, s.ln, s.started = eng, ln, true
 	s.served = make(chan error, 1)
 	go func() { s.served <- eng.Serve(ln) }()
 	if s.opts.registry != nil {
-		if err := s.opts.registry.Register(s.registryInfo()); err != nil {
-			s.log.Error("skiff: registry register failed", "err", err)
-		}
+		s.reg = &registration{r: s.opts.registry, info: s.registryInfo(ln.Addr()), done: make(chan struct{})}
 	}
-	return nil
-}
-
-func (s *Server) registryInfo() *registry.Info {
-	if s.opts.registryInfo != nil {
-		return s.opts.registryInfo
-	}
-	return &registry.Info{ServiceName: s.services[0].Name, Addr: s.ln.Addr()}
+	return s.reg, nil
 }
 
 // Addr returns the listen address, or nil before Start.
@@ -275,30 +289,35 @@ func (s *Server) Run() error {
 	return s.Stop()
 }
 
-// Stop shuts down gracefully: deregisters, stops accepting (new connections
-// are refused), waits up to the exit wait time for in-flight calls to
-// finish and their replies to be written, then closes every connection.
-// Stop is idempotent; later calls return the first call's result.
+// Stop shuts down gracefully, in this order: deregisters (WithRegistry;
+// after Start's registration returned), so clients that resolve the
+// server in the meantime still reach it; stops accepting (new connections
+// are refused) and at the same time asks stream connections (HTTP/2) to go
+// away; waits up to the exit wait time for in-flight calls to finish and
+// their replies to be written; then closes every connection. Stop is
+// idempotent; later calls return the first call's result.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		s.mu.Lock()
 		s.stopped = true
-		eng, started := s.eng, s.started
+		eng, started, reg := s.eng, s.started, s.reg
 		s.mu.Unlock()
 		close(s.stopCh)
 		if !started {
 			return
 		}
-		if s.opts.registry != nil {
-			if err := s.opts.registry.Deregister(s.registryInfo()); err != nil {
-				s.log.Error("skiff: registry deregister failed", "err", err)
-			}
+		if reg != nil {
+			s.deregister(reg)
 		}
 		s.draining.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.exitWait)
 		defer cancel()
+		// The engine closes its listener first, then waits for its
+		// connections; stream connections end once their streams do.
+		shut := make(chan error, 1)
+		go func() { shut <- eng.Shutdown(ctx) }()
 		s.shutdownStreams(ctx)
-		err := eng.Shutdown(ctx)
+		err := <-shut
 		if serr := <-s.served; serr != nil && err == nil && !errors.Is(serr, net.ErrClosed) {
 			err = serr
 		}
@@ -316,19 +335,32 @@ type connState struct {
 	meta   transport.MetaHandler // proto's chained with the server's, if proto carries metadata
 	codec  codec.Codec
 	remote net.Addr
+
+	refused  bool // a ConnHook refused the connection: it is closed, nothing is read
+	accepted bool // the ConnHooks accepted it: they are told when it closes
 }
 
 // connHandler is the engine.Handler view of a Server.
 type connHandler Server
 
 func (h *connHandler) OnConnect(ctx context.Context, c engine.Conn) context.Context {
-	return &connState{Context: ctx, remote: c.RemoteAddr()}
+	st := &connState{Context: ctx, remote: c.RemoteAddr()}
+	if s := (*Server)(h); s.hasConnHooks() && !s.acceptConn(st) {
+		// Refused: close before reading anything (the engine then calls
+		// no OnRequest, only OnDisconnect).
+		st.refused = true
+		_ = c.Close()
+	}
+	return st
 }
 
 func (h *connHandler) OnRequest(ctx context.Context, c engine.Conn) (err error) {
 	st, ok := ctx.(*connState)
 	if !ok {
 		st = &connState{Context: ctx, remote: c.RemoteAddr()}
+	}
+	if st.refused {
+		return errConnRefused
 	}
 	// A panic outside the handler (a faulty codec or transport) closes
 	// this connection only, whatever the engine.
@@ -350,7 +382,11 @@ func (h *connHandler) OnRequest(ctx context.Context, c engine.Conn) (err error) 
 	return s.serve(st, c.Reader(), c.Writer())
 }
 
-func (h *connHandler) OnDisconnect(context.Context, engine.Conn) {}
+func (h *connHandler) OnDisconnect(ctx context.Context, _ engine.Conn) {
+	if st, ok := ctx.(*connState); ok {
+		(*Server)(h).closeConn(st)
+	}
+}
 
 var messages = sync.Pool{New: func() any { return new(codec.Message) }}
 
@@ -471,6 +507,10 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 		return s.connError(st, "decode", err)
 	}
 	m := s.route(c.Name(), msg.Service, msg.Method)
+	if m == nil {
+		// WithUnknownMethodHandler, if the codec carries raw payloads.
+		m = s.unknownMethodFor(c)
+	}
 	if m == nil || m.info.StreamingMode&(service.StreamingClient|service.StreamingServer) != 0 {
 		_ = r.Release()
 		if msg.Type == codec.Call {
@@ -495,6 +535,9 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 
 	ci := callinfo.New(st.Context)
 	ci.Service, ci.Method, ci.SeqID = m.svc, msg.Method, msg.SeqID
+	if m.info == unknownMethodInfo {
+		ci.Service = msg.Service // as received
+	}
 	// Apache Thrift clients send oneway calls as CALL: the method decides.
 	ci.Oneway = msg.Type == codec.Oneway || m.info.Oneway
 	ci.RemoteAddr = st.remote
@@ -581,9 +624,9 @@ func (s *Server) finishCall(ci *callinfo.Info, ctx context.Context, err error) {
 func (s *Server) handle(ci *callinfo.Info, ctx context.Context, m *method, args, result any) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("skiff: handler panicked", "service", m.svc, "method", m.info.Name, "panic", p, "stack", string(debug.Stack()))
+			s.log.Error("skiff: handler panicked", "service", ci.Service, "method", ci.Method, "panic", p, "stack", string(debug.Stack()))
 			ci.Stats.Panic = p
-			err = status.Exception(status.TypeInternalError, fmt.Sprintf("panic in handler %s: %v", m.info.Name, p))
+			err = status.Exception(status.TypeInternalError, fmt.Sprintf("panic in handler %s: %v", ci.Method, p))
 		}
 	}()
 	ci.Stats.Record(stats.ServerHandleStart)

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/skiffrpc/skiff/core/callinfo"
+	"github.com/skiffrpc/skiff/core/codec"
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
@@ -34,6 +35,12 @@ func (s *Server) streamCodecs() []stream.Codec {
 func (s *Server) serveStreams(st *connState, c engine.Conn) error {
 	_ = c.SetReadTimeout(0) // a stream connection waits for frames between calls
 	d := &dispatcher{s: s, remote: st.remote, transport: st.sproto.Name()}
+	if s.unknownMethod() != nil {
+		// Stream codecs that carry raw payloads serve unknown methods;
+		// the others get a dispatcher without the fallback.
+		d.rawless = &dispatcher{s: s, remote: st.remote, transport: st.sproto.Name()}
+		d.unknown = true
+	}
 	sc, err := st.sproto.NewServerConn(c, stream.ServerConnParams{
 		Handler: func(rs stream.RawServerStream) { s.serveStream(d, rs) },
 		Logger:  s.log,
@@ -74,6 +81,9 @@ func (s *Server) serveStream(d *dispatcher, rs stream.RawServerStream) {
 	h := rs.Header()
 	for _, c := range s.streamCodecs() {
 		if c.Detect(h) {
+			if d.unknown && !codec.CarriesRaw(c) {
+				d = d.rawless
+			}
 			c.ServeStream(rs, d)
 			return
 		}
@@ -110,6 +120,9 @@ type dispatcher struct {
 	s         *Server
 	remote    net.Addr
 	transport string
+
+	unknown bool        // Lookup falls back to the unknown-method handler
+	rawless *dispatcher // the same without the fallback, for codecs without codec.Raw
 }
 
 var _ stream.Dispatcher = (*dispatcher)(nil)
@@ -122,10 +135,16 @@ func (d *dispatcher) Lookup(svc, name string) (*stream.Method, error) {
 		ms, ok = s.byName[svc]
 	}
 	if !ok {
+		if d.unknown {
+			return unknownStreamMethod(svc, name), nil
+		}
 		return nil, status.New(status.Unimplemented, "unknown service "+svc)
 	}
 	m, ok := ms[name]
 	if !ok {
+		if d.unknown {
+			return unknownStreamMethod(svc, name), nil
+		}
 		return nil, status.New(status.Unimplemented, "unknown method "+name+" for service "+svc)
 	}
 	return &m.sm, nil
@@ -148,6 +167,9 @@ func (d *dispatcher) Start(ctx context.Context, sm *stream.Method) context.Conte
 func (d *dispatcher) Invoke(ctx context.Context, sm *stream.Method, args, result any) error {
 	s := d.s
 	m := s.byStream[sm]
+	if m == nil && isUnknownStream(sm) {
+		m = s.unknownMethod() // served by WithUnknownMethodHandler
+	}
 	if m == nil {
 		return status.New(status.Unimplemented, "unknown method "+sm.Info.Name)
 	}

@@ -48,6 +48,11 @@ type Dispatcher interface {
 	// against a service's full name (service.Info.FullName, as in a gRPC
 	// path) or its bare name. The error is a *status.Error with code
 	// Unimplemented that says whether the service or the method is unknown.
+	//
+	// A server with an unknown-method handler
+	// (server.WithUnknownMethodHandler) instead returns, to codecs that
+	// carry raw payloads (codec.RawCarrier), a unary method named as
+	// requested whose NewArgs and NewResult return *codec.Raw values.
 	Lookup(svc, method string) (*Method, error)
 	// Start begins a call of m: it attaches a new callinfo.Info to ctx
 	// (service, method, peer, transport), starts the server's tracers and

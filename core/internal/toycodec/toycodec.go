@@ -34,6 +34,9 @@ func (toy) Size(m *codec.Message) int {
 	if b, ok := m.Payload.(*Bytes); ok {
 		return n + len(b.B)
 	}
+	if b, ok := codec.RawBytes(m.Payload); ok {
+		return n + len(b)
+	}
 	return -1
 }
 
@@ -45,6 +48,9 @@ func (toy) Append(dst []byte, m *codec.Message) ([]byte, error) {
 	if m.Type == codec.Exception {
 		dst = binary.BigEndian.AppendUint32(dst, uint32(m.Err.TypeID()))
 		return append(dst, m.Err.Message()...), nil
+	}
+	if raw, ok := codec.RawBytes(m.Payload); ok {
+		return append(dst, raw...), nil
 	}
 	b, ok := m.Payload.(*Bytes)
 	if !ok {
@@ -75,6 +81,9 @@ func (toy) DecodePayload(body []byte, m *codec.Message) error {
 		m.Err = status.Exception(int32(binary.BigEndian.Uint32(body)), string(body[4:]))
 		return nil
 	}
+	if codec.SetRaw(m.Payload, body) {
+		return nil
+	}
 	b, ok := m.Payload.(*Bytes)
 	if !ok {
 		return status.Protocolf("toy: payload %T is not *Bytes", m.Payload)
@@ -82,6 +91,10 @@ func (toy) DecodePayload(body []byte, m *codec.Message) error {
 	b.B = append(b.B[:0], body...)
 	return nil
 }
+
+// CarriesRaw implements codec.RawCarrier: a codec.Raw payload is the bytes
+// after the envelope.
+func (toy) CarriesRaw() bool { return true }
 
 // Handler is what the test service calls.
 type Handler func(ctx context.Context, in []byte) ([]byte, error)
