@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiffrpc/skiff/core/callinfo"
@@ -95,6 +96,12 @@ type clientStream struct {
 	sendEnc string
 	fr      FrameReader
 	at      *callinfo.Attempt // the client attempt, for its stats and reply metadata; may be nil
+	unary   bool              // a Unary call: one goroutine, stats written directly
+
+	// A stream's sizes, counted atomically (SendMsg and RecvMsg may run on
+	// two goroutines) and written to the attempt's stats when RecvMsg
+	// returns the end of the stream.
+	sent, recvd atomic.Int64
 
 	hdrOnce      sync.Once
 	header       stream.Header // decoded user metadata
@@ -152,6 +159,7 @@ func (c *Codec) Unary(ctx context.Context, cc stream.ClientConn, svc *service.In
 	if err != nil {
 		return err
 	}
+	cs.unary = true
 	defer cs.fr.release()
 	// The request and the end of the request side leave in one flush.
 	if err := cs.write(args); err != nil && err != io.EOF {
@@ -215,7 +223,11 @@ func (cs *clientStream) write(m any) error {
 	frame, err := encodeFrame(*bp, m, cs.sub, cs.sendEnc)
 	if err == nil {
 		if cs.at != nil {
-			cs.at.Stats.SendSize += len(frame)
+			if cs.unary {
+				cs.at.Stats.SendSize += len(frame)
+			} else {
+				cs.sent.Add(int64(len(frame)))
+			}
 		}
 		_, err = cs.raw.Write(frame)
 		if err != nil {
@@ -281,6 +293,8 @@ func (cs *clientStream) readHeader() {
 		*cs.respHdr = FromHeader(cs.header)
 	}
 	if cs.at != nil {
+		// Under hdrOnce: RecvMsg, which ends the stream for the tracers,
+		// passes through it first.
 		for _, f := range cs.header {
 			cs.at.Response.Set(f.Name, f.Value)
 		}
@@ -288,8 +302,18 @@ func (cs *clientStream) readHeader() {
 }
 
 // RecvMsg receives one response message into m; io.EOF when the server
-// ended the call with OK, otherwise the call's error.
+// ended the call with OK, otherwise the call's error. At the end of a
+// stream the attempt's stats get the stream's sizes.
 func (cs *clientStream) RecvMsg(m any) error {
+	err := cs.recvMsg(m)
+	if err != nil && cs.at != nil && !cs.unary {
+		cs.at.Stats.SendSize = int(cs.sent.Load())
+		cs.at.Stats.RecvSize = int(cs.recvd.Load())
+	}
+	return err
+}
+
+func (cs *clientStream) recvMsg(m any) error {
 	if cs.done != nil {
 		return cs.done
 	}
@@ -312,7 +336,11 @@ func (cs *clientStream) RecvMsg(m any) error {
 		return cs.end(cs.ioErr(err))
 	}
 	if cs.at != nil {
-		cs.at.Stats.RecvSize += FrameHeaderLen + len(p)
+		if cs.unary {
+			cs.at.Stats.RecvSize += FrameHeaderLen + len(p)
+		} else {
+			cs.recvd.Add(int64(FrameHeaderLen + len(p)))
+		}
 	}
 	if comp {
 		if cs.recvEnc == "" {

@@ -198,7 +198,7 @@ func reservedHeader(k string) bool {
 	case "content-type", "user-agent", "te", "grpc-message-type", "grpc-encoding",
 		"grpc-accept-encoding", "grpc-message", "grpc-status", "grpc-timeout",
 		"grpc-status-details-bin", "connection", "keep-alive", "proxy-connection",
-		"transfer-encoding", "upgrade", "host":
+		"transfer-encoding", "upgrade", "host", hdrKind:
 		return true
 	}
 	return false

@@ -32,8 +32,11 @@ func (k *Key[T]) Get(i *Info) (T, bool) {
 // Set sets the value of k on the call i, replacing an earlier one. The
 // client runtime calls it for client.WithCallOption before the call's
 // middleware runs; middleware may call it for middleware further in, on
-// the call's goroutine.
+// the call's goroutine. Set on a nil Info does nothing.
 func (k *Key[T]) Set(i *Info, v T) {
+	if i == nil {
+		return
+	}
 	for j := range i.opts {
 		if i.opts[j].key == k {
 			i.opts[j].val = v

@@ -196,9 +196,15 @@ func (c *Client) Call(ctx context.Context, method string, args, result any, opts
 	return err
 }
 
-// finish records the end of a call and runs the tracers' Finish.
+// finish records the end of a call, with the wire facts of its last
+// attempt, and runs the tracers' Finish.
 func (c *Client) finish(ci *callinfo.Info, ctx context.Context, err error) {
 	ci.FinishStats()
+	c.finishCall(ci, ctx, err)
+}
+
+// finishCall records the end of a call and runs the tracers' Finish.
+func (c *Client) finishCall(ci *callinfo.Info, ctx context.Context, err error) {
 	ci.Stats.Err = err
 	ci.Stats.Record(stats.RPCFinish)
 	for i := len(c.opts.tracers) - 1; i >= 0; i-- {
@@ -377,6 +383,19 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 	return err
 }
 
+// encodeError is the error of a request that could not be encoded: err
+// itself when it is a *status.Error, otherwise an Internal error.
+func encodeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *status.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	return status.Errorf(status.Internal, "encode request: %v", err)
+}
+
 // connectError is the error of a failed dial: a timeout when the call's
 // deadline passed meanwhile, a connect error (which is also unsent)
 // otherwise.
@@ -411,17 +430,19 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 	}
 	at.Stats.Record(stats.WriteStart)
 	w := pc.Writer()
-	err = c.proto.WriteMessage(w, msg, c.codec)
-	if err == nil {
-		at.Stats.SendSize = w.MallocLen()
-		err = w.Flush()
+	if err = c.proto.WriteMessage(w, msg, c.codec); err != nil {
+		// The request could not be encoded: nothing was sent, but the
+		// writer may hold part of it, so the connection goes. This is the
+		// request's fault, not the connection's: no transparent retry.
+		at.Stats.Record(stats.WriteFinish)
+		c.pool.discard(pc)
+		return encodeError(err)
 	}
+	at.Stats.SendSize = w.MallocLen()
+	err = w.Flush()
 	at.Stats.Record(stats.WriteFinish)
 	if err != nil {
 		c.pool.discard(pc)
-		if errors.Is(err, status.ErrProtocol) {
-			return err
-		}
 		// A failed flush did not hand the whole frame to the network: the
 		// server cannot have read the request.
 		return status.Wrap(status.ErrUnsent, "send request to "+at.Address, err)

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"sync"
 	"time"
@@ -40,8 +41,7 @@ type target struct {
 	service string
 	refresh time.Duration
 
-	startOnce sync.Once
-	ready     chan struct{} // closed at the first result
+	ready chan struct{} // closed at the first result
 
 	umu  sync.Mutex // serialises updates
 	mu   sync.Mutex
@@ -50,6 +50,10 @@ type target struct {
 	have bool
 	subs map[*subscription]struct{}
 	stop func() // ends the watch or the refresh loop
+
+	started  bool  // a watch or the refresh loop runs; guarded by mu
+	watching bool  // it is a watch (the resolver pushes)
+	watchErr error // the last Watch failure; the target is polled meanwhile
 }
 
 // subscription is one client's interest in a target.
@@ -63,7 +67,7 @@ type subscription struct {
 // It does not resolve yet: the first call does (ensure).
 func subscribe(r discovery.Resolver, service string, refresh time.Duration, onChange func(discovery.Change)) *subscription {
 	var k targetKey
-	if t := reflect.TypeOf(r); t != nil && t.Comparable() {
+	if v := reflect.ValueOf(r); v.IsValid() && v.Comparable() {
 		k = targetKey{r: r, service: service}
 	} else {
 		k = targetKey{r: new(int), service: service}
@@ -81,13 +85,19 @@ func subscribe(r discovery.Resolver, service string, refresh time.Duration, onCh
 	sub := &subscription{t: t, onChange: onChange}
 	t.mu.Lock()
 	t.refs++
+	t.mu.Unlock()
+	targets.mu.Unlock()
+	// Join under the update lock, so no newer update is delivered before
+	// this first one.
+	t.umu.Lock()
+	t.mu.Lock()
 	t.subs[sub] = struct{}{}
 	res, have := t.res, t.have
 	t.mu.Unlock()
-	targets.mu.Unlock()
 	if have {
 		onChange(discovery.Diff(discovery.Result{}, res))
 	}
+	t.umu.Unlock()
 	return sub
 }
 
@@ -112,16 +122,16 @@ func (s *subscription) close() {
 }
 
 // ensure makes sure the target has a first result: it starts the watch or
-// the refresh loop, then resolves once (a pull resolver) or waits for the
-// first update (a watcher), bounded by ctx.
+// the refresh loop, then resolves once (a pull resolver, or a watcher whose
+// Watch failed) or waits for the first update (a watcher), bounded by ctx.
 func (t *target) ensure(ctx context.Context) error {
-	t.startOnce.Do(t.start)
+	watching := t.start()
 	select {
 	case <-t.ready:
 		return nil
 	default:
 	}
-	if _, ok := t.r.(discovery.Watcher); ok {
+	if watching {
 		wait := ctx
 		if _, ok := ctx.Deadline(); !ok {
 			var cancel context.CancelFunc
@@ -137,26 +147,48 @@ func (t *target) ensure(ctx context.Context) error {
 	}
 	res, err := t.r.Resolve(ctx, t.service)
 	if err != nil {
+		t.mu.Lock()
+		werr := t.watchErr
+		t.mu.Unlock()
+		if werr != nil {
+			err = errors.Join(err, werr)
+		}
 		return status.Wrap(status.ErrNoInstance, "resolve "+t.service, err)
 	}
 	t.update(res)
 	return nil
 }
 
-// start begins watching (a Watcher) or the background refresh loop.
-func (t *target) start() {
+// start begins watching (a Watcher) or the background refresh loop, once,
+// and reports whether the target is watched. A failed Watch is tried again
+// by the refresh loop, which polls Resolve meanwhile.
+func (t *target) start() (watching bool) {
+	t.mu.Lock()
+	if t.started {
+		watching = t.watching
+		t.mu.Unlock()
+		return watching
+	}
+	t.started = true
+	t.mu.Unlock()
 	if w, ok := t.r.(discovery.Watcher); ok {
 		stop, err := w.Watch(t.service, t.update)
-		if err != nil {
-			return // calls keep failing with no instance; a later client retries
+		if err == nil {
+			t.mu.Lock()
+			t.watching = true
+			t.mu.Unlock()
+			t.setStop(stop)
+			return true
 		}
-		t.setStop(stop)
-		return
+		t.mu.Lock()
+		t.watchErr = err
+		t.mu.Unlock()
 	}
-	done := make(chan struct{})
-	var once sync.Once
-	t.setStop(func() { once.Do(func() { close(done) }) })
-	go t.refreshLoop(done)
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan struct{})
+	t.setStop(func() { cancel(); <-exited })
+	go t.refreshLoop(ctx, exited)
+	return false
 }
 
 // setStop records the function that ends the watch, or runs it at once if
@@ -172,19 +204,35 @@ func (t *target) setStop(stop func()) {
 	t.mu.Unlock()
 }
 
-// refreshLoop re-resolves the service every refresh interval until done.
-// A failed resolve keeps the last good instance set.
-func (t *target) refreshLoop(done chan struct{}) {
+// refreshLoop re-resolves the service every refresh interval until ctx
+// ends, then closes exited. A failed resolve keeps the last good instance
+// set. For a watcher whose Watch failed, each round tries Watch again first
+// and the loop ends once it succeeds.
+func (t *target) refreshLoop(ctx context.Context, exited chan struct{}) {
+	defer close(exited)
 	tick := time.NewTicker(t.refresh)
 	defer tick.Stop()
 	for {
 		select {
-		case <-done:
+		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), t.refresh)
-		res, err := t.r.Resolve(ctx, t.service)
+		if w, ok := t.r.(discovery.Watcher); ok {
+			if stop, err := w.Watch(t.service, t.update); err == nil {
+				t.mu.Lock()
+				t.watching, t.watchErr = true, nil
+				t.stop = stop // replaces this loop's stop: the loop ends now
+				gone := t.refs == 0
+				t.mu.Unlock()
+				if gone {
+					stop()
+				}
+				return
+			}
+		}
+		rctx, cancel := context.WithTimeout(ctx, t.refresh)
+		res, err := t.r.Resolve(rctx, t.service)
 		cancel()
 		if err == nil {
 			t.update(res)

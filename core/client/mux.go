@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -99,7 +98,10 @@ func (p *muxPool) get(addr string, timeout time.Duration) (*muxConn, error) {
 		if !mc.quiet() || !engine.PeerClosed(mc.conn) {
 			return mc, nil
 		}
-		mc.fail(status.Wrap(status.ErrUnsent, "connection closed by the server while idle", nil))
+		// Closed by the server while idle: retire it. A caller that
+		// queues on it from now on is told nothing was sent; one already
+		// waiting keeps its connection until its reply or the failure.
+		mc.retire(status.Wrap(status.ErrUnsent, "connection closed by the server while idle", nil))
 	}
 	conn, err := p.c.opts.engine.Dial(network(addr), addr, timeout)
 	if err != nil {
@@ -132,11 +134,12 @@ func (p *muxPool) get(addr string, timeout time.Duration) (*muxConn, error) {
 }
 
 // closeAddr retires the connections to addr, an instance that left: idle
-// ones close now, busy ones once the pool closes (no new call uses them).
+// ones close now, busy ones when their last reply arrives (no new call is
+// queued on them). The slots stay registered, so a connection a racing
+// call dials for addr is still closed with the pool.
 func (p *muxPool) closeAddr(addr string) {
 	p.mu.Lock()
 	ss := p.addrs[addr]
-	delete(p.addrs, addr)
 	p.mu.Unlock()
 	if ss == nil {
 		return
@@ -147,21 +150,29 @@ func (p *muxPool) closeAddr(addr string) {
 		mc := slot.mc
 		slot.mc = nil
 		slot.mu.Unlock()
-		if mc == nil {
-			continue
-		}
-		mc.mu.Lock()
-		idle := len(mc.pending) == 0
-		mc.retired = true
-		mc.mu.Unlock()
-		if idle {
-			mc.fail(status.Wrap(status.ErrUnsent, "instance "+addr+" left", nil))
-		} else {
+		if mc != nil && !mc.retire(status.Wrap(status.ErrUnsent, "instance "+addr+" left", nil)) {
 			p.mu.Lock()
 			p.retired = append(p.retired, mc)
 			p.mu.Unlock()
 		}
 	}
+}
+
+// retire stops new calls on the connection. With no call waiting it closes
+// the connection (new sends fail with err, a kind of unsent) and reports
+// true; otherwise the read loop closes it after the last reply.
+func (mc *muxConn) retire(err error) bool {
+	mc.mu.Lock()
+	mc.retired = true
+	if len(mc.pending) > 0 || mc.flushing || mc.err != nil {
+		closed := mc.err != nil
+		mc.mu.Unlock()
+		return closed
+	}
+	mc.err = err
+	mc.mu.Unlock()
+	_ = mc.conn.Close()
+	return true
 }
 
 func (p *muxPool) close() {
@@ -229,11 +240,12 @@ func (mc *muxConn) fail(err error) {
 func (mc *muxConn) send(msg *codec.Message, call *muxCall) (int, error) {
 	c := mc.p.c
 	mc.mu.Lock()
-	if mc.err != nil {
+	if mc.err != nil || mc.retired {
 		err := mc.err
 		mc.mu.Unlock()
-		// Nothing of this request was queued on the failed connection.
-		return 0, status.Wrap(status.ErrUnsent, "connection to "+mc.conn.RemoteAddr().String()+" failed before the request was queued", err)
+		// Nothing of this request was queued on the failed or retired
+		// connection.
+		return 0, status.Wrap(status.ErrUnsent, "connection to "+mc.conn.RemoteAddr().String()+" failed or retired before the request was queued", err)
 	}
 	before := mc.out.MallocLen()
 	if err := c.proto.WriteMessage(&mc.out, msg, c.codec); err != nil {
@@ -324,6 +336,7 @@ func (mc *muxConn) readLoop() {
 		if msg.ConnReset {
 			mc.retired = true // the server is shutting down: no new calls here
 		}
+		drained := mc.retired && len(mc.pending) == 0 && !mc.flushing
 		mc.mu.Unlock()
 		if call != nil {
 			call.size = msg.Size
@@ -331,6 +344,10 @@ func (mc *muxConn) readLoop() {
 			call.done <- struct{}{}
 		}
 		_ = r.Release()
+		if drained {
+			mc.fail(status.Wrap(status.ErrUnsent, "retired connection drained", nil))
+			return
+		}
 		msg.Reset()
 	}
 }
@@ -397,10 +414,10 @@ func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, at *callin
 		if call != nil && mc.forget(msg.SeqID) {
 			muxCalls.Put(call)
 		}
-		if err != nil && !errors.Is(err, status.ErrProtocol) && !errors.Is(err, status.ErrUnsent) && !errors.Is(err, status.ErrConnLost) {
-			err = status.Wrap(status.ErrConnLost, "send request to "+at.Address, err)
-		}
-		return err
+		// send's errors already say what happened: unsent (the connection
+		// had failed or was retired), lost (a flush failed) or the
+		// request's own encoding error.
+		return encodeError(err)
 	}
 	at.Stats.Record(stats.ReadStart)
 	defer at.Stats.Record(stats.ReadFinish)

@@ -118,7 +118,8 @@ func WithLoadBalancer(b loadbalance.Balancer) Option {
 // the background when its resolver cannot push changes (one that is not a
 // discovery.Watcher); default DefaultDiscoveryRefresh (5 s). Calls never
 // wait for the resolver, except a client's first calls before it has any
-// instance set. d <= 0 keeps the default.
+// instance set. d <= 0 keeps the default. Clients of the same resolver and
+// service share one refresh loop, at the interval of the first of them.
 func WithDiscoveryRefresh(d time.Duration) Option {
 	return optionFunc(func(o *options) { o.refresh = d })
 }

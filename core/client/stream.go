@@ -105,7 +105,7 @@ func (c *Client) NewStream(ctx context.Context, method string, opts ...CallOptio
 		return res.Stream, nil
 	}
 	ts := &tracedStream{ClientStream: res.Stream, c: c, ci: ci, ctx: cctx}
-	ts.stop = context.AfterFunc(res.Stream.Context(), func() { ts.end(res.Stream.Context().Err()) })
+	ts.stop = context.AfterFunc(res.Stream.Context(), func() { ts.end(res.Stream.Context().Err(), false) })
 	return ts, nil
 }
 
@@ -125,20 +125,27 @@ func (s *tracedStream) RecvMsg(m any) error {
 	if err != nil {
 		s.stop()
 		if errors.Is(err, io.EOF) {
-			s.end(nil)
+			s.end(nil, true)
 		} else {
-			s.end(err)
+			s.end(err, true)
 		}
 	}
 	return err
 }
 
-func (s *tracedStream) end(err error) {
+// end finishes the call's tracers once. From RecvMsg (wire), the attempt's
+// stats are final and copied into the call's; a stream ended by its
+// context finishes without them (RecvMsg may still be writing them).
+func (s *tracedStream) end(err error, wire bool) {
 	s.once.Do(func() {
 		if err != nil {
 			err = status.Convert(err)
 		}
-		s.c.finish(s.ci, s.ctx, err)
+		if wire {
+			s.c.finish(s.ci, s.ctx, err)
+		} else {
+			s.c.finishCall(s.ci, s.ctx, err)
+		}
 	})
 }
 
@@ -209,6 +216,7 @@ func (c *Client) streamCall(ctx context.Context, req, resp any) error {
 		// Transparent retry, as grpc-go does: the stream never reached
 		// the server (its connection was going away, or the server
 		// refused it unprocessed).
+		at.Stats.SendSize, at.Stats.RecvSize = 0, 0
 		err = c.streamAttempt(ctx, ci, at, req, resp)
 	}
 	return err
@@ -256,10 +264,9 @@ type streamPool struct {
 	timeout time.Duration
 	n       int
 
-	mu      sync.Mutex
-	hosts   map[string]*streamHost
-	orphans []stream.ClientConn // connections of instances that left, closed with the pool
-	closed  bool
+	mu     sync.Mutex
+	hosts  map[string]*streamHost
+	closed bool
 }
 
 type streamHost struct {
@@ -417,33 +424,23 @@ func (p *streamPool) dial(addr string) (stream.ClientConn, error) {
 	return cc, nil
 }
 
-// closeAddr closes the connections to addr, an instance that left: those
-// with no open stream now, the others when the pool closes.
+// closeAddr retires the connections to addr, an instance that left: those
+// with no open stream close now, the others when a later sweep finds them
+// idle or the pool closes. The host stays registered, so a connection a
+// racing call dials is still closed with the pool.
 func (p *streamPool) closeAddr(addr string) {
 	p.mu.Lock()
 	h := p.hosts[addr]
-	delete(p.hosts, addr)
 	p.mu.Unlock()
 	if h == nil {
 		return
 	}
 	h.mu.Lock()
-	all := append(h.conns, h.retired...)
-	h.conns, h.retired = nil, nil
+	h.retired = append(h.retired, h.conns...)
+	clear(h.conns)
+	h.conns = h.conns[:0]
+	h.sweep()
 	h.mu.Unlock()
-	var busy []stream.ClientConn
-	for _, cc := range all {
-		if cc.Streams() == 0 {
-			_ = cc.Close()
-		} else {
-			busy = append(busy, cc)
-		}
-	}
-	if len(busy) > 0 {
-		p.mu.Lock()
-		p.orphans = append(p.orphans, busy...)
-		p.mu.Unlock()
-	}
 }
 
 func (p *streamPool) close() {
@@ -451,12 +448,7 @@ func (p *streamPool) close() {
 	p.closed = true
 	hosts := p.hosts
 	p.hosts = nil
-	orphans := p.orphans
-	p.orphans = nil
 	p.mu.Unlock()
-	for _, cc := range orphans {
-		_ = cc.Close()
-	}
 	for _, h := range hosts {
 		h.mu.Lock()
 		for _, cc := range h.conns {

@@ -195,11 +195,13 @@ func FromWire(code Code, kind Kind, typeID int32, msg string) *Error {
 }
 
 // WireKind returns the category of e that crosses the wire: [KindOverload]
-// for an overload rejection, [KindNone] otherwise. Codecs send it next to
-// the code so the caller can tell a limiter's rejection from a handler's
-// own ResourceExhausted.
+// for an overload rejection made by this process, [KindNone] otherwise (a
+// downstream's overload passed on by a handler is the handler's failure,
+// not this server's overload). Codecs send it next to the code so the
+// caller can tell a limiter's rejection from a handler's own
+// ResourceExhausted.
 func (e *Error) WireKind() Kind {
-	if e.kind == KindOverload {
+	if e.kind == KindOverload && !e.remote {
 		return KindOverload
 	}
 	return KindNone
