@@ -437,7 +437,13 @@ func appendCarrier(h stream.Header, md *callinfo.Metadata) stream.Header {
 
 // fillCarrier sets the user fields of h (values decoded) in md.
 func fillCarrier(md *callinfo.Metadata, h stream.Header) {
-	for _, f := range userFields(h) {
-		md.Set(f.Name, f.Value)
+	for i := range h {
+		if !reservedHeader(h[i].Name) {
+			// Some user field: take the slower path that decodes them.
+			for _, f := range userFields(h[i:]) {
+				md.Set(f.Name, f.Value)
+			}
+			return
+		}
 	}
 }
