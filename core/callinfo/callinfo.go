@@ -61,7 +61,7 @@ type Info struct {
 	Stats stats.Record
 
 	opts     []option // per-call options (Key)
-	first    Attempt
+	first    *Attempt // the first attempt's record (NewCall allocates it with the Info)
 	attempts atomic.Int32
 	last     atomic.Pointer[Attempt]
 }
@@ -100,8 +100,26 @@ type key struct{}
 
 type attemptKey struct{}
 
-// New returns a new Info attached to parent.
+// New returns a new Info attached to parent. The server uses it; a client
+// call, which has attempts, uses NewCall.
 func New(parent context.Context) *Info { return &Info{parent: parent} }
+
+// callRecord is a client call's Info and its first attempt in one
+// allocation.
+type callRecord struct {
+	info  Info
+	first Attempt
+}
+
+// NewCall returns a new Info attached to parent, with room for its first
+// attempt allocated with it (one allocation for a call that is not
+// retried).
+func NewCall(parent context.Context) *Info {
+	c := &callRecord{}
+	c.info.parent = parent
+	c.info.first = &c.first
+	return &c.info
+}
 
 // From returns the Info carried by ctx, or nil.
 func From(ctx context.Context) *Info {
@@ -125,12 +143,16 @@ func AttemptFrom(ctx context.Context) *Attempt {
 
 // StartAttempt begins the next attempt of the call and returns the context
 // it runs in, which carries the new [Attempt]. The client runtime calls it
-// once per try, after the client middleware; any number may run at once.
-// The attempt's Stats are reset to the call's stats level.
+// once per try, after the client middleware; the first must have started
+// before others start, and then any number may run at once. The attempt's
+// Stats are reset to the call's stats level.
 func (i *Info) StartAttempt(ctx context.Context) (context.Context, *Attempt) {
+	if i.first == nil && i.attempts.Load() == 0 {
+		i.first = new(Attempt) // an Info from New: the first attempt is not preallocated
+	}
 	n := int(i.attempts.Add(1))
 	if n == 1 {
-		a := &i.first
+		a := i.first
 		a.call, a.N = i, 1
 		a.Stats.Reset(i.Stats.Level())
 		return ctx, a
@@ -165,7 +187,7 @@ func (i *Info) FinishStats() {
 
 func (i *Info) firstAttempt() *Attempt {
 	if i.attempts.Load() > 0 {
-		return &i.first
+		return i.first
 	}
 	return nil
 }

@@ -233,7 +233,7 @@ func (c *Client) newCallInfo(ctx context.Context, method string, opts []CallOpti
 			caller = parent.Service
 		}
 	}
-	ci := callinfo.New(ctx)
+	ci := callinfo.NewCall(ctx)
 	ci.Caller, ci.CallerMethod, ci.Service, ci.Method = caller, callerMethod, c.svc.Name, method
 	ci.RPCTimeout, ci.ConnectTimeout = c.opts.rpcTimeout, c.opts.connectTimeout
 	ci.Transport, ci.Codec = c.tname, c.cname
