@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,13 +164,16 @@ func stacks() []stack {
 }
 
 // proxy forwards TCP connections to a backend and can cut them, so a test
-// decides whether a connection dies before or after a request was sent.
+// decides whether a connection dies before or after a request was sent. It
+// counts the bytes each way (up: client to backend) of connections that
+// have ended.
 type proxy struct {
-	ln      net.Listener
-	backend string
-	mu      sync.Mutex
-	conns   []net.Conn
-	wg      sync.WaitGroup
+	ln       net.Listener
+	backend  string
+	mu       sync.Mutex
+	conns    []net.Conn
+	wg       sync.WaitGroup
+	up, down atomic.Int64
 }
 
 func newProxy(t *testing.T, backend string) *proxy {
@@ -203,8 +207,8 @@ func (p *proxy) accept() {
 		p.conns = append(p.conns, c, b)
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go func() { defer p.wg.Done(); _, _ = io.Copy(b, c); _ = b.Close() }()
-		go func() { defer p.wg.Done(); _, _ = io.Copy(c, b); _ = c.Close() }()
+		go func() { defer p.wg.Done(); n, _ := io.Copy(b, c); p.up.Add(n); _ = b.Close() }()
+		go func() { defer p.wg.Done(); n, _ := io.Copy(c, b); p.down.Add(n); _ = c.Close() }()
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,44 +131,6 @@ func (s *countingStream) RecvMsg(m any) error {
 	return err
 }
 
-// countingProxy forwards one backend and counts the bytes each way.
-type countingProxy struct {
-	*proxy
-	up, down atomic.Int64
-}
-
-func newCountingProxy(t *testing.T, backend string) *countingProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp := &countingProxy{proxy: &proxy{ln: ln, backend: backend}}
-	cp.wg.Add(1)
-	go func() {
-		defer cp.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b, err := net.DialTimeout("tcp", backend, time.Second)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			cp.mu.Lock()
-			cp.conns = append(cp.conns, c, b)
-			cp.mu.Unlock()
-			cp.wg.Add(2)
-			go func() { defer cp.wg.Done(); n, _ := io.Copy(b, c); cp.up.Add(n); _ = b.Close() }()
-			go func() { defer cp.wg.Done(); n, _ := io.Copy(c, b); cp.down.Add(n); _ = c.Close() }()
-		}
-	}()
-	t.Cleanup(cp.stop)
-	return cp
-}
-
 // echoFailer answers Echo and fails Fail with the declared EchoError.
 type echoFailer struct{}
 
@@ -202,7 +163,7 @@ func TestPipelineTTHeader(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = svr.Stop() })
-			p := newCountingProxy(t, svr.Addr().String())
+			p := newProxy(t, svr.Addr().String())
 			ct, cm := &recorder{}, &mwRecorder{}
 			cli, err := client.New(echo.ServiceInfo(), client.WithHostPorts(p.addr()), client.WithTransport(tr),
 				client.WithTracer(ct), client.WithMiddleware(cm.middleware(false)), client.WithLogger(quiet))
