@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/skiffrpc/skiff/core/client"
+	"github.com/skiffrpc/skiff/core/discovery"
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/internal/toycodec"
 	"github.com/skiffrpc/skiff/core/registry"
@@ -37,8 +38,16 @@ type hooked struct {
 
 func newHooked() *hooked { return &hooked{Memory: registrytest.NewMemory()} }
 
+// dial connects to 127.0.0.1 at a's port: the servers under test listen on
+// loopback or on every interface, and tests reach only loopback, whatever
+// host the registered address names (this machine's IPv4 address, or an
+// advertised name that is never resolved).
 func dial(a net.Addr) error {
-	c, err := net.DialTimeout(a.Network(), a.String(), 2*time.Second)
+	_, p, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return err
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", p), 2*time.Second)
 	if err == nil {
 		_ = c.Close()
 	}
@@ -147,7 +156,7 @@ func TestRegistryRegistersEveryServiceDialable(t *testing.T) {
 		t.Errorf("RegisterErr() = %v", err)
 	}
 	for _, svc := range []*service.Info{toycodec.Service(), otherService()} {
-		cli, err := client.New(svc, client.WithResolver(reg))
+		cli, err := client.New(svc, client.WithResolver(reg), client.WithResolverWrapper(toLoopback))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,6 +167,29 @@ func TestRegistryRegistersEveryServiceDialable(t *testing.T) {
 			t.Errorf("call to %s through the registry: %q, %v", svc.Name, out.B, err)
 		}
 	}
+}
+
+// toLoopback wraps a resolver so its instances are reached on 127.0.0.1 at
+// their registered port: the test checks what was registered, and sends
+// traffic to loopback only.
+func toLoopback(r discovery.Resolver) discovery.Resolver { return loopbackResolver{r} }
+
+type loopbackResolver struct{ discovery.Resolver }
+
+func (r loopbackResolver) Resolve(ctx context.Context, svc string) (discovery.Result, error) {
+	res, err := r.Resolver.Resolve(ctx, svc)
+	if err != nil {
+		return res, err
+	}
+	out := discovery.Result{Instances: make([]discovery.Instance, 0, len(res.Instances))}
+	for _, in := range res.Instances {
+		_, p, err := net.SplitHostPort(in.Address())
+		if err != nil {
+			return res, err
+		}
+		out.Instances = append(out.Instances, discovery.NewInstance("tcp", net.JoinHostPort("127.0.0.1", p), in.Weight(), nil))
+	}
+	return out, nil
 }
 
 // A specific listen host is registered as it is.
