@@ -48,7 +48,16 @@ type Client struct {
 }
 
 type pickerEntry struct {
-	picker loadbalance.Picker
+	picker   loadbalance.Picker
+	errPick  loadbalance.ErrorPicker // picker's capabilities, found once when it is built
+	feedback loadbalance.Feedback
+}
+
+func newPickerEntry(p loadbalance.Picker) *pickerEntry {
+	pe := &pickerEntry{picker: p}
+	pe.errPick, _ = p.(loadbalance.ErrorPicker)
+	pe.feedback, _ = p.(loadbalance.Feedback)
+	return pe
 }
 
 // New returns a client of the service svc configured by opts. It fails
@@ -259,7 +268,7 @@ func (c *Client) newCallInfo(ctx context.Context, method string, opts []CallOpti
 // pick sets the attempt's instance and address from the current picker,
 // built from the last instance set discovery delivered. Only the first
 // call of a client (before any instance set) waits for the resolver.
-func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) (loadbalance.Picker, error) {
+func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) (*pickerEntry, error) {
 	if c.sub == nil {
 		return nil, status.Wrap(status.ErrNoInstance, "no resolver and no host ports for "+c.svc.Name, nil)
 	}
@@ -273,9 +282,9 @@ func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) (loadbalance.Pi
 		}
 	}
 	var in discovery.Instance
-	if ep, ok := pe.picker.(loadbalance.ErrorPicker); ok {
+	if pe.errPick != nil {
 		var err error
-		if in, err = ep.Pick(ctx); err != nil {
+		if in, err = pe.errPick.Pick(ctx); err != nil {
 			return nil, err
 		}
 	} else {
@@ -285,7 +294,7 @@ func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) (loadbalance.Pi
 		return nil, status.Wrap(status.ErrNoInstance, "no instance of "+c.svc.Name, nil)
 	}
 	at.Instance, at.Address = in, in.Address()
-	return pe.picker, nil
+	return pe, nil
 }
 
 // balance starts an attempt, picks its instance (unless the call is pinned
@@ -303,12 +312,12 @@ func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.At
 	if at.Address = ci.Target; at.Address != "" {
 		return c.inner(ctx, req, resp)
 	}
-	p, err := c.pick(ctx, at)
+	pe, err := c.pick(ctx, at)
 	if err != nil {
 		return err
 	}
-	fb, ok := p.(loadbalance.Feedback)
-	if !ok {
+	fb := pe.feedback
+	if fb == nil {
 		return c.inner(ctx, req, resp)
 	}
 	start := time.Now()
