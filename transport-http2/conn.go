@@ -65,6 +65,7 @@ type conn struct {
 	wclose       bool // the writer returns once wbuf is written
 	werr         error
 	henc         *hpack.Encoder
+	hmemo        hmemo // what henc wrote for recent fields
 	hbuf         bytes.Buffer
 	peerMaxFrame int
 	kick         chan struct{}
@@ -252,7 +253,7 @@ func (c *conn) encodeField(name, value string) {
 	if forbiddenField(name) {
 		return
 	}
-	_ = c.henc.WriteField(hpack.HeaderField{Name: name, Value: value})
+	c.writeField(name, value)
 }
 
 // encodeRegular adds the fields of h that are not pseudo-headers.
@@ -949,6 +950,7 @@ func (c *conn) onSettings(f *http2.SettingsFrame) error {
 	}
 	if tableSize >= 0 {
 		c.henc.SetMaxDynamicTableSizeLimit(uint32(min(tableSize, 1<<16)))
+		c.hmemo.invalidate() // it may evict, and the next block starts with the update
 	}
 	if c.controlLocked() {
 		c.appendFrameHeader(0, http2.FrameSettings, http2.FlagSettingsAck, 0)
