@@ -72,7 +72,10 @@ type Server interface {
 type ServerParams struct {
 	// Handler receives the connection events. Required.
 	Handler Handler
-	// ReadTimeout bounds a read of a partly received request; 0 means none.
+	// ReadTimeout bounds the wait for the rest of a partly received
+	// request; 0 means none. On Std it runs from the request's first byte
+	// until the request is whole, however slowly its bytes trickle in; on
+	// Netpoll it bounds each blocking read of the handler.
 	ReadTimeout time.Duration
 	// IdleTimeout closes a connection with no traffic for this long; 0
 	// means never.

@@ -104,6 +104,7 @@ type stdConn struct {
 	w  stdWriter
 
 	timeout atomic.Int64 // read timeout in nanoseconds; 0 means none
+	until   atomic.Int64 // a request's read deadline (Unix ns) that replaces timeout; 0 means none
 	closed  atomic.Bool
 	broken  atomic.Bool // a read or write failed for good
 	intr    atomic.Bool // a server Shutdown interrupted an idle read
@@ -133,12 +134,28 @@ func (c *stdConn) Reader() conn.Reader { return &c.r }
 func (c *stdConn) Writer() conn.Writer { return &c.w }
 
 // SetReadTimeout bounds each blocking read from now on; 0 means no bound.
+// A blocking Next, Peek or Skip gets d in all to receive the bytes it
+// waits for, however they trickle in.
 func (c *stdConn) SetReadTimeout(d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("engine: negative read timeout %v", d)
 	}
+	c.until.Store(0)
 	c.timeout.Store(int64(d))
 	return nil
+}
+
+// startRequest gives the request whose first bytes arrived d to arrive
+// whole: every read until the next startRequest or SetReadTimeout shares
+// one deadline, so a peer that sends a byte now and then (slowloris)
+// cannot hold the connection past it. 0 means no bound.
+func (c *stdConn) startRequest(d time.Duration) {
+	if d <= 0 {
+		_ = c.SetReadTimeout(0)
+		return
+	}
+	c.timeout.Store(int64(d))
+	c.until.Store(time.Now().Add(d).UnixNano())
 }
 
 // IsActive reports whether the connection is neither closed nor broken by
@@ -189,7 +206,7 @@ func (c *stdConn) interrupt() {
 func (c *stdConn) clearInterrupt() {
 	c.intr.Store(false)
 	_ = c.nc.SetReadDeadline(time.Time{})
-	c.r.deadline = false
+	c.r.deadline, c.r.fixed = false, 0
 }
 
 // stdReader is the read side: buf[off:] is buffered and unread.
@@ -199,6 +216,7 @@ type stdReader struct {
 	off      int
 	lent     bool  // slices of buf were returned since the last Release
 	deadline bool  // a read deadline is set on the net.Conn
+	fixed    int64 // the request deadline (stdConn.until) set on the net.Conn, 0 if none
 	consumed int64 // bytes consumed by Next and Skip, ever
 	err      error // sticky read error (EOF or a broken connection)
 }
@@ -263,13 +281,18 @@ func (r *stdReader) fill(n int) error {
 	if n < 0 {
 		return fmt.Errorf("engine: negative length %d", n)
 	}
+	armed := false
 	for len(r.buf)-r.off < n {
 		if r.err != nil {
 			return r.err
 		}
 		r.grow(n - (len(r.buf) - r.off))
-		if err := r.arm(); err != nil {
-			return err
+		if !armed {
+			// One deadline for the whole wait, not one per read.
+			if err := r.arm(); err != nil {
+				return err
+			}
+			armed = true
 		}
 		m, err := r.c.nc.Read(r.buf[len(r.buf):cap(r.buf)])
 		r.buf = r.buf[:len(r.buf)+m]
@@ -294,18 +317,26 @@ func (r *stdReader) fill(n int) error {
 	return nil
 }
 
-// arm sets the read deadline for the next blocking read.
+// arm sets the read deadline for a blocking wait: the request's, when
+// one is set, otherwise the read timeout from now.
 func (r *stdReader) arm() error {
-	if d := time.Duration(r.c.timeout.Load()); d > 0 {
+	if u := r.c.until.Load(); u != 0 {
+		if !r.deadline || r.fixed != u {
+			if err := r.c.nc.SetReadDeadline(time.Unix(0, u)); err != nil {
+				return err
+			}
+			r.deadline, r.fixed = true, u
+		}
+	} else if d := time.Duration(r.c.timeout.Load()); d > 0 {
 		if err := r.c.nc.SetReadDeadline(time.Now().Add(d)); err != nil {
 			return err
 		}
-		r.deadline = true
+		r.deadline, r.fixed = true, 0
 	} else if r.deadline {
 		if err := r.c.nc.SetReadDeadline(time.Time{}); err != nil {
 			return err
 		}
-		r.deadline = false
+		r.deadline, r.fixed = false, 0
 	}
 	// Checked after the deadline is set: an interrupt that came before
 	// it is seen here, one that comes after it overrides the deadline.
@@ -315,10 +346,12 @@ func (r *stdReader) arm() error {
 	return nil
 }
 
-// grow makes room for a read of at least need (and at least stdMinRead)
-// bytes after the buffered ones.
+// grow makes room for a read of at least stdMinRead bytes after the
+// buffered ones, and of up to need. The buffer at most doubles per call,
+// so it grows with the bytes that actually arrive: a length prefix that
+// announces 16 MB costs nothing until the 16 MB come.
 func (r *stdReader) grow(need int) {
-	want := max(need, stdMinRead)
+	want := max(min(need, max(cap(r.buf), stdInitialBuffer)), stdMinRead)
 	if cap(r.buf)-len(r.buf) >= want {
 		return
 	}
@@ -521,15 +554,19 @@ func (s *stdServer) serveRequests(ctx context.Context, c *stdConn) {
 			if err != nil {
 				return
 			}
+			// The first byte of a request came: ReadTimeout bounds the
+			// time until all of it is here.
+			c.startRequest(s.p.ReadTimeout)
 		case stalled:
 			// Wait for more of the request instead of calling OnRequest
-			// again on the same bytes.
-			_ = c.SetReadTimeout(s.p.ReadTimeout)
+			// again on the same bytes, within the same request deadline.
 			if _, err := c.r.Peek(c.r.Len() + 1); err != nil {
 				return
 			}
+		default:
+			// The next request's first bytes came with the last one.
+			c.startRequest(s.p.ReadTimeout)
 		}
-		_ = c.SetReadTimeout(s.p.ReadTimeout)
 		before := c.r.consumed
 		if err := s.p.Handler.OnRequest(ctx, c); err != nil {
 			return

@@ -1074,3 +1074,129 @@ func BenchmarkStdEcho(b *testing.B) {
 		_ = r.Release()
 	}
 }
+
+// TestStdAnnouncedSizeNotAllocated: a length prefix announcing 16 MB,
+// followed by a few bytes, does not make the reader allocate 16 MB; the
+// buffer grows with the bytes that arrive (a big message still reads
+// whole).
+func TestStdAnnouncedSizeNotAllocated(t *testing.T) {
+	stdLeakCheck(t)
+	caps := make(chan int, 2)
+	s := startStd(t, engine.ServerParams{
+		Handler: &stdHandler{request: func(_ context.Context, c engine.Conn) error {
+			r := c.Reader()
+			hdr, err := r.Next(4)
+			if err != nil {
+				return err
+			}
+			n := int(binary.BigEndian.Uint32(hdr))
+			body, err := r.Next(n)
+			if err != nil {
+				// Timed out waiting: report how much the reader holds.
+				caps <- engine.StdReadBufferCap(c)
+				return err
+			}
+			caps <- engine.StdReadBufferCap(c)
+			out, _ := c.Writer().Malloc(8)
+			binary.BigEndian.PutUint32(out, uint32(len(body)))
+			_ = r.Release()
+			return c.Writer().Flush()
+		}},
+		ReadTimeout: 300 * time.Millisecond,
+		IdleTimeout: 10 * time.Second,
+	})
+	// An attacker's header: 16 MB announced, 16 bytes sent.
+	c := dialStd(t, s.addr)
+	msg := make([]byte, 4+16)
+	binary.BigEndian.PutUint32(msg, 16<<20)
+	if _, err := c.Writer().WriteBinary(msg); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Writer().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-caps:
+		if got > 64<<10 {
+			t.Errorf("reader buffer grew to %d bytes for 20 received", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the partial request was not timed out")
+	}
+	stdExpectEOF(t, c)
+
+	// A real 4 MB message still arrives whole, with a buffer of its order.
+	c2 := dialStd(t, s.addr)
+	big := make([]byte, 4+4<<20)
+	binary.BigEndian.PutUint32(big, 4<<20)
+	if _, err := c2.Writer().WriteBinary(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := c2.Writer().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-caps; got < 4<<20 || got > 16<<20 {
+		t.Errorf("buffer for a 4 MB message: %d bytes", got)
+	}
+	if b, err := c2.Reader().Next(8); err != nil || binary.BigEndian.Uint32(b) != 4<<20 {
+		t.Fatalf("reply %x, %v", b, err)
+	}
+}
+
+// TestStdSlowlorisClosed: ReadTimeout bounds a whole request, from its
+// first byte, not each read: a peer that sends one byte of a request
+// every 50 ms is cut off after ReadTimeout, though no single read waits
+// that long.
+func TestStdSlowlorisClosed(t *testing.T) {
+	stdLeakCheck(t)
+	const readTimeout = 400 * time.Millisecond
+	readErr := make(chan error, 1)
+	s := startStd(t, engine.ServerParams{
+		Handler: &stdHandler{request: func(_ context.Context, c engine.Conn) error {
+			r := c.Reader()
+			hdr, err := r.Next(4)
+			if err == nil {
+				_, err = r.Next(int(binary.BigEndian.Uint32(hdr)))
+			}
+			readErr <- err
+			return err
+		}},
+		ReadTimeout: readTimeout,
+		IdleTimeout: 10 * time.Second,
+	})
+	c := dialStd(t, s.addr)
+	msg := make([]byte, 4+100)
+	binary.BigEndian.PutUint32(msg, 100)
+	start := time.Now()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range msg {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if _, err := c.Writer().WriteBinary(msg[i : i+1]); err != nil {
+				return
+			}
+			if err := c.Writer().Flush(); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	select {
+	case err := <-readErr:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("handler read error %v, want a timeout", err)
+		}
+		// 104 bytes at one per 50 ms would take 5.2 s.
+		if el := time.Since(start); el > readTimeout+2*time.Second {
+			t.Errorf("cut off after %v, want about %v", el, readTimeout)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a trickling request was never cut off")
+	}
+}
