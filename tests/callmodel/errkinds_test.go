@@ -16,6 +16,7 @@ import (
 	_ "github.com/skiffrpc/skiff/codec-protobuf" // Kitex Protobuf, sniffed by the server
 	thriftcodec "github.com/skiffrpc/skiff/codec-thrift"
 	"github.com/skiffrpc/skiff/core/client"
+	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/server"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
@@ -153,10 +154,12 @@ func protoStack(name string, opts ...client.Option) stack {
 func stacks() []stack {
 	return []stack{
 		thriftStack("thrift-framed"),
+		thriftStack("thrift-framed-std", client.WithEngine(engine.Std)), // pooled std-engine connections
 		thriftStack("thrift-framed-mux", client.WithMultiplex(2)),
 		thriftStack("thrift-buffered", client.WithTransport(thriftcodec.Buffered)),
 		thriftStack("thrift-ttheader", client.WithTransport(ttheader.TTHeader)),
 		thriftStack("thrift-ttheader-framed", client.WithTransport(ttheader.TTHeaderFramed)),
+		thriftStack("thrift-ttheader-std", client.WithTransport(ttheader.TTHeader), client.WithEngine(engine.Std)),
 		thriftStack("thrift-ttheader-framed-mux", client.WithTransport(ttheader.TTHeaderFramed), client.WithMultiplex(2)),
 		protoStack("kitex-protobuf", client.WithTransport(ttheader.TTHeaderFramed)),
 		protoStack("grpc", client.WithStreamTransport(h2transport.New()), client.WithStreamCodec(grpccodec.Default)),
