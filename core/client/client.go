@@ -392,6 +392,15 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 	return err
 }
 
+// timeoutText says which bound a call ran out of: its RPC timeout, or
+// (without one) its context's deadline.
+func timeoutText(d time.Duration) string {
+	if d > 0 {
+		return "within " + d.String()
+	}
+	return "before the context's deadline"
+}
+
 // encodeError is the error of a request that could not be encoded: err
 // itself when it is a *status.Error, otherwise an Internal error.
 func encodeError(err error) error {
@@ -484,7 +493,7 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 		case canceled:
 			return ctxError(ctx.Err())
 		case !deadline.IsZero() && !time.Now().Before(deadline):
-			return status.Wrap(status.ErrTimeout, fmt.Sprintf("rpc timeout: no reply to %s from %s within %v", ci.Method, at.Address, ci.RPCTimeout), nil)
+			return status.Wrap(status.ErrTimeout, fmt.Sprintf("rpc timeout: no reply to %s from %s %s", ci.Method, at.Address, timeoutText(ci.RPCTimeout)), nil)
 		}
 		var se *status.Error
 		if errors.As(err, &se) && se.Kind() != status.KindNone {

@@ -100,3 +100,14 @@ func TestStreamPoolKeepsBusyConn(t *testing.T) {
 		t.Errorf("WithStreamConnsPerHost(1): %d connections dialled, %d closed by the pool while healthy; want 1 and 0", fp.dials, closed)
 	}
 }
+
+// TestTimeoutText: a call without an RPC timeout that ran out of its
+// context's deadline says so, not "within 0s".
+func TestTimeoutText(t *testing.T) {
+	if got := timeoutText(0); got != "before the context's deadline" {
+		t.Errorf("no RPC timeout: %q", got)
+	}
+	if got := timeoutText(150 * time.Millisecond); got != "within 150ms" {
+		t.Errorf("RPC timeout: %q", got)
+	}
+}

@@ -626,7 +626,9 @@ func (s *Server) handle(ci *callinfo.Info, ctx context.Context, m *method, args,
 		if p := recover(); p != nil {
 			s.log.Error("skiff: handler panicked", "service", ci.Service, "method", ci.Method, "panic", p, "stack", string(debug.Stack()))
 			ci.Stats.Panic = p
-			err = status.Exception(status.TypeInternalError, fmt.Sprintf("panic in handler %s: %v", ci.Method, p))
+			// The panic's value and stack go to the log only: they may
+			// hold what the client must not see.
+			err = status.Exception(status.TypeInternalError, "internal error in handler "+ci.Method)
 		}
 	}()
 	ci.Stats.Record(stats.ServerHandleStart)

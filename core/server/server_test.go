@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -84,6 +85,9 @@ func TestUnknownMethodAndPanic(t *testing.T) {
 	err = cli.Call(context.Background(), "Echo", &toycodec.Bytes{B: []byte("panic")}, &toycodec.Bytes{})
 	if status.CodeOf(err) != status.Internal {
 		t.Fatalf("panic: %v", err)
+	}
+	if strings.Contains(err.Error(), "boom") {
+		t.Errorf("the panic's value reached the client: %v", err)
 	}
 	err = cli.Call(context.Background(), "Echo", &toycodec.Bytes{B: []byte("x")}, &toycodec.Bytes{})
 	if status.CodeOf(err) != status.Internal || status.Convert(err).Message() != "plain failure" {
