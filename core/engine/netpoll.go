@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cloudwego/netpoll"
@@ -52,9 +53,29 @@ func (npEngine) CheckListener(ln net.Listener) error {
 func (npEngine) Dial(network, address string, timeout time.Duration) (Conn, error) {
 	c, err := netpoll.DialConnection(network, address, timeout)
 	if err != nil {
-		return nil, err
+		return nil, dialError(err)
 	}
 	return &npConn{Connection: c}, nil
+}
+
+// errConnectRefused replaces the "connection has been closed by peer"
+// Netpoll reports when a connection attempt is reset (nothing listening,
+// or a full backlog): it matches syscall.ECONNREFUSED, as a std dial's
+// error does.
+var errConnectRefused = fmt.Errorf("connection refused (reset while connecting): %w", syscall.ECONNREFUSED)
+
+// dialError names a refused connection as such.
+func dialError(err error) error {
+	if !errors.Is(err, netpoll.ErrConnClosed) {
+		return err
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		e := *oe
+		e.Err = errConnectRefused
+		return &e
+	}
+	return fmt.Errorf("dial: %w", errConnectRefused)
 }
 
 // npConn adapts a netpoll.Connection to Conn (Go has no covariant return

@@ -9,7 +9,9 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/skiffrpc/skiff/core/engine"
 )
@@ -68,6 +70,27 @@ func TestNetpollCheckListenerAccepts(t *testing.T) {
 	for _, ln := range []net.Listener{tcp, unix, own} {
 		if err := engine.CheckListener(engine.Netpoll, ln); err != nil {
 			t.Errorf("CheckListener(Netpoll, %T) = %v", ln, err)
+		}
+	}
+}
+
+// TestNetpollDialRefused: dialling a port nothing listens on fails with an
+// error that says refused and matches syscall.ECONNREFUSED, as on Std.
+func TestNetpollDialRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	for _, e := range []engine.Engine{engine.Netpoll, engine.Std} {
+		c, err := e.Dial("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+			t.Fatalf("%s: dial to a closed port succeeded", e.Name())
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), addr) {
+			t.Errorf("%s: %v", e.Name(), err)
 		}
 	}
 }
