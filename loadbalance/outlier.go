@@ -205,8 +205,8 @@ type OutlierDetector struct {
 
 // host is the detector's state of one instance.
 type host struct {
-	mu           sync.Mutex
-	consecutive  int
+	consecutive  atomic.Int64 // failures in a row
+	mu           sync.Mutex   // guards the fields below
 	succ, total  int
 	windowStart  int64
 	ejections    int          // doublings of the next backoff
@@ -266,15 +266,17 @@ func (d *OutlierDetector) record(addr string, err error) {
 	if h == nil || h.ejectedUntil.Load() != 0 {
 		return // removed, or ejected: late outcomes do not count
 	}
-	now := d.now()
 	reason := ""
-	h.mu.Lock()
 	if o == Success {
-		h.consecutive = 0
-	} else {
-		h.consecutive++
+		if h.consecutive.Load() != 0 { // no write while healthy: the line stays shared
+			h.consecutive.Store(0)
+		}
+	} else if n := h.consecutive.Add(1); d.cfg.consecutive > 0 && n >= int64(d.cfg.consecutive) {
+		reason = ReasonConsecutiveFailures
 	}
 	if d.cfg.rate > 0 {
+		now := d.now()
+		h.mu.Lock()
 		if now-h.windowStart >= int64(d.cfg.rateWindow) {
 			h.succ, h.total, h.windowStart = 0, 0, now
 		}
@@ -282,16 +284,13 @@ func (d *OutlierDetector) record(addr string, err error) {
 		if o == Success {
 			h.succ++
 		}
+		if reason == "" && h.total >= d.cfg.rateMin && float64(h.succ) < d.cfg.rate*float64(h.total) {
+			reason = ReasonSuccessRate
+		}
+		h.mu.Unlock()
 	}
-	switch {
-	case d.cfg.consecutive > 0 && h.consecutive >= d.cfg.consecutive:
-		reason = ReasonConsecutiveFailures
-	case d.cfg.rate > 0 && h.total >= d.cfg.rateMin && float64(h.succ) < d.cfg.rate*float64(h.total):
-		reason = ReasonSuccessRate
-	}
-	h.mu.Unlock()
 	if reason != "" {
-		d.eject(addr, h, reason, now)
+		d.eject(addr, h, reason, d.now())
 	}
 }
 
@@ -312,7 +311,8 @@ func (d *OutlierDetector) eject(addr string, h *host, reason string, now int64) 
 		d.mu.Unlock()
 		return
 	}
-	h.consecutive, h.succ, h.total, h.windowStart = 0, 0, 0, now
+	h.consecutive.Store(0)
+	h.succ, h.total, h.windowStart = 0, 0, now
 	ev := OutlierEvent{Kind: EjectionSkipped, Address: addr, Reason: reason}
 	if out < limit {
 		k := h.ejections
@@ -361,7 +361,8 @@ func (d *OutlierDetector) expire() {
 			h.mu.Lock()
 			h.ejectedUntil.Store(0)
 			h.lastReturn = now
-			h.consecutive, h.succ, h.total, h.windowStart = 0, 0, 0, now
+			h.consecutive.Store(0)
+			h.succ, h.total, h.windowStart = 0, 0, now
 			h.mu.Unlock()
 			back = append(back, addr)
 		case next == 0 || until < next:

@@ -90,8 +90,9 @@ func WithP2CClassifier(f func(error) Outcome) P2COption {
 //
 // The balancer keeps its per-instance state (calls in flight, latency)
 // keyed by address and learns outcomes through loadbalance.Feedback: give
-// each client its own value. A pick costs two random draws and two clock
-// reads' worth of arithmetic, with no lock and no allocation.
+// each client its own value. A pick costs one random draw and a little
+// arithmetic, with no lock, no clock read and no allocation; a Done reads
+// the clock and takes the instance's lock.
 func NewP2C(opts ...P2COption) lb.Balancer {
 	c := p2cConfig{decay: float64(DefaultDecay), penalty: float64(DefaultFailurePenalty), classify: Classify}
 	for _, o := range opts {
@@ -104,6 +105,10 @@ type p2c struct {
 	cfg   p2cConfig
 	epoch time.Time // monotonic clock origin
 	peers registry[peer]
+	// clock is the time of the latest Done, ns since epoch: picks read it
+	// instead of the clock. It is stale only while no call ends, and then
+	// every estimate is equally stale, so the comparison of two holds.
+	clock atomic.Int64
 }
 
 // peer is the balancer's state of one instance.
@@ -170,7 +175,7 @@ func (p *p2cPicker) Next(context.Context) discovery.Instance {
 		if j >= i {
 			j++
 		}
-		now := p.b.now()
+		now := p.b.clock.Load()
 		ci, cj := p.b.cost(p.peers[i], now), p.b.cost(p.peers[j], now)
 		if cj < ci || (cj == ci && p.peers[j].inflight.Load() < p.peers[i].inflight.Load()) {
 			i = j
@@ -201,6 +206,7 @@ func (p *p2cPicker) Done(_ context.Context, in discovery.Instance, info lb.DoneI
 	}
 	rtt = max(rtt, 1) // 0 means "no sample yet"
 	now := b.now()
+	b.clock.Store(now)
 	pe.mu.Lock()
 	e := math.Float64frombits(pe.ewma.Load())
 	if e != 0 {
