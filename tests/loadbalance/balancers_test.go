@@ -43,13 +43,15 @@ func TestP2CAvoidsSlowInstance(t *testing.T) {
 			ec := newClient(t, ins, client.WithLoadBalancer(c.balancer))
 			const total = 600
 			start := time.Now()
-			if errs := load(ec, 8, total); len(errs) > 0 {
+			errs, lat := timedLoad(ec, 8, total)
+			if len(errs) > 0 {
 				t.Fatalf("%d calls failed, first: %v", len(errs), errs[0])
 			}
 			share := float64(slow.hits.Load()) / total
-			t.Logf("%s: slow instance served %d of %d calls (%.1f %%); hits %d/%d/%d; %v",
+			t.Logf("%s: slow instance served %d of %d calls (%.1f %%); hits %d/%d/%d; %v in all, p50 %v, p90 %v, p99 %v",
 				c.name, slow.hits.Load(), total, 100*share, ins[0].hits.Load(), ins[1].hits.Load(), ins[2].hits.Load(),
-				time.Since(start).Round(time.Millisecond))
+				time.Since(start).Round(time.Millisecond), percentile(lat, 50).Round(10*time.Microsecond),
+				percentile(lat, 90).Round(10*time.Microsecond), percentile(lat, 99).Round(10*time.Microsecond))
 			c.check(t, share)
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -135,10 +136,17 @@ func newClient(t *testing.T, ins []*instance, opts ...client.Option) *echo.Clien
 // load makes calls from workers goroutines until total calls have been
 // made, and returns the errors.
 func load(ec *echo.Client, workers, total int, opts ...client.CallOption) []error {
+	errs, _ := timedLoad(ec, workers, total, opts...)
+	return errs
+}
+
+// timedLoad is load that also returns the calls' latencies, sorted.
+func timedLoad(ec *echo.Client, workers, total int, opts ...client.CallOption) ([]error, []time.Duration) {
 	var (
 		next atomic.Int64
 		mu   sync.Mutex
 		errs []error
+		lat  []time.Duration
 		wg   sync.WaitGroup
 	)
 	for range workers {
@@ -146,16 +154,29 @@ func load(ec *echo.Client, workers, total int, opts ...client.CallOption) []erro
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(total) {
-				if _, err := ec.Echo(context.Background(), &echo.EchoRequest{Message: "hi"}, opts...); err != nil {
-					mu.Lock()
+				start := time.Now()
+				_, err := ec.Echo(context.Background(), &echo.EchoRequest{Message: "hi"}, opts...)
+				d := time.Since(start)
+				mu.Lock()
+				if err != nil {
 					errs = append(errs, err)
-					mu.Unlock()
 				}
+				lat = append(lat, d)
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	return errs
+	slices.Sort(lat)
+	return errs, lat
+}
+
+// percentile returns the p-th percentile (0 to 100) of sorted latencies.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p/100))]
 }
 
 func isBiz(err error) bool {
