@@ -101,13 +101,18 @@ func NewP2C(opts ...P2COption) lb.Balancer {
 	return &p2c{cfg: c, epoch: time.Now()}
 }
 
+// clockGrain is how far behind the latest Done the clock picks read may
+// be: far below any decay time constant that makes sense.
+const clockGrain = 100 * time.Microsecond
+
 type p2c struct {
 	cfg   p2cConfig
 	epoch time.Time // monotonic clock origin
 	peers registry[peer]
-	// clock is the time of the latest Done, ns since epoch: picks read it
-	// instead of the clock. It is stale only while no call ends, and then
-	// every estimate is equally stale, so the comparison of two holds.
+	// clock is the time of a recent Done (within clockGrain of the
+	// latest), ns since epoch: picks read it instead of the clock. It is
+	// stale only while no call ends, and then every estimate is equally
+	// stale, so the comparison of two holds.
 	clock atomic.Int64
 }
 
@@ -206,7 +211,9 @@ func (p *p2cPicker) Done(_ context.Context, in discovery.Instance, info lb.DoneI
 	}
 	rtt = max(rtt, 1) // 0 means "no sample yet"
 	now := b.now()
-	b.clock.Store(now)
+	if now-b.clock.Load() > int64(clockGrain) { // keep the shared line mostly read-only
+		b.clock.Store(now)
+	}
 	pe.mu.Lock()
 	e := math.Float64frombits(pe.ewma.Load())
 	if e != 0 {
