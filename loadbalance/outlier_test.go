@@ -287,3 +287,37 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+// countingBalancer counts the pickers it builds.
+type countingBalancer struct {
+	lb.Balancer
+	built int
+}
+
+func (b *countingBalancer) Picker(res discovery.Result) lb.Picker {
+	b.built++
+	return b.Balancer.Picker(res)
+}
+
+// The wrapped balancer's picker is rebuilt once per ejection and once per
+// return, never per call.
+func TestOutlierRebuildsOnEventsOnly(t *testing.T) {
+	inner := &countingBalancer{Balancer: lb.NewWeightedRoundRobin()}
+	d := loadbalance.NewOutlierDetector(loadbalance.WithEjectionBackoff(50*time.Millisecond, time.Second))
+	ins := instances(10, 10, 10)
+	p := d.Wrap(inner).Picker(result(ins...))
+	picks(p, 1000)
+	if inner.built != 1 {
+		t.Fatalf("%d pickers built for 1000 picks, want 1", inner.built)
+	}
+	fail(p, ins[0], 5, errConnect)
+	picks(p, 1000)
+	if inner.built != 2 {
+		t.Fatalf("%d pickers built after an ejection and 1000 picks, want 2", inner.built)
+	}
+	time.Sleep(80 * time.Millisecond)
+	picks(p, 1000)
+	if inner.built != 3 || d.Stats().Returns != 1 {
+		t.Fatalf("%d pickers built after a return and 1000 picks (stats %+v), want 3", inner.built, d.Stats())
+	}
+}
