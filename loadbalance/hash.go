@@ -77,7 +77,7 @@ func WithKeyFunc(f func(ctx context.Context) (key string, ok bool)) HashOption {
 // times its fair share (by weight) of the calls in flight, rounded up; a
 // key whose instance is full goes on to the next instance clockwise on
 // the ring. factor must be above 1 (1.25 is a common choice); 0 turns it
-// off (the default). The balancer then counts calls in flight through
+// off (the default); other values are ignored. The balancer then counts calls in flight through
 // loadbalance.Feedback.
 func WithBoundedLoad(factor float64) HashOption {
 	return hashOptionFunc(func(c *hashConfig) {

@@ -62,7 +62,9 @@ func (k OutlierEventKind) String() string {
 
 // OutlierEvent describes an ejection, a return or a skipped ejection.
 type OutlierEvent struct {
-	Kind    OutlierEventKind
+	// Kind is what happened.
+	Kind OutlierEventKind
+	// Address is the instance's address.
 	Address string
 	// Reason is ReasonConsecutiveFailures or ReasonSuccessRate (Ejected
 	// and EjectionSkipped only).
