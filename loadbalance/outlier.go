@@ -78,7 +78,8 @@ type OutlierStats struct {
 	// Ejections counts the ejections, Returns the instances that came
 	// back, Skipped the ejections the maximum percentage prevented.
 	Ejections, Returns, Skipped uint64
-	// Ejected is how many instances are ejected now.
+	// Ejected is how many instances are ejected now (as for
+	// OutlierDetector.Ejected).
 	Ejected int
 }
 
@@ -188,8 +189,9 @@ func WithOutlierLogger(l *slog.Logger) OutlierOption {
 // Declared exceptions and business errors are successes; see [Classify].
 //
 // Ejections and returns rebuild the wrapped balancer's picker (at the
-// first pick after the event); other picks cost one atomic load more than
-// the wrapped picker's, and a clock read while an instance is ejected.
+// first pick after the event); other picks cost three atomic loads more
+// than the wrapped picker's, and a clock read while an instance is
+// ejected.
 // The detector keeps its state per address: give each client its own.
 // Safe for concurrent use.
 type OutlierDetector struct {
@@ -249,7 +251,9 @@ func (d *OutlierDetector) Stats() OutlierStats {
 		Skipped: d.skipped.Load(), Ejected: int(d.ejected.Load())}
 }
 
-// Ejected reports whether the instance at addr is ejected now.
+// Ejected reports whether the instance at addr is ejected. An ejection
+// whose backoff has passed counts until a pick notices it and returns the
+// instance.
 func (d *OutlierDetector) Ejected(addr string) bool {
 	h := d.hosts.get(addr)
 	return h != nil && h.ejectedUntil.Load() != 0
