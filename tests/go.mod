@@ -73,6 +73,7 @@ require (
 	github.com/bytedance/gopkg v0.1.3
 	github.com/cloudwego/gopkg v0.1.6
 	github.com/cloudwego/netpoll v0.7.2 // indirect
+	github.com/skiffrpc/skiff/loadbalance v0.0.0
 	github.com/skiffrpc/skiff/transport-ttheader v0.0.0
 )
 
@@ -94,3 +95,5 @@ tool (
 	github.com/cloudwego/kitex/tool/cmd/kitex
 	google.golang.org/protobuf/cmd/protoc-gen-go
 )
+
+replace github.com/skiffrpc/skiff/loadbalance => ../loadbalance
