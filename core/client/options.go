@@ -133,8 +133,9 @@ func WithDiscoveryRefresh(d time.Duration) Option {
 // ErrorPicker, ChangeObserver) on the outermost balancer and picker only:
 // a wrapper passes them on to what it wraps. A wrapper that asks the inner
 // picker for an instance and does not use it (to skip it) must still pass
-// a Done for it to an inner Feedback, as if the attempt ended at once, or
-// the inner balancer's count of calls in flight drifts.
+// a Done for it to an inner Feedback, with an error matching
+// context.Canceled (no sample, see loadbalance.DoneInfo), or the inner
+// balancer's count of calls in flight drifts.
 func WithBalancerWrapper(w func(loadbalance.Balancer) loadbalance.Balancer) Option {
 	return optionFunc(func(o *options) { o.balancerWrappers = append(o.balancerWrappers, w) })
 }

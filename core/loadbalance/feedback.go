@@ -11,7 +11,10 @@ import (
 type DoneInfo struct {
 	// Err is the attempt's error, nil on success. An error of kind
 	// status.KindDeclared (a declared exception) or a *status.BizError is
-	// the service answering: count it as a success.
+	// the service answering: count it as a success. An error matching
+	// context.Canceled is an attempt abandoned before it ended (a backup
+	// request's loser, a caller that gave up, a pick a wrapper skipped):
+	// take no latency or outcome sample from it.
 	Err error
 	// Latency is the time from the pick to the end of the attempt (for a
 	// stream, until it was open).
