@@ -1,0 +1,50 @@
+package breaker
+
+import (
+	"context"
+
+	"github.com/skiffrpc/skiff/core/callinfo"
+	"github.com/skiffrpc/skiff/core/endpoint"
+)
+
+// ServiceMiddleware returns the client middleware of the service-level
+// breakers: each call is counted by the breaker of its (caller, callee
+// service, method), and while that breaker is open the call fails at once
+// with an error matching status.ErrCircuitOpen, before any instance is
+// picked. Install it with client.WithMiddleware (Options does); put it
+// inside a retry middleware so that every try is counted.
+//
+// Calls without call info in their context pass untouched.
+func (s *Suite) ServiceMiddleware() endpoint.Middleware {
+	return func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, req, resp any) error {
+			ci := callinfo.From(ctx)
+			if ci == nil {
+				return next(ctx, req, resp)
+			}
+			c := s.serviceCell(ci.Caller, ci.Service, ci.Method)
+			g := c.cur.Load()
+			if g.cb == nil { // disabled
+				return next(ctx, req, resp)
+			}
+			if State(g.state.Load()) == Closed {
+				err := next(ctx, req, resp)
+				g.record(s.outcome(err))
+				return err
+			}
+			done, ok := g.admitSlow()
+			if !ok {
+				s.stats[LevelService].rejected.Add(1)
+				return c.errOpen
+			}
+			err := next(ctx, req, resp)
+			if done == nil {
+				g.record(s.outcome(err))
+				return err
+			}
+			done(outcomeErr(s.outcome(err)))
+			g.flush()
+			return err
+		}
+	}
+}
