@@ -328,7 +328,9 @@ func (p *fakePicker) Pick(ctx context.Context) (discovery.Instance, error) {
 	}
 	return p.p.Next(ctx), nil
 }
-func (p *fakePicker) Done(context.Context, discovery.Instance, loadbalance.DoneInfo) { p.f.dones.Add(1) }
+func (p *fakePicker) Done(context.Context, discovery.Instance, loadbalance.DoneInfo) {
+	p.f.dones.Add(1)
+}
 
 func instances(addrs ...string) discovery.Result {
 	var res discovery.Result
