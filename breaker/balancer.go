@@ -156,6 +156,7 @@ func (p *picker) admit(ctx context.Context, c *cell) bool {
 	done, ok := g.admitSlow()
 	if !ok {
 		p.s.stats[LevelInstance].skipped.Add(1)
+		g.expireProbes()
 		return false
 	}
 	if done != nil {

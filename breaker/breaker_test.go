@@ -509,3 +509,43 @@ func TestSuiteOptions(t *testing.T) {
 	}
 	var _ endpoint.Middleware = breaker.NewSuite().ServiceMiddleware()
 }
+
+func TestPanickingProbeCountsAsFailure(t *testing.T) {
+	s := breaker.NewSuite(breaker.WithServiceConfig(breaker.Config{MinSamples: 3, OpenTimeout: 30 * time.Millisecond}), breaker.WithLogger(quiet))
+	var mode atomic.Int32 // 0 fail, 1 panic, 2 ok
+	ep := s.ServiceMiddleware()(func(ctx context.Context, req, resp any) error {
+		switch mode.Load() {
+		case 1:
+			panic("handler bug")
+		case 2:
+			return nil
+		}
+		return status.Wrap(status.ErrTimeout, "t", nil)
+	})
+	key := breaker.ServiceKey{Caller: "me", Service: "S", Method: "M"}
+	for range 3 {
+		_ = ep(call("S", "M"), nil, nil)
+	}
+	time.Sleep(50 * time.Millisecond)
+	mode.Store(1)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the panic was swallowed")
+			}
+		}()
+		_ = ep(call("S", "M"), nil, nil)
+	}()
+	if st := s.ServiceState(key); st != breaker.Open {
+		t.Fatalf("after a panicking probe: %v, want open", st)
+	}
+	// The probe slot was not lost: the next probe goes through and closes it.
+	time.Sleep(50 * time.Millisecond)
+	mode.Store(2)
+	if err := ep(call("S", "M"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.ServiceState(key); st != breaker.Closed {
+		t.Fatalf("%v, want closed", st)
+	}
+}

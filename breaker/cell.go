@@ -73,8 +73,8 @@ type gen struct {
 	openUntil atomic.Int64 // suite clock (ns) when an open breaker lets probes in
 
 	probeMu sync.Mutex
-	probes  map[*callinfo.Attempt]func(error) // instance probes in flight, by attempt
-	probing atomic.Int32                      // len(probes)
+	probes  map[*callinfo.Attempt]probe // instance probes in flight, by attempt
+	probing atomic.Int32                // len(probes)
 
 	evMu    sync.Mutex
 	pending []Event // state changes not yet delivered (see flush)
@@ -205,28 +205,65 @@ func (g *gen) current() State {
 	return State(g.state.Load())
 }
 
+// probeStaleAfter is how long an instance probe may go without its
+// outcome (the client reports every attempt it picked, so only a panic on
+// the call path loses one) before it counts as failed, so that a lost
+// outcome cannot hold a half-open breaker's probe slots for ever.
+const probeStaleAfter = time.Minute
+
+type probe struct {
+	done  func(error)
+	since int64 // suite clock
+}
+
 // addProbe remembers the attempt a probe went to, so Done can report it.
 func (g *gen) addProbe(at *callinfo.Attempt, done func(error)) {
 	g.probeMu.Lock()
 	if g.probes == nil {
-		g.probes = make(map[*callinfo.Attempt]func(error))
+		g.probes = make(map[*callinfo.Attempt]probe)
 	}
-	if old := g.probes[at]; old != nil {
-		old(errIgnored) // the same attempt picked twice: the first pick is moot
-	}
-	g.probes[at] = done
+	old, had := g.probes[at]
+	g.probes[at] = probe{done: done, since: g.c.s.now()}
 	g.probing.Store(int32(len(g.probes)))
 	g.probeMu.Unlock()
+	if had {
+		old.done(errIgnored) // the same attempt picked twice: the first pick is moot
+		g.flush()
+	}
 }
 
 // takeProbe returns and forgets the probe of attempt at, or nil.
 func (g *gen) takeProbe(at *callinfo.Attempt) func(error) {
 	g.probeMu.Lock()
-	done := g.probes[at]
-	if done != nil {
+	p, ok := g.probes[at]
+	if ok {
 		delete(g.probes, at)
 		g.probing.Store(int32(len(g.probes)))
 	}
 	g.probeMu.Unlock()
-	return done
+	return p.done
+}
+
+// expireProbes counts the probes older than probeStaleAfter as failed.
+func (g *gen) expireProbes() {
+	if g.probing.Load() == 0 {
+		return
+	}
+	limit := g.c.s.now() - int64(probeStaleAfter)
+	var stale []func(error)
+	g.probeMu.Lock()
+	for at, p := range g.probes {
+		if p.since < limit {
+			stale = append(stale, p.done)
+			delete(g.probes, at)
+		}
+	}
+	g.probing.Store(int32(len(g.probes)))
+	g.probeMu.Unlock()
+	for _, done := range stale {
+		done(errFailed)
+	}
+	if len(stale) > 0 {
+		g.flush()
+	}
 }

@@ -37,14 +37,29 @@ func (s *Suite) ServiceMiddleware() endpoint.Middleware {
 				s.stats[LevelService].rejected.Add(1)
 				return c.errOpen
 			}
-			err := next(ctx, req, resp)
 			if done == nil {
+				err := next(ctx, req, resp)
 				g.record(s.outcome(err))
 				return err
 			}
-			done(outcomeErr(s.outcome(err)))
-			g.flush()
-			return err
+			return s.probe(ctx, g, done, next, req, resp)
 		}
 	}
+}
+
+// probe makes a half-open breaker's probe call and reports its outcome,
+// as a failure if next panics (so the probe slot is never lost).
+func (s *Suite) probe(ctx context.Context, g *gen, done func(error), next endpoint.Endpoint, req, resp any) (err error) {
+	reported := false
+	defer func() {
+		if !reported {
+			done(errFailed)
+			g.flush()
+		}
+	}()
+	err = next(ctx, req, resp)
+	reported = true
+	done(outcomeErr(s.outcome(err)))
+	g.flush()
+	return err
 }
