@@ -549,3 +549,40 @@ func TestPanickingProbeCountsAsFailure(t *testing.T) {
 		t.Fatalf("%v, want closed", st)
 	}
 }
+
+func TestUpdateDefaults(t *testing.T) {
+	s := breaker.NewSuite(breaker.WithServiceConfig(breaker.Config{MinSamples: 5, OpenTimeout: time.Hour}), breaker.WithLogger(quiet))
+	ep := s.ServiceMiddleware()(func(ctx context.Context, req, resp any) error { return status.Wrap(status.ErrTimeout, "t", nil) })
+	own := breaker.ServiceKey{Caller: "me", Service: "S", Method: "Own"}
+	s.UpdateServiceConfig(own, breaker.Config{MinSamples: 5, OpenTimeout: time.Hour})
+	for range 5 {
+		_ = ep(call("S", "M"), nil, nil)
+		_ = ep(call("S", "Own"), nil, nil)
+	}
+	key := breaker.ServiceKey{Caller: "me", Service: "S", Method: "M"}
+	if s.ServiceState(key) != breaker.Open || s.ServiceState(own) != breaker.Open {
+		t.Fatal("not open")
+	}
+	s.UpdateServiceDefault(breaker.Config{MinSamples: 100, OpenTimeout: time.Hour})
+	if s.ServiceState(key) != breaker.Closed {
+		t.Fatal("a breaker under the default did not restart with the new default")
+	}
+	if s.ServiceState(own) != breaker.Open {
+		t.Fatal("a breaker with its own config was restarted by a default update")
+	}
+	for range 99 {
+		_ = ep(call("S", "M"), nil, nil)
+		_ = ep(call("S", "New"), nil, nil)
+	}
+	if s.ServiceState(key) != breaker.Closed || s.ServiceState(breaker.ServiceKey{Caller: "me", Service: "S", Method: "New"}) != breaker.Closed {
+		t.Fatal("tripped before the new default's 100 samples")
+	}
+
+	s.UpdateInstanceDefault(breaker.Config{Disabled: true})
+	p := s.WrapBalancer(loadbalance.NewWeightedRoundRobin()).Picker(instances("10.0.0.1:1"))
+	for range 50 {
+		if _, err := attempt(p, func(string) error { return status.Wrap(status.ErrTimeout, "t", nil) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

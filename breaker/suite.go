@@ -209,6 +209,43 @@ func (s *Suite) UpdateInstanceConfig(addr string, cfg Config) {
 	}
 }
 
+// UpdateServiceDefault replaces, at run time, the policy of the
+// service-level breakers that have no config of their own (set with
+// UpdateServiceConfig); those breakers start afresh under it.
+func (s *Suite) UpdateServiceDefault(cfg Config) {
+	s.svcMu.Lock()
+	s.opts.service = cfg
+	var cells []*cell
+	for k, c := range *s.svc.Load() {
+		if _, own := s.svcCfg[k]; !own {
+			cells = append(cells, c)
+		}
+	}
+	s.svcMu.Unlock()
+	for _, c := range cells {
+		c.setConfig(cfg)
+	}
+}
+
+// UpdateInstanceDefault replaces, at run time, the policy of the
+// instance-level breakers that have no config of their own (set with
+// UpdateInstanceConfig), as Kitex's UpdateInstanceCBConfig does; those
+// breakers start afresh under it.
+func (s *Suite) UpdateInstanceDefault(cfg Config) {
+	s.instMu.Lock()
+	s.opts.instance = cfg
+	var cells []*cell
+	for addr, c := range s.inst {
+		if _, own := s.instCfg[addr]; !own {
+			cells = append(cells, c)
+		}
+	}
+	s.instMu.Unlock()
+	for _, c := range cells {
+		c.setConfig(cfg)
+	}
+}
+
 // ServiceState returns the state of the service-level breaker of k
 // (Closed if it has not been used). An open breaker reads Open until the
 // first call after its open timeout moves it to HalfOpen.
