@@ -9,6 +9,8 @@ import (
 	"github.com/skiffrpc/skiff/breaker"
 	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/client"
+	"github.com/skiffrpc/skiff/core/discovery"
+	"github.com/skiffrpc/skiff/core/loadbalance"
 	"github.com/skiffrpc/skiff/core/status"
 )
 
@@ -68,4 +70,53 @@ func ExampleSuite_UpdateServiceConfig() {
 	fmt.Println(b.ServiceState(k), b.InstanceState("127.0.0.1:8888"))
 	// Output:
 	// closed closed
+}
+
+// The instance-level breakers wrap the client's balancer: an instance
+// whose breaker opened is passed over, and when every instance is open
+// the pick fails with ErrCircuitOpen.
+func ExampleSuite_WrapBalancer() {
+	b := breaker.NewSuite(breaker.WithLogger(quiet),
+		breaker.WithInstanceConfig(breaker.Config{MinSamples: 2, OpenTimeout: time.Hour}))
+	// client.New(svc, client.WithBalancerWrapper(b.WrapBalancer)) does this:
+	bal := b.WrapBalancer(loadbalance.NewWeightedRoundRobin())
+	p := bal.Picker(discovery.Result{Instances: []discovery.Instance{
+		discovery.NewInstance("tcp", "10.0.0.1:8888", 0, nil),
+		discovery.NewInstance("tcp", "10.0.0.2:8888", 0, nil),
+	}})
+	// One attempt, as the client makes it: pick, call, report the outcome.
+	try := func(down string) {
+		ci := callinfo.NewCall(context.Background())
+		ctx, _ := ci.StartAttempt(ci)
+		in, err := p.(loadbalance.ErrorPicker).Pick(ctx)
+		if err != nil {
+			fmt.Println("pick:", errors.Is(err, status.ErrCircuitOpen))
+			return
+		}
+		var callErr error
+		if in.Address() == down || down == "all" {
+			callErr = status.Wrap(status.ErrConnect, "connection refused", nil)
+		}
+		p.(loadbalance.Feedback).Done(ctx, in, loadbalance.DoneInfo{Err: callErr})
+		fmt.Println(in.Address(), callErr == nil)
+	}
+	for range 6 {
+		try("10.0.0.2:8888")
+	}
+	// Instance 1 has three successes: three failures make 50 %.
+	for range 5 {
+		try("all")
+	}
+	// Output:
+	// 10.0.0.1:8888 true
+	// 10.0.0.2:8888 false
+	// 10.0.0.1:8888 true
+	// 10.0.0.2:8888 false
+	// 10.0.0.1:8888 true
+	// 10.0.0.1:8888 true
+	// 10.0.0.1:8888 false
+	// 10.0.0.1:8888 false
+	// 10.0.0.1:8888 false
+	// pick: true
+	// pick: true
 }
