@@ -103,7 +103,7 @@ func ExampleSuite_WrapBalancer() {
 	for range 6 {
 		try("10.0.0.2:8888")
 	}
-	// Instance 1 has three successes: three failures make 50 %.
+	// Instance 1 has four successes: four failures make 50 %.
 	for range 5 {
 		try("all")
 	}
@@ -117,6 +117,6 @@ func ExampleSuite_WrapBalancer() {
 	// 10.0.0.1:8888 false
 	// 10.0.0.1:8888 false
 	// 10.0.0.1:8888 false
-	// pick: true
+	// 10.0.0.1:8888 false
 	// pick: true
 }
