@@ -586,3 +586,63 @@ func TestUpdateDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentTransitions hammers both levels while they trip, probe and
+// close, and checks that the events of each key form one chain (each
+// change starts from the state the previous one ended in).
+func TestConcurrentTransitions(t *testing.T) {
+	var mu sync.Mutex
+	last := map[string]breaker.State{}
+	var broken []string
+	s := breaker.NewSuite(breaker.WithLogger(quiet),
+		breaker.WithServiceConfig(breaker.Config{MinSamples: 10, OpenTimeout: time.Millisecond, HalfOpenProbes: 3}),
+		breaker.WithInstanceConfig(breaker.Config{MinSamples: 10, OpenTimeout: time.Millisecond, HalfOpenProbes: 2}),
+		breaker.WithStateChangeHandler(func(ev breaker.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			k := ev.Level.String() + " " + ev.Key
+			if prev := last[k]; prev != ev.From {
+				broken = append(broken, fmt.Sprintf("%s: %s->%s after ->%s", k, ev.From, ev.To, prev))
+			}
+			last[k] = ev.To
+		}))
+	var n atomic.Int64
+	fail := func() error {
+		if x := n.Add(1); x%7 < 4 {
+			return status.Wrap(status.ErrTimeout, "t", nil)
+		}
+		return nil
+	}
+	ep := s.ServiceMiddleware()(func(ctx context.Context, req, resp any) error { return fail() })
+	p := s.WrapBalancer(loadbalance.NewWeightedRoundRobin()).Picker(instances("10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1"))
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 3000 {
+				if g%2 == 0 {
+					_ = ep(call("S", "M"), nil, nil)
+				} else {
+					_, _ = attempt(p, func(string) error { return fail() })
+				}
+				if i%500 == 0 {
+					time.Sleep(2 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(broken) > 0 {
+		t.Fatalf("event chains broken: %q", broken)
+	}
+	if st := s.Stats(breaker.LevelService); st.Opened == 0 || st.Rejected == 0 {
+		t.Errorf("service stats %+v: the breaker never opened", st)
+	}
+	if st := s.Stats(breaker.LevelInstance); st.Opened == 0 {
+		t.Errorf("instance stats %+v: no breaker opened", st)
+	}
+	t.Logf("service %+v, instance %+v", s.Stats(breaker.LevelService), s.Stats(breaker.LevelInstance))
+}

@@ -76,9 +76,10 @@ type gen struct {
 	probes  map[*callinfo.Attempt]probe // instance probes in flight, by attempt
 	probing atomic.Int32                // len(probes)
 
-	evMu    sync.Mutex
-	pending []Event // state changes not yet delivered (see flush)
-	hasEv   atomic.Bool
+	evMu      sync.Mutex
+	pending   []Event // state changes not yet delivered (see flush)
+	hasEv     atomic.Bool
+	deliverMu sync.Mutex // held by the goroutine delivering events
 }
 
 func newGen(c *cell, cfg Config) *gen {
@@ -136,18 +137,30 @@ func (g *gen) onStateChange(from, to gobreaker.State) {
 }
 
 // flush delivers queued state changes, outside gobreaker's lock, on the
-// goroutine of the call that caused them.
+// goroutine of a call that caused them. One goroutine at a time delivers,
+// so a key's events arrive in the order they happened; a flush that finds
+// another goroutine delivering leaves its events to it (that goroutine
+// checks for more before it stops), which also makes a handler that
+// causes a change of the same key safe.
 func (g *gen) flush() {
-	if !g.hasEv.Load() {
-		return
-	}
-	g.evMu.Lock()
-	evs := g.pending
-	g.pending = nil
-	g.hasEv.Store(false)
-	g.evMu.Unlock()
-	for _, ev := range evs {
-		g.c.s.deliver(ev)
+	for g.hasEv.Load() {
+		if !g.deliverMu.TryLock() {
+			return
+		}
+		for {
+			g.evMu.Lock()
+			evs := g.pending
+			g.pending = nil
+			g.hasEv.Store(false)
+			g.evMu.Unlock()
+			if len(evs) == 0 {
+				break
+			}
+			for _, ev := range evs {
+				g.c.s.deliver(ev)
+			}
+		}
+		g.deliverMu.Unlock()
 	}
 }
 
@@ -197,7 +210,7 @@ func (g *gen) admitSlow() (done func(error), ok bool) {
 	return done, true
 }
 
-// State returns the breaker's state as the calls see it.
+// current returns the breaker's state as the calls see it.
 func (g *gen) current() State {
 	if g.cb == nil {
 		return Closed

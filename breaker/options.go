@@ -41,10 +41,11 @@ func WithClassifier(c Classifier) Option {
 }
 
 // WithStateChangeHandler adds h, called for every state change of every
-// breaker of the suite, in the order the changes happened for each key.
-// It runs on the goroutine of the call that caused the change, after the
-// breaker's lock is released (it may call the Suite's methods), so it
-// must be quick; hand slow work to another goroutine.
+// breaker of the suite. A key's changes reach h one at a time, in the
+// order they happened; different keys may call h concurrently. h runs on
+// the goroutine of a call of the key, after the breaker's lock is
+// released (it may call the Suite's methods), so it must be quick; hand
+// slow work to another goroutine.
 func WithStateChangeHandler(h func(Event)) Option {
 	return optionFunc(func(o *options) {
 		if h != nil {
