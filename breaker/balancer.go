@@ -71,12 +71,15 @@ func (b *balancer) Picker(res discovery.Result) loadbalance.Picker {
 			comparable = false
 		}
 	}
-	if comparable {
+	switch {
+	case comparable && len(p.list) <= scanMax:
+		p.scan = true
+	case comparable:
 		p.byIns = make(map[discovery.Instance]*cell, len(p.list))
 		for _, ic := range p.list {
 			p.byIns[ic.in] = ic.c
 		}
-	} else {
+	default:
 		p.byAddr = make(map[string]*cell, len(p.list))
 		for _, ic := range p.list {
 			p.byAddr[ic.in.Address()] = ic.c
@@ -85,6 +88,11 @@ func (b *balancer) Picker(res discovery.Result) loadbalance.Picker {
 	p.errAllOpen = status.Wrap(status.ErrCircuitOpen, "circuit open for every instance", nil)
 	return p
 }
+
+// scanMax is the largest instance set whose breakers a picker finds by
+// scanning its list (comparing interface words) rather than by a map
+// lookup, which costs more for a few instances.
+const scanMax = 8
 
 type instCell struct {
 	in discovery.Instance
@@ -97,12 +105,21 @@ type picker struct {
 	innerErr   loadbalance.ErrorPicker
 	innerFb    loadbalance.Feedback
 	list       []instCell
-	byIns      map[discovery.Instance]*cell // when every instance's type is comparable
+	scan       bool                         // find cells by scanning list (small sets of comparable instances)
+	byIns      map[discovery.Instance]*cell // larger sets of comparable instances
 	byAddr     map[string]*cell             // otherwise
 	errAllOpen error
 }
 
 func (p *picker) cell(in discovery.Instance) *cell {
+	if p.scan {
+		for i := range p.list {
+			if p.list[i].in == in {
+				return p.list[i].c
+			}
+		}
+		return nil
+	}
 	if p.byIns != nil {
 		return p.byIns[in]
 	}

@@ -2,6 +2,7 @@ package breaker_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/skiffrpc/skiff/breaker"
@@ -70,5 +71,48 @@ func BenchmarkPickerBaseline(b *testing.B) {
 		if p.Next(ctx) == nil {
 			b.Fatal("nil")
 		}
+	}
+}
+
+// BenchmarkServiceMiddlewareTwoMethods alternates two methods on one
+// client: every call misses the per-client cache and looks its breaker up
+// in the suite's map.
+func BenchmarkServiceMiddlewareTwoMethods(b *testing.B) {
+	s := breaker.NewSuite(breaker.WithLogger(quiet))
+	ep := s.ServiceMiddleware()(func(ctx context.Context, req, resp any) error { return nil })
+	var cis [2]*callinfo.Info
+	for i, m := range []string{"Echo", "Fail"} {
+		cis[i] = callinfo.NewCall(context.Background())
+		cis[i].Caller, cis[i].Service, cis[i].Method = "caller", "EchoService", m
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if err := ep(cis[i&1], nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPicker100 is BenchmarkPicker over 100 instances (breakers found
+// by a map lookup instead of a scan).
+func BenchmarkPicker100(b *testing.B) {
+	s := breaker.NewSuite(breaker.WithLogger(quiet))
+	var addrs []string
+	for i := range 100 {
+		addrs = append(addrs, fmt.Sprintf("10.0.%d.%d:1", i/250, i%250+1))
+	}
+	p := s.WrapBalancer(loadbalance.NewWeightedRoundRobin()).Picker(instances(addrs...))
+	ep, fb := p.(loadbalance.ErrorPicker), p.(loadbalance.Feedback)
+	ci := callinfo.NewCall(context.Background())
+	ctx, _ := ci.StartAttempt(ci)
+	b.ReportAllocs()
+	for b.Loop() {
+		in, err := ep.Pick(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fb.Done(ctx, in, loadbalance.DoneInfo{})
 	}
 }

@@ -646,3 +646,54 @@ func TestConcurrentTransitions(t *testing.T) {
 	}
 	t.Logf("service %+v, instance %+v", s.Stats(breaker.LevelService), s.Stats(breaker.LevelInstance))
 }
+
+// valueInstance is an Instance whose dynamic type is not comparable.
+type valueInstance struct {
+	addr string
+	tags map[string]string
+}
+
+func (v valueInstance) Network() string             { return "tcp" }
+func (v valueInstance) Address() string             { return v.addr }
+func (v valueInstance) Weight() int                 { return 10 }
+func (v valueInstance) Tags() map[string]string     { return v.tags }
+func (v valueInstance) Tag(k string) (string, bool) { t, ok := v.tags[k]; return t, ok }
+
+func TestLargeAndUncomparableInstanceSets(t *testing.T) {
+	var many []string
+	for i := range 20 {
+		many = append(many, fmt.Sprintf("10.0.0.%d:1", i+1))
+	}
+	var odd discovery.Result
+	for i := range 3 {
+		odd.Instances = append(odd.Instances, valueInstance{addr: fmt.Sprintf("10.1.0.%d:1", i+1), tags: map[string]string{}})
+	}
+	for name, res := range map[string]discovery.Result{"20 instances": instances(many...), "uncomparable": odd} {
+		t.Run(name, func(t *testing.T) {
+			s := breaker.NewSuite(breaker.WithInstanceConfig(breaker.Config{MinSamples: 3, OpenTimeout: time.Hour}), breaker.WithLogger(quiet))
+			fb := &fakeBalancer{inner: loadbalance.NewWeightedRoundRobin()}
+			p := s.WrapBalancer(fb).Picker(res)
+			dead := res.Instances[1].Address()
+			counts := map[string]int{}
+			n := 10 * len(res.Instances)
+			for range n {
+				addr, err := attempt(p, func(a string) error {
+					if a == dead {
+						return status.Wrap(status.ErrTimeout, "t", nil)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				counts[addr]++
+			}
+			if counts[dead] != 3 || s.InstanceState(dead) != breaker.Open {
+				t.Fatalf("dead instance: %d attempts (want 3), %v", counts[dead], s.InstanceState(dead))
+			}
+			if fb.dones.Load() != int64(n) {
+				t.Fatalf("%d Done calls reached the wrapped picker, want %d", fb.dones.Load(), n)
+			}
+		})
+	}
+}

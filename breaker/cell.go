@@ -34,6 +34,7 @@ func outcomeErr(o Outcome) error {
 type cell struct {
 	s       *Suite
 	level   Level
+	sk      ServiceKey // the service level's key
 	key     string
 	errOpen error // the rejection, made once
 	cur     atomic.Pointer[gen]

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/endpoint"
@@ -17,12 +18,19 @@ import (
 // Calls without call info in their context pass untouched.
 func (s *Suite) ServiceMiddleware() endpoint.Middleware {
 	return func(next endpoint.Endpoint) endpoint.Endpoint {
+		// last is the cell of this client's last call: a client calling
+		// one method finds its breaker without a map lookup.
+		var last atomic.Pointer[cell]
 		return func(ctx context.Context, req, resp any) error {
 			ci := callinfo.From(ctx)
 			if ci == nil {
 				return next(ctx, req, resp)
 			}
-			c := s.serviceCell(ci.Caller, ci.Service, ci.Method)
+			c := last.Load()
+			if c == nil || c.sk.Method != ci.Method || c.sk.Service != ci.Service || c.sk.Caller != ci.Caller {
+				c = s.serviceCell(ci.Caller, ci.Service, ci.Method)
+				last.Store(c)
+			}
 			g := c.cur.Load()
 			if g.cb == nil { // disabled
 				return next(ctx, req, resp)

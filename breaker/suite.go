@@ -151,6 +151,7 @@ func (s *Suite) serviceCell(caller, service, method string) *cell {
 		cfg = s.opts.service
 	}
 	c := newCell(s, LevelService, k.String(), cfg)
+	c.sk = k
 	m := make(map[ServiceKey]*cell, len(old)+1)
 	for kk, v := range old {
 		m[kk] = v
