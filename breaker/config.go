@@ -37,8 +37,8 @@ type Config struct {
 	// Window is the span of the sliding window (default DefaultWindow).
 	Window time.Duration
 	// Buckets is how many slices the window slides by (default
-	// DefaultBuckets): outcomes older than Window leave it one bucket,
-	// Window/Buckets, at a time.
+	// DefaultBuckets, at most 1000): outcomes older than Window leave it
+	// one bucket, Window/Buckets, at a time.
 	Buckets int
 	// OpenTimeout is how long an open breaker rejects calls before it lets
 	// probes through (half-open) (default DefaultOpenTimeout).
