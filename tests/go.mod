@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/apache/thrift v0.22.0
 	github.com/cloudwego/kitex v0.15.2
+	github.com/skiffrpc/skiff/breaker v0.0.0
 	github.com/skiffrpc/skiff/codec-thrift v0.0.0
 	github.com/skiffrpc/skiff/core v0.0.0
 	github.com/skiffrpc/skiff/examples v0.0.0
@@ -48,6 +49,7 @@ require (
 	github.com/skiffrpc/skiff/codec-grpc v0.0.0 // indirect
 	github.com/skiffrpc/skiff/codec-protobuf v0.0.0 // indirect
 	github.com/skiffrpc/skiff/transport-http2 v0.0.0 // indirect
+	github.com/sony/gobreaker/v2 v2.4.0 // indirect
 	github.com/spiffe/go-spiffe/v2 v2.8.1 // indirect
 	github.com/stretchr/testify v1.11.1 // indirect
 	github.com/tidwall/gjson v1.17.3 // indirect
@@ -78,6 +80,7 @@ require (
 )
 
 replace (
+	github.com/skiffrpc/skiff/breaker => ../breaker
 	github.com/skiffrpc/skiff/codec-thrift => ../codec-thrift
 	github.com/skiffrpc/skiff/core => ../core
 	github.com/skiffrpc/skiff/examples => ../examples
