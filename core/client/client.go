@@ -308,7 +308,7 @@ func (c *Client) balance(ctx context.Context, req, resp any) error {
 	return err
 }
 
-func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt, req, resp any) error {
+func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt, req, resp any) (err error) {
 	if at.Address = ci.Target; at.Address != "" {
 		return c.inner(ctx, req, resp)
 	}
@@ -321,10 +321,23 @@ func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.At
 		return c.inner(ctx, req, resp)
 	}
 	start := time.Now()
+	returned := false
+	defer func() {
+		if !returned {
+			// The call path panicked: the picker's Done is still owed
+			// (a breaker's probe, a balancer's count in flight).
+			fb.Done(ctx, at.Instance, loadbalance.DoneInfo{Err: errPanicked, Latency: time.Since(start)})
+		}
+	}()
 	err = c.inner(ctx, req, resp)
+	returned = true
 	fb.Done(ctx, at.Instance, loadbalance.DoneInfo{Err: err, Latency: time.Since(start)})
 	return err
 }
+
+// errPanicked is the outcome a picker is told of an attempt whose call
+// path panicked.
+var errPanicked = status.New(status.Internal, "the call path panicked")
 
 var messages = sync.Pool{New: func() any { return new(codec.Message) }}
 

@@ -370,3 +370,36 @@ func TestErrorPicker(t *testing.T) {
 		t.Fatalf("got %v, want ErrCircuitOpen", err)
 	}
 }
+
+// TestFeedbackOnPanic: when the call path panics after a pick (here an
+// instance middleware), the picker is still told the attempt ended, with
+// an error.
+func TestFeedbackOnPanic(t *testing.T) {
+	addr := start(t, func(_ context.Context, in []byte) ([]byte, error) { return in, nil })
+	fb := &feedbackBalancer{}
+	cli, err := client.New(toycodec.Service(), client.WithHostPorts(addr), client.WithLogger(quiet),
+		client.WithBalancerWrapper(func(inner loadbalance.Balancer) loadbalance.Balancer {
+			fb.Balancer = inner
+			return fb
+		}),
+		client.WithInstanceMiddleware(func(next endpoint.Endpoint) endpoint.Endpoint {
+			return func(ctx context.Context, req, resp any) error { panic("instance middleware") }
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	func() {
+		defer func() {
+			if p := recover(); p != "instance middleware" {
+				t.Errorf("recovered %v", p)
+			}
+		}()
+		_, _ = call(cli, "x")
+	}()
+	fb.mu.Lock()
+	defer fb.mu.Unlock()
+	if len(fb.done) != 1 || fb.done[0].Err == nil {
+		t.Errorf("feedback %+v, want one failed attempt", fb.done)
+	}
+}
