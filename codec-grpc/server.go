@@ -222,9 +222,15 @@ func (ss *serverStream) finish(err error) {
 		return
 	}
 	if err != nil && ss.raw.Context().Err() != nil {
-		// The client is gone; there is no one to send a status to.
-		ss.raw.Reset(stream.CodeCancel)
-		return
+		if !errors.Is(context.Cause(ss.raw.Context()), stream.ErrServerStopping) {
+			// The client is gone; there is no one to send a status to.
+			ss.raw.Reset(stream.CodeCancel)
+			return
+		}
+		// The server stopped before the stream ended: UNAVAILABLE tells
+		// the client to go elsewhere, as grpc-go's clients expect.
+		err = status.New(status.Unavailable, "grpc: the server is shutting down")
+		ss.outcome = err
 	}
 	tr := stream.Header(ss.cbuf[:0])
 	if !ss.headerSent {

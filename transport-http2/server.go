@@ -145,12 +145,45 @@ func (sc *serverConn) Shutdown(ctx context.Context) error {
 		case <-t.C:
 		case <-c.done:
 		case <-ctx.Done():
+			sc.stopStreams()
 			_ = sc.Close()
 			return ctx.Err()
 		}
 	}
 	c.flushAndClose(errClosedByUser, goAwayFlushTimeout)
 	return nil
+}
+
+// stopStreams cancels the context of every open stream with cause
+// stream.ErrServerStopping and waits up to stream.StopGrace for their
+// handlers to return (having written their status), so that a forced stop
+// ends streams with a status rather than a lost connection.
+func (sc *serverConn) stopStreams() {
+	c := sc.c
+	c.mu.Lock()
+	for _, s := range c.streams {
+		if s.stop != nil {
+			s.stop(stream.ErrServerStopping)
+		}
+	}
+	c.mu.Unlock()
+	t := time.NewTimer(stream.StopGrace)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		idle := c.closed || c.handlers == 0
+		c.mu.Unlock()
+		if idle {
+			return
+		}
+		select {
+		case <-c.idle:
+		case <-c.done:
+			return
+		case <-t.C:
+			return
+		}
+	}
 }
 
 // shutdownPing is the data of the PING that Shutdown sends between its
@@ -214,7 +247,8 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 	s.init(c)
 	s.id = id
 	s.req = f.fields
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.stop = context.WithCancelCause(context.Background())
+	s.cancel = func() { s.stop(nil) }
 	if f.end {
 		s.rEOF = true
 		s.remoteDone = true

@@ -71,6 +71,7 @@ type h2stream struct {
 	respHdr stream.Header
 	ctx     context.Context
 	cancel  context.CancelFunc
+	stop    context.CancelCauseFunc // server: cancels ctx with a cause
 	ended   atomic.Bool // Close or Reset was called
 
 	// Client side.

@@ -185,6 +185,10 @@ func (s *Server) Shutdown() {
 	}
 }
 
+// Drain implements server.Drainer: a Skiff server calls it first when it
+// stops, and every service turns NOT_SERVING (as Shutdown).
+func (s *Server) Drain() { s.Shutdown() }
+
 // Resume sets every service SERVING and accepts SetServingStatus again.
 func (s *Server) Resume() {
 	s.mu.Lock()

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/codec"
@@ -48,6 +49,7 @@ type Server struct {
 	stopOnce sync.Once
 	stopErr  error
 	draining atomic.Bool // replies ask clients to drop their connections
+	impls    []any       // registered implementations, for Drainer
 
 	byFull   map[string]map[string]*method // full service name (package.Name) -> methods
 	byCodec  map[string]*routes            // service codec -> that codec's services
@@ -171,6 +173,7 @@ func (s *Server) RegisterService(info *service.Info, impl any) error {
 	}
 	s.byFull[info.FullName()] = methods
 	s.services = append(s.services, info)
+	s.impls = append(s.impls, impl)
 	return nil
 }
 
@@ -289,13 +292,18 @@ func (s *Server) Run() error {
 	return s.Stop()
 }
 
-// Stop shuts down gracefully, in this order: deregisters (WithRegistry;
-// after Start's registration returned), so clients that resolve the
-// server in the meantime still reach it; stops accepting (new connections
-// are refused) and at the same time asks stream connections (HTTP/2) to go
-// away; waits up to the exit wait time for in-flight calls to finish and
-// their replies to be written; then closes every connection. Stop is
-// idempotent; later calls return the first call's result.
+// Stop shuts down gracefully, in this order: tells each registered service
+// implementation that is a [Drainer] (the gRPC health service turns
+// NOT_SERVING); deregisters (WithRegistry; after Start's registration
+// returned), so clients that resolve the server in the meantime still
+// reach it; stops accepting (new connections are refused) and at the same
+// time asks stream connections (HTTP/2) to go away; waits up to the exit
+// wait time for in-flight calls and streams to finish and their replies to
+// be written; ends the streams still open with an "unavailable" status
+// (stream.ErrServerStopping); then closes every connection. It returns nil
+// when everything ended in time, and an error matching [ErrForcedStop]
+// when the exit wait cut work short. Stop is idempotent; later calls
+// return the first call's result.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		s.mu.Lock()
@@ -306,6 +314,7 @@ func (s *Server) Stop() error {
 		if !started {
 			return
 		}
+		s.drainServices()
 		if reg != nil {
 			s.deregister(reg)
 		}
@@ -313,11 +322,19 @@ func (s *Server) Stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.exitWait)
 		defer cancel()
 		// The engine closes its listener first, then waits for its
-		// connections; stream connections end once their streams do.
+		// connections; stream connections end once their streams do. The
+		// engine waits a little longer than the streams, so that streams
+		// cut at the exit wait end with a status before their connections
+		// close.
+		ectx, ecancel := context.WithTimeout(context.Background(), s.opts.exitWait+stream.StopGrace+50*time.Millisecond)
+		defer ecancel()
 		shut := make(chan error, 1)
-		go func() { shut <- eng.Shutdown(ctx) }()
-		s.shutdownStreams(ctx)
+		go func() { shut <- eng.Shutdown(ectx) }()
+		forced := s.shutdownStreams(ctx)
 		err := <-shut
+		if forced || errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: calls or streams were still open after the exit wait (%v)", ErrForcedStop, s.opts.exitWait)
+		}
 		if serr := <-s.served; serr != nil && err == nil && !errors.Is(serr, net.ErrClosed) {
 			err = serr
 		}
@@ -325,6 +342,33 @@ func (s *Server) Stop() error {
 	})
 	return s.stopErr
 }
+
+// Drainer is an optional interface of a registered service
+// implementation: Stop calls Drain first, before it deregisters and stops
+// accepting, so the service can tell its clients the server is going away
+// (the gRPC health service turns NOT_SERVING). Drain must not block.
+type Drainer interface {
+	Drain()
+}
+
+// drainServices calls Drain on the implementations that are Drainers,
+// once each.
+func (s *Server) drainServices() {
+	s.mu.Lock()
+	impls := make([]any, 0, len(s.impls))
+	impls = append(impls, s.impls...)
+	s.mu.Unlock()
+	for _, impl := range impls {
+		if d, ok := impl.(Drainer); ok {
+			d.Drain()
+		}
+	}
+}
+
+// ErrForcedStop is what Stop and Run return when the exit wait ran out
+// before every in-flight call and stream ended: those were cut. It tells
+// an ordinary stop under load apart from a failure to stop.
+var ErrForcedStop = errors.New("skiff: server stopped before in-flight work ended")
 
 // connState is one connection's state; it is also the context the engine
 // hands back with each request.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 
 	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/codec"
@@ -93,8 +94,10 @@ func (s *Server) serveStream(d *dispatcher, rs stream.RawServerStream) {
 }
 
 // shutdownStreams asks every stream connection to go away and waits until
-// their open streams end or ctx is done.
-func (s *Server) shutdownStreams(ctx context.Context) {
+// their open streams end or ctx is done; then the streams still open are
+// ended with ErrServerStopping (see stream.ServerConn). It reports whether
+// any was.
+func (s *Server) shutdownStreams(ctx context.Context) (forced bool) {
 	s.smu.Lock()
 	s.sclosing = true
 	conns := make([]stream.ServerConn, 0, len(s.sconns))
@@ -103,16 +106,23 @@ func (s *Server) shutdownStreams(ctx context.Context) {
 	}
 	s.smu.Unlock()
 	var wg sync.WaitGroup
+	var cut atomic.Bool
 	for _, sc := range conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := sc.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, net.ErrClosed) {
+			err := sc.Shutdown(ctx)
+			switch {
+			case err == nil, errors.Is(err, net.ErrClosed):
+			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+				cut.Store(true)
+			default:
 				s.log.Debug("skiff: stream connection shutdown", "err", err)
 			}
 		}()
 	}
 	wg.Wait()
+	return cut.Load()
 }
 
 // dispatcher is the server as stream codecs see it, for one connection.

@@ -2,8 +2,10 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/skiffrpc/skiff/core/conn"
 )
@@ -37,13 +39,26 @@ type ServerConnParams struct {
 	Logger *slog.Logger
 }
 
+// ErrServerStopping is the cause (context.Cause) of a server stream's
+// context canceled because the server stopped before the stream ended. A
+// stream codec ends such a stream with its protocol's "unavailable"
+// status (gRPC: UNAVAILABLE), which tells the client to try elsewhere.
+var ErrServerStopping = errors.New("stream: server shutting down")
+
+// StopGrace is how long ServerConn.Shutdown waits, after canceling the
+// streams still open when its ctx ended, for their handlers to end them.
+const StopGrace = 100 * time.Millisecond
+
 // ServerConn is a server connection owned by a stream protocol.
 type ServerConn interface {
 	// Serve reads and dispatches until the connection ends; it returns
 	// nil after Shutdown or Close, or the error that ended it.
 	Serve() error
-	// Shutdown stops accepting new streams (HTTP/2: GOAWAY), waits until
-	// the open streams end or ctx is done, then closes the connection.
+	// Shutdown stops accepting new streams (HTTP/2: GOAWAY) and waits
+	// until the open streams end. If ctx is done first, it cancels the
+	// context of each open stream with cause ErrServerStopping, gives their
+	// handlers up to StopGrace to end them with a status, then closes the
+	// connection and returns ctx.Err().
 	Shutdown(ctx context.Context) error
 	// Close closes the connection at once; open streams are reset.
 	Close() error
