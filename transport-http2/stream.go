@@ -72,7 +72,7 @@ type h2stream struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	stop    context.CancelCauseFunc // server: cancels ctx with a cause
-	ended   atomic.Bool // Close or Reset was called
+	ended   atomic.Bool             // Close or Reset was called
 
 	// Client side.
 	watchMu   sync.Mutex

@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
+	grpccodec "github.com/skiffrpc/skiff/codec-grpc"
+	"github.com/skiffrpc/skiff/codec-grpc/health"
 	"github.com/skiffrpc/skiff/core/client"
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/server"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
 	"github.com/skiffrpc/skiff/examples/greeter/greeterpb"
-	grpccodec "github.com/skiffrpc/skiff/codec-grpc"
-	"github.com/skiffrpc/skiff/codec-grpc/health"
 	h2transport "github.com/skiffrpc/skiff/transport-http2"
 )
 
