@@ -154,11 +154,13 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 	m.p("log.Fatal(err)")
 	m.p("}")
 	m.p("log.Printf(\"%s listening on %%s\", *addr)", svc.Name)
-	m.p("if err := svr.Run(); err != nil {")
+	m.p("// A stop that had to cut in-flight work (server.ErrForcedStop) is an")
+	m.p("// ordinary end, not a failure.")
+	m.p("if err := svr.Run(); err != nil && !errors.Is(err, server.ErrForcedStop) {")
 	m.p("log.Fatal(err)")
 	m.p("}")
 	m.p("}")
-	msrc, err := q.wrap(m.String(), []string{"flag", "log", "github.com/skiffrpc/skiff/core/server"})
+	msrc, err := q.wrap(m.String(), []string{"errors", "flag", "log", "github.com/skiffrpc/skiff/core/server"})
 	if err != nil {
 		return nil, err
 	}
