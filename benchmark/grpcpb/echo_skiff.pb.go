@@ -68,6 +68,9 @@ func _EchoService_Echo_SkiffHandler(ctx context.Context, impl, args, result any)
 	if err != nil {
 		return err
 	}
+	if res == nil {
+		return status.New(status.Internal, "EchoService.Echo returned a nil response and a nil error")
+	}
 	result.(*EchoServiceEchoResult).Success = res
 	return nil
 }

@@ -247,6 +247,10 @@ func genHandler(g *gp.GeneratedFile, s *gp.Service, m *gp.Method) {
 		g.P("if err != nil {")
 		g.P("return err")
 		g.P("}")
+		g.P("if res == nil {")
+		g.P("return ", statusPkg.Ident("New"), "(", statusPkg.Ident("Internal"), ", ",
+			strconv.Quote(string(s.Desc.Name())+"."+string(m.Desc.Name())+" returned a nil response and a nil error"), ")")
+		g.P("}")
 		g.P("result.(*", resultName(s, m), ").Success = res")
 		g.P("return nil")
 		g.P("}")

@@ -68,6 +68,9 @@ func _Greeter_SayHello_SkiffHandler(ctx context.Context, impl, args, result any)
 	if err != nil {
 		return err
 	}
+	if res == nil {
+		return status.New(status.Internal, "Greeter.SayHello returned a nil response and a nil error")
+	}
 	result.(*GreeterSayHelloResult).Success = res
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	codec "github.com/skiffrpc/skiff/core/codec"
 	server "github.com/skiffrpc/skiff/core/server"
 	service "github.com/skiffrpc/skiff/core/service"
+	status "github.com/skiffrpc/skiff/core/status"
 	sync "sync"
 )
 
@@ -84,6 +85,9 @@ func _Interop_Echo_SkiffHandler(ctx context.Context, impl, args, result any) err
 	if err != nil {
 		return err
 	}
+	if res == nil {
+		return status.New(status.Internal, "Interop.Echo returned a nil response and a nil error")
+	}
 	result.(*InteropEchoResult).Success = res
 	return nil
 }
@@ -93,6 +97,9 @@ func _Interop_Ping_SkiffHandler(ctx context.Context, impl, args, result any) err
 	res, err := impl.(Interop).Ping(ctx, req)
 	if err != nil {
 		return err
+	}
+	if res == nil {
+		return status.New(status.Internal, "Interop.Ping returned a nil response and a nil error")
 	}
 	result.(*InteropPingResult).Success = res
 	return nil
@@ -104,6 +111,9 @@ func _Interop_Fail_SkiffHandler(ctx context.Context, impl, args, result any) err
 	if err != nil {
 		return err
 	}
+	if res == nil {
+		return status.New(status.Internal, "Interop.Fail returned a nil response and a nil error")
+	}
 	result.(*InteropFailResult).Success = res
 	return nil
 }
@@ -113,6 +123,9 @@ func _Interop_Missing_SkiffHandler(ctx context.Context, impl, args, result any) 
 	res, err := impl.(Interop).Missing(ctx, req)
 	if err != nil {
 		return err
+	}
+	if res == nil {
+		return status.New(status.Internal, "Interop.Missing returned a nil response and a nil error")
 	}
 	result.(*InteropMissingResult).Success = res
 	return nil
