@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -57,6 +58,10 @@ func (c *conn) clientHandshake(readerDone chan struct{}) error {
 	if closed {
 		c.waitWriter()
 		<-readerDone
+		if errors.Is(cause, io.EOF) || errors.Is(cause, io.ErrUnexpectedEOF) || errors.Is(cause, syscall.ECONNRESET) {
+			return status.Wrap(status.ErrConnect, "h2transport: handshake failed: the server closed the connection "+
+				"before its HTTP/2 SETTINGS (a TLS port reached without TLS, or not an HTTP/2 server?)", cause)
+		}
 		return status.Wrap(status.ErrConnect, "h2transport: handshake failed", cause)
 	}
 	c.startKeepalive(o.keepaliveTime, o.keepaliveTimeout, o.keepaliveNoStreams)

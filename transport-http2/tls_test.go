@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,5 +107,26 @@ func TestTLSConfig(t *testing.T) {
 	}
 	if h2transport.TLSConfig(nil).NextProtos[0] != "h2" {
 		t.Fatal("TLSConfig(nil)")
+	}
+}
+
+// TestPlaintextClientToTLSServer: an h2c client that reaches a TLS port
+// fails its handshake with an error that names the likely cause, not a
+// bare EOF.
+func TestPlaintextClientToTLSServer(t *testing.T) {
+	cert, _ := selfSigned(t)
+	srv := startServer(t, func(s stream.RawServerStream) { echoHandler(s) },
+		serverConfig{tls: h2transport.TLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}})})
+	nc, err := net.DialTimeout("tcp", srv.addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := h2transport.New().NewClientConn(engine.NewStdConn(nc), stream.ClientConnParams{Authority: srv.addr})
+	if err == nil {
+		_ = cc.Close()
+		t.Fatal("a plaintext handshake with a TLS server succeeded")
+	}
+	if !strings.Contains(err.Error(), "TLS") {
+		t.Errorf("handshake error %q does not name TLS", err)
 	}
 }
