@@ -65,7 +65,7 @@ type longPool struct {
 	eng    engine.Engine
 	cfg    PoolConfig
 	addrs  sync.Map // addr -> *idleList
-	gone   sync.Map // addr -> struct{}: instances that left; their connections close on put
+	gone   sync.Map // addr -> time.Time it left: its busy connections close on put, until goneTTL
 	idle   atomic.Int64
 	closed atomic.Bool
 	stop   chan struct{}
@@ -127,9 +127,15 @@ func (p *longPool) get(network, addr string, timeout time.Duration) (*pconn, err
 	return p.dial(network, addr, timeout)
 }
 
+// goneTTL is how long a pool remembers an instance that left discovery,
+// so that connections busy with calls to it close when the calls end; by
+// then they have (calls are bounded by their timeouts), and a removed
+// address costs nothing more.
+const goneTTL = time.Minute
+
 func (p *longPool) closeAddr(addr string) {
-	p.gone.Store(addr, struct{}{})
-	v, ok := p.addrs.Load(addr)
+	p.gone.Store(addr, time.Now())
+	v, ok := p.addrs.LoadAndDelete(addr)
 	if !ok {
 		return
 	}
@@ -196,8 +202,15 @@ func (p *longPool) evictLoop() {
 	}
 }
 
-// evict closes expired connections, or all of them.
+// evict closes expired connections, or all of them, and forgets
+// instances that left more than goneTTL ago.
 func (p *longPool) evict(all bool) {
+	p.gone.Range(func(k, v any) bool {
+		if time.Since(v.(time.Time)) >= goneTTL {
+			p.gone.CompareAndDelete(k, v)
+		}
+		return true
+	})
 	p.addrs.Range(func(_, v any) bool {
 		l := v.(*idleList)
 		l.mu.Lock()

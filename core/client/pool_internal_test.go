@@ -111,3 +111,55 @@ func TestTimeoutText(t *testing.T) {
 		t.Errorf("RPC timeout: %q", got)
 	}
 }
+
+// TestLongPoolForgetsRemovedInstances: instances removed by discovery
+// leave nothing behind in the pool once goneTTL passed (churn of many
+// addresses must not grow it), and a busy connection returned meanwhile
+// is closed, not pooled.
+func TestLongPoolForgetsRemovedInstances(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	addr := ln.Addr().String()
+	p := newLongPool(engine.Std, PoolConfig{MaxIdleTimeout: time.Hour})
+	defer p.close()
+	busy, err := p.get("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle, err := p.get("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.put(idle)
+	p.closeAddr(addr)
+	if _, ok := p.addrs.Load(addr); ok {
+		t.Error("the removed address keeps its idle list")
+	}
+	if idle.IsActive() {
+		t.Error("an idle connection of a removed instance stays open")
+	}
+	p.put(busy) // its call ended after the instance left
+	if busy.IsActive() {
+		t.Error("a busy connection of a removed instance was pooled")
+	}
+	// Pretend the removal is old: evict forgets it.
+	p.gone.Store(addr, time.Now().Add(-goneTTL))
+	p.evict(false)
+	n := 0
+	p.gone.Range(func(any, any) bool { n++; return true })
+	if n != 0 {
+		t.Errorf("%d removed instances still remembered after goneTTL", n)
+	}
+}
