@@ -48,6 +48,15 @@ type Info struct {
 	ConnectTimeout time.Duration
 	// Transport and Codec name the protocols the call used.
 	Transport, Codec string
+	// OverStreams is true on a client call made over a stream transport
+	// (client.WithStreamTransport, such as HTTP/2 with gRPC): each attempt
+	// is a stream of its own, and ending an attempt's context resets that
+	// stream (the server sees the call canceled) without harming the
+	// connection. On framed transports (false) ending the context of an
+	// attempt that waits for its reply on a pooled connection closes that
+	// connection. A retry module uses it to choose how to abandon a backup
+	// request that lost.
+	OverStreams bool
 	// Request is the request's metadata: client middleware sets keys to
 	// send with the call; on the server it holds what the client sent.
 	Request Metadata
@@ -171,6 +180,13 @@ func (i *Info) EndAttempt(a *Attempt, err error) {
 	a.Err = err
 	i.last.Store(a)
 }
+
+// LastAttempt returns the attempt that ended last (see EndAttempt), or nil
+// before any ended. Client middleware that calls next once per attempt
+// finds there the record (instance, address, error) of the attempt that
+// call made, once it has returned; with attempts running at once it is
+// whichever ended last.
+func (i *Info) LastAttempt() *Attempt { return i.last.Load() }
 
 // Attempts returns how many attempts the call has started.
 func (i *Info) Attempts() int { return int(i.attempts.Load()) }

@@ -246,6 +246,7 @@ func (c *Client) newCallInfo(ctx context.Context, method string, opts []CallOpti
 	ci.Caller, ci.CallerMethod, ci.Service, ci.Method = caller, callerMethod, c.svc.Name, method
 	ci.RPCTimeout, ci.ConnectTimeout = c.opts.rpcTimeout, c.opts.connectTimeout
 	ci.Transport, ci.Codec = c.tname, c.cname
+	ci.OverStreams = c.spool != nil
 	if mi := c.svc.Methods[method]; mi != nil {
 		ci.Oneway = mi.Oneway
 	}
