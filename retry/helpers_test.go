@@ -36,7 +36,7 @@ func init() { codec.Register(testCodec{}) }
 // Bytes is the payload of every method.
 type Bytes struct{ B []byte }
 
-func (testCodec) Name() string          { return codecName }
+func (testCodec) Name() string         { return codecName }
 func (testCodec) Detect(p []byte) bool { return len(p) > 0 && p[0] == 0xCD }
 
 func (testCodec) Size(m *codec.Message) int {

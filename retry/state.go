@@ -85,8 +85,8 @@ type latency struct {
 	rotated atomic.Int64
 }
 
-// latBuckets buckets cover 1 µs to about 2^23 µs (8 s) with four buckets
-// per octave (each about 19 % wide).
+// latBuckets buckets cover 1 µs to about 2^25 µs (33 s) with four buckets
+// per octave (each 12 to 25 % wide).
 const (
 	latBuckets    = 24 * 4
 	latencyPeriod = 5 * time.Second
@@ -101,7 +101,7 @@ func latBucket(d time.Duration) int {
 		return int(us)
 	}
 	l := bits.Len64(us) - 1 // octave: 2^l <= us < 2^(l+1)
-	i := l*4 + int(us>>(l-2))&3
+	i := (l-1)*4 + int(us>>(l-2))&3
 	return min(i, latBuckets-1)
 }
 
@@ -110,7 +110,7 @@ func latUpper(i int) time.Duration {
 	if i < 4 {
 		return time.Duration(i+1) * time.Microsecond
 	}
-	l, sub := i/4, i%4
+	l, sub := i/4+1, i%4
 	return time.Duration(uint64(5+sub)<<(l-2)) * time.Microsecond
 }
 
