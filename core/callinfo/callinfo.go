@@ -100,7 +100,23 @@ type Attempt struct {
 	Response Metadata
 	// Err is the attempt's outcome, set when it ends.
 	Err error
+
+	released atomic.Bool
 }
+
+// ReleaseRequest records that the runtime no longer reads the call's
+// request (its arguments) for this attempt: the request has been written
+// to the connection, or the attempt ended. The client runtime calls it;
+// EndAttempt does too.
+func (a *Attempt) ReleaseRequest() { a.released.Store(true) }
+
+// RequestReleased reports whether the runtime no longer reads the call's
+// request for this attempt (see ReleaseRequest). Middleware that runs
+// attempts at once (backup requests) and returns before a losing attempt
+// ends waits for it before returning, since callers may recycle the
+// arguments as soon as the call returns. It is safe to call from any
+// goroutine.
+func (a *Attempt) RequestReleased() bool { return a.released.Load() }
 
 // Call returns the call the attempt belongs to.
 func (a *Attempt) Call() *Info { return a.call }
@@ -173,10 +189,12 @@ func (i *Info) StartAttempt(ctx context.Context) (context.Context, *Attempt) {
 	return ac, a
 }
 
-// EndAttempt records err as a's outcome. Once the call has returned, the
+// EndAttempt records err as a's outcome and releases its request (see
+// Attempt.ReleaseRequest). Once the call has returned, the
 // call's Stats hold the details of the attempt that ended last before it
 // returned (see FinishStats).
 func (i *Info) EndAttempt(a *Attempt, err error) {
+	a.released.Store(true)
 	a.Err = err
 	i.last.Store(a)
 }

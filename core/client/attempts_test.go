@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/client"
@@ -83,5 +84,51 @@ func TestOverStreams(t *testing.T) {
 	}
 	if !overStreams {
 		t.Fatal("OverStreams not set on a stream client")
+	}
+}
+
+// An attempt's request is released once written, while the attempt still
+// waits for its reply, on pooled and multiplexed connections alike; and
+// when the attempt ends.
+func TestRequestReleasedOnceWritten(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 4)
+	addr := start(t, func(_ context.Context, in []byte) ([]byte, error) {
+		entered <- struct{}{}
+		<-release
+		return in, nil
+	})
+	defer close(release)
+	for _, mode := range []struct {
+		name string
+		opt  client.Option
+	}{{"pooled", client.WithLongConnection(client.PoolConfig{})}, {"multiplexed", client.WithMultiplex(1)}} {
+		t.Run(mode.name, func(t *testing.T) {
+			ats := make(chan *callinfo.Attempt, 1)
+			grab := func(next endpoint.Endpoint) endpoint.Endpoint {
+				return func(ctx context.Context, req, resp any) error {
+					ats <- callinfo.AttemptFrom(ctx)
+					return next(ctx, req, resp)
+				}
+			}
+			cli, err := client.New(toycodec.Service(), client.WithHostPorts(addr), mode.opt, client.WithInstanceMiddleware(grab))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.Close()
+			done := make(chan error, 1)
+			go func() { _, err := call(cli, "x"); done <- err }()
+			at := <-ats
+			<-entered // the server has the request: it was written
+			for deadline := time.Now().Add(2 * time.Second); !at.RequestReleased(); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("request not released while the attempt waits for its reply")
+				}
+			}
+			release <- struct{}{}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

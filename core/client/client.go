@@ -457,6 +457,7 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 		// server cannot have read the request.
 		return status.Wrap(status.ErrUnsent, "send request to "+at.Address, err)
 	}
+	at.ReleaseRequest() // written: the request is not read again (a failed write may be retried above)
 	if ci.Oneway {
 		c.pool.put(pc)
 		return nil
