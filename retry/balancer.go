@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/discovery"
 	"github.com/skiffrpc/skiff/core/loadbalance"
 	"github.com/skiffrpc/skiff/core/status"
@@ -18,16 +19,25 @@ type hint struct {
 	exclude []string
 	same    discovery.Instance
 
-	mu     sync.Mutex
-	picked discovery.Instance
-	by     *subPicker // the picker that picked, when not the wrapped one
-	pinned bool       // picked = same: no picker picked, no feedback
+	mu      sync.Mutex
+	picked  discovery.Instance
+	by      *subPicker // the picker that picked, when not the wrapped one
+	pinned  bool       // picked = same: no picker picked, no feedback
+	attempt *callinfo.Attempt
 }
 
-func (h *hint) set(in discovery.Instance, by *subPicker, pinned bool) {
+func (h *hint) set(ctx context.Context, in discovery.Instance, by *subPicker, pinned bool) {
+	at := callinfo.AttemptFrom(ctx)
 	h.mu.Lock()
-	h.picked, h.by, h.pinned = in, by, pinned
+	h.picked, h.by, h.pinned, h.attempt = in, by, pinned, at
 	h.mu.Unlock()
+}
+
+// attemptOf returns the attempt the hint's pick was for, once picked.
+func (h *hint) attemptOf() *callinfo.Attempt {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.attempt
 }
 
 func (h *hint) get() (discovery.Instance, *subPicker, bool) {
@@ -132,7 +142,7 @@ func (p *picker) Pick(ctx context.Context) (discovery.Instance, error) {
 		return p.pick(ctx)
 	}
 	if h.same != nil {
-		h.set(h.same, nil, true)
+		h.set(ctx, h.same, nil, true)
 		return h.same, nil
 	}
 	by := p.subPicker
@@ -148,7 +158,7 @@ func (p *picker) Pick(ctx context.Context) (discovery.Instance, error) {
 	if by == p.subPicker {
 		by = nil
 	}
-	h.set(in, by, false)
+	h.set(ctx, in, by, false)
 	return in, err
 }
 

@@ -345,6 +345,10 @@ func (r *Retryer) hedged(ctx context.Context, ci *callinfo.Info, s *methodState,
 	case !p.NoChainStop && IsRetryRequest(ctx):
 		s.chainStops.Add(1)
 		return r.call(ctx, ci, s, p, next, req, resp)
+	case ci.Target != "":
+		// Pinned to one address (client.WithHostPort): a backup request
+		// would go to the same place. Only failures are retried.
+		return r.call(ctx, ci, s, p, next, req, resp)
 	}
 	s.calls.Add(1)
 	s.deposit(&p.Budget)
@@ -454,6 +458,20 @@ func (r *Retryer) hedged(ctx context.Context, ci *callinfo.Info, s *methodState,
 	for i, t := range tries {
 		if i != winner && !t.done && (ci.OverStreams || !bounded) {
 			t.cancel()
+		}
+	}
+	// The caller may recycle its arguments once the call returns: wait
+	// until every loser has written its request (or ended).
+	for i, t := range tries {
+		for i != winner && !t.done {
+			if at := t.h.attemptOf(); at != nil && at.RequestReleased() {
+				break
+			}
+			select {
+			case o := <-results:
+				tries[o.i].done, tries[o.i].err, tries[o.i].lat = true, o.err, o.lat
+			case <-time.After(200 * time.Microsecond):
+			}
 		}
 	}
 	fillReport(rep, tries, winner)

@@ -263,7 +263,7 @@ func TestPoliciesAndUpdates(t *testing.T) {
 	a := startServer(t, 1, &rec, func(ctx context.Context, n int, h hit) ([]byte, error) {
 		return nil, status.New(status.Unavailable, "down")
 	})
-	retryUnavailable := retry.Policy{MaxAttempts: 2, Codes: []status.Code{status.Unavailable}}
+	retryUnavailable := retry.Policy{MaxAttempts: 2, Codes: []status.Code{status.Unavailable}, Budget: retry.Budget{Off: true}}
 	r := retry.New(retry.WithIdempotent("Get", "Put"), retry.WithMethodPolicy("Get", retryUnavailable))
 	cli := newClient(t, client.WithHostPorts(a), client.WithSuite(r))
 	hitsOf := func(method string, opts ...client.CallOption) int {
@@ -277,13 +277,13 @@ func TestPoliciesAndUpdates(t *testing.T) {
 	if n := hitsOf("Put"); n != 1 {
 		t.Fatalf("Put without a policy: %d hits, want 1", n)
 	}
-	if n := hitsOf("Put", retry.WithPolicy(retry.Policy{MaxAttempts: 3, Codes: []status.Code{status.Unavailable}})); n != 3 {
+	if n := hitsOf("Put", retry.WithPolicy(retry.Policy{MaxAttempts: 3, Codes: []status.Code{status.Unavailable}, Budget: retry.Budget{Off: true}})); n != 3 {
 		t.Fatalf("Put with a per-call policy: %d hits, want 3", n)
 	}
 	if n := hitsOf("Get", retry.WithoutRetry()); n != 1 {
 		t.Fatalf("Get WithoutRetry: %d hits, want 1", n)
 	}
-	r.SetPolicy("Get", retry.Policy{MaxAttempts: 4, Codes: []status.Code{status.Unavailable}})
+	r.SetPolicy("Get", retry.Policy{MaxAttempts: 4, Codes: []status.Code{status.Unavailable}, Budget: retry.Budget{Off: true}})
 	if n := hitsOf("Get"); n != 4 {
 		t.Fatalf("Get after SetPolicy: %d hits, want 4", n)
 	}
@@ -291,7 +291,7 @@ func TestPoliciesAndUpdates(t *testing.T) {
 	if n := hitsOf("Put", retry.WithPolicyNamed("batch")); n != 2 {
 		t.Fatalf("named policy: %d hits, want 2", n)
 	}
-	r.SetPolicy("batch", retry.Policy{MaxAttempts: 3, Codes: []status.Code{status.Unavailable}})
+	r.SetPolicy("batch", retry.Policy{MaxAttempts: 3, Codes: []status.Code{status.Unavailable}, Budget: retry.Budget{Off: true}})
 	if n := hitsOf("Put", retry.WithPolicyNamed("batch")); n != 3 {
 		t.Fatalf("named policy updated: %d hits, want 3", n)
 	}
