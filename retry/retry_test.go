@@ -29,15 +29,15 @@ func slowFirst(n int, d time.Duration) func(ctx context.Context, i int, h hit) (
 // call had not tried.
 func TestFailureRetryOnTimeout(t *testing.T) {
 	var rec hits
-	do := slowFirst(2, 300*time.Millisecond)
+	do := slowFirst(2, 600*time.Millisecond)
 	a, b, c := startServer(t, 1, &rec, do), startServer(t, 2, &rec, do), startServer(t, 3, &rec, do)
 	r := retry.New(retry.WithMethodPolicy("Get", retry.Policy{MaxAttempts: 3}), retry.WithIdempotent("Get"))
 	tr := &reportTracer{}
-	cli := newClient(t, client.WithHostPorts(a, b, c), client.WithRPCTimeout(100*time.Millisecond),
+	cli := newClient(t, client.WithHostPorts(a, b, c), client.WithRPCTimeout(200*time.Millisecond),
 		client.WithSuite(r), client.WithTracer(tr))
 	out, err := call(context.Background(), cli, "Get", "hello")
 	if err != nil || out != "hello" {
-		t.Fatalf("got %q, %v", out, err)
+		t.Fatalf("got %q, %v; stats %+v, report %+v", out, err, r.Stats(), tr.last())
 	}
 	hs := rec.all()
 	if len(hs) != 3 {
@@ -187,15 +187,15 @@ func TestDeadlineStop(t *testing.T) {
 	var rec hits
 	a := startServer(t, 1, &rec, func(ctx context.Context, n int, h hit) ([]byte, error) {
 		if h.in == "slow" {
-			sleep(ctx, 400*time.Millisecond)
+			time.Sleep(600 * time.Millisecond)
 		} else {
-			sleep(ctx, 60*time.Millisecond)
+			time.Sleep(150 * time.Millisecond)
 		}
 		return []byte(h.in), nil
 	})
 	r := retry.New(retry.WithIdempotent("Get"), retry.WithMethodPolicy("Get", retry.Policy{MaxAttempts: 3, MaxDuration: time.Minute}))
 	cli := newClient(t, client.WithHostPorts(a), client.WithSuite(r))
-	// Learn the method's latency: 60 ms.
+	// Learn the method's latency: 150 ms.
 	var wg sync.WaitGroup
 	for range 24 {
 		wg.Go(func() {
@@ -205,20 +205,18 @@ func TestDeadlineStop(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	// 130 ms of deadline, 100 ms per attempt: after the first attempt times
-	// out, 30 ms are left, less than the 60 ms an attempt takes.
-	ctx, cancel := context.WithTimeout(context.Background(), 130*time.Millisecond)
+	// 300 ms of deadline, 200 ms per attempt: after the first attempt times
+	// out, 100 ms are left, less than the 150 ms an attempt takes.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	tr := &reportTracer{}
-	_ = tr
-	_, err := call(ctx, cli, "Get", "slow", client.WithCallTimeout(100*time.Millisecond))
+	_, err := call(ctx, cli, "Get", "slow", client.WithCallTimeout(200*time.Millisecond))
 	if !errors.Is(err, status.ErrTimeout) {
 		t.Fatalf("got %v", err)
 	}
 	if st := r.Stats(); st.DeadlineStops != 1 || st.Retries != 0 {
 		t.Fatalf("stats %+v", st)
 	}
-	time.Sleep(450 * time.Millisecond)
+	time.Sleep(650 * time.Millisecond) // the slow handler ends
 }
 
 // The budget caps retries at 100 % failure: about Ratio of the calls,
