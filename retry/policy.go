@@ -30,9 +30,11 @@ const DefaultAttempts = 3
 // A policy is copied when it is installed; changing it afterwards has no
 // effect (install it again with Retryer.SetPolicy).
 type Policy struct {
-	// MaxAttempts bounds the attempts of a call, the first included
-	// (default DefaultAttempts; values above MaxAttempts are MaxAttempts;
-	// 1 turns retries off except for requests that were not sent).
+	// MaxAttempts bounds the attempts of a call, the first included, of
+	// every kind: failure retries, retries of requests that were not sent,
+	// backup requests (default DefaultAttempts; values above MaxAttempts
+	// are MaxAttempts; 1 turns retries off, leaving only the client's own
+	// transparent retry of a stale pooled connection).
 	MaxAttempts int
 	// MaxDuration bounds the whole call: no retry or backup request starts
 	// after it, nor one that would start after it once its backoff is

@@ -389,6 +389,51 @@ func TestBackupRequest(t *testing.T) {
 	}
 }
 
+// BackupPercentile sends the backup request after the given percentile
+// of the method's recent latencies, once enough are known.
+func TestBackupPercentile(t *testing.T) {
+	var rec hits
+	var slowOnce atomic.Bool
+	do := func(ctx context.Context, n int, h hit) ([]byte, error) {
+		if h.in == "slow" && slowOnce.CompareAndSwap(false, true) {
+			sleep(ctx, 500*time.Millisecond)
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+		return []byte(h.in), nil
+	}
+	a, b := startServer(t, 1, &rec, do), startServer(t, 2, &rec, do)
+	r := retry.New(retry.WithIdempotent("Get"), retry.WithMethodPolicy("Get",
+		retry.Policy{BackupDelay: 400 * time.Millisecond, BackupPercentile: 0.9, Budget: retry.Budget{Off: true}}))
+	cli := newClient(t, client.WithHostPorts(a, b), client.WithRPCTimeout(2*time.Second), client.WithSuite(r))
+	// Learn the latency (20 ms): until then the backup delay is 400 ms.
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Go(func() {
+			if _, err := call(context.Background(), cli, "Get", "warm"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if st := r.Stats(); st.Hedges != 0 {
+		t.Fatalf("hedges while learning: %+v", st)
+	}
+	start := time.Now()
+	if out, err := call(context.Background(), cli, "Get", "slow"); err != nil || out != "slow" {
+		t.Fatalf("got %q, %v", out, err)
+	}
+	took := time.Since(start)
+	t.Logf("with a backup after p90 (about 20 ms): %v", took)
+	if took > 250*time.Millisecond {
+		t.Fatalf("took %v: the backup request did not go after the learnt p90", took)
+	}
+	if st := r.Stats(); st.Hedges != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	time.Sleep(500 * time.Millisecond) // the loser ends
+}
+
 // Mixed: a failed attempt is retried at once, beside a backup request.
 func TestMixedRetriesFailures(t *testing.T) {
 	var rec hits

@@ -279,8 +279,9 @@ func WithPolicyNamed(name string) client.CallOption {
 	return client.WithCallOption(namedKey, name)
 }
 
-// WithoutRetry is a per-call option: this call makes one attempt (and a
-// retry only if its request was not sent).
+// WithoutRetry is a per-call option: this call makes one attempt (the
+// client still retries a request that found its pooled connection closed,
+// transparently, on a fresh connection to the same address).
 func WithoutRetry() client.CallOption {
 	return client.WithCallOption(policyKey, normalize(Policy{MaxAttempts: 1}))
 }
