@@ -36,7 +36,7 @@ func IsRetryRequest(ctx context.Context) bool {
 // latencySampleMask: a call without a backup request or a duration bound
 // is timed one time in latencySampleMask+1, to learn the method's latency
 // cheaply.
-const latencySampleMask = 7
+const latencySampleMask = 15
 
 // Middleware is the retry middleware, which Options installs. It calls the
 // rest of the chain once per attempt. Streams (NewStream) pass through
