@@ -474,6 +474,28 @@ func TestBackupOnlyEndsOnFailure(t *testing.T) {
 	}
 }
 
+// The circuit stops retries while most attempts fail.
+func TestCircuitStopsRetries(t *testing.T) {
+	var rec hits
+	a := startServer(t, 1, &rec, func(ctx context.Context, n int, h hit) ([]byte, error) {
+		return nil, status.New(status.Unavailable, "down")
+	})
+	r := retry.New(retry.WithIdempotent("Get"), retry.WithMethodPolicy("Get", retry.Policy{
+		Codes: []status.Code{status.Unavailable}, Budget: retry.Budget{Off: true},
+		Circuit: &retry.Circuit{ErrorRate: 0.5, MinSamples: 10},
+	}))
+	cli := newClient(t, client.WithHostPorts(a), client.WithSuite(r))
+	for range 20 {
+		_, _ = call(context.Background(), cli, "Get", "x")
+	}
+	st := r.Stats()
+	// The first calls retry until 10 attempts are seen (4 calls: 3, 3, 3,
+	// then one retry of the fourth); from then on the circuit is open.
+	if st.CircuitStops < 15 || st.Retries > 8 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 // reportTracer keeps the retry report of the last call.
 type reportTracer struct {
 	mu  sync.Mutex

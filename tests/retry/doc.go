@@ -11,7 +11,10 @@
 //     backup request answers in about the delay plus the fast reply, with
 //     exactly two server hits; over gRPC the loser's handler context is
 //     done (RST_STREAM); over TTHeader the late reply is discarded and its
-//     connection goes back to the pool (no connection leaks).
+//     connection goes back to the pool (no connection leaks), or, when the
+//     reply does not come within the RPC timeout, the connection is
+//     closed; a multiplexed connection drops the late reply and keeps
+//     serving.
 //   - TestBudget: at 100 % failure the retry budget caps the retries.
 //   - TestIdempotency: a method not marked idempotent is not retried once
 //     sent; one whose request was not sent is retried on another instance.

@@ -161,6 +161,36 @@ func TestBackupRequest(t *testing.T) {
 		}
 	})
 
+	t.Run("ttheader-reply-never-comes", func(t *testing.T) {
+		// The loser's reply does not come within the RPC timeout: its
+		// connection is closed then, and the next call dials a new one.
+		var rec hits
+		slowDone := make(chan struct{}, 4)
+		slow := startServer(t, 1, &rec, func(ctx context.Context, n int, h hit) (string, error) {
+			if h.text == "x" {
+				time.Sleep(900 * time.Millisecond)
+			}
+			slowDone <- struct{}{}
+			return "slow", nil
+		})
+		fast := startServer(t, 2, &rec, func(ctx context.Context, n int, h hit) (string, error) { return "fast", nil })
+		r := retry.New(retry.WithIdempotent("Echo"), retry.WithMethodPolicy("Echo", policy))
+		call := ttheaderStack().dial(t, client.WithHostPorts(slow, fast), client.WithRPCTimeout(400*time.Millisecond), client.WithSuite(r))
+		if out, err := call(context.Background(), "x"); err != nil || out != "fast" {
+			t.Fatalf("got %q, %v", out, err)
+		}
+		<-slowDone // 900 ms: the loser gave up at 400 ms and closed its connection
+		out, err := call(context.Background(), "y", client.WithHostPort(slow), retry.WithoutRetry())
+		if err != nil || out != "slow" {
+			t.Fatalf("got %q, %v", out, err)
+		}
+		<-slowDone
+		hs := rec.all()
+		if len(hs) != 3 || hs[2].conn == hs[0].conn {
+			t.Fatalf("hits %+v: the connection whose reply never came was reused", hs)
+		}
+	})
+
 	t.Run("grpc", func(t *testing.T) {
 		var rec hits
 		canceled := make(chan struct{}, 1)
