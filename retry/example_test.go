@@ -3,9 +3,11 @@ package retry_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/skiffrpc/skiff/core/client"
+	"github.com/skiffrpc/skiff/core/server"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/retry"
 )
@@ -76,4 +78,40 @@ func ExampleWithFallback() {
 	_ = r
 	fmt.Println("installed")
 	// Output: installed
+}
+
+// A failure retry on a real server on loopback: the first attempt gets
+// Unavailable, the retry succeeds.
+func Example_failureRetry() {
+	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithLogger(quiet))
+	var n atomic.Int32
+	var h handler = func(ctx context.Context, method string, in []byte) ([]byte, error) {
+		if n.Add(1) == 1 {
+			return nil, status.New(status.Unavailable, "warming up")
+		}
+		return in, nil
+	}
+	if err := svr.RegisterService(svc(), h); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := svr.Start(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer svr.Stop()
+
+	r := retry.New(retry.WithIdempotent("Get"),
+		retry.WithMethodPolicy("Get", retry.Policy{Codes: []status.Code{status.Unavailable}}))
+	cli, err := client.New(svc(), client.WithHostPorts(svr.Addr().String()), client.WithSuite(r), client.WithLogger(quiet))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer cli.Close()
+	var out Bytes
+	err = cli.Call(context.Background(), "Get", &Bytes{B: []byte("hello")}, &out)
+	st := r.Stats()
+	fmt.Println(string(out.B), err, st.Calls, st.Retries, n.Load())
+	// Output: hello <nil> 1 1 2
 }

@@ -41,6 +41,12 @@ const latencySampleMask = 15
 // Middleware is the retry middleware, which Options installs. It calls the
 // rest of the chain once per attempt. Streams (NewStream) pass through
 // untouched.
+//
+// Client middleware added after it runs once per attempt, and with backup
+// requests several attempts run at once, each on its own goroutine with a
+// result value of its own: such middleware must not write the call's
+// callinfo.Info (the attempt's callinfo.Attempt is its own). Middleware
+// added before it sees the call once.
 func (r *Retryer) Middleware(next endpoint.Endpoint) endpoint.Endpoint {
 	return func(ctx context.Context, req, resp any) error {
 		ci := callinfo.From(ctx)
