@@ -9,6 +9,7 @@ require (
 	github.com/skiffrpc/skiff/codec-thrift v0.0.0
 	github.com/skiffrpc/skiff/core v0.0.0
 	github.com/skiffrpc/skiff/examples v0.0.0
+	github.com/skiffrpc/skiff/retry v0.0.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -87,6 +88,8 @@ replace (
 )
 
 replace github.com/skiffrpc/skiff/transport-ttheader => ../transport-ttheader
+
+replace github.com/skiffrpc/skiff/retry => ../retry
 
 replace github.com/skiffrpc/skiff/codec-protobuf => ../codec-protobuf
 

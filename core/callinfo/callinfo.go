@@ -48,6 +48,15 @@ type Info struct {
 	ConnectTimeout time.Duration
 	// Transport and Codec name the protocols the call used.
 	Transport, Codec string
+	// OverStreams is true on a client call made over a stream transport
+	// (client.WithStreamTransport, such as HTTP/2 with gRPC): each attempt
+	// is a stream of its own, and ending an attempt's context resets that
+	// stream (the server sees the call canceled) without harming the
+	// connection. On framed transports (false) ending the context of an
+	// attempt that waits for its reply on a pooled connection closes that
+	// connection. A retry module uses it to choose how to abandon a backup
+	// request that lost.
+	OverStreams bool
 	// Request is the request's metadata: client middleware sets keys to
 	// send with the call; on the server it holds what the client sent.
 	Request Metadata
@@ -91,7 +100,23 @@ type Attempt struct {
 	Response Metadata
 	// Err is the attempt's outcome, set when it ends.
 	Err error
+
+	released atomic.Bool
 }
+
+// ReleaseRequest records that the runtime no longer reads the call's
+// request (its arguments) for this attempt: the request has been written
+// to the connection, or the attempt ended. The client runtime calls it;
+// EndAttempt does too.
+func (a *Attempt) ReleaseRequest() { a.released.Store(true) }
+
+// RequestReleased reports whether the runtime no longer reads the call's
+// request for this attempt (see ReleaseRequest). Middleware that runs
+// attempts at once (backup requests) and returns before a losing attempt
+// ends waits for it before returning, since callers may recycle the
+// arguments as soon as the call returns. It is safe to call from any
+// goroutine.
+func (a *Attempt) RequestReleased() bool { return a.released.Load() }
 
 // Call returns the call the attempt belongs to.
 func (a *Attempt) Call() *Info { return a.call }
@@ -164,13 +189,22 @@ func (i *Info) StartAttempt(ctx context.Context) (context.Context, *Attempt) {
 	return ac, a
 }
 
-// EndAttempt records err as a's outcome. Once the call has returned, the
+// EndAttempt records err as a's outcome and releases its request (see
+// Attempt.ReleaseRequest). Once the call has returned, the
 // call's Stats hold the details of the attempt that ended last before it
 // returned (see FinishStats).
 func (i *Info) EndAttempt(a *Attempt, err error) {
+	a.released.Store(true)
 	a.Err = err
 	i.last.Store(a)
 }
+
+// LastAttempt returns the attempt that ended last (see EndAttempt), or nil
+// before any ended. Client middleware that calls next once per attempt
+// finds there the record (instance, address, error) of the attempt that
+// call made, once it has returned; with attempts running at once it is
+// whichever ended last.
+func (i *Info) LastAttempt() *Attempt { return i.last.Load() }
 
 // Attempts returns how many attempts the call has started.
 func (i *Info) Attempts() int { return int(i.attempts.Load()) }

@@ -246,6 +246,7 @@ func (c *Client) newCallInfo(ctx context.Context, method string, opts []CallOpti
 	ci.Caller, ci.CallerMethod, ci.Service, ci.Method = caller, callerMethod, c.svc.Name, method
 	ci.RPCTimeout, ci.ConnectTimeout = c.opts.rpcTimeout, c.opts.connectTimeout
 	ci.Transport, ci.Codec = c.tname, c.cname
+	ci.OverStreams = c.spool != nil
 	if mi := c.svc.Methods[method]; mi != nil {
 		ci.Oneway = mi.Oneway
 	}
@@ -478,6 +479,7 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 		// server cannot have read the request.
 		return status.Wrap(status.ErrUnsent, "send request to "+at.Address, err)
 	}
+	at.ReleaseRequest() // written: the request is not read again (a failed write may be retried above)
 	if ci.Oneway {
 		c.pool.put(pc)
 		return nil

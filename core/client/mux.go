@@ -410,6 +410,9 @@ func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, at *callin
 	at.Stats.Record(stats.WriteStart)
 	at.Stats.SendSize, err = mc.send(msg, call)
 	at.Stats.Record(stats.WriteFinish)
+	if err == nil {
+		at.ReleaseRequest() // encoded into the connection's buffer: not read again
+	}
 	if call == nil || err != nil {
 		if call != nil && mc.forget(msg.SeqID) {
 			muxCalls.Put(call)
