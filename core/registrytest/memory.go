@@ -29,6 +29,7 @@ type Memory struct {
 	mu       sync.Mutex
 	version  uint64
 	services map[string]*memService
+	watches  map[string]map[*memWatch]struct{} // see Watching
 }
 
 type memService struct {
@@ -113,6 +114,7 @@ func (m *Memory) Deregister(info *registry.Info) error {
 		}
 		if len(ins) == 0 {
 			delete(m.services, name)
+			m.notifyLocked(name)
 			continue
 		}
 		m.set(name, ins)
@@ -125,6 +127,7 @@ func (m *Memory) Deregister(info *registry.Info) error {
 func (m *Memory) set(name string, ins []discovery.Instance) {
 	m.version++
 	m.services[name] = &memService{key: "memory:" + name + "#" + strconv.FormatUint(m.version, 10), instances: ins}
+	m.notifyLocked(name)
 }
 
 func same(a, b discovery.Instance) bool {
@@ -141,9 +144,5 @@ func (m *Memory) Resolve(ctx context.Context, service string) (discovery.Result,
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	svc := m.services[service]
-	if svc == nil {
-		return discovery.Result{}, nil
-	}
-	return discovery.Result{Cacheable: true, Key: svc.key, Instances: svc.instances}, nil
+	return m.resultLocked(service), nil
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,6 +65,12 @@ type Params struct {
 //     while 8 new ones are registered, all at once, and exactly the
 //     remaining 16 resolve. Run the kit with -race for this check to
 //     find data races.
+//   - Watch, when the resolver is a [discovery.Watcher] (skipped
+//     otherwise): a watch of a service sees, within Settle, one instance
+//     registered, a second one, and the first one deregistered; update is
+//     never called concurrently with itself for that watch; once stop has
+//     returned, update is not called again (an instance registered after
+//     stop goes unseen for Settle/4, at most one second).
 //
 // Deregister always gets a copy of the registered Info (another pointer,
 // equal fields), so a registry must identify instances by value. A check
@@ -94,6 +101,7 @@ func Run(t *testing.T, p Params) {
 	t.Run("TwoInstances", k.twoInstances)
 	t.Run("Reregister", k.reregister)
 	t.Run("Concurrent", k.concurrent)
+	t.Run("Watch", k.watch)
 }
 
 type kit struct {
@@ -406,4 +414,77 @@ func describeInstances(ins []discovery.Instance) string {
 		s[i] = fmt.Sprintf("%s://%s(weight %d)", in.Network(), in.Address(), in.Weight())
 	}
 	return "[" + strings.Join(s, " ") + "]"
+}
+
+// watch checks the discovery.Watcher contract.
+func (k *kit) watch(t *testing.T) {
+	c := k.begin(t, "Watch")
+	w, ok := c.res.(discovery.Watcher)
+	if !ok {
+		t.Skip("the resolver is not a discovery.Watcher")
+	}
+	s := c.service("a")
+	var (
+		mu        sync.Mutex
+		last      *discovery.Result
+		calls     int
+		inFlight  atomic.Int32
+		overlap   atomic.Bool
+		stopped   atomic.Bool
+		afterStop atomic.Int32
+	)
+	stop, err := w.Watch(s, func(r discovery.Result) {
+		if inFlight.Add(1) > 1 {
+			overlap.Store(true)
+		}
+		defer inFlight.Add(-1)
+		if stopped.Load() {
+			afterStop.Add(1)
+		}
+		mu.Lock()
+		last, calls = &r, calls+1
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	stopOnce := sync.OnceFunc(stop)
+	t.Cleanup(stopOnce)
+	await := func(what string, ws ...want) {
+		t.Helper()
+		deadline := time.Now().Add(k.p.Settle)
+		for {
+			mu.Lock()
+			var got error = errors.New("no update yet")
+			if last != nil {
+				got = match(last.Instances, ws)
+			}
+			mu.Unlock()
+			if got == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the watch of %q did not show %s within %v: %v", what, s, describeWants(ws), k.p.Settle, got)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	a := &registry.Info{ServiceName: s, Services: []string{s}, Addr: c.addr(), Weight: 2}
+	b := &registry.Info{ServiceName: s, Services: []string{s}, Addr: c.addr(), Weight: 3}
+	c.mustRegister(a)
+	await("after Register", wantOf(a))
+	c.mustRegister(b)
+	await("after registering a second instance", wantOf(a), wantOf(b))
+	c.mustDeregister(a)
+	await("after deregistering the first instance", wantOf(b))
+	stopOnce()
+	stopped.Store(true)
+	c.mustRegister(&registry.Info{ServiceName: s, Services: []string{s}, Addr: c.addr(), Weight: 4})
+	time.Sleep(min(k.p.Settle/4, time.Second))
+	if n := afterStop.Load(); n > 0 {
+		t.Errorf("update called %d times after stop returned", n)
+	}
+	if overlap.Load() {
+		t.Error("update called concurrently with itself for one watch")
+	}
 }

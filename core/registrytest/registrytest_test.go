@@ -212,6 +212,27 @@ func (r otherErr) Resolve(ctx context.Context, svc string) (discovery.Result, er
 	return res, err
 }
 
+// Watching stores: the Memory's watching view.
+func TestRunMemoryWatching(t *testing.T) {
+	registrytest.Run(t, registrytest.Params{New: func(*testing.T) (registry.Registry, discovery.Resolver) {
+		m := registrytest.NewMemory()
+		return m, m.Watching()
+	}})
+}
+
+// ignoresStop is a watcher whose stop does not stop its updates.
+type ignoresStop struct{ *registrytest.Memory }
+
+func (r ignoresStop) Watch(svc string, update func(discovery.Result)) (func(), error) {
+	_, err := r.Memory.Watching().Watch(svc, update) // the real stop is dropped: updates go on
+	return func() {}, err
+}
+
+// deaf is a watcher that never calls update.
+type deaf struct{ *registrytest.Memory }
+
+func (deaf) Watch(string, func(discovery.Result)) (func(), error) { return func() {}, nil }
+
 type store interface {
 	registry.Registry
 	discovery.Resolver
@@ -221,12 +242,14 @@ var broken = map[string]struct {
 	new  func() store
 	want []string
 }{
-	"firstOnly":  {func() store { return firstOnly{registrytest.NewMemory()} }, []string{"--- FAIL: TestBrokenRegistry/Services", "-services-b"}},
-	"noWeight":   {func() store { return noWeight{registrytest.NewMemory()} }, []string{"--- FAIL: TestBrokenRegistry/Services", "Weight() = 10, want 7"}},
-	"noTags":     {func() store { return noTags{registrytest.NewMemory()} }, []string{"--- FAIL: TestBrokenRegistry/Services", `Tag("`}},
-	"byPointer":  {func() store { return &byPointer{Memory: registrytest.NewMemory(), seen: map[*registry.Info]bool{}} }, []string{"--- FAIL: TestBrokenRegistry/TwoInstances", "after deregistering the first instance"}},
-	"duplicates": {func() store { return &duplicates{ins: map[string][]discovery.Instance{}} }, []string{"--- FAIL: TestBrokenRegistry/Reregister", "resolves 2 times"}},
-	"otherErr":   {func() store { return otherErr{registrytest.NewMemory()} }, []string{"--- FAIL: TestBrokenRegistry/Services", "store unreachable"}},
+	"firstOnly":   {func() store { return firstOnly{registrytest.NewMemory()} }, []string{"--- FAIL: TestBrokenRegistry/Services", "-services-b"}},
+	"noWeight":    {func() store { return noWeight{registrytest.NewMemory()} }, []string{"--- FAIL: TestBrokenRegistry/Services", "Weight() = 10, want 7"}},
+	"noTags":      {func() store { return noTags{registrytest.NewMemory()} }, []string{"--- FAIL: TestBrokenRegistry/Services", `Tag("`}},
+	"byPointer":   {func() store { return &byPointer{Memory: registrytest.NewMemory(), seen: map[*registry.Info]bool{}} }, []string{"--- FAIL: TestBrokenRegistry/TwoInstances", "after deregistering the first instance"}},
+	"duplicates":  {func() store { return &duplicates{ins: map[string][]discovery.Instance{}} }, []string{"--- FAIL: TestBrokenRegistry/Reregister", "resolves 2 times"}},
+	"otherErr":    {func() store { return otherErr{registrytest.NewMemory()} }, []string{"--- FAIL: TestBrokenRegistry/Services", "store unreachable"}},
+	"ignoresStop": {func() store { return ignoresStop{registrytest.NewMemory()} }, []string{"--- FAIL: TestBrokenRegistry/Watch", "after stop returned"}},
+	"deaf":        {func() store { return deaf{registrytest.NewMemory()} }, []string{"--- FAIL: TestBrokenRegistry/Watch", "did not show"}},
 }
 
 const brokenEnv = "REGISTRYTEST_BROKEN"
