@@ -84,7 +84,11 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 		c.meta = transport.ChainMeta(append([]transport.MetaHandler{pm}, o.metaHandlers...)...)
 	}
 	if o.tls != nil && o.streamProto == nil {
-		return nil, errors.New("client: WithTLSConfig needs WithStreamTransport (framed transports have no TLS yet)")
+		if o.engineSet && o.engine.Name() != engine.Std.Name() {
+			return nil, fmt.Errorf("client: WithTLSConfig needs the std engine, not %s (Netpoll has no TLS); leave WithEngine out", o.engine.Name())
+		}
+		o.engine = newTLSEngine(o.tls)
+		c.opts.engine = o.engine
 	}
 	if o.streamProto != nil {
 		if c.scodec = o.streamCodec; c.scodec == nil {

@@ -103,7 +103,7 @@ func (p *muxPool) get(addr string, timeout time.Duration) (*muxConn, error) {
 		// waiting keeps its connection until its reply or the failure.
 		mc.retire(status.Wrap(status.ErrUnsent, "connection closed by the server while idle", nil))
 	}
-	conn, err := p.c.opts.engine.Dial(network(addr), addr, timeout)
+	conn, err := p.c.opts.engine.Dial(network(addr), addr, timeout) // a tlsEngine with WithTLSConfig
 	if err != nil {
 		return nil, err
 	}

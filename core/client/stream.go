@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
-	"net"
 	"sync"
 	"time"
 
@@ -54,11 +53,14 @@ func WithStreamConnsPerHost(n int) Option {
 	})
 }
 
-// WithTLSConfig makes the client dial its stream connections (see
-// WithStreamTransport) with TLS: crypto/tls over the std engine, as Netpoll
-// has no TLS; NextProtos defaults to "h2". Framed transports do not use it
-// yet (New fails when it is set without a stream transport). cfg is cloned;
-// a nil cfg turns TLS off.
+// WithTLSConfig makes the client dial its connections with TLS (mTLS when
+// cfg has Certificates): crypto/tls over the std engine, as Netpoll has no
+// TLS, so New fails when WithEngine asks for another engine. For stream
+// transports (WithStreamTransport) NextProtos defaults to "h2"; framed
+// transports (Thrift, TTHeader, Kitex Protobuf) offer no ALPN unless cfg
+// does. ServerName defaults to the host dialled. A failed handshake is a
+// connect error (status.ErrConnect) that says when the server looks like
+// a plaintext one. cfg is cloned; a nil cfg turns TLS off.
 func WithTLSConfig(cfg *tls.Config) Option {
 	return optionFunc(func(o *options) {
 		if cfg != nil {
@@ -389,32 +391,13 @@ func (h *streamHost) sweep() {
 func (p *streamPool) dial(addr string) (stream.ClientConn, error) {
 	nw := network(addr)
 	var conn engine.Conn
+	eng := p.eng
 	if p.tls != nil {
-		cfg := p.tls
-		if len(cfg.NextProtos) == 0 {
-			cfg = cfg.Clone()
-			cfg.NextProtos = []string{"h2"}
-		}
-		if cfg.ServerName == "" {
-			if host, _, err := net.SplitHostPort(addr); err == nil {
-				cfg = cfg.Clone()
-				cfg.ServerName = host
-			}
-		}
-		d := &net.Dialer{Timeout: p.timeout}
-		ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
-		tc, err := (&tls.Dialer{NetDialer: d, Config: cfg}).DialContext(ctx, nw, addr)
-		cancel()
-		if err != nil {
-			return nil, status.Wrap(status.ErrConnect, "dial "+addr, err)
-		}
-		conn = engine.NewStdConn(tc)
-	} else {
-		c, err := p.eng.Dial(nw, addr, p.timeout)
-		if err != nil {
-			return nil, status.Wrap(status.ErrConnect, "dial "+addr, err)
-		}
-		conn = c
+		eng = newTLSEngine(p.tls, "h2")
+	}
+	conn, err := eng.Dial(nw, addr, p.timeout)
+	if err != nil {
+		return nil, status.Wrap(status.ErrConnect, "dial "+addr, err)
 	}
 	cc, err := p.proto.NewClientConn(conn, stream.ClientConnParams{Authority: addr})
 	if err != nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"strings"
@@ -60,6 +61,9 @@ type options struct {
 	advertiseAddr    string
 	metaHandlers     []transport.MetaHandler
 	ext              *extensions // WithConnHook, WithUnknownMethodHandler (extensions.go)
+	engineSet        bool        // WithEngine was given
+	tls              *tls.Config // WithTLSConfig
+	tlsOptional      bool        // WithTLSOptional
 }
 
 func defaultOptions() options {
@@ -90,14 +94,17 @@ func WithAddress(addr string) Option {
 
 // WithListener serves ln instead of listening on the address. The default
 // Netpoll engine serves only *net.TCPListener, *net.UnixListener and its
-// own listeners (Start fails on others): serve a crypto/tls listener, or
-// any other wrapping listener, with WithEngine(engine.Std).
+// own listeners (Start fails on others): serve any other wrapping listener
+// with WithEngine(engine.Std). For TLS, WithTLSConfig is simpler (it wraps
+// the listener itself); do not give it a TLS listener as well.
 func WithListener(ln net.Listener) Option {
 	return optionFunc(func(o *options) { o.listener = ln })
 }
 
 // WithEngine sets the connection engine (default engine.Default).
-func WithEngine(e engine.Engine) Option { return optionFunc(func(o *options) { o.engine = e }) }
+func WithEngine(e engine.Engine) Option {
+	return optionFunc(func(o *options) { o.engine, o.engineSet = e, true })
+}
 
 // WithExitWaitTime bounds a graceful shutdown (default 5 s): in-flight calls
 // get this long to finish before connections are closed.

@@ -237,6 +237,12 @@ func (s *Server) startLocked() (*registration, error) {
 			return nil, err
 		}
 	}
+	if s.opts.tls != nil {
+		if s.opts.engineSet && s.opts.engine.Name() != engine.Std.Name() {
+			return nil, fmt.Errorf("server: WithTLSConfig needs the std engine, not %s (Netpoll has no TLS); leave WithEngine out", s.opts.engine.Name())
+		}
+		s.opts.engine = engine.Std
+	}
 	eng, err := s.opts.engine.NewServer(engine.ServerParams{
 		Handler:     (*connHandler)(s),
 		ReadTimeout: s.opts.readTimeout,
@@ -255,9 +261,13 @@ func (s *Server) startLocked() (*registration, error) {
 		// listener accepting connections nobody serves.
 		return nil, fmt.Errorf("server: WithListener: %w", err)
 	}
+	served := ln
+	if s.opts.tls != nil {
+		served = &tlsListener{Listener: ln, cfg: s.opts.tls, optional: s.opts.tlsOptional, log: s.log}
+	}
 	s.eng, s.ln, s.started = eng, ln, true
 	s.served = make(chan error, 1)
-	go func() { s.served <- eng.Serve(ln) }()
+	go func() { s.served <- eng.Serve(served) }()
 	if s.opts.registry != nil {
 		s.reg = &registration{r: s.opts.registry, info: s.registryInfo(ln.Addr()), done: make(chan struct{})}
 	}
@@ -498,6 +508,11 @@ func (s *Server) detect(st *connState, r transport.Reader) error {
 			}
 			return nil
 		}
+	}
+	if len(prefix) >= 2 && prefix[0] == 0x16 && prefix[1] == 0x03 {
+		// A TLS ClientHello: the client speaks TLS to a plaintext server.
+		s.log.Warn("skiff: TLS handshake on a plaintext port, closing connection (serve TLS with WithTLSConfig)", "remote", st.remote)
+		return status.Protocolf("TLS handshake on a plaintext port")
 	}
 	s.log.Warn("skiff: unknown protocol, closing connection", "remote", st.remote, "prefix", fmt.Sprintf("%x", prefix))
 	return status.Protocolf("unknown protocol (first bytes %x)", prefix)
