@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -424,5 +426,37 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func sortedAddrs(lns ...net.Listener) string {
+	s := make([]string, len(lns))
+	for i, ln := range lns {
+		s[i] = ln.Addr().String()
+	}
+	slices.Sort(s)
+	return strings.Join(s, ",")
+}
+
+// awaitSet waits until the last update's addresses, in any order, are
+// want (sorted, comma-separated).
+func (w *watcher) awaitSet(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		got := "(no update)"
+		if w.count() > 0 {
+			s := strings.Split(addrs(w.last()), ",")
+			slices.Sort(s)
+			got = strings.Join(s, ",")
+			if got == want {
+				return
+			}
+		}
+		select {
+		case <-w.note:
+		case <-deadline:
+			t.Fatalf("watch shows %s, want %s", got, want)
+		}
 	}
 }

@@ -1,0 +1,108 @@
+package consul_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/discovery"
+	"github.com/skiffrpc/skiff/core/registry"
+	"github.com/skiffrpc/skiff/core/registrytest"
+	consul "github.com/skiffrpc/skiff/registry-consul"
+	"github.com/skiffrpc/skiff/registry-consul/consultest"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+func agentPair(t *testing.T, a *consultest.Agent, opts ...consul.Option) (*consul.Registry, *consul.Resolver) {
+	t.Helper()
+	opts = append([]consul.Option{consul.WithAddress(a.HTTPAddr), consul.WithLogger(quiet)}, opts...)
+	reg, err := consul.NewRegistry(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := consul.NewResolver(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = reg.Close()
+		_ = res.Close()
+	})
+	return reg, res
+}
+
+// Show 1: the registry conformance kit passes against a real agent.
+func TestConformance(t *testing.T) {
+	a := consultest.Start(t)
+	registrytest.Run(t, registrytest.Params{
+		New: func(t *testing.T) (registry.Registry, discovery.Resolver) {
+			reg, res := agentPair(t, a)
+			return reg, res
+		},
+		Settle: 30 * time.Second,
+	})
+}
+
+// listen returns a loopback listener closed when the test ends.
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	return ln
+}
+
+// A TTL check that stops being fed goes critical and the instance leaves
+// the watch; a dev agent that restarts empty gets the instance back from
+// the heartbeat's re-registration.
+func TestAgentCheckAndForget(t *testing.T) {
+	a := consultest.Start(t)
+	reg, res := agentPair(t, a, consul.WithTTL(time.Second), consul.WithBackoff(50*time.Millisecond, 500*time.Millisecond))
+	ln1, ln2 := listen(t), listen(t)
+	i1 := &registry.Info{ServiceName: "forget", Addr: ln1.Addr()}
+	i2 := &registry.Info{ServiceName: "forget", Addr: ln2.Addr()}
+	for _, i := range []*registry.Info{i1, i2} {
+		if err := reg.Register(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := newWatcher()
+	stop, err := res.Watch("forget", w.update)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	both := sortedAddrs(ln1, ln2)
+	w.awaitSet(t, both)
+
+	// A second registry whose heartbeat dies (as a crashed process's).
+	crashed, err := consul.NewRegistry(consul.WithAddress(a.HTTPAddr), consul.WithTTL(time.Second), consul.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln3 := listen(t)
+	if err := crashed.Register(&registry.Info{ServiceName: "forget", Addr: ln3.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	w.awaitSet(t, sortedAddrs(ln1, ln2, ln3))
+	consul.StopHeartbeat(crashed)
+	start := time.Now()
+	w.awaitSet(t, both)
+	t.Logf("instance without heartbeat left the watch %v after its last heartbeat stopped (TTL 1s)", time.Since(start).Round(time.Millisecond))
+
+	// The dev agent restarts empty: the registrations come back by
+	// themselves.
+	a.Stop()
+	a.Restart()
+	a.WaitLeader(60 * time.Second)
+	w.awaitSet(t, both)
+	r2, err := res.Resolve(context.Background(), "forget")
+	if err != nil || len(r2.Instances) != 2 {
+		t.Fatalf("Resolve after the agent restart: %d instances, %v", len(r2.Instances), err)
+	}
+}
