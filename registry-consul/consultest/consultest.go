@@ -227,6 +227,16 @@ func (a *Agent) Running() bool {
 	}
 }
 
+// PID returns the agent process's id, or 0 when it has not started.
+func (a *Agent) PID() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cmd == nil || a.cmd.Process == nil {
+		return 0
+	}
+	return a.cmd.Process.Pid
+}
+
 // Stop ends the agent gracefully (SIGTERM; SIGKILL after 15 s) and waits
 // for it. Stopping a stopped agent does nothing.
 func (a *Agent) Stop() { a.signal(syscall.SIGTERM) }

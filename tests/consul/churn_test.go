@@ -223,4 +223,3 @@ func TestChurn(t *testing.T) {
 		t.Errorf("heap grew from %d to %d KiB", ms0.HeapInuse>>10, ms1.HeapInuse>>10)
 	}
 }
-
