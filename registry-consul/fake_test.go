@@ -32,7 +32,9 @@ type fakeConsul struct {
 	other    func(w http.ResponseWriter, r *http.Request) bool
 }
 
-func newFake(t *testing.T) *fakeConsul {
+func newFake(t *testing.T) *fakeConsul { return newFakeB(t) }
+
+func newFakeB(t testing.TB) *fakeConsul {
 	t.Helper()
 	f := &fakeConsul{index: 1, changed: make(chan struct{}), body: []byte("[]"), status: http.StatusOK}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
