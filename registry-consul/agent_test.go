@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +105,36 @@ func TestAgentCheckAndForget(t *testing.T) {
 	r2, err := res.Resolve(context.Background(), "forget")
 	if err != nil || len(r2.Instances) != 2 {
 		t.Fatalf("Resolve after the agent restart: %d instances, %v", len(r2.Instances), err)
+	}
+}
+
+// Tag and datacenter filters, stale reads and Meta against a real agent.
+func TestAgentFilters(t *testing.T) {
+	a := consultest.Start(t)
+	reg, _ := agentPair(t, a, consul.WithProtocol("ttheader"))
+	ln1, ln2 := listen(t), listen(t)
+	for i, ln := range []net.Listener{ln1, ln2} {
+		zone := []string{"z1", "z2"}[i]
+		if err := reg.Register(&registry.Info{ServiceName: "filters", Addr: ln.Addr(), Weight: 3 + i,
+			Tags: map[string]string{"zone": zone}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, z1 := agentPair(t, a, consul.WithTags("zone=z1"), consul.WithStale(true))
+	res, err := z1.Resolve(context.Background(), "filters")
+	if err != nil || len(res.Instances) != 1 || res.Instances[0].Address() != ln1.Addr().String() {
+		t.Fatalf("zone=z1: %v, %v", res.Instances, err)
+	}
+	in := res.Instances[0]
+	if p, _ := in.Tag("protocol"); p != "ttheader" || in.Weight() != 3 {
+		t.Fatalf("protocol %q weight %d", p, in.Weight())
+	}
+	_, all := agentPair(t, a, consul.WithDatacenter("dc1"))
+	if res, err := all.Resolve(context.Background(), "filters"); err != nil || len(res.Instances) != 2 {
+		t.Fatalf("dc1: %v, %v", res.Instances, err)
+	}
+	_, other := agentPair(t, a, consul.WithDatacenter("nowhere"))
+	if _, err := other.Resolve(context.Background(), "filters"); err == nil || !strings.Contains(err.Error(), "No path to datacenter") {
+		t.Fatalf("unknown datacenter: %v", err)
 	}
 }

@@ -32,9 +32,6 @@ func dial(o *options) (*conn, error) {
 	if o.address != "" {
 		cfg.Address = o.address
 	}
-	if o.datacenter != "" {
-		cfg.Datacenter = o.datacenter
-	}
 	if o.namespace != "" {
 		cfg.Namespace = o.namespace
 	}

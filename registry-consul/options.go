@@ -109,8 +109,9 @@ func WithAddress(addr string) Option {
 	return optionFunc(func(o *options) { o.address = addr })
 }
 
-// WithDatacenter sets the datacenter: the Registry's requests go to it,
-// and the Resolver finds instances in it (default: the agent's own).
+// WithDatacenter sets the datacenter the Resolver finds instances in
+// (default: its agent's own). Resolver only: a Registry registers with its
+// agent, which belongs to one datacenter.
 func WithDatacenter(dc string) Option {
 	return optionFunc(func(o *options) { o.datacenter = dc })
 }

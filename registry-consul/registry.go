@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"regexp"
@@ -244,7 +245,9 @@ func (r *Registry) heartbeat(ctx context.Context, e *entry) {
 	agent := r.conn.client.Agent()
 	interval := r.o.ttl / 3
 	bo := backoff{min: r.o.backoffMin, max: min(r.o.backoffMax, interval)}
-	wait := interval
+	// The first beat comes after half to all of the interval, so the
+	// heartbeats of instances registered together spread out.
+	wait := interval/2 + rand.N(interval/2+1)
 	failing := false
 	for {
 		if !sleep(ctx, wait) {

@@ -104,6 +104,7 @@ func (r *Resolver) Resolve(ctx context.Context, service string) (discovery.Resul
 func (r *Resolver) query(ctx context.Context, service string, waitIndex uint64) ([]*api.ServiceEntry, *api.QueryMeta, error) {
 	q := &api.QueryOptions{
 		AllowStale: r.o.stale,
+		Datacenter: r.o.datacenter,
 		WaitIndex:  waitIndex,
 		Namespace:  r.o.namespace,
 		Partition:  r.o.partition,
