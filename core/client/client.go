@@ -255,6 +255,9 @@ func (c *Client) newCallInfo(ctx context.Context, method string, opts []CallOpti
 			o.applyCall(&co)
 		}
 		ci.Target = co.hostPort
+		if co.url != "" && co.hostPort == "" {
+			urlKey.Set(ci, co.url)
+		}
 		if co.timeout > 0 {
 			ci.RPCTimeout = co.timeout
 		}
@@ -312,6 +315,18 @@ func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.At
 	if at.Address = ci.Target; at.Address != "" {
 		return c.inner(ctx, req, resp)
 	}
+	if u, ok := urlKey.Get(ci); ok {
+		r := c.opts.httpResolver
+		if r == nil {
+			r = defaultHTTPResolver
+		}
+		addr, err := r.ResolveURL(ctx, u)
+		if err != nil {
+			return status.Wrap(status.ErrNoInstance, "resolve URL "+u, err)
+		}
+		at.Address = addr
+		return c.inner(ctx, req, resp)
+	}
 	pe, err := c.pick(ctx, at)
 	if err != nil {
 		return err
@@ -325,6 +340,13 @@ func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.At
 	fb.Done(ctx, at.Instance, loadbalance.DoneInfo{Err: err, Latency: time.Since(start)})
 	return err
 }
+
+// urlKey carries a WithURL call's URL to its attempts.
+var urlKey = callinfo.NewKey[string]("client.url")
+
+// defaultHTTPResolver resolves WithURL calls when WithHTTPResolver is not
+// given; it holds no state.
+var defaultHTTPResolver = discovery.NewHTTPResolver("tcp")
 
 var messages = sync.Pool{New: func() any { return new(codec.Message) }}
 
