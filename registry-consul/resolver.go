@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 	"github.com/skiffrpc/skiff/core/discovery"
@@ -330,6 +331,7 @@ func (w *watch) run(ctx context.Context) {
 		return sleep(ctx, bo.delay())
 	}
 	for {
+		start := time.Now()
 		entries, meta, err := w.r.query(ctx, w.service, index)
 		if ctx.Err() != nil {
 			return
@@ -346,16 +348,20 @@ func (w *watch) run(ctx context.Context) {
 		}
 		bo.reset()
 		prev := index
-		switch {
-		case meta.LastIndex < index:
+		if meta.LastIndex < prev {
 			// Consul's index went back (a restarted cluster, another
 			// server): start over with a fresh, non-blocking read.
 			index = 0
-		default:
-			index = meta.LastIndex
+		} else {
+			index = max(meta.LastIndex, 1)
 		}
-		if index == prev && prev != 0 {
-			continue // the wait ended without a change
+		if index == prev {
+			// No change. A query that returns early without one (not
+			// Consul's behaviour, but a proxy's) must not spin.
+			if time.Since(start) < w.r.o.waitTime/2 && !sleep(ctx, w.r.o.backoffMin) {
+				return
+			}
+			continue
 		}
 		res, err := w.r.convert(w.service, meta.LastIndex, entries)
 		if err != nil {

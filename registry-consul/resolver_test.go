@@ -182,8 +182,8 @@ func TestResolveSkipsBadEntries(t *testing.T) {
 	if addrs(res) != "127.0.0.1:81" {
 		t.Fatalf("got %s", addrs(res))
 	}
-	if m := l.find(`instance \"bad\" has port 0`); m == "" && l.find(`instance "bad" has port 0`) == "" {
-		t.Fatalf("bad entry not logged: %v", l.msgs)
+	if l.find(`instance \"bad\" has port 0`) == "" && l.find(`instance "bad" has port 0`) == "" {
+		t.Fatal("bad entry not logged")
 	}
 }
 
@@ -346,7 +346,7 @@ func TestWatchKeepsLastGoodSet(t *testing.T) {
 		}
 	}
 	if l.find("watch failing") == "" {
-		t.Fatalf("failure not logged: %v", l.msgs)
+		t.Fatal("failure not logged")
 	}
 	f.setEntries(t, entry("svc", 3, nil))
 	w.await(t, "127.0.0.1:3")
@@ -458,5 +458,38 @@ func (w *watcher) awaitSet(t *testing.T, want string) {
 		case <-deadline:
 			t.Fatalf("watch shows %s, want %s", got, want)
 		}
+	}
+}
+
+// A server that answers blocking queries at once, without a change (a
+// proxy that does not block), does not make the watch spin.
+func TestWatchNoSpin(t *testing.T) {
+	f := newFake(t)
+	var mu sync.Mutex
+	n := 0
+	f.other = func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		n++
+		mu.Unlock()
+		w.Header().Set("X-Consul-Index", "7")
+		_, _ = w.Write([]byte(`[{"Service":{"ID":"x","Address":"127.0.0.1","Port":80}}]`))
+		return true
+	}
+	r, _ := newResolver(t, f, consul.WithBackoff(50*time.Millisecond, time.Second))
+	w := newWatcher()
+	stop, err := r.Watch("svc", w.update)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.await(t, "127.0.0.1:80")
+	time.Sleep(time.Second)
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if n > 40 {
+		t.Fatalf("%d queries in about a second", n)
+	}
+	if w.count() != 1 {
+		t.Fatalf("%d updates for one unchanging set", w.count())
 	}
 }
