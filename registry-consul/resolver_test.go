@@ -333,10 +333,11 @@ func TestWatchKeepsLastGoodSet(t *testing.T) {
 		body   string
 	}{{500, "down"}, {200, "{not json"}, {200, `[{"Service":{"ID":"x"}}]`}, {200, string(manyEntries(5000))}} {
 		n := w.count()
-		f.set(bad.status, []byte(bad.body))
-		// Let the watch take the bad answer and query again.
 		q0, _ := f.stats()
-		waitFor(t, func() bool { q, _ := f.stats(); return q >= q0+2 })
+		f.set(bad.status, []byte(bad.body))
+		// Let the watch take the bad answer (the query in flight returns
+		// it) and send its next query.
+		waitFor(t, func() bool { q, _ := f.stats(); return q >= q0+1 })
 		if w.count() != n {
 			t.Fatalf("after a bad answer (%d %.20q) the watch pushed %s", bad.status, bad.body, addrs(w.last()))
 		}
