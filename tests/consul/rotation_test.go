@@ -3,9 +3,11 @@ package consul_test
 import (
 	"context"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/consul/api"
 	"github.com/skiffrpc/skiff/core/registry"
 	consul "github.com/skiffrpc/skiff/registry-consul"
 	"github.com/skiffrpc/skiff/registry-consul/consultest"
@@ -43,6 +45,27 @@ func (c *checkedRegistry) Deregister(info *registry.Info) error {
 	}
 	c.ok <- gone && derr == nil
 	return err
+}
+
+// checkStatus returns the status of the skiff check of serviceID.
+func checkStatus(t *testing.T, agentAddr, serviceID string) string {
+	t.Helper()
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	c, err := api.NewClient(&api.Config{Address: agentAddr, HttpClient: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks, _, err := c.Health().Checks(service, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range checks {
+		if ch.ServiceID == serviceID {
+			return ch.Status
+		}
+	}
+	return "(no check)"
 }
 
 // Show 2: two servers register and the client spreads calls over both;
@@ -101,6 +124,11 @@ func TestKillAndRestart(t *testing.T) {
 	// kill; plus one watch round; plus slack for a loaded machine.
 	if limit := ttl + 3*time.Second; took > limit {
 		t.Errorf("took %v, more than %v", took, limit)
+	}
+	// Its check is critical in Consul (the instance is not deregistered:
+	// that comes after DeregisterCriticalServiceAfter).
+	if st := checkStatus(t, agent.HTTPAddr, consul.ServiceID(service, b.addr)); st != api.HealthCritical {
+		t.Errorf("killed b's check is %q, want critical", st)
 	}
 	l.awaitCalls(t, "a", 100)
 
