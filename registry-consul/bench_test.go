@@ -14,7 +14,7 @@ import (
 // consulEntries is a health answer of n instances shaped like a real
 // agent's (node, service with Meta and weights, two checks), with the
 // instance at port skip left out.
-func consulEntries(b *testing.B, n, skip int) []byte {
+func consulEntries(b testing.TB, n, skip int) []byte {
 	entries := make([]*api.ServiceEntry, 0, n)
 	for i := range n {
 		if i == skip {

@@ -217,6 +217,30 @@ func TestResolveTooManyInstances(t *testing.T) {
 	if err != nil || len(res.Instances) != 10000 {
 		t.Fatalf("%d instances, err %v", len(res.Instances), err)
 	}
+
+	// 10,000 entries shaped like a real agent's (node, service, two
+	// checks): about 11 MiB, under the 16 MiB body limit, decoded and
+	// refused; what it costs is bounded by the body limit.
+	body := consulEntries(t, 10000, -1)
+	f.set(200, body)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err = r.Resolve(context.Background(), "svc")
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, consul.ErrTooManyInstances) {
+		t.Fatalf("err = %v", err)
+	}
+	grew := after.TotalAlloc - before.TotalAlloc
+	t.Logf("a %d KiB answer of 10,000 entries: %d KiB allocated to refuse it", len(body)>>10, grew>>10)
+	if grew > 8*uint64(consul.DefaultMaxResponseBytes) {
+		t.Fatalf("allocated %d MiB", grew>>20)
+	}
+	// With a smaller body limit the same answer fails while it is read.
+	r3, _ := newResolver(t, f, consul.WithMaxResponseBytes(1<<20))
+	if _, err := r3.Resolve(context.Background(), "svc"); !errors.Is(err, consul.ErrResponseTooLarge) {
+		t.Fatalf("err = %v", err)
+	}
 }
 
 // endless is a health answer that never ends: "[" then entries forever.
