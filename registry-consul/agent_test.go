@@ -63,7 +63,9 @@ func listen(t *testing.T) net.Listener {
 // the heartbeat's re-registration.
 func TestAgentCheckAndForget(t *testing.T) {
 	a := consultest.Start(t)
-	reg, res := agentPair(t, a, consul.WithTTL(time.Second), consul.WithBackoff(50*time.Millisecond, 500*time.Millisecond))
+	l := &logs{}
+	reg, res := agentPair(t, a, consul.WithTTL(time.Second), consul.WithBackoff(50*time.Millisecond, 500*time.Millisecond),
+		consul.WithLogger(slog.New(l)))
 	ln1, ln2 := listen(t), listen(t)
 	i1 := &registry.Info{ServiceName: "forget", Addr: ln1.Addr()}
 	i2 := &registry.Info{ServiceName: "forget", Addr: ln2.Addr()}
@@ -101,11 +103,25 @@ func TestAgentCheckAndForget(t *testing.T) {
 	a.Stop()
 	a.Restart()
 	a.WaitLeader(60 * time.Second)
-	w.awaitSet(t, both)
-	r2, err := res.Resolve(context.Background(), "forget")
-	if err != nil || len(r2.Instances) != 2 {
-		t.Fatalf("Resolve after the agent restart: %d instances, %v", len(r2.Instances), err)
+	// A fresh resolver (no watch, no cache) asks the new agent.
+	_, fresh := agentPair(t, a)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r2, err := fresh.Resolve(context.Background(), "forget")
+		if err == nil && len(r2.Instances) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the agent restart: %d instances, %v", len(r2.Instances), err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
+	if l.find("registered again") == "" {
+		t.Fatal("no re-registration logged")
+	}
+	// The watch follows the new agent (its index went back to a new
+	// cluster's).
+	w.awaitSet(t, both)
 }
 
 // Tag and datacenter filters, stale reads and Meta against a real agent.
