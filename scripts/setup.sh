@@ -3,7 +3,9 @@
 # Debian's thrift-compiler (to prove the committed Apache Thrift peer code
 # is what it generates, and to build the ThriftTest peers) and
 # protobuf-compiler (protoc: golden tests of the protoc-free generator and
-# the protoc-gen-skiff plugin). Idempotent; safe to run again.
+# the protoc-gen-skiff plugin); and the Consul agent the registry-consul
+# tests run (scripts/consul.sh builds it from the Go module proxy, once).
+# Idempotent; safe to run again.
 set -euo pipefail
 
 need_apt=()
@@ -19,3 +21,5 @@ fi
 go version
 thrift --version
 protoc --version
+consul=$(bash "$(dirname "$0")/consul.sh")
+"$consul" version

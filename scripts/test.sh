@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 
+# The registry-consul tests run this agent; here a missing agent fails
+# them instead of skipping them.
+SKIFF_CONSUL=$(bash scripts/consul.sh)
+export SKIFF_CONSUL SKIFF_REQUIRE_CONSUL=1
+
 modules=$(go work edit -json | grep '"DiskPath"' | cut -d'"' -f4)
 fail=0
 for m in $modules; do

@@ -260,6 +260,9 @@ func (c *Client) newCallInfo(ctx context.Context, method string, opts []CallOpti
 			o.applyCall(&co)
 		}
 		ci.Target = co.hostPort
+		if co.url != "" && co.hostPort == "" {
+			urlKey.Set(ci, co.url)
+		}
 		if co.timeout > 0 {
 			ci.RPCTimeout = co.timeout
 		}
@@ -317,6 +320,18 @@ func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.At
 	if at.Address = ci.Target; at.Address != "" {
 		return c.inner(ctx, req, resp)
 	}
+	if u, ok := urlKey.Get(ci); ok {
+		r := c.opts.httpResolver
+		if r == nil {
+			r = defaultHTTPResolver
+		}
+		addr, err := r.ResolveURL(ctx, u)
+		if err != nil {
+			return status.Wrap(status.ErrNoInstance, "resolve URL "+u, err)
+		}
+		at.Address = addr
+		return c.inner(ctx, req, resp)
+	}
 	pe, err := c.pick(ctx, at)
 	if err != nil {
 		return err
@@ -343,6 +358,13 @@ func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.At
 // errPanicked is the outcome a picker is told of an attempt whose call
 // path panicked.
 var errPanicked = status.New(status.Internal, "the call path panicked")
+
+// urlKey carries a WithURL call's URL to its attempts.
+var urlKey = callinfo.NewKey[string]("client.url")
+
+// defaultHTTPResolver resolves WithURL calls when WithHTTPResolver is not
+// given; it holds no state.
+var defaultHTTPResolver = discovery.NewHTTPResolver("tcp")
 
 var messages = sync.Pool{New: func() any { return new(codec.Message) }}
 

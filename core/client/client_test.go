@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,5 +204,60 @@ func TestOneway(t *testing.T) {
 	go func() { <-got }()
 	if _, err := call(cli, "x"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// urlResolver maps every URL to one address and records what it was asked.
+type urlResolver struct {
+	addr string
+	mu   sync.Mutex
+	urls []string
+}
+
+func (r *urlResolver) ResolveURL(_ context.Context, u string) (string, error) {
+	r.mu.Lock()
+	r.urls = append(r.urls, u)
+	r.mu.Unlock()
+	if strings.Contains(u, "unknown") {
+		return "", errors.New("no such host")
+	}
+	return r.addr, nil
+}
+
+func TestPerCallURL(t *testing.T) {
+	a := start(t, func(_ context.Context, in []byte) ([]byte, error) { return []byte("a"), nil })
+	b := start(t, func(_ context.Context, in []byte) ([]byte, error) { return []byte("b"), nil })
+	_, port, _ := net.SplitHostPort(b)
+	cli, _ := client.New(toycodec.Service(), client.WithHostPorts(a))
+	defer cli.Close()
+	// The default resolver: the URL's host (an IP, or a name in DNS) and port.
+	for _, u := range []string{"http://127.0.0.1:" + port + "/echo", "http://localhost:" + port + "/echo"} {
+		if got, err := call(cli, "x", client.WithURL(u)); got != "b" {
+			t.Fatalf("WithURL(%s): %q, %v", u, got, err)
+		}
+	}
+	if _, err := call(cli, "x", client.WithURL("thrift://127.0.0.1/echo")); !errors.Is(err, status.ErrNoInstance) {
+		t.Fatalf("URL without a port: %v", err)
+	}
+	if got, _ := call(cli, "x", client.WithURL("http://127.0.0.1:"+port), client.WithHostPort(a)); got != "a" {
+		t.Fatalf("WithHostPort should win over WithURL: %q", got)
+	}
+	// A resolver of one's own.
+	r := &urlResolver{addr: b}
+	cli2, _ := client.New(toycodec.Service(), client.WithHostPorts(a), client.WithHTTPResolver(r))
+	defer cli2.Close()
+	if got, err := call(cli2, "x", client.WithURL("http://echo.example/x")); got != "b" {
+		t.Fatalf("custom resolver: %q, %v", got, err)
+	}
+	if _, err := call(cli2, "x", client.WithURL("http://unknown.example/x")); !errors.Is(err, status.ErrNoInstance) || !strings.Contains(err.Error(), "no such host") {
+		t.Fatalf("unresolvable URL: %v", err)
+	}
+	if got, _ := call(cli2, "x"); got != "a" {
+		t.Fatalf("a call without WithURL: %q", got)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.urls) != 2 {
+		t.Fatalf("resolver asked %v", r.urls)
 	}
 }

@@ -75,6 +75,7 @@ type options struct {
 	refresh          time.Duration
 	balancerWrappers []func(loadbalance.Balancer) loadbalance.Balancer
 	resolverWrappers []func(discovery.Resolver) discovery.Resolver
+	httpResolver     discovery.HTTPResolver
 }
 
 // fail records err as the options' error unless one is already recorded.
@@ -107,6 +108,14 @@ func WithHostPorts(addrs ...string) Option {
 // WithResolver sets the service discovery resolver.
 func WithResolver(r discovery.Resolver) Option {
 	return optionFunc(func(o *options) { o.resolver = r })
+}
+
+// WithHTTPResolver sets how the URLs of WithURL calls become addresses
+// (Kitex's client.WithHTTPResolver). The default is
+// discovery.NewHTTPResolver("tcp"): the URL's host looked up in DNS, its
+// port or the scheme's. A nil r keeps the default.
+func WithHTTPResolver(r discovery.HTTPResolver) Option {
+	return optionFunc(func(o *options) { o.httpResolver = r })
 }
 
 // WithLoadBalancer sets the balancer (default weighted round robin).
@@ -269,6 +278,7 @@ type CallOption interface{ applyCall(*callOptions) }
 
 type callOptions struct {
 	hostPort string
+	url      string
 	timeout  time.Duration
 	sets     []func(*callinfo.Info)
 }
@@ -280,6 +290,17 @@ func (f callOptionFunc) applyCall(o *callOptions) { f(o) }
 // WithHostPort sends this call to addr, bypassing discovery and balancing.
 func WithHostPort(addr string) CallOption {
 	return callOptionFunc(func(o *callOptions) { o.hostPort = addr })
+}
+
+// WithURL sends this call to the address the client's HTTP resolver gives
+// for rawURL (WithHTTPResolver), bypassing discovery and balancing as
+// WithHostPort does; WithHostPort takes precedence. Only the URL's host
+// and port matter (Kitex's callopt.WithURL also uses the path, for its
+// HTTP transport). The URL is resolved at each attempt; when it does not
+// resolve, the attempt fails with an error matching status.ErrNoInstance
+// before anything is sent.
+func WithURL(rawURL string) CallOption {
+	return callOptionFunc(func(o *callOptions) { o.url = rawURL })
 }
 
 // WithCallOption sets a per-call option that a module defines with
