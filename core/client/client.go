@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/skiffrpc/skiff/core/callinfo"
@@ -308,12 +309,29 @@ func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) (*pickerEntry, 
 // balance starts an attempt, picks its instance (unless the call is pinned
 // to an address), then runs the instance middleware. Each time the client
 // middleware calls it is a new attempt with its own record.
+//
+// When the connection to the picked instance is refused (nothing was sent:
+// the instance is gone, though discovery still lists it), the call is
+// balanced once more, as grpc-go never sends a call to a backend it could
+// not connect to while another is up. A refused dial is fast, so this
+// costs one failed dial, not a timeout.
 func (c *Client) balance(ctx context.Context, req, resp any) error {
 	ci := callinfo.From(ctx)
 	actx, at := ci.StartAttempt(ctx)
 	err := c.attempt(actx, ci, at, req, resp)
 	ci.EndAttempt(at, err)
+	if err != nil && refused(err) && ci.Target == "" && ctx.Err() == nil {
+		actx, at = ci.StartAttempt(ctx)
+		err = c.attempt(actx, ci, at, req, resp)
+		ci.EndAttempt(at, err)
+	}
 	return err
+}
+
+// refused reports whether err is a dial the peer refused (nothing
+// listens there any more).
+func refused(err error) bool {
+	return errors.Is(err, status.ErrConnect) && errors.Is(err, syscall.ECONNREFUSED)
 }
 
 func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt, req, resp any) (err error) {

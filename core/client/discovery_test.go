@@ -14,6 +14,7 @@ import (
 	"github.com/skiffrpc/skiff/core/client"
 	"github.com/skiffrpc/skiff/core/discovery"
 	"github.com/skiffrpc/skiff/core/endpoint"
+	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/internal/toycodec"
 	"github.com/skiffrpc/skiff/core/loadbalance"
 	"github.com/skiffrpc/skiff/core/status"
@@ -401,5 +402,52 @@ func TestFeedbackOnPanic(t *testing.T) {
 	defer fb.mu.Unlock()
 	if len(fb.done) != 1 || fb.done[0].Err == nil {
 		t.Errorf("feedback %+v, want one failed attempt", fb.done)
+	}
+}
+
+// TestRefusedInstanceRebalanced: an instance that refuses connections
+// (gone, though still listed) costs no call: the call is balanced once
+// more, on each engine.
+func TestRefusedInstanceRebalanced(t *testing.T) {
+	live := start(t, func(_ context.Context, in []byte) ([]byte, error) { return in, nil })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	_ = ln.Close()
+	for _, eng := range []engine.Engine{engine.Netpoll, engine.Std} {
+		t.Run(eng.Name(), func(t *testing.T) {
+			var attempts atomic.Int32
+			count := func(next endpoint.Endpoint) endpoint.Endpoint {
+				return func(ctx context.Context, req, resp any) error {
+					attempts.Add(1)
+					return next(ctx, req, resp)
+				}
+			}
+			cli, err := client.New(toycodec.Service(), client.WithHostPorts(dead, live), client.WithEngine(eng),
+				client.WithLogger(quiet), client.WithInstanceMiddleware(count))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.Close()
+			for i := range 20 {
+				if _, err := call(cli, "x"); err != nil {
+					t.Fatalf("call %d: %v", i, err)
+				}
+			}
+			if n := attempts.Load(); n <= 20 || n > 40 {
+				t.Errorf("%d attempts for 20 calls, half of them first to the dead instance", n)
+			}
+		})
+	}
+	// Pinned to the dead address, the refusal is the call's error.
+	cli, err := client.New(toycodec.Service(), client.WithHostPorts(live), client.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := call(cli, "x", client.WithHostPort(dead)); !errors.Is(err, status.ErrConnect) {
+		t.Errorf("pinned to a refusing address: %v", err)
 	}
 }

@@ -62,7 +62,7 @@ func (npEngine) Dial(network, address string, timeout time.Duration) (Conn, erro
 // Netpoll reports when a connection attempt is reset (nothing listening,
 // or a full backlog): it matches syscall.ECONNREFUSED, as a std dial's
 // error does.
-var errConnectRefused = fmt.Errorf("connection refused (reset while connecting): %w", syscall.ECONNREFUSED)
+var errConnectRefused = fmt.Errorf("%w (reset while connecting)", syscall.ECONNREFUSED)
 
 // dialError names a refused connection as such.
 func dialError(err error) error {
