@@ -63,6 +63,10 @@ func (p *Protocol) Detect(prefix []byte) bool {
 	return len(prefix) < 8 || binary.BigEndian.Uint16(prefix[6:])&FlagStreaming == 0
 }
 
+// CarriesOutOfOrder implements transport.OutOfOrderCarrier: TTHeader's
+// flag 0x0001 carries codec.Message.OutOfOrder.
+func (p *Protocol) CarriesOutOfOrder() bool { return true }
+
 // ReadMessage reads one TTHeader or TTHeader+Framed frame from r and
 // returns the message bytes in it (valid until r.Release), without the
 // inner u32 length of the framed form.
@@ -74,7 +78,8 @@ func (p *Protocol) Detect(prefix []byte) bool {
 // consumed. It appends the header's key/values to msg.Meta (see
 // [DecodeHeader]), sets msg.ProtocolID to the header's protocol id (its
 // top bit cleared) with [FramedPayload] added when the payload was framed, and sets msg.SeqID
-// to the header's sequence id. The codec's DecodeEnvelope then overwrites
+// to the header's sequence id and msg.OutOfOrder to its
+// [FlagSupportOutOfOrder] flag. The codec's DecodeEnvelope then overwrites
 // SeqID with the message's own (Kitex writes the same value in both).
 //
 // The payload is framed when its bytes 4 and 5 are a Thrift (0x8001) or
@@ -102,6 +107,7 @@ func (p *Protocol) ReadMessage(r transport.Reader, msg *codec.Message, maxSize i
 	}
 	payload := frame[FixedLen+h.InfoSize:]
 	msg.SeqID = h.SeqID
+	msg.OutOfOrder = h.Flags&FlagSupportOutOfOrder != 0
 	if isn, ok := msg.Meta.Str(KeyIDLServiceName); ok {
 		msg.Service = isn // routes the call on multi-service servers
 	}
@@ -127,7 +133,8 @@ func framedPayload(b []byte) bool {
 
 // WriteMessage writes msg, encoded by c, as one frame into w without
 // flushing: a header with msg.SeqID, protocol id msg.ProtocolID (without
-// [FramedPayload]), flags 0 and the key/values of msg.Meta (see
+// [FramedPayload]), flags 0 ([FlagSupportOutOfOrder] when msg.OutOfOrder,
+// which Kitex never sets for unary calls) and the key/values of msg.Meta (see
 // [HeaderLen] for the block layout), then, in the framed form, the u32
 // length of the message, then the message. The framed form is written by
 // [TTHeaderFramed] and whenever msg.ProtocolID has FramedPayload.
@@ -155,7 +162,11 @@ func (p *Protocol) WriteMessage(w transport.Writer, msg *codec.Message, c codec.
 	if int64(len(frame))-4 > MaxFrameSize {
 		return status.Protocolf("ttheader: frame of %d bytes exceeds %d", len(frame), MaxFrameSize)
 	}
-	PutHeader(frame[:hlen], Header{SeqID: msg.SeqID, ProtocolID: msg.ProtocolID &^ FramedPayload}, &msg.Meta, n)
+	var flags uint16
+	if msg.OutOfOrder {
+		flags = FlagSupportOutOfOrder
+	}
+	PutHeader(frame[:hlen], Header{Flags: flags, SeqID: msg.SeqID, ProtocolID: msg.ProtocolID &^ FramedPayload}, &msg.Meta, n)
 	if framed {
 		binary.BigEndian.PutUint32(frame[hlen:], uint32(n-4))
 	}

@@ -27,25 +27,27 @@ import (
 // Client calls the methods of one service. It is safe for concurrent use;
 // Close it to release its connections.
 type Client struct {
-	svc    *service.Info
-	opts   options
-	log    *slog.Logger
-	level  stats.Level
-	proto  transport.Protocol
-	meta   transport.MetaHandler // proto's, if it carries metadata
-	codec  codec.Codec
-	pool   connPool
-	mux    *muxPool
-	spool  *streamPool  // with a stream transport
-	scodec stream.Codec // with a stream transport
-	tname  string       // transport name for call info
-	cname  string       // codec name for call info
-	ep     endpoint.Endpoint
-	inner  endpoint.Endpoint
-	picker atomic.Pointer[pickerEntry]
-	sub    *subscription // the client's view of discovery; nil without a resolver
-	seq    atomic.Int32
-	closed atomic.Bool
+	svc      *service.Info
+	opts     options
+	log      *slog.Logger
+	level    stats.Level
+	proto    transport.Protocol
+	meta     transport.MetaHandler // proto's, if it carries metadata
+	codec    codec.Codec
+	pool     connPool
+	mux      *muxPool
+	auto     *muxPool     // the default mode's multiplexed connections, for upgraded addresses
+	upgraded sync.Map     // addr -> struct{}: its server serves calls out of order (auto)
+	spool    *streamPool  // with a stream transport
+	scodec   stream.Codec // with a stream transport
+	tname    string       // transport name for call info
+	cname    string       // codec name for call info
+	ep       endpoint.Endpoint
+	inner    endpoint.Endpoint
+	picker   atomic.Pointer[pickerEntry]
+	sub      *subscription // the client's view of discovery; nil without a resolver
+	seq      atomic.Int32
+	closed   atomic.Bool
 }
 
 type pickerEntry struct {
@@ -124,6 +126,9 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	} else if len(o.tracers) > 0 {
 		c.level = stats.LevelDetailed
 	}
+	if len(o.modes) > 1 {
+		return nil, fmt.Errorf("client: %s: give one connection mode, not several", strings.Join(o.modes, " and "))
+	}
 	inner := c.roundTrip
 	switch {
 	case o.streamProto != nil:
@@ -135,6 +140,9 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 		c.pool = shortPool{eng: o.engine}
 	default:
 		c.pool = newLongPool(o.engine, o.pool)
+		if oc, ok := c.proto.(transport.OutOfOrderCarrier); ok && oc.CarriesOutOfOrder() && len(o.modes) == 0 {
+			c.auto = newMuxPool(c, 2) // dials nothing until an address is upgraded
+		}
 	}
 	c.inner = endpoint.Build(func(ctx context.Context, req, resp any) error {
 		if a, ok := req.(*stream.Args); ok {
@@ -171,6 +179,9 @@ func (c *Client) Close() error {
 			c.mux.close()
 		} else {
 			c.pool.close()
+			if c.auto != nil {
+				c.auto.close()
+			}
 		}
 	}
 	return nil
@@ -417,12 +428,18 @@ func (c *Client) roundTrip(ctx context.Context, req, resp any) error {
 			ct = left
 		}
 	}
-	if c.mux != nil {
-		err := c.muxRoundTrip(ctx, ci, at, deadline, ct, req, resp)
+	mux := c.mux
+	if mux == nil && c.auto != nil {
+		if _, ok := c.upgraded.Load(at.Address); ok {
+			mux = c.auto
+		}
+	}
+	if mux != nil {
+		err := c.muxRoundTrip(mux, ctx, ci, at, deadline, ct, req, resp)
 		if errors.Is(err, status.ErrUnsent) && !errors.Is(err, status.ErrConnect) && ctx.Err() == nil {
 			// Transparent retry: the connection had failed before the
 			// request was queued; nothing reached the wire.
-			err = c.muxRoundTrip(ctx, ci, at, deadline, ct, req, resp)
+			err = c.muxRoundTrip(mux, ctx, ci, at, deadline, ct, req, resp)
 		}
 		return err
 	}
@@ -499,6 +516,7 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 	}
 	msg.SeqID = c.seq.Add(1)
 	msg.Service, msg.Method, msg.Payload = ci.Service, ci.Method, req
+	msg.OutOfOrder = c.auto != nil // offered: a Skiff server says it takes it
 	at.SeqID = msg.SeqID
 
 	if c.meta != nil {
@@ -566,6 +584,10 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 		c.pool.discard(pc)
 	} else {
 		c.pool.put(pc)
+		if msg.OutOfOrder && c.auto != nil {
+			// The server serves calls out of order: multiplex from now on.
+			c.upgraded.Store(at.Address, struct{}{})
+		}
 	}
 	if msg.Err != nil {
 		return msg.Err

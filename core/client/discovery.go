@@ -284,5 +284,10 @@ func (c *Client) closeAddr(addr string) {
 		c.mux.closeAddr(addr)
 	case c.pool != nil:
 		c.pool.closeAddr(addr)
+		if c.auto != nil {
+			// Whatever comes back at addr is asked again.
+			c.upgraded.Delete(addr)
+			c.auto.closeAddr(addr)
+		}
 	}
 }

@@ -378,9 +378,9 @@ func (mc *muxConn) decode(body []byte, msg *codec.Message, call *muxCall) error 
 }
 
 // muxRoundTrip is roundTrip for multiplexed connections.
-func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt, deadline time.Time, ct time.Duration, req, resp any) error {
+func (c *Client) muxRoundTrip(p *muxPool, ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt, deadline time.Time, ct time.Duration, req, resp any) error {
 	at.Stats.Record(stats.ClientConnStart)
-	mc, err := c.mux.get(at.Address, ct)
+	mc, err := p.get(at.Address, ct)
 	at.Stats.Record(stats.ClientConnFinish)
 	if err != nil {
 		return status.Wrap(status.ErrConnect, "connect to "+at.Address, err)
@@ -397,6 +397,7 @@ func (c *Client) muxRoundTrip(ctx context.Context, ci *callinfo.Info, at *callin
 	}
 	msg.SeqID = c.seq.Add(1)
 	msg.Service, msg.Method, msg.Payload = ci.Service, ci.Method, req
+	msg.OutOfOrder = true // TTHeader: a Skiff server may answer in any order
 	at.SeqID = msg.SeqID
 
 	var call *muxCall

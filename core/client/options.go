@@ -58,6 +58,7 @@ type options struct {
 	pool             PoolConfig
 	short            bool
 	mux              int
+	modes            []string // the connection-mode options given (one at most)
 	maxFrame         int
 	middlewares      []endpoint.Middleware
 	instanceMWs      []endpoint.Middleware
@@ -184,10 +185,28 @@ func WithConnectTimeout(d time.Duration) Option {
 	return optionFunc(func(o *options) { o.connectTimeout = d })
 }
 
-// WithLongConnection configures the connection pool. Zero fields take the
-// DefaultPoolConfig values.
+// Connection modes. A client uses one of three ways to hold connections,
+// chosen by at most one of WithLongConnection, WithShortConnection and
+// WithMultiplex (New fails when more than one is given):
+//   - without any, a pool of connections with one call at a time each
+//     (DefaultPoolConfig); on a protocol that carries the out-of-order flag
+//     (TTHeader, see transport.OutOfOrderCarrier) the client offers it, and
+//     an address whose server answers that it serves calls out of order (a
+//     Skiff server) is multiplexed from then on, over two connections, as
+//     with WithMultiplex(2). Kitex and Apache servers never answer so and
+//     keep the pool;
+//   - WithLongConnection: that pool, configured, and never multiplexed;
+//   - WithShortConnection: a connection per call;
+//   - WithMultiplex: multiplexed connections, whatever the server says.
+
+// WithLongConnection uses a pool of connections with one call at a time
+// each, configured by cfg (zero fields take the DefaultPoolConfig values),
+// and never multiplexes. See the connection modes above.
 func WithLongConnection(cfg PoolConfig) Option {
-	return optionFunc(func(o *options) { o.pool, o.short, o.mux = cfg, false, 0 })
+	return optionFunc(func(o *options) {
+		o.pool, o.short, o.mux = cfg, false, 0
+		o.modes = append(o.modes, "WithLongConnection")
+	})
 }
 
 // WithMultiplex pipelines calls over conns shared connections per address
@@ -200,27 +219,32 @@ func WithLongConnection(cfg PoolConfig) Option {
 // its late reply is read and dropped.
 //
 // The server must answer every request on the connection it came on, with
-// its sequence id, in any order. Skiff, Kitex and Apache Thrift servers
-// serve a connection's requests one after another and answer in order, so
-// multiplexing does not avoid head-of-line blocking: a slow call (or one
-// that timed out on the client but still runs on the server) delays every
-// call queued behind it on that connection, and a large reply delays the
-// replies behind it while the shared read loop reads and decodes it. When
-// call latencies vary widely, use more connections, or the default pool
-// (one call per connection at a time).
+// its sequence id, in any order. Over TTHeader the requests carry the
+// out-of-order flag, and a Skiff server runs them at once and answers each
+// when it is done, so a slow call holds up no other (see
+// server.WithConnConcurrency). Over Thrift Framed, and with Kitex and
+// Apache Thrift servers, a connection's requests are served one after
+// another and answered in order: a slow call delays every call queued
+// behind it on that connection. Use it with Framed only towards Skiff
+// servers (the default connection mode multiplexes TTHeader by itself).
+// See the connection modes above.
 func WithMultiplex(conns int) Option {
 	return optionFunc(func(o *options) {
 		if conns <= 0 {
 			conns = 2
 		}
 		o.mux, o.short = conns, false
+		o.modes = append(o.modes, "WithMultiplex")
 	})
 }
 
 // WithShortConnection makes a new connection for every call and closes it
 // after.
 func WithShortConnection() Option {
-	return optionFunc(func(o *options) { o.short, o.mux = true, 0 })
+	return optionFunc(func(o *options) {
+		o.short, o.mux = true, 0
+		o.modes = append(o.modes, "WithShortConnection")
+	})
 }
 
 // WithMaxFrameSize bounds a reply frame (default 16 MiB).

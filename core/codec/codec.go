@@ -139,6 +139,12 @@ type Message struct {
 	// using the connection after it (a server shutting down gracefully;
 	// TTHeader's crrst key). Transports without headers ignore it.
 	ConnReset bool
+	// OutOfOrder, on a request, says its sender accepts the replies of a
+	// connection in any order (TTHeader's flag 0x0001), so the server may
+	// serve the connection's requests at once; on a reply, that the server
+	// does, which lets the client multiplex calls on one connection.
+	// Transports without the notion ignore it.
+	OutOfOrder bool
 	// Size is the number of bytes the message took on the wire, frame and
 	// headers included. A transport's ReadMessage sets it; 0 means the
 	// transport did not say (the runtime then counts the message bytes).

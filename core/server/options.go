@@ -64,18 +64,38 @@ type options struct {
 	engineSet        bool        // WithEngine was given
 	tls              *tls.Config // WithTLSConfig
 	tlsOptional      bool        // WithTLSOptional
+	connConcurrency  int         // WithConnConcurrency
 }
 
 func defaultOptions() options {
 	return options{
-		network:     "tcp",
-		address:     DefaultAddress,
-		engine:      engine.Default,
-		exitWait:    DefaultExitWaitTime,
-		readTimeout: DefaultReadTimeout,
-		idleTimeout: DefaultIdleTimeout,
-		maxFrame:    transport.DefaultMaxFrameSize,
+		network:         "tcp",
+		address:         DefaultAddress,
+		engine:          engine.Default,
+		exitWait:        DefaultExitWaitTime,
+		readTimeout:     DefaultReadTimeout,
+		idleTimeout:     DefaultIdleTimeout,
+		maxFrame:        transport.DefaultMaxFrameSize,
+		connConcurrency: DefaultConnConcurrency,
 	}
+}
+
+// DefaultConnConcurrency is how many calls of one connection run at once
+// by default when the client takes replies out of order.
+const DefaultConnConcurrency = 1024
+
+// WithConnConcurrency bounds how many calls of one connection run at once
+// (default DefaultConnConcurrency). It applies to requests whose client
+// takes replies in any order (TTHeader's out-of-order flag, which Skiff's
+// multiplexing clients set): each runs on a goroutine of its own and its
+// reply is written when it is done, so a slow call holds up no other. At
+// the bound, the connection's next call runs on its reading goroutine,
+// which stops reading until it is done. n <= 1 serves every connection's
+// calls one after another, in order, and tells clients so (they then do
+// not multiplex). Requests without the flag (Thrift Framed and Buffered,
+// Kitex, TTHeader without it) are always served in order.
+func WithConnConcurrency(n int) Option {
+	return optionFunc(func(o *options) { o.connConcurrency = n })
 }
 
 // WithAddress sets the listen address (default ":8888"): "host:port" for

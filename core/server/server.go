@@ -48,8 +48,9 @@ type Server struct {
 	stopCh   chan struct{}
 	stopOnce sync.Once
 	stopErr  error
-	draining atomic.Bool // replies ask clients to drop their connections
-	impls    []any       // registered implementations, for Drainer
+	draining atomic.Bool  // replies ask clients to drop their connections
+	ooo      atomic.Int64 // out-of-order calls running on workers (serveOne)
+	impls    []any        // registered implementations, for Drainer
 
 	byFull   map[string]map[string]*method // full service name (package.Name) -> methods
 	byCodec  map[string]*routes            // service codec -> that codec's services
@@ -331,6 +332,11 @@ func (s *Server) Stop() error {
 		s.draining.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.exitWait)
 		defer cancel()
+		// Stop accepting at once. The engine would also close the
+		// connections that look idle, and a connection whose calls run on
+		// workers (out of order) looks idle: let those calls end first.
+		_ = s.ln.Close()
+		s.awaitWorkers(ctx)
 		// The engine closes its listener first, then waits for its
 		// connections; stream connections end once their streams do. The
 		// engine waits a little longer than the streams, so that streams
@@ -351,6 +357,19 @@ func (s *Server) Stop() error {
 		s.stopErr = err
 	})
 	return s.stopErr
+}
+
+// awaitWorkers waits until no out-of-order call runs on a worker, or ctx
+// is done.
+func (s *Server) awaitWorkers(ctx context.Context) {
+	for s.ooo.Load() > 0 && ctx.Err() == nil {
+		t := time.NewTimer(2 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 }
 
 // Drainer is an optional interface of a registered service
@@ -392,6 +411,12 @@ type connState struct {
 
 	refused  bool // a ConnHook refused the connection: it is closed, nothing is read
 	accepted bool // the ConnHooks accepted it: they are told when it closes
+
+	// Out-of-order serving (requests that accept replies in any order run
+	// on goroutines of their own; see serveOne).
+	wmu     sync.Mutex    // whole replies are written under it once workers run
+	closed  bool          // under wmu: the connection is gone, its writer must not be used
+	workers chan struct{} // a slot per running worker, WithConnConcurrency of them; nil until needed
 }
 
 // connHandler is the engine.Handler view of a Server.
@@ -438,6 +463,11 @@ func (h *connHandler) OnRequest(ctx context.Context, c engine.Conn) (err error) 
 
 func (h *connHandler) OnDisconnect(ctx context.Context, _ engine.Conn) {
 	if st, ok := ctx.(*connState); ok {
+		// Workers still running must not touch the connection's writer
+		// any more: the engine releases it once this returns.
+		st.wmu.Lock()
+		st.closed = true
+		st.wmu.Unlock()
 		(*Server)(h).closeConn(st)
 	}
 }
@@ -454,15 +484,19 @@ func (s *Server) serve(st *connState, r transport.Reader, w transport.Writer) er
 	}
 	for {
 		if err := s.serveOne(st, r, w); err != nil {
+			st.wmu.Lock()
 			if w.MallocLen() > 0 {
 				_ = w.Flush()
 			}
+			st.wmu.Unlock()
 			return err
 		}
 		if r.Len() == 0 {
 			break
 		}
 	}
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
 	if w.MallocLen() > 0 {
 		return w.Flush()
 	}
@@ -543,9 +577,12 @@ func (s *Server) pickCodec(st *connState, msg *codec.Message, payload []byte) co
 // error means the connection must close.
 func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer) error {
 	msg := messages.Get().(*codec.Message)
+	handedOff := false
 	defer func() {
-		msg.Reset()
-		messages.Put(msg)
+		if !handedOff {
+			msg.Reset()
+			messages.Put(msg)
+		}
 	}()
 	payload, err := st.proto.ReadMessage(r, msg, s.opts.maxFrame)
 	if err != nil {
@@ -562,7 +599,7 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	}
 	if msg.Type != codec.Call && msg.Type != codec.Oneway {
 		err := status.Exception(status.TypeInvalidMessageType, "invalid message type "+msg.Type.String()+" from client")
-		s.reply(st, w, c, msg, err, false)
+		s.replyLocked(st, w, c, msg, err, false)
 		return s.connError(st, "decode", err)
 	}
 	m := s.route(c.Name(), msg.Service, msg.Method)
@@ -578,7 +615,7 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 				// A streaming method is served on stream transports only.
 				text = "method " + msg.Method + " is a streaming method: call it over a streaming transport (gRPC)"
 			}
-			s.reply(st, w, c, msg, status.Exception(status.TypeUnknownMethod, text), false)
+			s.replyLocked(st, w, c, msg, status.Exception(status.TypeUnknownMethod, text), false)
 		}
 		return nil
 	}
@@ -586,12 +623,51 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	msg.Payload = args
 	if err := c.DecodePayload(payload[n:], msg); err != nil {
 		if msg.Type == codec.Call {
-			s.reply(st, w, c, msg, status.Exception(status.TypeProtocolError, "decode "+msg.Method+" arguments: "+err.Error()), false)
+			s.replyLocked(st, w, c, msg, status.Exception(status.TypeProtocolError, "decode "+msg.Method+" arguments: "+err.Error()), false)
 		}
 		return s.connError(st, "decode", err)
 	}
+	recvSize := msg.Size
+	if recvSize == 0 {
+		recvSize = len(payload)
+	}
 	_ = r.Release()
+	if s.opts.connConcurrency <= 1 {
+		msg.OutOfOrder = false // its reply says the calls are served in order
+	}
+	if msg.OutOfOrder {
+		// The client takes replies in any order: serve the call on a
+		// goroutine of its own, so a slow handler holds up no other call
+		// of the connection; its reply is written and flushed when done.
+		if st.workers == nil {
+			st.workers = make(chan struct{}, s.opts.connConcurrency)
+		}
+		select {
+		case st.workers <- struct{}{}:
+			handedOff = true
+			s.ooo.Add(1)
+			go func() {
+				defer func() {
+					msg.Reset()
+					messages.Put(msg)
+					<-st.workers
+					s.ooo.Add(-1)
+				}()
+				s.invoke(st, w, c, m, msg, args, recvSize, true)
+			}()
+			return nil
+		default:
+			// At the connection's bound: serve it here, which also stops
+			// reading the connection until it is done (backpressure).
+		}
+	}
+	s.invoke(st, w, c, m, msg, args, recvSize, false)
+	return nil
+}
 
+// invoke runs one decoded call and writes its reply. A worker (async)
+// flushes the reply at once; otherwise serve flushes the batch.
+func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *method, msg *codec.Message, args any, recvSize int, async bool) {
 	ci := callinfo.New(st.Context)
 	ci.Service, ci.Method, ci.SeqID = m.svc, msg.Method, msg.SeqID
 	if m.info == unknownMethodInfo {
@@ -602,10 +678,7 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	ci.RemoteAddr = st.remote
 	ci.Transport, ci.Codec = st.proto.Name(), c.Name()
 	ci.Stats.Reset(s.level)
-	ci.Stats.RecvSize = msg.Size
-	if msg.Size == 0 {
-		ci.Stats.RecvSize = len(payload)
-	}
+	ci.Stats.RecvSize = recvSize
 	var result any
 	if !ci.Oneway {
 		result = m.info.NewResult()
@@ -617,6 +690,7 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 		hctx, cancel = mh.ServerReadMeta(ci, msg)
 	}
 	hctx = s.startCall(ci, hctx)
+	var err error
 	if hctx.Err() != nil {
 		// The caller's deadline passed before the call started: give up.
 		err = status.Wrap(status.ErrTimeout, "deadline passed before "+msg.Method+" started", hctx.Err())
@@ -635,9 +709,18 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 				replyErr = nil // a business error the protocol carries in its header
 			}
 		}
-		before := w.MallocLen()
-		s.reply(st, w, c, msg, replyErr, mh != nil)
-		ci.Stats.SendSize = w.MallocLen() - before
+		st.wmu.Lock()
+		if !st.closed {
+			before := w.MallocLen()
+			s.reply(st, w, c, msg, replyErr, mh != nil)
+			ci.Stats.SendSize = w.MallocLen() - before
+			if async {
+				if ferr := w.Flush(); ferr != nil {
+					s.log.Debug("skiff: flush reply failed", "method", msg.Method, "remote", st.remote, "err", ferr)
+				}
+			}
+		}
+		st.wmu.Unlock()
 	}
 	s.finishCall(ci, hctx, err)
 	if cancel != nil {
@@ -645,7 +728,13 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	}
 	recycle(args)
 	recycle(result)
-	return nil
+}
+
+// replyLocked is reply under the connection's write lock.
+func (s *Server) replyLocked(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error, metaReady bool) {
+	st.wmu.Lock()
+	s.reply(st, w, c, msg, err, metaReady)
+	st.wmu.Unlock()
 }
 
 // recycle hands v back to its generated code for reuse, if it allows.

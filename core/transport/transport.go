@@ -113,6 +113,15 @@ type MetaHandler interface {
 	ServerWriteMeta(ctx context.Context, msg *codec.Message, err error) (carried bool)
 }
 
+// OutOfOrderCarrier is an optional capability of a Protocol whose frames
+// carry codec.Message.OutOfOrder (TTHeader's flag 0x0001): a client on
+// such a protocol offers to take replies in any order, and multiplexes its
+// calls to a server whose replies say it serves them so.
+type OutOfOrderCarrier interface {
+	// CarriesOutOfOrder reports whether the protocol carries the flag.
+	CarriesOutOfOrder() bool
+}
+
 // ChainMeta returns a MetaHandler that runs hs in order (and ServerReadMeta
 // contexts nested in that order). Nil entries are skipped; with none left
 // it returns nil. A business error is carried if any handler carries it;
