@@ -127,15 +127,17 @@ func (t *Throttle) Options() []client.Option {
 func (t *Throttle) Middleware() endpoint.Middleware {
 	return func(next endpoint.Endpoint) endpoint.Endpoint {
 		return func(ctx context.Context, req, resp any) error {
-			b := t.current()
+			e := t.epochNow()
+			p := t.probabilityAt(e) // from the calls before this one
+			b := t.bucketOf(e)
 			b.requests.Add(1)
-			if p := t.probability(); p > 0 && rand.Float64() < p {
+			if p > 0 && rand.Float64() < p {
 				t.throttled.Add(1)
 				return t.err
 			}
 			err := next(ctx, req, resp)
 			if err == nil || !t.rejected(err) {
-				t.current().accepts.Add(1)
+				b.accepts.Add(1) // counted in the bucket the call started in
 			}
 			return err
 		}
@@ -149,15 +151,19 @@ func (t *Throttle) Probability() float64 { return t.probability() }
 // Throttled returns how many calls the Throttle has rejected itself.
 func (t *Throttle) Throttled() uint64 { return t.throttled.Load() }
 
-func (t *Throttle) probability() float64 {
-	req, acc := t.sums()
+func (t *Throttle) probability() float64 { return t.probabilityAt(t.epochNow()) }
+
+func (t *Throttle) probabilityAt(e int64) float64 {
+	req, acc := t.sums(e)
 	p := (float64(req) - t.k*float64(acc)) / float64(req+1)
 	return max(p, 0)
 }
 
-// current returns the bucket of now, reset if it held an older period.
-func (t *Throttle) current() *throttleBucket {
-	e := int64(time.Since(t.epoch)) / t.bucket
+// epochNow returns the index of the bucket period now.
+func (t *Throttle) epochNow() int64 { return int64(time.Since(t.epoch)) / t.bucket }
+
+// bucketOf returns the bucket of period e, reset if it held an older one.
+func (t *Throttle) bucketOf(e int64) *throttleBucket {
 	b := &t.ring[e%throttleBuckets]
 	if old := b.epoch.Load(); old != e && b.epoch.CompareAndSwap(old, e) {
 		// A few counts racing with the reset may be lost: the window is
@@ -168,9 +174,8 @@ func (t *Throttle) current() *throttleBucket {
 	return b
 }
 
-// sums returns the requests and accepts of the window.
-func (t *Throttle) sums() (req, acc int64) {
-	e := int64(time.Since(t.epoch)) / t.bucket
+// sums returns the requests and accepts of the window ending in period e.
+func (t *Throttle) sums(e int64) (req, acc int64) {
 	for i := range t.ring {
 		b := &t.ring[i]
 		if be := b.epoch.Load(); be >= 0 && e-be < throttleBuckets {
