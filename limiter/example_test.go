@@ -52,7 +52,7 @@ func ExampleLimiter_SetMethodLimits() {
 	lim.SetMaxConnections(1000)
 	fmt.Printf("%+v\n", lim.Stats())
 	// Output:
-	// {InFlight:0 Conns:0 RejectedConcurrency:0 RejectedQPS:0 RejectedAdaptive:0 RefusedConns:0 AdaptiveLimit:0}
+	// {InFlight:0 Conns:0 RejectedConcurrency:0 RejectedQPS:0 RejectedAdaptive:0 RefusedConns:0 AdaptiveLimit:0 AdaptiveDrop:0}
 }
 
 // The adaptive limiter takes no number: it finds the concurrency the

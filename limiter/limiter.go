@@ -237,6 +237,10 @@ type Stats struct {
 	// AdaptiveLimit is the adaptive limiter's concurrency limit now (0
 	// when it is off).
 	AdaptiveLimit int64
+	// AdaptiveDrop is the fraction of calls the adaptive limiter sheds
+	// now because requests queue before the handlers (0 when it is off or
+	// not shedding).
+	AdaptiveDrop float64
 }
 
 // Stats returns the limiter's counters.
@@ -251,6 +255,7 @@ func (l *Limiter) Stats() Stats {
 	}
 	if l.adaptive != nil {
 		s.AdaptiveLimit = l.adaptive.current()
+		s.AdaptiveDrop = l.adaptive.dropFraction()
 	}
 	return s
 }
