@@ -209,11 +209,12 @@ func (a *adaptive) shed(wait, target float64) {
 
 // schedWait returns the mean time goroutines waited to run since the last
 // call, in ns, from the scheduler latency histogram, or -1 when it has too
-// few samples to tell (the runtime samples one scheduling in eight).
+// few samples to tell yet (the runtime samples one scheduling in eight);
+// samples then add up until there are enough.
 func (a *adaptive) schedWait() float64 {
 	metrics.Read(a.sample)
 	if a.sample[0].Value.Kind() != metrics.KindFloat64Histogram {
-		return 0
+		return -1 // not in this runtime
 	}
 	h := a.sample[0].Value.Float64Histogram()
 	if len(a.prevHist) != len(h.Counts) {
@@ -224,8 +225,7 @@ func (a *adaptive) schedWait() float64 {
 	var sum float64
 	for i, c := range h.Counts {
 		d := c - a.prevHist[i]
-		a.prevHist[i] = c
-		if d == 0 || !a.haveHist {
+		if d == 0 {
 			continue
 		}
 		lo, hi := h.Buckets[i], h.Buckets[i+1]
@@ -240,6 +240,11 @@ func (a *adaptive) schedWait() float64 {
 		}
 		total += d
 		sum += float64(d) * mid
+	}
+	if !a.haveHist || total >= minWaitSamples {
+		// Start the next measure here; with too few samples, let them
+		// add up over the next periods instead.
+		copy(a.prevHist, h.Counts)
 	}
 	first := !a.haveHist
 	a.haveHist = true
