@@ -205,7 +205,7 @@ func runLoad(args []string) error {
 	quiet := slog.New(slog.DiscardHandler)
 	cli, err := client.New(echo.ServiceInfo(), client.WithHostPorts(*addr), client.WithLogger(quiet),
 		client.WithTransport(ttheader.TTHeaderFramed), client.WithRPCTimeout(*timeout),
-		client.WithLongConnection(client.PoolConfig{MaxIdlePerAddress: 4096, MaxIdleTimeout: time.Minute}))
+		client.WithLongConnection(client.PoolConfig{MaxIdlePerAddress: 1 << 16, MaxIdleGlobal: 1 << 16, MaxIdleTimeout: time.Minute}))
 	if err != nil {
 		return err
 	}
