@@ -84,7 +84,14 @@ type Throttle struct {
 	epoch     time.Time
 	ring      [throttleBuckets]throttleBucket
 	throttled atomic.Uint64
+	past      atomic.Pointer[pastSums] // the window's finished buckets, summed once per bucket
 	err       *status.Error
+}
+
+// pastSums are the counts of the window's buckets before the current one.
+type pastSums struct {
+	epoch         int64 // the current bucket when they were summed
+	requests, acc int64
 }
 
 type throttleBucket struct {
@@ -174,14 +181,25 @@ func (t *Throttle) bucketOf(e int64) *throttleBucket {
 	return b
 }
 
-// sums returns the requests and accepts of the window ending in period e.
+// sums returns the requests and accepts of the window ending in period e:
+// the finished buckets, summed once per period, plus the current one.
 func (t *Throttle) sums(e int64) (req, acc int64) {
-	for i := range t.ring {
-		b := &t.ring[i]
-		if be := b.epoch.Load(); be >= 0 && e-be < throttleBuckets {
-			req += b.requests.Load()
-			acc += b.accepts.Load()
+	p := t.past.Load()
+	if p == nil || p.epoch != e {
+		p = &pastSums{epoch: e}
+		for i := range t.ring {
+			b := &t.ring[i]
+			if be := b.epoch.Load(); be >= 0 && be < e && e-be < throttleBuckets {
+				p.requests += b.requests.Load()
+				p.acc += b.accepts.Load()
+			}
 		}
+		t.past.Store(p)
+	}
+	req, acc = p.requests, p.acc
+	if b := &t.ring[e%throttleBuckets]; b.epoch.Load() == e {
+		req += b.requests.Load()
+		acc += b.accepts.Load()
 	}
 	return req, acc
 }
