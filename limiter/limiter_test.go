@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -276,5 +277,62 @@ func TestAdaptiveShedsQueueing(t *testing.T) {
 		if err := ep(ctx, nil, nil); err != nil {
 			t.Fatalf("unloaded call rejected after recovery: %v", err)
 		}
+	}
+}
+
+// TestAdaptiveShedsRunQueue runs 16 callers of a CPU-bound handler on one
+// P: they queue as runnable goroutines, a queue the scheduler's wait shows
+// before any in-flight count does (a handler runs up to 10 ms before Go
+// preempts it). The adaptive limiter's shedder must engage: a drop
+// fraction above zero, not only its concurrency limit.
+func TestAdaptiveShedsRunQueue(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	l := limiter.New(limiter.WithAdaptive(), limiter.WithLogger(quiet))
+	var inflight, peak atomic.Int64
+	handler := func(context.Context, any, any) error {
+		n := inflight.Add(1)
+		if n > peak.Load() {
+			peak.Store(n)
+		}
+		for start := time.Now(); time.Since(start) < time.Millisecond; {
+		}
+		inflight.Add(-1)
+		return nil
+	}
+	ep := l.Middleware()(handler)
+	ctx := callCtx("Echo")
+	for end := time.Now().Add(200 * time.Millisecond); time.Now().Before(end); {
+		if err := ep(ctx, nil, nil); err != nil {
+			t.Fatalf("unloaded call rejected: %v", err)
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := ep(ctx, nil, nil); err != nil && !isOverload(err) {
+					t.Errorf("rejection %v is not an overload", err)
+					return
+				}
+			}
+		})
+	}
+	var maxDrop float64
+	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+		maxDrop = max(maxDrop, l.Stats().AdaptiveDrop)
+	}
+	close(stop)
+	wg.Wait()
+	s := l.Stats()
+	t.Logf("peak in flight %d, highest drop fraction %.2f, rejected %d, limit %d", peak.Load(), maxDrop, s.RejectedAdaptive, s.AdaptiveLimit)
+	if s.RejectedAdaptive == 0 || maxDrop == 0 {
+		t.Fatalf("16 CPU-bound callers on one P: nothing shed (%+v)", s)
 	}
 }
