@@ -8,6 +8,7 @@ require (
 	github.com/cloudwego/prutal v0.1.3
 	github.com/skiffrpc/skiff/core v0.0.0
 	github.com/skiffrpc/skiff/examples v0.0.0
+	github.com/skiffrpc/skiff/limiter v0.0.0
 	gonum.org/v1/plot v0.17.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
@@ -87,3 +88,5 @@ replace github.com/skiffrpc/skiff/codec-protobuf => ../codec-protobuf
 replace github.com/skiffrpc/skiff/transport-http2 => ../transport-http2
 
 replace github.com/skiffrpc/skiff/codec-grpc => ../codec-grpc
+
+replace github.com/skiffrpc/skiff/limiter => ../limiter

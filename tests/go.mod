@@ -10,6 +10,7 @@ require (
 	github.com/skiffrpc/skiff/core v0.0.0
 	github.com/skiffrpc/skiff/examples v0.0.0
 	github.com/skiffrpc/skiff/retry v0.0.0
+	github.com/skiffrpc/skiff/limiter v0.0.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -114,6 +115,8 @@ replace github.com/skiffrpc/skiff/codec-protobuf => ../codec-protobuf
 replace github.com/skiffrpc/skiff/transport-http2 => ../transport-http2
 
 replace github.com/skiffrpc/skiff/codec-grpc => ../codec-grpc
+
+replace github.com/skiffrpc/skiff/limiter => ../limiter
 
 tool (
 	github.com/cloudwego/kitex/tool/cmd/kitex

@@ -1,0 +1,5 @@
+package limiter_test
+
+import "io"
+
+var errEOF = io.EOF
