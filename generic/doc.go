@@ -1,0 +1,2 @@
+// Package generic calls and serves RPC services without generated code.
+package generic
