@@ -117,7 +117,7 @@ func (e *jsonToThrift) value(t *typeDesc, depth int) error {
 		}
 		at := len(e.out)
 		e.out = appendI32(e.out, 0)
-		n := base64.StdEncoding.DecodedLen(len(str))
+		n := len(str)/4*3 + 3 // room for padded and unpadded input
 		e.out = grow(e.out, n)
 		w, err := base64.StdEncoding.Decode(e.out[at+4:at+4+n], str)
 		if err != nil {
@@ -215,11 +215,6 @@ func (e *jsonToThrift) integer(t *typeDesc) (int64, error) {
 		return 0, e.errorf(string(text) + " overflows " + t.name)
 	default:
 		return 0, e.errorf(string(text) + " is not an integer (" + t.name + ")")
-	}
-	if t.kind == kEnum {
-		if _, known := t.enum.byValue[int32(v)]; !known {
-			return 0, e.errorf(strconv.FormatInt(v, 10) + " is not a value of enum " + t.enum.name)
-		}
 	}
 	return v, nil
 }
@@ -432,19 +427,21 @@ func (e *jsonToThrift) mapKey(t *typeDesc, key []byte) error {
 		return nil
 	}
 	// Integers and enums: the key text is a number, or an enum name.
-	sub := jsonToThrift{s: scanner{src: key}, path: e.path}
 	if t.kind == kEnum {
 		if v, ok := t.enum.byName[string(key)]; ok {
 			e.out = appendI32(e.out, v)
 			return nil
 		}
 	}
+	sub := jsonToThrift{s: scanner{src: key}, path: e.path}
+	text, ok := sub.s.number()
+	if !ok || sub.s.peek() != 0 {
+		return e.errorf("map key " + strconv.Quote(string(key)) + " is not an integer (" + t.name + ")")
+	}
+	sub.s = scanner{src: text}
 	v, err := sub.integer(t)
 	if err != nil {
 		return err
-	}
-	if sub.s.peek() != 0 {
-		return e.errorf("map key " + strconv.Quote(string(key)) + " is not an integer (" + t.name + ")")
 	}
 	switch t.wire {
 	case tByte:

@@ -125,11 +125,6 @@ func (e *mapEncoder) integer(t *typeDesc, v any) (int64, error) {
 	if n < lo || n > hi {
 		return 0, e.errorf("%d overflows %s", n, t.name)
 	}
-	if t.kind == kEnum {
-		if _, ok := t.enum.byValue[int32(n)]; !ok {
-			return 0, e.errorf("%d is not a value of enum %s", n, t.enum.name)
-		}
-	}
 	return n, nil
 }
 
