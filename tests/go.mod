@@ -15,6 +15,7 @@ require (
 	cel.dev/expr v0.25.3 // indirect
 	cloud.google.com/go v0.123.0 // indirect
 	cloud.google.com/go/compute/metadata v0.10.0 // indirect
+	github.com/bufbuild/protocompile v0.14.1 // indirect
 	github.com/bytedance/sonic v1.15.5 // indirect
 	github.com/bytedance/sonic/loader v0.5.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -73,6 +74,7 @@ require (
 	github.com/bytedance/gopkg v0.1.3
 	github.com/cloudwego/gopkg v0.1.6
 	github.com/cloudwego/netpoll v0.7.2 // indirect
+	github.com/skiffrpc/skiff/generic v0.0.0
 	github.com/skiffrpc/skiff/transport-ttheader v0.0.0
 )
 
@@ -94,3 +96,5 @@ tool (
 	github.com/cloudwego/kitex/tool/cmd/kitex
 	google.golang.org/protobuf/cmd/protoc-gen-go
 )
+
+replace github.com/skiffrpc/skiff/generic => ../generic
