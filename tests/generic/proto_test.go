@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,7 +36,9 @@ type docs struct{}
 
 func (docs) Echo(_ context.Context, req *pbgen.Doc) (*pbgen.Doc, error) { return req, nil }
 
-func (docs) Ping(context.Context, *emptypb.Empty) (*emptypb.Empty, error) { return &emptypb.Empty{}, nil }
+func (docs) Ping(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, nil
+}
 
 func (docs) Split(req *pbgen.Doc, srv stream.ServerStreamingServer[pbgen.Item]) error {
 	for _, it := range req.List {
@@ -146,8 +149,8 @@ func TestProtobufJSONRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !proto.Equal(rec.last, want) {
-				t.Fatalf("the server got %v\nwant %v", rec.last, want)
+			if last, _ := rec.seen(); !proto.Equal(last, want) {
+				t.Fatalf("the server got %v\nwant %v", last, want)
 			}
 			if a, b := normalize(t, got.(string)), normalize(t, string(wantJSON)); a != b {
 				t.Fatalf("Echo:\n got %s\nwant %s", a, b)
@@ -163,7 +166,7 @@ func TestProtobufJSONRoundTrip(t *testing.T) {
 			}
 			// Bad input: an error naming the message and field, nothing
 			// sent.
-			before := rec.calls
+			_, before := rec.seen()
 			for _, bad := range []string{`{"nope": 1}`, `{"big": "x"}`, `{"blob": "!!"}`, `{"opt": 2147483648}`, `{"id": 5}`} {
 				_, err := cli.Call(ctx, "Echo", bad)
 				var ge *generic.Error
@@ -171,7 +174,7 @@ func TestProtobufJSONRoundTrip(t *testing.T) {
 					t.Fatalf("Echo(%s): %v", bad, err)
 				}
 			}
-			if rec.calls != before {
+			if _, after := rec.seen(); after != before {
 				t.Fatal("a bad request reached the server")
 			}
 		})
@@ -180,13 +183,22 @@ func TestProtobufJSONRoundTrip(t *testing.T) {
 
 type docRecorder struct {
 	docs
+	mu    sync.Mutex
 	last  *pbgen.Doc
 	calls int
 }
 
 func (r *docRecorder) Echo(ctx context.Context, req *pbgen.Doc) (*pbgen.Doc, error) {
+	r.mu.Lock()
 	r.last, r.calls = req, r.calls+1
+	r.mu.Unlock()
 	return req, nil
+}
+
+func (r *docRecorder) seen() (*pbgen.Doc, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last, r.calls
 }
 
 // Protobuf JSON streams over gRPC: server, client and bidi streaming,
