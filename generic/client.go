@@ -120,3 +120,9 @@ func (c *Client) release(bp *[]byte) {
 		c.bufs.Put(bp)
 	}
 }
+
+// oneway reports whether the client's IDL declares method oneway.
+func (c *Client) oneway(method string) bool {
+	m := c.methods[method]
+	return m != nil && m.oneway
+}

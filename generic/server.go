@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/client"
 	"github.com/skiffrpc/skiff/core/codec"
 	"github.com/skiffrpc/skiff/core/server"
@@ -138,9 +139,16 @@ func thriftHandler(g *Generic, m *methodDesc) service.Handler {
 // that forwards every call it gets, payload unchanged, to the service of
 // the binary generic client c, and replies with the reply's payload
 // unchanged: a binary proxy. Declared exceptions pass inside the payload;
-// errors (status errors with their codes) pass as errors.
+// errors (status errors with their codes) pass as errors. Oneway calls are
+// forwarded only when c's IDL declares the method oneway (ThriftBinary with
+// an IDL); otherwise they are dropped with an error the middleware sees.
 func Forward(c *Client, opts ...client.CallOption) server.UnknownMethodHandler {
 	return func(ctx context.Context, _, method string, req []byte) ([]byte, error) {
+		if ci := callinfo.From(ctx); ci != nil && ci.Oneway && !c.oneway(method) {
+			// A two-way call of a oneway method would wait for a reply that
+			// never comes.
+			return nil, status.Errorf(status.Unimplemented, "generic: cannot forward oneway call %s: the forwarding client's IDL does not declare it oneway", method)
+		}
 		var out codec.Raw
 		if err := c.cli.Call(ctx, method, codec.Raw(req), &out, opts...); err != nil {
 			return nil, err

@@ -104,8 +104,9 @@ func TestProtobufBinaryClient(t *testing.T) {
 // call through a binary generic client. Typed clients of the proxy get the
 // backend's answers, exceptions and errors; the proxy decodes nothing.
 func TestBinaryProxy(t *testing.T) {
-	backend, _ := startAllTypes(t)
-	fwd := newGenericClient(t, "AllTypes", generic.ThriftBinary(nil), backend.Addr().String())
+	backend, h := startAllTypes(t)
+	// With the IDL, the proxy knows which methods are oneway.
+	fwd := newGenericClient(t, "AllTypes", generic.ThriftBinary(loadIDL(t)), backend.Addr().String())
 	pbBackend := startServer(t, func(s *server.Server) error { return pbgen.RegisterDocs(s, docs{}) })
 	pbFwd := newGenericClient(t, "skiff.generic.v1.Docs", generic.ProtobufBinary(nil), pbBackend.Addr().String())
 	count := &counter{}
@@ -140,6 +141,17 @@ func TestBinaryProxy(t *testing.T) {
 			}
 			if n, err := at.Add(ctx, 1, 2); err != nil || n != 3 {
 				t.Fatalf("Add via proxy: %d %v", n, err)
+			}
+			if err := at.Notify(ctx, "via proxy"); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case n := <-h.notes:
+				if n != "via proxy" {
+					t.Fatalf("Notify via proxy: %q", n)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Notify via proxy did not arrive")
 			}
 		})
 	}
