@@ -98,7 +98,7 @@ func (h *allTypes) Mid(_ context.Context, a, b *base.Point) (*base.Point, error)
 	return &base.Point{X: (a.X + b.X) / 2, Y: (a.Y + b.Y) / 2}, nil
 }
 
-func (h *allTypes) Colors(context.Context) ([]base.Color, error) {
+func (h *allTypes) Colors(context.Context, int32) ([]base.Color, error) {
 	return []base.Color{base.Color_RED, base.Color_BLUE}, nil
 }
 

@@ -106,7 +106,7 @@ func TestThriftGenericServer(t *testing.T) {
 				if n, err := at.Add(ctx, 1, 2); err != nil || n != 3 {
 					t.Fatalf("%s: Add: %d %v", tp.Name(), n, err)
 				}
-				if cs, err := at.Colors(ctx); err != nil || !reflect.DeepEqual(cs, []base.Color{base.Color_RED, base.Color_BLUE}) {
+				if cs, err := at.Colors(ctx, 2); err != nil || !reflect.DeepEqual(cs, []base.Color{base.Color_RED, base.Color_BLUE}) {
 					t.Fatalf("%s: Colors: %v %v", tp.Name(), cs, err)
 				}
 				if ps, err := at.Points(ctx, nil); err != nil || len(ps) != 1 || ps[5].X != 5 {

@@ -73,7 +73,7 @@ func TestThriftJSONRoundTrip(t *testing.T) {
 		{"ping", `"hi"`, `"pong hi"`},
 		{"add", `{"a": 2, "b": "40"}`, `42`},
 		{"mid", `{"a": {"x": 0, "y": 0}, "b": {"x": 4, "y": 8}}`, `{"x": 2, "y": 4}`},
-		{"colors", ``, `[1, 7]`},
+		{"colors", `2`, `[1, 7]`},
 		{"points", `[{"x": 1, "y": 1}, {"x": 2, "y": 2}]`, `{"0": {"x": 1, "y": 1}, "1": {"x": 2, "y": 2}}`},
 		{"fail", `{"req": {"id": "ok"}, "which": 0}`, `{"id": "ok", "withDefault": 42, "plain": "", "defColor": 2}`},
 	}

@@ -67,7 +67,7 @@ func TestThriftMapRoundTrip(t *testing.T) {
 			}{
 				{"ping", "hi", "pong hi"},
 				{"add", map[string]any{"a": 2, "b": int64(40)}, int64(42)},
-				{"colors", nil, []any{int32(1), int32(7)}},
+				{"colors", 2, []any{int32(1), int32(7)}},
 				{"points", []any{map[string]any{"x": 1, "y": 1}}, map[any]any{int32(0): map[string]any{"x": int32(1), "y": int32(1)}}},
 				{"touch", 3, nil},
 			} {

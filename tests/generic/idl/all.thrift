@@ -77,6 +77,6 @@ service AllTypes extends Base {
   oneway void notify(1: string msg)
   i64 add(1: i32 a, 2: i64 b)
   base.Point mid(1: base.Point a, 2: base.Point b)
-  list<base.Color> colors()
+  list<base.Color> colors(1: i32 n)
   map<i32, base.Point> points(1: list<base.Point> ps)
 }

@@ -3869,7 +3869,7 @@ type AllTypes interface {
 	// Mid handles AllTypes.mid.
 	Mid(ctx context.Context, a_ *base.Point, b_ *base.Point) (*base.Point, error)
 	// Colors handles AllTypes.colors.
-	Colors(ctx context.Context) ([]base.Color, error)
+	Colors(ctx context.Context, n_ int32) ([]base.Color, error)
 	// Points handles AllTypes.points.
 	Points(ctx context.Context, ps []*base.Point) (map[int32]*base.Point, error)
 }
@@ -4044,9 +4044,10 @@ func allTypesMidHandler(ctx context.Context, impl any, args, result any) error {
 	return nil
 }
 
-func allTypesColorsHandler(ctx context.Context, impl any, _, result any) error {
+func allTypesColorsHandler(ctx context.Context, impl any, args, result any) error {
+	a := args.(*AllTypesColorsArgs)
 	r := result.(*AllTypesColorsResult)
-	success, err := impl.(AllTypes).Colors(ctx)
+	success, err := impl.(AllTypes).Colors(ctx, a.N)
 	if err != nil {
 		return err
 	}
@@ -4193,8 +4194,9 @@ func (c *AllTypesClient) Mid(ctx context.Context, a_ *base.Point, b_ *base.Point
 }
 
 // Colors calls AllTypes.colors.
-func (c *AllTypesClient) Colors(ctx context.Context, opts ...client.CallOption) ([]base.Color, error) {
+func (c *AllTypesClient) Colors(ctx context.Context, n_ int32, opts ...client.CallOption) ([]base.Color, error) {
 	args := allTypesColorsArgsPool.Get().(*AllTypesColorsArgs)
+	args.N = n_
 	result := allTypesColorsResultPool.Get().(*AllTypesColorsResult)
 	err := c.inv.Call(ctx, "colors", args, result, opts...)
 	res := *result
@@ -6032,6 +6034,8 @@ func (p *AllTypesMidResult) Recycle() {
 
 // AllTypesColorsArgs is the IDL struct colors_args.
 type AllTypesColorsArgs struct {
+	// N is field 1.
+	N int32 `thrift:"n,1" json:"n"`
 }
 
 var (
@@ -6051,6 +6055,8 @@ func (p *AllTypesColorsArgs) FastSize() int {
 		return thriftcodec.StopSize
 	}
 	n := thriftcodec.StopSize
+	n += thriftcodec.FieldHeaderSize
+	n += 4
 	return n
 }
 
@@ -6059,6 +6065,8 @@ func (p *AllTypesColorsArgs) FastAppend(b []byte) []byte {
 	if p == nil {
 		return thriftcodec.AppendFieldStop(b)
 	}
+	b = append(b, thriftcodec.TypeI32, 0, 1) // field 1
+	b = thriftcodec.AppendI32(b, p.N)
 	return thriftcodec.AppendFieldStop(b)
 }
 
@@ -6075,7 +6083,7 @@ func (p *AllTypesColorsArgs) FastRead(b []byte) (int, error) {
 func (p *AllTypesColorsArgs) FastReadAliased(b []byte) (int, error) {
 	var off int
 	for {
-		t, _, n, err := thriftcodec.ReadFieldBegin(b[off:])
+		t, id, n, err := thriftcodec.ReadFieldBegin(b[off:])
 		if err != nil {
 			return off, err
 		}
@@ -6083,7 +6091,15 @@ func (p *AllTypesColorsArgs) FastReadAliased(b []byte) (int, error) {
 		if t == thriftcodec.TypeStop {
 			break
 		}
-		switch {
+		switch uint32(uint16(id))<<8 | uint32(t) {
+		case 0x108: // field 1, TypeI32
+			x423, n, err := thriftcodec.ReadI32(b[off:])
+			if err != nil {
+				return off, err
+			}
+			off += n
+			v422 := x423
+			p.N = v422
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6099,6 +6115,17 @@ func (p *AllTypesColorsArgs) FastReadAliased(b []byte) (int, error) {
 func (p *AllTypesColorsArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
 	if err := oprot.WriteStructBegin(ctx, "colors_args"); err != nil {
 		return err
+	}
+	if p != nil {
+		if err := oprot.WriteFieldBegin(ctx, "n", thrift.I32, 1); err != nil {
+			return err
+		}
+		if err := oprot.WriteI32(ctx, p.N); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
 	}
 	if err := oprot.WriteFieldStop(ctx); err != nil {
 		return err
@@ -6121,6 +6148,14 @@ func (p *AllTypesColorsArgs) Read(ctx context.Context, iprot thrift.TProtocol) e
 		}
 		if err := func() error {
 			switch {
+			case id == 1 && t == thrift.I32:
+				x425, err := iprot.ReadI32(ctx)
+				if err != nil {
+					return err
+				}
+				v424 := x425
+				p.N = v424
+				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
 		}(); err != nil {
@@ -6182,8 +6217,8 @@ func (p *AllTypesColorsResult) FastAppend(b []byte) []byte {
 	if p.Success != nil {
 		b = append(b, thriftcodec.TypeList, 0, 0) // field 0
 		b = thriftcodec.AppendListBegin(b, thriftcodec.TypeI32, len(p.Success))
-		for _, v422 := range p.Success {
-			b = thriftcodec.AppendI32(b, int32(v422))
+		for _, v426 := range p.Success {
+			b = thriftcodec.AppendI32(b, int32(v426))
 		}
 	}
 	return thriftcodec.AppendFieldStop(b)
@@ -6212,25 +6247,25 @@ func (p *AllTypesColorsResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xf: // field 0, TypeList
-			et424, size425, n, err := thriftcodec.ReadListBegin(b[off:])
+			et428, size429, n, err := thriftcodec.ReadListBegin(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if size425 > 0 && et424 != thriftcodec.TypeI32 {
-				return off, status.Protocolf("thrift: alltypes.AllTypesColorsResult element type %d, want %d", et424, thriftcodec.TypeI32)
+			if size429 > 0 && et428 != thriftcodec.TypeI32 {
+				return off, status.Protocolf("thrift: alltypes.AllTypesColorsResult element type %d, want %d", et428, thriftcodec.TypeI32)
 			}
 			off += n
-			v423 := make([]base.Color, 0, size425)
-			for range size425 {
-				x427, n, err := thriftcodec.ReadI32(b[off:])
+			v427 := make([]base.Color, 0, size429)
+			for range size429 {
+				x431, n, err := thriftcodec.ReadI32(b[off:])
 				if err != nil {
 					return off, err
 				}
 				off += n
-				v426 := base.Color(x427)
-				v423 = append(v423, v426)
+				v430 := base.Color(x431)
+				v427 = append(v427, v430)
 			}
-			p.Success = v423
+			p.Success = v427
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6255,8 +6290,8 @@ func (p *AllTypesColorsResult) Write(ctx context.Context, oprot thrift.TProtocol
 			if err := oprot.WriteListBegin(ctx, thrift.I32, len(p.Success)); err != nil {
 				return err
 			}
-			for _, v428 := range p.Success {
-				if err := oprot.WriteI32(ctx, int32(v428)); err != nil {
+			for _, v432 := range p.Success {
+				if err := oprot.WriteI32(ctx, int32(v432)); err != nil {
 					return err
 				}
 			}
@@ -6290,26 +6325,26 @@ func (p *AllTypesColorsResult) Read(ctx context.Context, iprot thrift.TProtocol)
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.LIST:
-				et430, size431, err := iprot.ReadListBegin(ctx)
+				et434, size435, err := iprot.ReadListBegin(ctx)
 				if err != nil {
 					return err
 				}
-				if size431 > 0 && et430 != thrift.I32 {
-					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesColorsResult element type %d, want %d", et430, thrift.I32))
+				if size435 > 0 && et434 != thrift.I32 {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesColorsResult element type %d, want %d", et434, thrift.I32))
 				}
-				v429 := make([]base.Color, 0, min(size431, 1024))
-				for range size431 {
-					x433, err := iprot.ReadI32(ctx)
+				v433 := make([]base.Color, 0, min(size435, 1024))
+				for range size435 {
+					x437, err := iprot.ReadI32(ctx)
 					if err != nil {
 						return err
 					}
-					v432 := base.Color(x433)
-					v429 = append(v429, v432)
+					v436 := base.Color(x437)
+					v433 = append(v433, v436)
 				}
 				if err := iprot.ReadListEnd(ctx); err != nil {
 					return err
 				}
-				p.Success = v429
+				p.Success = v433
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6359,8 +6394,8 @@ func (p *AllTypesPointsArgs) FastSize() int {
 	n := thriftcodec.StopSize
 	n += thriftcodec.FieldHeaderSize
 	n += thriftcodec.ListHeaderSize
-	for _, v434 := range p.Ps {
-		n += v434.FastSize()
+	for _, v438 := range p.Ps {
+		n += v438.FastSize()
 	}
 	return n
 }
@@ -6372,8 +6407,8 @@ func (p *AllTypesPointsArgs) FastAppend(b []byte) []byte {
 	}
 	b = append(b, thriftcodec.TypeList, 0, 1) // field 1
 	b = thriftcodec.AppendListBegin(b, thriftcodec.TypeStruct, len(p.Ps))
-	for _, v435 := range p.Ps {
-		b = v435.FastAppend(b)
+	for _, v439 := range p.Ps {
+		b = v439.FastAppend(b)
 	}
 	return thriftcodec.AppendFieldStop(b)
 }
@@ -6401,31 +6436,31 @@ func (p *AllTypesPointsArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10f: // field 1, TypeList
-			et437, size438, n, err := thriftcodec.ReadListBegin(b[off:])
+			et441, size442, n, err := thriftcodec.ReadListBegin(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if size438 > 0 && et437 != thriftcodec.TypeStruct {
-				return off, status.Protocolf("thrift: alltypes.AllTypesPointsArgs element type %d, want %d", et437, thriftcodec.TypeStruct)
+			if size442 > 0 && et441 != thriftcodec.TypeStruct {
+				return off, status.Protocolf("thrift: alltypes.AllTypesPointsArgs element type %d, want %d", et441, thriftcodec.TypeStruct)
 			}
 			off += n
-			v436 := make([]*base.Point, 0, min(size438, 1024))
-			var vals439 []base.Point
-			for i440 := 0; i440 < size438; i440++ {
-				if len(vals439) == cap(vals439) {
-					vals439 = make([]base.Point, 0, min(size438-i440, max(16, 2*cap(vals439))))
+			v440 := make([]*base.Point, 0, min(size442, 1024))
+			var vals443 []base.Point
+			for i444 := 0; i444 < size442; i444++ {
+				if len(vals443) == cap(vals443) {
+					vals443 = make([]base.Point, 0, min(size442-i444, max(16, 2*cap(vals443))))
 				}
-				vals439 = vals439[:len(vals439)+1]
-				e441 := &vals439[len(vals439)-1]
-				e441.InitDefault()
-				if n, err := e441.FastReadAliased(b[off:]); err != nil {
+				vals443 = vals443[:len(vals443)+1]
+				e445 := &vals443[len(vals443)-1]
+				e445.InitDefault()
+				if n, err := e445.FastReadAliased(b[off:]); err != nil {
 					return off, err
 				} else {
 					off += n
 				}
-				v436 = append(v436, e441)
+				v440 = append(v440, e445)
 			}
-			p.Ps = v436
+			p.Ps = v440
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6449,8 +6484,8 @@ func (p *AllTypesPointsArgs) Write(ctx context.Context, oprot thrift.TProtocol) 
 		if err := oprot.WriteListBegin(ctx, thrift.STRUCT, len(p.Ps)); err != nil {
 			return err
 		}
-		for _, v442 := range p.Ps {
-			if err := v442.Write(ctx, oprot); err != nil {
+		for _, v446 := range p.Ps {
+			if err := v446.Write(ctx, oprot); err != nil {
 				return err
 			}
 		}
@@ -6483,25 +6518,25 @@ func (p *AllTypesPointsArgs) Read(ctx context.Context, iprot thrift.TProtocol) e
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.LIST:
-				et444, size445, err := iprot.ReadListBegin(ctx)
+				et448, size449, err := iprot.ReadListBegin(ctx)
 				if err != nil {
 					return err
 				}
-				if size445 > 0 && et444 != thrift.STRUCT {
-					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesPointsArgs element type %d, want %d", et444, thrift.STRUCT))
+				if size449 > 0 && et448 != thrift.STRUCT {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesPointsArgs element type %d, want %d", et448, thrift.STRUCT))
 				}
-				v443 := make([]*base.Point, 0, min(size445, 1024))
-				for range size445 {
-					v446 := base.NewPoint()
-					if err := v446.Read(ctx, iprot); err != nil {
+				v447 := make([]*base.Point, 0, min(size449, 1024))
+				for range size449 {
+					v450 := base.NewPoint()
+					if err := v450.Read(ctx, iprot); err != nil {
 						return err
 					}
-					v443 = append(v443, v446)
+					v447 = append(v447, v450)
 				}
 				if err := iprot.ReadListEnd(ctx); err != nil {
 					return err
 				}
-				p.Ps = v443
+				p.Ps = v447
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6553,8 +6588,8 @@ func (p *AllTypesPointsResult) FastSize() int {
 		n += thriftcodec.FieldHeaderSize
 		n += thriftcodec.MapHeaderSize
 		n += 4 * len(p.Success)
-		for _, v448 := range p.Success {
-			n += v448.FastSize()
+		for _, v452 := range p.Success {
+			n += v452.FastSize()
 		}
 	}
 	return n
@@ -6568,9 +6603,9 @@ func (p *AllTypesPointsResult) FastAppend(b []byte) []byte {
 	if p.Success != nil {
 		b = append(b, thriftcodec.TypeMap, 0, 0) // field 0
 		b = thriftcodec.AppendMapBegin(b, thriftcodec.TypeI32, thriftcodec.TypeStruct, len(p.Success))
-		for k449, v450 := range p.Success {
-			b = thriftcodec.AppendI32(b, k449)
-			b = v450.FastAppend(b)
+		for k453, v454 := range p.Success {
+			b = thriftcodec.AppendI32(b, k453)
+			b = v454.FastAppend(b)
 		}
 	}
 	return thriftcodec.AppendFieldStop(b)
@@ -6599,31 +6634,31 @@ func (p *AllTypesPointsResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xd: // field 0, TypeMap
-			kt452, vt453, size454, n, err := thriftcodec.ReadMapBegin(b[off:])
+			kt456, vt457, size458, n, err := thriftcodec.ReadMapBegin(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if size454 > 0 && (kt452 != thriftcodec.TypeI32 || vt453 != thriftcodec.TypeStruct) {
-				return off, status.Protocolf("thrift: alltypes.AllTypesPointsResult map types %d, %d, want %d, %d", kt452, vt453, thriftcodec.TypeI32, thriftcodec.TypeStruct)
+			if size458 > 0 && (kt456 != thriftcodec.TypeI32 || vt457 != thriftcodec.TypeStruct) {
+				return off, status.Protocolf("thrift: alltypes.AllTypesPointsResult map types %d, %d, want %d, %d", kt456, vt457, thriftcodec.TypeI32, thriftcodec.TypeStruct)
 			}
 			off += n
-			v451 := make(map[int32]*base.Point, size454)
-			for range size454 {
-				x456, n, err := thriftcodec.ReadI32(b[off:])
+			v455 := make(map[int32]*base.Point, size458)
+			for range size458 {
+				x460, n, err := thriftcodec.ReadI32(b[off:])
 				if err != nil {
 					return off, err
 				}
 				off += n
-				v455 := x456
-				v457 := base.NewPoint()
-				if n, err := v457.FastReadAliased(b[off:]); err != nil {
+				v459 := x460
+				v461 := base.NewPoint()
+				if n, err := v461.FastReadAliased(b[off:]); err != nil {
 					return off, err
 				} else {
 					off += n
 				}
-				v451[v455] = v457
+				v455[v459] = v461
 			}
-			p.Success = v451
+			p.Success = v455
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6648,11 +6683,11 @@ func (p *AllTypesPointsResult) Write(ctx context.Context, oprot thrift.TProtocol
 			if err := oprot.WriteMapBegin(ctx, thrift.I32, thrift.STRUCT, len(p.Success)); err != nil {
 				return err
 			}
-			for k458, v459 := range p.Success {
-				if err := oprot.WriteI32(ctx, k458); err != nil {
+			for k462, v463 := range p.Success {
+				if err := oprot.WriteI32(ctx, k462); err != nil {
 					return err
 				}
-				if err := v459.Write(ctx, oprot); err != nil {
+				if err := v463.Write(ctx, oprot); err != nil {
 					return err
 				}
 			}
@@ -6686,30 +6721,30 @@ func (p *AllTypesPointsResult) Read(ctx context.Context, iprot thrift.TProtocol)
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.MAP:
-				kt461, vt462, size463, err := iprot.ReadMapBegin(ctx)
+				kt465, vt466, size467, err := iprot.ReadMapBegin(ctx)
 				if err != nil {
 					return err
 				}
-				if size463 > 0 && (kt461 != thrift.I32 || vt462 != thrift.STRUCT) {
-					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesPointsResult map types %d, %d, want %d, %d", kt461, vt462, thrift.I32, thrift.STRUCT))
+				if size467 > 0 && (kt465 != thrift.I32 || vt466 != thrift.STRUCT) {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesPointsResult map types %d, %d, want %d, %d", kt465, vt466, thrift.I32, thrift.STRUCT))
 				}
-				v460 := make(map[int32]*base.Point, min(size463, 1024))
-				for range size463 {
-					x465, err := iprot.ReadI32(ctx)
+				v464 := make(map[int32]*base.Point, min(size467, 1024))
+				for range size467 {
+					x469, err := iprot.ReadI32(ctx)
 					if err != nil {
 						return err
 					}
-					v464 := x465
-					v466 := base.NewPoint()
-					if err := v466.Read(ctx, iprot); err != nil {
+					v468 := x469
+					v470 := base.NewPoint()
+					if err := v470.Read(ctx, iprot); err != nil {
 						return err
 					}
-					v460[v464] = v466
+					v464[v468] = v470
 				}
 				if err := iprot.ReadMapEnd(ctx); err != nil {
 					return err
 				}
-				p.Success = v460
+				p.Success = v464
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
