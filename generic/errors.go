@@ -26,7 +26,8 @@ func (e *Error) Error() string {
 
 // pathElem is one step of a path: a field name, a list index or a map key.
 type pathElem struct {
-	name  string // field name, or map key (quoted when key is true)
+	name  string // field name, or map key
+	raw   []byte // map key when it aliases the input (not copied unless needed)
 	index int
 	kind  uint8 // 0 field, 1 index, 2 map key
 }
@@ -39,6 +40,10 @@ type path []pathElem
 func (p *path) field(name string) { *p = append(*p, pathElem{name: name}) }
 func (p *path) index(i int)       { *p = append(*p, pathElem{index: i, kind: 1}) }
 func (p *path) key(k string)      { *p = append(*p, pathElem{name: k, kind: 2}) }
+
+// keyBytes pushes a map key that stays valid (unmodified) while it is on
+// the path.
+func (p *path) keyBytes(k []byte) { *p = append(*p, pathElem{raw: k, kind: 2}) }
 func (p *path) pop()              { *p = (*p)[:len(*p)-1] }
 
 func (p path) String() string {
@@ -55,8 +60,12 @@ func (p path) String() string {
 			b.WriteString(strconv.Itoa(e.index))
 			b.WriteByte(']')
 		case 2:
+			name := e.name
+			if e.raw != nil {
+				name = string(e.raw)
+			}
 			b.WriteByte('[')
-			b.WriteString(strconv.Quote(e.name))
+			b.WriteString(strconv.Quote(name))
 			b.WriteByte(']')
 		}
 	}

@@ -12,6 +12,9 @@ type scanner struct {
 	src []byte
 	pos int
 	buf []byte // scratch for unescaped strings
+	// escaped is true when the last str result is in buf (it had
+	// escapes), false when it aliases src.
+	escaped bool
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -150,6 +153,7 @@ func (s *scanner) str() ([]byte, bool) {
 		c := src[i]
 		if c == '"' {
 			s.pos = i + 1
+			s.escaped = false
 			return src[start:i], true
 		}
 		if c == '\\' || c < 0x20 {
@@ -165,6 +169,7 @@ func (s *scanner) str() ([]byte, bool) {
 		case c == '"':
 			s.pos = i + 1
 			s.buf = buf
+			s.escaped = true
 			return buf, true
 		case c < 0x20:
 			return nil, false

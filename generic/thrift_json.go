@@ -2,7 +2,21 @@ package generic
 
 import (
 	"strconv"
+	"sync"
+	"unsafe"
 )
+
+// pathDepth is the path depth a converter holds without allocating.
+const pathDepth = 24
+
+// newString returns b as a string without copying. b must not be written
+// to afterwards.
+func newString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
 
 // JSONOption configures how ThriftJSON writes JSON. Reading accepts every
 // form regardless.
@@ -27,12 +41,51 @@ func WithEnumNames() JSONOption { return func(o *jsonOptions) { o.enumNames = tr
 // jsonForm converts between JSON text and Thrift args and result structs.
 type jsonForm struct {
 	opts jsonOptions
+	encs sync.Pool // *jsonToThrift, with their scratch buffers and path stacks
+	decs sync.Pool // *thriftToJSON
+}
+
+func (f *jsonForm) encoder(src, buf []byte) *jsonToThrift {
+	e, _ := f.encs.Get().(*jsonToThrift)
+	if e == nil {
+		e = &jsonToThrift{path: make(path, 0, pathDepth)}
+	}
+	e.s = scanner{src: src, buf: e.s.buf[:0]}
+	e.out, e.path = buf, e.path[:0]
+	return e
+}
+
+func (f *jsonForm) putEncoder(e *jsonToThrift) {
+	e.s.src, e.out = nil, nil
+	if cap(e.s.buf) > 64<<10 {
+		e.s.buf = nil
+	}
+	clear(e.path[:cap(e.path)])
+	f.encs.Put(e)
+}
+
+func (f *jsonForm) decoder(raw []byte) *thriftToJSON {
+	d, _ := f.decs.Get().(*thriftToJSON)
+	if d == nil {
+		d = &thriftToJSON{r: wireReader{path: make(path, 0, pathDepth)}}
+	}
+	d.r = wireReader{b: raw, path: d.r.path[:0]}
+	d.opts = &f.opts
+	d.out = make([]byte, 0, 2*len(raw)+16)
+	return d
+}
+
+func (f *jsonForm) putDecoder(d *thriftToJSON) {
+	d.r.b, d.out = nil, nil
+	clear(d.r.path[:cap(d.r.path)])
+	f.decs.Put(d)
 }
 
 func jsonText(req any) ([]byte, error) {
 	switch v := req.(type) {
 	case string:
-		return []byte(v), nil
+		// Read only: the converters never write to their input.
+		return unsafe.Slice(unsafe.StringData(v), len(v)), nil
 	case []byte:
 		return v, nil
 	case nil:
@@ -54,7 +107,8 @@ func (f *jsonForm) encodeArgs(m *methodDesc, req any, buf []byte) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	e := jsonToThrift{out: buf}
+	e := f.encoder(src, buf)
+	defer f.putEncoder(e)
 	if err := e.args(m, src); err != nil {
 		return nil, err
 	}
@@ -65,7 +119,8 @@ func (f *jsonForm) encodeArgs(m *methodDesc, req any, buf []byte) ([]byte, error
 // struct raw ("" for a void method), or an *ExceptionError holding a
 // declared exception's JSON.
 func (f *jsonForm) decodeResult(m *methodDesc, raw []byte) (any, error) {
-	d := thriftToJSON{r: wireReader{b: raw}, opts: &f.opts}
+	d := f.decoder(raw)
+	defer f.putDecoder(d)
 	fd, err := findResult(&d.r, m)
 	if err != nil {
 		return nil, err
@@ -78,9 +133,9 @@ func (f *jsonForm) decodeResult(m *methodDesc, raw []byte) (any, error) {
 		return nil, err
 	}
 	if fd.id != 0 {
-		return nil, &ExceptionError{Method: m.name, Name: fd.name, Value: string(d.out)}
+		return nil, &ExceptionError{Method: m.name, Name: fd.name, Value: newString(d.out)}
 	}
-	return string(d.out), nil
+	return newString(d.out), nil
 }
 
 // findResult reads the result struct up to the field that holds the
@@ -117,12 +172,13 @@ func findResult(r *wireReader, m *methodDesc) (*fieldDesc, error) {
 // one argument's value, null when it is absent; with several arguments an
 // object keyed by argument name.
 func (f *jsonForm) decodeArgs(m *methodDesc, raw []byte) (any, error) {
-	d := thriftToJSON{r: wireReader{b: raw}, opts: &f.opts}
+	d := f.decoder(raw)
+	defer f.putDecoder(d)
 	if len(m.args.fields) != 1 {
 		if err := d.structValue(m.args, 0); err != nil {
 			return nil, err
 		}
-		return string(d.out), nil
+		return newString(d.out), nil
 	}
 	arg := m.args.fields[0]
 	for {
@@ -152,7 +208,7 @@ func (f *jsonForm) decodeArgs(m *methodDesc, raw []byte) (any, error) {
 	if len(d.out) == 0 {
 		return "null", nil
 	}
-	return string(d.out), nil
+	return newString(d.out), nil
 }
 
 // encodeResult appends the result struct holding the JSON response resp
@@ -165,7 +221,8 @@ func (f *jsonForm) encodeResult(m *methodDesc, resp any, buf []byte) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	e := jsonToThrift{s: scanner{src: src}, out: buf}
+	e := f.encoder(src, buf)
+	defer f.putEncoder(e)
 	e.path.field("success")
 	e.out = append(e.out, m.success.typ.wire)
 	e.out = appendI16(e.out, 0)

@@ -29,8 +29,7 @@ func (e *jsonToThrift) want(what string) error {
 // one argument the JSON is that argument's value; with none it is empty,
 // null or {}; with more it is an object keyed by argument names.
 func (e *jsonToThrift) args(m *methodDesc, src []byte) error {
-	e.s = scanner{src: src}
-	e.path = e.path[:0]
+	e.s.src, e.s.pos = src, 0
 	switch len(m.args.fields) {
 	case 0:
 		if e.s.peek() != 0 && !e.s.literal("null") {
@@ -377,7 +376,11 @@ func (e *jsonToThrift) mapValue(t *typeDesc, depth int) error {
 			if !ok {
 				return e.want("a map key string")
 			}
-			e.path.key(string(key))
+			if s.escaped {
+				e.path.key(string(key))
+			} else {
+				e.path.keyBytes(key)
+			}
 			if err := e.mapKey(t.key, key); err != nil {
 				return err
 			}
