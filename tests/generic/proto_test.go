@@ -2,6 +2,7 @@ package generictest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -290,8 +291,47 @@ func TestProtobufJSONServer(t *testing.T) {
 		}
 		return nil, status.Errorf(status.Unimplemented, "no %s", method)
 	}
+	// The streaming methods, as the typed server does them, on JSON.
+	type item struct {
+		Name  string `json:"name,omitempty"`
+		Count int64  `json:"count,string,omitempty"`
+	}
 	streams := func(method string, s *generic.ServerStream) error {
-		for {
+		switch method {
+		case "Split":
+			m, err := s.Recv()
+			if err != nil {
+				return err
+			}
+			var doc struct{ List []json.RawMessage }
+			if err := json.Unmarshal([]byte(m), &doc); err != nil {
+				return err
+			}
+			for _, it := range doc.List {
+				if err := s.Send(string(it)); err != nil {
+					return err
+				}
+			}
+			return nil
+		case "Sum":
+			sum := item{Name: "sum"}
+			for {
+				m, err := s.Recv()
+				if errors.Is(err, io.EOF) {
+					b, _ := json.Marshal(sum)
+					return s.Send(b)
+				}
+				if err != nil {
+					return err
+				}
+				var it item
+				if err := json.Unmarshal([]byte(m), &it); err != nil {
+					return err
+				}
+				sum.Count += it.Count
+			}
+		}
+		for { // Chat
 			m, err := s.Recv()
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -299,7 +339,13 @@ func TestProtobufJSONServer(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if err := s.Send(m); err != nil {
+			var it item
+			if err := json.Unmarshal([]byte(m), &it); err != nil {
+				return err
+			}
+			it.Count *= 2
+			b, _ := json.Marshal(it)
+			if err := s.Send(b); err != nil {
 				return err
 			}
 		}
@@ -335,13 +381,16 @@ func TestProtobufJSONServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			it, err := chat.Recv()
-			if err != nil || it.Name != "x" || it.Count != 7 {
+			if err != nil || it.Name != "x" || it.Count != 14 {
 				t.Fatalf("Chat: %v %v", it, err)
 			}
 			_ = chat.CloseSend()
 			if _, err := chat.Recv(); !errors.Is(err, io.EOF) {
 				t.Fatalf("Chat end: %v", err)
 			}
+			// The generic client on the generic server: the three kinds
+			// of stream.
+			testJSONStreams(t, newGenericClient(t, "skiff.generic.v1.Docs", g, svr.Addr().String(), tp.opts...))
 		})
 	}
 }
