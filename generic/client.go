@@ -17,6 +17,7 @@ type Client struct {
 	g       *Generic
 	name    string
 	methods map[string]*methodDesc // Thrift, with an IDL
+	routes  []routeEntry           // Thrift HTTP
 	bufs    sync.Pool              // *[]byte request buffers
 }
 
@@ -40,6 +41,9 @@ func NewClient(service string, g *Generic, opts ...client.Option) (*Client, erro
 	if g.thrift != nil {
 		svc, _ := g.thrift.service(service)
 		c.methods = svc.methods
+		if g.http != nil {
+			c.routes = routes(svc.methods)
+		}
 	}
 	return c, nil
 }
@@ -59,7 +63,10 @@ func (c *Client) Client() *client.Client { return c.cli }
 //     inside the result struct.
 //   - ThriftMap: req and response are Go values; ThriftJSON, ProtobufJSON:
 //     JSON text (req a string or []byte, the response a string). A declared
-//     exception is returned as an *ExceptionError.
+//     exception is returned as an *ExceptionError. A oneway method returns
+//     nil, a void method nil (map) or "" (JSON).
+//   - ThriftHTTP: req is an *HTTPRequest, the response an *HTTPResponse;
+//     method may be "" (the request's route selects it).
 //
 // A request that does not fit the IDL fails with an *Error naming the
 // offending field's path, and nothing is sent. Errors of the call itself
@@ -67,6 +74,8 @@ func (c *Client) Client() *client.Client { return c.cli }
 func (c *Client) Call(ctx context.Context, method string, req any, opts ...client.CallOption) (any, error) {
 	g := c.g
 	switch {
+	case g.http != nil:
+		return c.callHTTP(ctx, method, req, opts)
 	case g.form != nil:
 		m := c.methods[method]
 		if m == nil {
@@ -125,4 +134,30 @@ func (c *Client) release(bp *[]byte) {
 func (c *Client) oneway(method string) bool {
 	m := c.methods[method]
 	return m != nil && m.oneway
+}
+
+func (c *Client) callHTTP(ctx context.Context, method string, req any, opts []client.CallOption) (any, error) {
+	hr, ok := req.(*HTTPRequest)
+	if !ok || hr == nil {
+		return nil, &Error{Msg: fmt.Sprintf("HTTP generic: the request must be an *HTTPRequest, not %T", req)}
+	}
+	m, params, err := route(c.routes, method, c.methods, hr)
+	if err != nil {
+		return nil, err
+	}
+	bp := c.buffer()
+	defer c.release(bp)
+	args, err := c.g.http.encodeArgs(m, hr, params, (*bp)[:0])
+	if err != nil {
+		return nil, err
+	}
+	*bp = args
+	var out codec.Raw
+	if err := c.cli.Call(ctx, m.name, codec.Raw(args), &out, opts...); err != nil {
+		return nil, err
+	}
+	if m.oneway {
+		return &HTTPResponse{StatusCode: 200}, nil
+	}
+	return c.g.http.decodeResult(m, out)
 }

@@ -15,6 +15,9 @@
 //     [ThriftIDL] loaded at run time ([LoadThriftFile], [ParseThrift]).
 //   - [ThriftJSON]: JSON text, converted to and from Thrift Binary in one
 //     pass over the text with no value tree in between.
+//   - [ThriftHTTP]: an [*HTTPRequest] in, an [*HTTPResponse] out, mapped to
+//     the method's request and response structs by Kitex's api.*
+//     annotations (a client: for HTTP gateways).
 //   - [ProtobufJSON]: protojson text, through dynamicpb messages built
 //     from a [ProtoIDL] compiled at run time ([LoadProtoFiles],
 //     [ParseProto]), over Kitex Protobuf or gRPC, streams included.

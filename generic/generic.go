@@ -29,6 +29,7 @@ type Generic struct {
 	form   form // Thrift map and JSON; nil for binary
 	proto  *ProtoIDL
 	pjson  *protoJSONOptions // protobuf JSON; nil for binary
+	http   *httpForm         // Thrift HTTP
 }
 
 // String names the generic kind, such as "Thrift JSON".

@@ -22,7 +22,7 @@ type Method struct {
 // ProtobufJSON.
 func (g *Generic) Method(serviceName, method string) (*Method, error) {
 	switch {
-	case g.form != nil:
+	case g.form != nil && g.http == nil:
 		svc, err := g.thrift.service(serviceName)
 		if err != nil {
 			return nil, err

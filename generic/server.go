@@ -47,6 +47,9 @@ func NewServiceInfo(serviceName string, g *Generic, h Handler, opts ...ServiceOp
 	if g == nil || g.thrift == nil && g.proto == nil {
 		return nil, nil, errors.New("generic: a generic server needs a Generic with an IDL")
 	}
+	if g.http != nil {
+		return nil, nil, errors.New("generic: HTTP generic serves clients only")
+	}
 	info, err := g.serviceInfo(serviceName)
 	if err != nil {
 		return nil, nil, err

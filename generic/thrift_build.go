@@ -63,6 +63,16 @@ func (b *builder) addMethods(file *parser.Thrift, s *parser.Service, svc *thrift
 	}
 	for _, f := range s.Functions {
 		m := &methodDesc{name: f.Name, oneway: f.Oneway, void: f.Void}
+		for _, a := range f.Annotations {
+			verb, ok := strings.CutPrefix(a.Key, "api.")
+			if !ok || len(a.Values) == 0 {
+				continue
+			}
+			switch verb {
+			case "get", "post", "put", "delete", "patch", "head", "options":
+				m.routes = append(m.routes, httpRoute{verb: strings.ToUpper(verb), segs: splitPath(a.Values[0])})
+			}
+		}
 		args := &structDesc{name: s.Name + "." + f.Name + " args", category: "struct"}
 		for _, a := range f.Arguments {
 			fd, err := b.field(file, a)
@@ -120,6 +130,18 @@ func (b *builder) field(file *parser.Thrift, f *parser.Field) (*fieldDesc, error
 		required: f.Requiredness.IsRequired(), optional: f.Requiredness.IsOptional()}
 	if f.Default != nil {
 		fd.def = b.constant(file, t, f.Default)
+	}
+	for _, a := range f.Annotations {
+		if k, ok := strings.CutPrefix(a.Key, "api."); ok {
+			if fd.api == nil {
+				fd.api = map[string]string{}
+			}
+			v := ""
+			if len(a.Values) > 0 {
+				v = a.Values[0]
+			}
+			fd.api[k] = v
+		}
 	}
 	return fd, nil
 }
@@ -313,4 +335,15 @@ func (b *builder) constant(file *parser.Thrift, t *typeDesc, c *parser.ConstValu
 		}
 	}
 	return nil
+}
+
+// splitPath splits a URL path at '/', dropping empty segments.
+func splitPath(p string) []string {
+	var out []string
+	for _, s := range strings.Split(p, "/") {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -68,6 +68,10 @@ type fieldDesc struct {
 	optional bool
 	index    int // position in structDesc.fields
 	def      any // the IDL default in map form (scalars and enums only), or nil
+	// api maps the field's api.* annotations (HTTP generic) without the
+	// "api." prefix to their first value, such as "query" → "q"; nil when
+	// it has none.
+	api map[string]string
 }
 
 // structDesc describes a struct, union or exception.
@@ -95,6 +99,13 @@ type methodDesc struct {
 	args    *structDesc // the args struct: one field per argument
 	result  *structDesc // the result struct: field 0 success (absent if void), then the throws
 	success *fieldDesc  // nil for void methods
+	routes  []httpRoute // api.get, api.post, ... (HTTP generic)
+}
+
+// httpRoute is one api.<verb> annotation of a method.
+type httpRoute struct {
+	verb string   // GET, POST, ...
+	segs []string // the path template split at '/', such as "items", ":id"
 }
 
 // ThriftIDL is a Thrift IDL loaded at run time: its services, with the

@@ -151,3 +151,11 @@ func normalize(t testing.TB, s string) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func (h *allTypes) Find(_ context.Context, req *alltypes.Lookup) (*alltypes.Found, error) {
+	if req.Id == 0 {
+		return nil, &alltypes.NotFound{What: "thing 0", Code: 404}
+	}
+	return &alltypes.Found{Id: req.Id, Q: req.Q, Tags: req.Tags, Token: req.Token, Code: 201, Inner: req.Inner,
+		Note: req.Note, Color: req.Color}, nil
+}

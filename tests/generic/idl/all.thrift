@@ -57,6 +57,29 @@ struct Everything {
   11: optional list<Shape> shapes
 }
 
+// Lookup and Found are the request and response of find, mapped to HTTP
+// by Kitex's api.* annotations (HTTP generic).
+struct Lookup {
+  1: i64 id (api.path="id")
+  2: string q (api.query="q")
+  3: list<i32> tags (api.query="tag")
+  4: string token (api.header="X-Token")
+  5: optional Inner inner (api.body="in")
+  6: string note
+  7: base.Color color (api.query="color")
+}
+
+struct Found {
+  1: i64 id
+  2: string q
+  3: list<i32> tags
+  4: string token (api.header="X-Token-Echo")
+  5: i32 code (api.http_code="")
+  6: optional Inner inner (api.body="in")
+  7: string note
+  8: base.Color color
+}
+
 exception NotFound {
   1: string what
   2: i32 code
@@ -79,4 +102,5 @@ service AllTypes extends Base {
   base.Point mid(1: base.Point a, 2: base.Point b)
   list<base.Color> colors(1: i32 n)
   map<i32, base.Point> points(1: list<base.Point> ps)
+  Found find(1: Lookup req) throws (1: NotFound nf) (api.get="/things/:id", api.post="/things/:id/notes")
 }

@@ -176,3 +176,11 @@ func normalize(t testing.TB, s string) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func (skiffAllTypes) Find(_ context.Context, req *alltypes.Lookup) (*alltypes.Found, error) {
+	return &alltypes.Found{Id: req.Id}, nil
+}
+
+func (kitexAllTypes) Find(_ context.Context, req *kall.Lookup) (*kall.Found, error) {
+	return &kall.Found{Id: req.Id}, nil
+}

@@ -2829,6 +2829,937 @@ func (p *Everything) Read(ctx context.Context, iprot thrift.TProtocol) error {
 	return nil
 }
 
+// Lookup is the IDL struct Lookup.
+// Lookup and Found are the request and response of find, mapped to HTTP
+// by Kitex's api.* annotations (HTTP generic).
+type Lookup struct {
+	// Id is field 1.
+	Id int64 `thrift:"id,1" json:"id"`
+	// Q is field 2.
+	Q string `thrift:"q,2" json:"q"`
+	// Tags is field 3.
+	Tags []int32 `thrift:"tags,3" json:"tags"`
+	// Token is field 4.
+	Token string `thrift:"token,4" json:"token"`
+	// Inner is field 5, optional: nil when unset.
+	Inner *Inner `thrift:"inner,5,optional" json:"inner,omitempty"`
+	// Note is field 6.
+	Note string `thrift:"note,6" json:"note"`
+	// Color is field 7.
+	Color base.Color `thrift:"color,7" json:"color"`
+}
+
+var (
+	_ thriftcodec.FastCodec = (*Lookup)(nil)
+	_ thrift.TStruct        = (*Lookup)(nil)
+)
+
+// NewLookup returns a Lookup with the IDL default values set.
+func NewLookup() *Lookup { return &Lookup{} }
+
+// InitDefault sets the IDL default values of p's fields.
+func (p *Lookup) InitDefault() {}
+
+// GetId returns Id, or its zero value if p is nil.
+func (p *Lookup) GetId() int64 {
+	if p == nil {
+		return 0
+	}
+	return p.Id
+}
+
+// GetQ returns Q, or its zero value if p is nil.
+func (p *Lookup) GetQ() string {
+	if p == nil {
+		return ""
+	}
+	return p.Q
+}
+
+// GetTags returns Tags, or its zero value if p is nil.
+func (p *Lookup) GetTags() []int32 {
+	if p == nil {
+		return nil
+	}
+	return p.Tags
+}
+
+// IsSetTags reports whether Tags is set.
+func (p *Lookup) IsSetTags() bool { return p != nil && p.Tags != nil }
+
+// GetToken returns Token, or its zero value if p is nil.
+func (p *Lookup) GetToken() string {
+	if p == nil {
+		return ""
+	}
+	return p.Token
+}
+
+// GetInner returns Inner, or its zero value if p is nil.
+func (p *Lookup) GetInner() *Inner {
+	if p == nil {
+		return nil
+	}
+	return p.Inner
+}
+
+// IsSetInner reports whether Inner is set.
+func (p *Lookup) IsSetInner() bool { return p != nil && p.Inner != nil }
+
+// GetNote returns Note, or its zero value if p is nil.
+func (p *Lookup) GetNote() string {
+	if p == nil {
+		return ""
+	}
+	return p.Note
+}
+
+// GetColor returns Color, or its zero value if p is nil.
+func (p *Lookup) GetColor() base.Color {
+	if p == nil {
+		return 0
+	}
+	return p.Color
+}
+
+// FastSize returns the encoded size of p.
+func (p *Lookup) FastSize() int {
+	if p == nil {
+		return thriftcodec.StopSize
+	}
+	n := thriftcodec.StopSize
+	n += thriftcodec.FieldHeaderSize
+	n += 8
+	n += thriftcodec.FieldHeaderSize
+	n += thriftcodec.StringSize(p.Q)
+	n += thriftcodec.FieldHeaderSize
+	n += thriftcodec.ListHeaderSize + 4*len(p.Tags)
+	n += thriftcodec.FieldHeaderSize
+	n += thriftcodec.StringSize(p.Token)
+	if p.Inner != nil {
+		n += thriftcodec.FieldHeaderSize
+		n += p.Inner.FastSize()
+	}
+	n += thriftcodec.FieldHeaderSize
+	n += thriftcodec.StringSize(p.Note)
+	n += thriftcodec.FieldHeaderSize
+	n += 4
+	return n
+}
+
+// FastAppend appends the encoding of p to b.
+func (p *Lookup) FastAppend(b []byte) []byte {
+	if p == nil {
+		return thriftcodec.AppendFieldStop(b)
+	}
+	b = append(b, thriftcodec.TypeI64, 0, 1) // field 1
+	b = thriftcodec.AppendI64(b, p.Id)
+	b = append(b, thriftcodec.TypeString, 0, 2) // field 2
+	b = thriftcodec.AppendString(b, p.Q)
+	b = append(b, thriftcodec.TypeList, 0, 3) // field 3
+	b = thriftcodec.AppendListBegin(b, thriftcodec.TypeI32, len(p.Tags))
+	for _, v350 := range p.Tags {
+		b = thriftcodec.AppendI32(b, v350)
+	}
+	b = append(b, thriftcodec.TypeString, 0, 4) // field 4
+	b = thriftcodec.AppendString(b, p.Token)
+	if p.Inner != nil {
+		b = append(b, thriftcodec.TypeStruct, 0, 5) // field 5
+		b = p.Inner.FastAppend(b)
+	}
+	b = append(b, thriftcodec.TypeString, 0, 6) // field 6
+	b = thriftcodec.AppendString(b, p.Note)
+	b = append(b, thriftcodec.TypeI32, 0, 7) // field 7
+	b = thriftcodec.AppendI32(b, int32(p.Color))
+	return thriftcodec.AppendFieldStop(b)
+}
+
+// FastRead decodes p from the start of b and returns the bytes consumed.
+// p does not alias b: the strings and binaries of p share one private
+// copy of b (so keeping any of them keeps that copy alive).
+func (p *Lookup) FastRead(b []byte) (int, error) {
+	n, err := thriftcodec.Skip(b, thriftcodec.TypeStruct, thriftcodec.MaxDepth)
+	if err != nil {
+		return 0, err
+	}
+	return p.FastReadAliased(append([]byte(nil), b[:n]...))
+}
+
+// FastReadAliased is FastRead without the copy: the strings and binaries
+// of p point into b, which must not change while p is in use. It is the
+// zero-copy opt-in for callers that own b.
+func (p *Lookup) FastReadAliased(b []byte) (int, error) {
+	var off int
+	for {
+		t, id, n, err := thriftcodec.ReadFieldBegin(b[off:])
+		if err != nil {
+			return off, err
+		}
+		off += n
+		if t == thriftcodec.TypeStop {
+			break
+		}
+		switch uint32(uint16(id))<<8 | uint32(t) {
+		case 0x10a: // field 1, TypeI64
+			x352, n, err := thriftcodec.ReadI64(b[off:])
+			if err != nil {
+				return off, err
+			}
+			off += n
+			v351 := x352
+			p.Id = v351
+		case 0x20b: // field 2, TypeString
+			l354, n, err := thriftcodec.ReadI32(b[off:])
+			if err != nil {
+				return off, err
+			}
+			if l354 < 0 || int(l354) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l354, len(b)-off-n)
+			}
+			off += n
+			v353 := unsafe.String(unsafe.SliceData(b[off:]), l354)
+			off += int(l354)
+			p.Q = v353
+		case 0x30f: // field 3, TypeList
+			et356, size357, n, err := thriftcodec.ReadListBegin(b[off:])
+			if err != nil {
+				return off, err
+			}
+			if size357 > 0 && et356 != thriftcodec.TypeI32 {
+				return off, status.Protocolf("thrift: alltypes.Lookup element type %d, want %d", et356, thriftcodec.TypeI32)
+			}
+			off += n
+			v355 := make([]int32, 0, size357)
+			for range size357 {
+				x359, n, err := thriftcodec.ReadI32(b[off:])
+				if err != nil {
+					return off, err
+				}
+				off += n
+				v358 := x359
+				v355 = append(v355, v358)
+			}
+			p.Tags = v355
+		case 0x40b: // field 4, TypeString
+			l361, n, err := thriftcodec.ReadI32(b[off:])
+			if err != nil {
+				return off, err
+			}
+			if l361 < 0 || int(l361) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l361, len(b)-off-n)
+			}
+			off += n
+			v360 := unsafe.String(unsafe.SliceData(b[off:]), l361)
+			off += int(l361)
+			p.Token = v360
+		case 0x50c: // field 5, TypeStruct
+			v362 := NewInner()
+			if n, err := v362.FastReadAliased(b[off:]); err != nil {
+				return off, err
+			} else {
+				off += n
+			}
+			p.Inner = v362
+		case 0x60b: // field 6, TypeString
+			l364, n, err := thriftcodec.ReadI32(b[off:])
+			if err != nil {
+				return off, err
+			}
+			if l364 < 0 || int(l364) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l364, len(b)-off-n)
+			}
+			off += n
+			v363 := unsafe.String(unsafe.SliceData(b[off:]), l364)
+			off += int(l364)
+			p.Note = v363
+		case 0x708: // field 7, TypeI32
+			x366, n, err := thriftcodec.ReadI32(b[off:])
+			if err != nil {
+				return off, err
+			}
+			off += n
+			v365 := base.Color(x366)
+			p.Color = v365
+		default:
+			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
+			if err != nil {
+				return off, err
+			}
+			off += n
+		}
+	}
+	return off, nil
+}
+
+// Write encodes p with an Apache Thrift protocol.
+func (p *Lookup) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "Lookup"); err != nil {
+		return err
+	}
+	if p != nil {
+		if err := oprot.WriteFieldBegin(ctx, "id", thrift.I64, 1); err != nil {
+			return err
+		}
+		if err := oprot.WriteI64(ctx, p.Id); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldBegin(ctx, "q", thrift.STRING, 2); err != nil {
+			return err
+		}
+		if err := oprot.WriteString(ctx, p.Q); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldBegin(ctx, "tags", thrift.LIST, 3); err != nil {
+			return err
+		}
+		if err := oprot.WriteListBegin(ctx, thrift.I32, len(p.Tags)); err != nil {
+			return err
+		}
+		for _, v367 := range p.Tags {
+			if err := oprot.WriteI32(ctx, v367); err != nil {
+				return err
+			}
+		}
+		if err := oprot.WriteListEnd(ctx); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldBegin(ctx, "token", thrift.STRING, 4); err != nil {
+			return err
+		}
+		if err := oprot.WriteString(ctx, p.Token); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+		if p.Inner != nil {
+			if err := oprot.WriteFieldBegin(ctx, "inner", thrift.STRUCT, 5); err != nil {
+				return err
+			}
+			if err := p.Inner.Write(ctx, oprot); err != nil {
+				return err
+			}
+			if err := oprot.WriteFieldEnd(ctx); err != nil {
+				return err
+			}
+		}
+		if err := oprot.WriteFieldBegin(ctx, "note", thrift.STRING, 6); err != nil {
+			return err
+		}
+		if err := oprot.WriteString(ctx, p.Note); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldBegin(ctx, "color", thrift.I32, 7); err != nil {
+			return err
+		}
+		if err := oprot.WriteI32(ctx, int32(p.Color)); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return err
+	}
+	return oprot.WriteStructEnd(ctx)
+}
+
+// Read decodes p with an Apache Thrift protocol.
+func (p *Lookup) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return err
+	}
+	for {
+		_, t, id, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return err
+		}
+		if t == thrift.STOP {
+			break
+		}
+		if err := func() error {
+			switch {
+			case id == 1 && t == thrift.I64:
+				x369, err := iprot.ReadI64(ctx)
+				if err != nil {
+					return err
+				}
+				v368 := x369
+				p.Id = v368
+				return nil
+			case id == 2 && t == thrift.STRING:
+				x371, err := iprot.ReadString(ctx)
+				if err != nil {
+					return err
+				}
+				v370 := x371
+				p.Q = v370
+				return nil
+			case id == 3 && t == thrift.LIST:
+				et373, size374, err := iprot.ReadListBegin(ctx)
+				if err != nil {
+					return err
+				}
+				if size374 > 0 && et373 != thrift.I32 {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.Lookup element type %d, want %d", et373, thrift.I32))
+				}
+				v372 := make([]int32, 0, min(size374, 1024))
+				for range size374 {
+					x376, err := iprot.ReadI32(ctx)
+					if err != nil {
+						return err
+					}
+					v375 := x376
+					v372 = append(v372, v375)
+				}
+				if err := iprot.ReadListEnd(ctx); err != nil {
+					return err
+				}
+				p.Tags = v372
+				return nil
+			case id == 4 && t == thrift.STRING:
+				x378, err := iprot.ReadString(ctx)
+				if err != nil {
+					return err
+				}
+				v377 := x378
+				p.Token = v377
+				return nil
+			case id == 5 && t == thrift.STRUCT:
+				v379 := NewInner()
+				if err := v379.Read(ctx, iprot); err != nil {
+					return err
+				}
+				p.Inner = v379
+				return nil
+			case id == 6 && t == thrift.STRING:
+				x381, err := iprot.ReadString(ctx)
+				if err != nil {
+					return err
+				}
+				v380 := x381
+				p.Note = v380
+				return nil
+			case id == 7 && t == thrift.I32:
+				x383, err := iprot.ReadI32(ctx)
+				if err != nil {
+					return err
+				}
+				v382 := base.Color(x383)
+				p.Color = v382
+				return nil
+			}
+			return thrift.SkipDefaultDepth(ctx, iprot, t)
+		}(); err != nil {
+			return thrift.PrependError(fmt.Sprintf("alltypes.Lookup field %d: ", id), err)
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Found is the IDL struct Found.
+type Found struct {
+	// Id is field 1.
+	Id int64 `thrift:"id,1" json:"id"`
+	// Q is field 2.
+	Q string `thrift:"q,2" json:"q"`
+	// Tags is field 3.
+	Tags []int32 `thrift:"tags,3" json:"tags"`
+	// Token is field 4.
+	Token string `thrift:"token,4" json:"token"`
+	// Code is field 5.
+	Code int32 `thrift:"code,5" json:"code"`
+	// Inner is field 6, optional: nil when unset.
+	Inner *Inner `thrift:"inner,6,optional" json:"inner,omitempty"`
+	// Note is field 7.
+	Note string `thrift:"note,7" json:"note"`
+	// Color is field 8.
+	Color base.Color `thrift:"color,8" json:"color"`
+}
+
+var (
+	_ thriftcodec.FastCodec = (*Found)(nil)
+	_ thrift.TStruct        = (*Found)(nil)
+)
+
+// NewFound returns a Found with the IDL default values set.
+func NewFound() *Found { return &Found{} }
+
+// InitDefault sets the IDL default values of p's fields.
+func (p *Found) InitDefault() {}
+
+// GetId returns Id, or its zero value if p is nil.
+func (p *Found) GetId() int64 {
+	if p == nil {
+		return 0
+	}
+	return p.Id
+}
+
+// GetQ returns Q, or its zero value if p is nil.
+func (p *Found) GetQ() string {
+	if p == nil {
+		return ""
+	}
+	return p.Q
+}
+
+// GetTags returns Tags, or its zero value if p is nil.
+func (p *Found) GetTags() []int32 {
+	if p == nil {
+		return nil
+	}
+	return p.Tags
+}
+
+// IsSetTags reports whether Tags is set.
+func (p *Found) IsSetTags() bool { return p != nil && p.Tags != nil }
+
+// GetToken returns Token, or its zero value if p is nil.
+func (p *Found) GetToken() string {
+	if p == nil {
+		return ""
+	}
+	return p.Token
+}
+
+// GetCode returns Code, or its zero value if p is nil.
+func (p *Found) GetCode() int32 {
+	if p == nil {
+		return 0
+	}
+	return p.Code
+}
+
+// GetInner returns Inner, or its zero value if p is nil.
+func (p *Found) GetInner() *Inner {
+	if p == nil {
+		return nil
+	}
+	return p.Inner
+}
+
+// IsSetInner reports whether Inner is set.
+func (p *Found) IsSetInner() bool { return p != nil && p.Inner != nil }
+
+// GetNote returns Note, or its zero value if p is nil.
+func (p *Found) GetNote() string {
+	if p == nil {
+		return ""
+	}
+	return p.Note
+}
+
+// GetColor returns Color, or its zero value if p is nil.
+func (p *Found) GetColor() base.Color {
+	if p == nil {
+		return 0
+	}
+	return p.Color
+}
+
+// FastSize returns the encoded size of p.
+func (p *Found) FastSize() int {
+	if p == nil {
+		return thriftcodec.StopSize
+	}
+	n := thriftcodec.StopSize
+	n += thriftcodec.FieldHeaderSize
+	n += 8
+	n += thriftcodec.FieldHeaderSize
+	n += thriftcodec.StringSize(p.Q)
+	n += thriftcodec.FieldHeaderSize
+	n += thriftcodec.ListHeaderSize + 4*len(p.Tags)
+	n += thriftcodec.FieldHeaderSize
+	n += thriftcodec.StringSize(p.Token)
+	n += thriftcodec.FieldHeaderSize
+	n += 4
+	if p.Inner != nil {
+		n += thriftcodec.FieldHeaderSize
+		n += p.Inner.FastSize()
+	}
+	n += thriftcodec.FieldHeaderSize
+	n += thriftcodec.StringSize(p.Note)
+	n += thriftcodec.FieldHeaderSize
+	n += 4
+	return n
+}
+
+// FastAppend appends the encoding of p to b.
+func (p *Found) FastAppend(b []byte) []byte {
+	if p == nil {
+		return thriftcodec.AppendFieldStop(b)
+	}
+	b = append(b, thriftcodec.TypeI64, 0, 1) // field 1
+	b = thriftcodec.AppendI64(b, p.Id)
+	b = append(b, thriftcodec.TypeString, 0, 2) // field 2
+	b = thriftcodec.AppendString(b, p.Q)
+	b = append(b, thriftcodec.TypeList, 0, 3) // field 3
+	b = thriftcodec.AppendListBegin(b, thriftcodec.TypeI32, len(p.Tags))
+	for _, v384 := range p.Tags {
+		b = thriftcodec.AppendI32(b, v384)
+	}
+	b = append(b, thriftcodec.TypeString, 0, 4) // field 4
+	b = thriftcodec.AppendString(b, p.Token)
+	b = append(b, thriftcodec.TypeI32, 0, 5) // field 5
+	b = thriftcodec.AppendI32(b, p.Code)
+	if p.Inner != nil {
+		b = append(b, thriftcodec.TypeStruct, 0, 6) // field 6
+		b = p.Inner.FastAppend(b)
+	}
+	b = append(b, thriftcodec.TypeString, 0, 7) // field 7
+	b = thriftcodec.AppendString(b, p.Note)
+	b = append(b, thriftcodec.TypeI32, 0, 8) // field 8
+	b = thriftcodec.AppendI32(b, int32(p.Color))
+	return thriftcodec.AppendFieldStop(b)
+}
+
+// FastRead decodes p from the start of b and returns the bytes consumed.
+// p does not alias b: the strings and binaries of p share one private
+// copy of b (so keeping any of them keeps that copy alive).
+func (p *Found) FastRead(b []byte) (int, error) {
+	n, err := thriftcodec.Skip(b, thriftcodec.TypeStruct, thriftcodec.MaxDepth)
+	if err != nil {
+		return 0, err
+	}
+	return p.FastReadAliased(append([]byte(nil), b[:n]...))
+}
+
+// FastReadAliased is FastRead without the copy: the strings and binaries
+// of p point into b, which must not change while p is in use. It is the
+// zero-copy opt-in for callers that own b.
+func (p *Found) FastReadAliased(b []byte) (int, error) {
+	var off int
+	for {
+		t, id, n, err := thriftcodec.ReadFieldBegin(b[off:])
+		if err != nil {
+			return off, err
+		}
+		off += n
+		if t == thriftcodec.TypeStop {
+			break
+		}
+		switch uint32(uint16(id))<<8 | uint32(t) {
+		case 0x10a: // field 1, TypeI64
+			x386, n, err := thriftcodec.ReadI64(b[off:])
+			if err != nil {
+				return off, err
+			}
+			off += n
+			v385 := x386
+			p.Id = v385
+		case 0x20b: // field 2, TypeString
+			l388, n, err := thriftcodec.ReadI32(b[off:])
+			if err != nil {
+				return off, err
+			}
+			if l388 < 0 || int(l388) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l388, len(b)-off-n)
+			}
+			off += n
+			v387 := unsafe.String(unsafe.SliceData(b[off:]), l388)
+			off += int(l388)
+			p.Q = v387
+		case 0x30f: // field 3, TypeList
+			et390, size391, n, err := thriftcodec.ReadListBegin(b[off:])
+			if err != nil {
+				return off, err
+			}
+			if size391 > 0 && et390 != thriftcodec.TypeI32 {
+				return off, status.Protocolf("thrift: alltypes.Found element type %d, want %d", et390, thriftcodec.TypeI32)
+			}
+			off += n
+			v389 := make([]int32, 0, size391)
+			for range size391 {
+				x393, n, err := thriftcodec.ReadI32(b[off:])
+				if err != nil {
+					return off, err
+				}
+				off += n
+				v392 := x393
+				v389 = append(v389, v392)
+			}
+			p.Tags = v389
+		case 0x40b: // field 4, TypeString
+			l395, n, err := thriftcodec.ReadI32(b[off:])
+			if err != nil {
+				return off, err
+			}
+			if l395 < 0 || int(l395) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l395, len(b)-off-n)
+			}
+			off += n
+			v394 := unsafe.String(unsafe.SliceData(b[off:]), l395)
+			off += int(l395)
+			p.Token = v394
+		case 0x508: // field 5, TypeI32
+			x397, n, err := thriftcodec.ReadI32(b[off:])
+			if err != nil {
+				return off, err
+			}
+			off += n
+			v396 := x397
+			p.Code = v396
+		case 0x60c: // field 6, TypeStruct
+			v398 := NewInner()
+			if n, err := v398.FastReadAliased(b[off:]); err != nil {
+				return off, err
+			} else {
+				off += n
+			}
+			p.Inner = v398
+		case 0x70b: // field 7, TypeString
+			l400, n, err := thriftcodec.ReadI32(b[off:])
+			if err != nil {
+				return off, err
+			}
+			if l400 < 0 || int(l400) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l400, len(b)-off-n)
+			}
+			off += n
+			v399 := unsafe.String(unsafe.SliceData(b[off:]), l400)
+			off += int(l400)
+			p.Note = v399
+		case 0x808: // field 8, TypeI32
+			x402, n, err := thriftcodec.ReadI32(b[off:])
+			if err != nil {
+				return off, err
+			}
+			off += n
+			v401 := base.Color(x402)
+			p.Color = v401
+		default:
+			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
+			if err != nil {
+				return off, err
+			}
+			off += n
+		}
+	}
+	return off, nil
+}
+
+// Write encodes p with an Apache Thrift protocol.
+func (p *Found) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "Found"); err != nil {
+		return err
+	}
+	if p != nil {
+		if err := oprot.WriteFieldBegin(ctx, "id", thrift.I64, 1); err != nil {
+			return err
+		}
+		if err := oprot.WriteI64(ctx, p.Id); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldBegin(ctx, "q", thrift.STRING, 2); err != nil {
+			return err
+		}
+		if err := oprot.WriteString(ctx, p.Q); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldBegin(ctx, "tags", thrift.LIST, 3); err != nil {
+			return err
+		}
+		if err := oprot.WriteListBegin(ctx, thrift.I32, len(p.Tags)); err != nil {
+			return err
+		}
+		for _, v403 := range p.Tags {
+			if err := oprot.WriteI32(ctx, v403); err != nil {
+				return err
+			}
+		}
+		if err := oprot.WriteListEnd(ctx); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldBegin(ctx, "token", thrift.STRING, 4); err != nil {
+			return err
+		}
+		if err := oprot.WriteString(ctx, p.Token); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldBegin(ctx, "code", thrift.I32, 5); err != nil {
+			return err
+		}
+		if err := oprot.WriteI32(ctx, p.Code); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+		if p.Inner != nil {
+			if err := oprot.WriteFieldBegin(ctx, "inner", thrift.STRUCT, 6); err != nil {
+				return err
+			}
+			if err := p.Inner.Write(ctx, oprot); err != nil {
+				return err
+			}
+			if err := oprot.WriteFieldEnd(ctx); err != nil {
+				return err
+			}
+		}
+		if err := oprot.WriteFieldBegin(ctx, "note", thrift.STRING, 7); err != nil {
+			return err
+		}
+		if err := oprot.WriteString(ctx, p.Note); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldBegin(ctx, "color", thrift.I32, 8); err != nil {
+			return err
+		}
+		if err := oprot.WriteI32(ctx, int32(p.Color)); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return err
+	}
+	return oprot.WriteStructEnd(ctx)
+}
+
+// Read decodes p with an Apache Thrift protocol.
+func (p *Found) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return err
+	}
+	for {
+		_, t, id, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return err
+		}
+		if t == thrift.STOP {
+			break
+		}
+		if err := func() error {
+			switch {
+			case id == 1 && t == thrift.I64:
+				x405, err := iprot.ReadI64(ctx)
+				if err != nil {
+					return err
+				}
+				v404 := x405
+				p.Id = v404
+				return nil
+			case id == 2 && t == thrift.STRING:
+				x407, err := iprot.ReadString(ctx)
+				if err != nil {
+					return err
+				}
+				v406 := x407
+				p.Q = v406
+				return nil
+			case id == 3 && t == thrift.LIST:
+				et409, size410, err := iprot.ReadListBegin(ctx)
+				if err != nil {
+					return err
+				}
+				if size410 > 0 && et409 != thrift.I32 {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.Found element type %d, want %d", et409, thrift.I32))
+				}
+				v408 := make([]int32, 0, min(size410, 1024))
+				for range size410 {
+					x412, err := iprot.ReadI32(ctx)
+					if err != nil {
+						return err
+					}
+					v411 := x412
+					v408 = append(v408, v411)
+				}
+				if err := iprot.ReadListEnd(ctx); err != nil {
+					return err
+				}
+				p.Tags = v408
+				return nil
+			case id == 4 && t == thrift.STRING:
+				x414, err := iprot.ReadString(ctx)
+				if err != nil {
+					return err
+				}
+				v413 := x414
+				p.Token = v413
+				return nil
+			case id == 5 && t == thrift.I32:
+				x416, err := iprot.ReadI32(ctx)
+				if err != nil {
+					return err
+				}
+				v415 := x416
+				p.Code = v415
+				return nil
+			case id == 6 && t == thrift.STRUCT:
+				v417 := NewInner()
+				if err := v417.Read(ctx, iprot); err != nil {
+					return err
+				}
+				p.Inner = v417
+				return nil
+			case id == 7 && t == thrift.STRING:
+				x419, err := iprot.ReadString(ctx)
+				if err != nil {
+					return err
+				}
+				v418 := x419
+				p.Note = v418
+				return nil
+			case id == 8 && t == thrift.I32:
+				x421, err := iprot.ReadI32(ctx)
+				if err != nil {
+					return err
+				}
+				v420 := base.Color(x421)
+				p.Color = v420
+				return nil
+			}
+			return thrift.SkipDefaultDepth(ctx, iprot, t)
+		}(); err != nil {
+			return thrift.PrependError(fmt.Sprintf("alltypes.Found field %d: ", id), err)
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
 // Shape is the IDL union Shape.
 type Shape struct {
 	// Point is field 1, optional: nil when unset.
@@ -2947,33 +3878,33 @@ func (p *Shape) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10c: // field 1, TypeStruct
-			v350 := base.NewPoint()
-			if n, err := v350.FastReadAliased(b[off:]); err != nil {
+			v422 := base.NewPoint()
+			if n, err := v422.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Point = v350
+			p.Point = v422
 		case 0x204: // field 2, TypeDouble
-			x352, n, err := thriftcodec.ReadDouble(b[off:])
+			x424, n, err := thriftcodec.ReadDouble(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v351 := x352
-			p.Radius = &v351
+			v423 := x424
+			p.Radius = &v423
 		case 0x30b: // field 3, TypeString
-			l354, n, err := thriftcodec.ReadI32(b[off:])
+			l426, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l354 < 0 || int(l354) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l354, len(b)-off-n)
+			if l426 < 0 || int(l426) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l426, len(b)-off-n)
 			}
 			off += n
-			v353 := unsafe.String(unsafe.SliceData(b[off:]), l354)
-			off += int(l354)
-			p.Label = &v353
+			v425 := unsafe.String(unsafe.SliceData(b[off:]), l426)
+			off += int(l426)
+			p.Label = &v425
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -3047,27 +3978,27 @@ func (p *Shape) Read(ctx context.Context, iprot thrift.TProtocol) error {
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRUCT:
-				v355 := base.NewPoint()
-				if err := v355.Read(ctx, iprot); err != nil {
+				v427 := base.NewPoint()
+				if err := v427.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Point = v355
+				p.Point = v427
 				return nil
 			case id == 2 && t == thrift.DOUBLE:
-				x357, err := iprot.ReadDouble(ctx)
+				x429, err := iprot.ReadDouble(ctx)
 				if err != nil {
 					return err
 				}
-				v356 := x357
-				p.Radius = &v356
+				v428 := x429
+				p.Radius = &v428
 				return nil
 			case id == 3 && t == thrift.STRING:
-				x359, err := iprot.ReadString(ctx)
+				x431, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v358 := x359
-				p.Label = &v358
+				v430 := x431
+				p.Label = &v430
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -3178,25 +4109,25 @@ func (p *NotFound) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10b: // field 1, TypeString
-			l361, n, err := thriftcodec.ReadI32(b[off:])
+			l433, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l361 < 0 || int(l361) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l361, len(b)-off-n)
+			if l433 < 0 || int(l433) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l433, len(b)-off-n)
 			}
 			off += n
-			v360 := unsafe.String(unsafe.SliceData(b[off:]), l361)
-			off += int(l361)
-			p.What = v360
+			v432 := unsafe.String(unsafe.SliceData(b[off:]), l433)
+			off += int(l433)
+			p.What = v432
 		case 0x208: // field 2, TypeI32
-			x363, n, err := thriftcodec.ReadI32(b[off:])
+			x435, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v362 := x363
-			p.Code = v362
+			v434 := x435
+			p.Code = v434
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -3255,20 +4186,20 @@ func (p *NotFound) Read(ctx context.Context, iprot thrift.TProtocol) error {
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRING:
-				x365, err := iprot.ReadString(ctx)
+				x437, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v364 := x365
-				p.What = v364
+				v436 := x437
+				p.What = v436
 				return nil
 			case id == 2 && t == thrift.I32:
-				x367, err := iprot.ReadI32(ctx)
+				x439, err := iprot.ReadI32(ctx)
 				if err != nil {
 					return err
 				}
-				v366 := x367
-				p.Code = v366
+				v438 := x439
+				p.Code = v438
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -3365,17 +4296,17 @@ func (p *Invalid) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10b: // field 1, TypeString
-			l369, n, err := thriftcodec.ReadI32(b[off:])
+			l441, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l369 < 0 || int(l369) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l369, len(b)-off-n)
+			if l441 < 0 || int(l441) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l441, len(b)-off-n)
 			}
 			off += n
-			v368 := unsafe.String(unsafe.SliceData(b[off:]), l369)
-			off += int(l369)
-			p.Reason = v368
+			v440 := unsafe.String(unsafe.SliceData(b[off:]), l441)
+			off += int(l441)
+			p.Reason = v440
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -3425,12 +4356,12 @@ func (p *Invalid) Read(ctx context.Context, iprot thrift.TProtocol) error {
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRING:
-				x371, err := iprot.ReadString(ctx)
+				x443, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v370 := x371
-				p.Reason = v370
+				v442 := x443
+				p.Reason = v442
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -3603,17 +4534,17 @@ func (p *BasePingArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10b: // field 1, TypeString
-			l373, n, err := thriftcodec.ReadI32(b[off:])
+			l445, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l373 < 0 || int(l373) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l373, len(b)-off-n)
+			if l445 < 0 || int(l445) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l445, len(b)-off-n)
 			}
 			off += n
-			v372 := unsafe.String(unsafe.SliceData(b[off:]), l373)
-			off += int(l373)
-			p.Msg = v372
+			v444 := unsafe.String(unsafe.SliceData(b[off:]), l445)
+			off += int(l445)
+			p.Msg = v444
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -3663,12 +4594,12 @@ func (p *BasePingArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRING:
-				x375, err := iprot.ReadString(ctx)
+				x447, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v374 := x375
-				p.Msg = v374
+				v446 := x447
+				p.Msg = v446
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -3758,17 +4689,17 @@ func (p *BasePingResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xb: // field 0, TypeString
-			l377, n, err := thriftcodec.ReadI32(b[off:])
+			l449, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l377 < 0 || int(l377) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l377, len(b)-off-n)
+			if l449 < 0 || int(l449) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l449, len(b)-off-n)
 			}
 			off += n
-			v376 := unsafe.String(unsafe.SliceData(b[off:]), l377)
-			off += int(l377)
-			p.Success = &v376
+			v448 := unsafe.String(unsafe.SliceData(b[off:]), l449)
+			off += int(l449)
+			p.Success = &v448
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -3820,12 +4751,12 @@ func (p *BasePingResult) Read(ctx context.Context, iprot thrift.TProtocol) error
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.STRING:
-				x379, err := iprot.ReadString(ctx)
+				x451, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v378 := x379
-				p.Success = &v378
+				v450 := x451
+				p.Success = &v450
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -3872,6 +4803,8 @@ type AllTypes interface {
 	Colors(ctx context.Context, n_ int32) ([]base.Color, error)
 	// Points handles AllTypes.points.
 	Points(ctx context.Context, ps []*base.Point) (map[int32]*base.Point, error)
+	// Find handles AllTypes.find.
+	Find(ctx context.Context, req *Lookup) (*Found, error)
 }
 
 // AllTypesServiceInfo returns a new descriptor of the service AllTypes for a
@@ -3938,6 +4871,13 @@ func AllTypesServiceInfo() *service.Info {
 				NewResult:     func() any { return allTypesPointsResultPool.Get() },
 				StreamingMode: service.StreamingNone,
 			},
+			"find": {
+				Name:          "find",
+				Handler:       allTypesFindHandler,
+				NewArgs:       func() any { return allTypesFindArgsPool.Get() },
+				NewResult:     func() any { return allTypesFindResultPool.Get() },
+				StreamingMode: service.StreamingNone,
+			},
 		},
 		Extra: map[string]any{"PackageName": "alltypes"},
 	}
@@ -3974,6 +4914,8 @@ var (
 	allTypesColorsResultPool = sync.Pool{New: func() any { return NewAllTypesColorsResult() }}
 	allTypesPointsArgsPool   = sync.Pool{New: func() any { return NewAllTypesPointsArgs() }}
 	allTypesPointsResultPool = sync.Pool{New: func() any { return NewAllTypesPointsResult() }}
+	allTypesFindArgsPool     = sync.Pool{New: func() any { return NewAllTypesFindArgs() }}
+	allTypesFindResultPool   = sync.Pool{New: func() any { return NewAllTypesFindResult() }}
 )
 
 func allTypesEchoHandler(ctx context.Context, impl any, args, result any) error {
@@ -4060,6 +5002,22 @@ func allTypesPointsHandler(ctx context.Context, impl any, args, result any) erro
 	r := result.(*AllTypesPointsResult)
 	success, err := impl.(AllTypes).Points(ctx, a.Ps)
 	if err != nil {
+		return err
+	}
+	r.Success = success
+	return nil
+}
+
+func allTypesFindHandler(ctx context.Context, impl any, args, result any) error {
+	a := args.(*AllTypesFindArgs)
+	r := result.(*AllTypesFindResult)
+	success, err := impl.(AllTypes).Find(ctx, a.Req)
+	if err != nil {
+		var nfExc *NotFound
+		if errors.As(err, &nfExc) {
+			r.Nf = nfExc
+			return nil
+		}
 		return err
 	}
 	r.Success = success
@@ -4229,6 +5187,27 @@ func (c *AllTypesClient) Points(ctx context.Context, ps []*base.Point, opts ...c
 	return res.Success, nil
 }
 
+// Find calls AllTypes.find.
+func (c *AllTypesClient) Find(ctx context.Context, req *Lookup, opts ...client.CallOption) (*Found, error) {
+	args := allTypesFindArgsPool.Get().(*AllTypesFindArgs)
+	args.Req = req
+	result := allTypesFindResultPool.Get().(*AllTypesFindResult)
+	err := c.inv.Call(ctx, "find", args, result, opts...)
+	res := *result
+	args.Recycle()
+	result.Recycle()
+	if err != nil {
+		return nil, err
+	}
+	if res.Nf != nil {
+		return nil, res.Nf
+	}
+	if res.Success == nil {
+		return nil, thriftcodec.ApplicationError(thriftcodec.MissingResult, "find failed: unknown result")
+	}
+	return res.Success, nil
+}
+
 // AllTypesEchoArgs is the IDL struct echo_args.
 type AllTypesEchoArgs struct {
 	// Req is field 1.
@@ -4294,13 +5273,13 @@ func (p *AllTypesEchoArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10c: // field 1, TypeStruct
-			v380 := NewEverything()
-			if n, err := v380.FastReadAliased(b[off:]); err != nil {
+			v452 := NewEverything()
+			if n, err := v452.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Req = v380
+			p.Req = v452
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -4350,11 +5329,11 @@ func (p *AllTypesEchoArgs) Read(ctx context.Context, iprot thrift.TProtocol) err
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRUCT:
-				v381 := NewEverything()
-				if err := v381.Read(ctx, iprot); err != nil {
+				v453 := NewEverything()
+				if err := v453.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Req = v381
+				p.Req = v453
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -4448,13 +5427,13 @@ func (p *AllTypesEchoResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xc: // field 0, TypeStruct
-			v382 := NewEverything()
-			if n, err := v382.FastReadAliased(b[off:]); err != nil {
+			v454 := NewEverything()
+			if n, err := v454.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Success = v382
+			p.Success = v454
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -4506,11 +5485,11 @@ func (p *AllTypesEchoResult) Read(ctx context.Context, iprot thrift.TProtocol) e
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.STRUCT:
-				v383 := NewEverything()
-				if err := v383.Read(ctx, iprot); err != nil {
+				v455 := NewEverything()
+				if err := v455.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Success = v383
+				p.Success = v455
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -4606,21 +5585,21 @@ func (p *AllTypesFailArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10c: // field 1, TypeStruct
-			v384 := NewEverything()
-			if n, err := v384.FastReadAliased(b[off:]); err != nil {
+			v456 := NewEverything()
+			if n, err := v456.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Req = v384
+			p.Req = v456
 		case 0x208: // field 2, TypeI32
-			x386, n, err := thriftcodec.ReadI32(b[off:])
+			x458, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v385 := x386
-			p.Which = v385
+			v457 := x458
+			p.Which = v457
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -4679,19 +5658,19 @@ func (p *AllTypesFailArgs) Read(ctx context.Context, iprot thrift.TProtocol) err
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRUCT:
-				v387 := NewEverything()
-				if err := v387.Read(ctx, iprot); err != nil {
+				v459 := NewEverything()
+				if err := v459.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Req = v387
+				p.Req = v459
 				return nil
 			case id == 2 && t == thrift.I32:
-				x389, err := iprot.ReadI32(ctx)
+				x461, err := iprot.ReadI32(ctx)
 				if err != nil {
 					return err
 				}
-				v388 := x389
-				p.Which = v388
+				v460 := x461
+				p.Which = v460
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -4805,29 +5784,29 @@ func (p *AllTypesFailResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xc: // field 0, TypeStruct
-			v390 := NewEverything()
-			if n, err := v390.FastReadAliased(b[off:]); err != nil {
+			v462 := NewEverything()
+			if n, err := v462.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Success = v390
+			p.Success = v462
 		case 0x10c: // field 1, TypeStruct
-			v391 := NewNotFound()
-			if n, err := v391.FastReadAliased(b[off:]); err != nil {
+			v463 := NewNotFound()
+			if n, err := v463.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Nf = v391
+			p.Nf = v463
 		case 0x20c: // field 2, TypeStruct
-			v392 := NewInvalid()
-			if n, err := v392.FastReadAliased(b[off:]); err != nil {
+			v464 := NewInvalid()
+			if n, err := v464.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Inv = v392
+			p.Inv = v464
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -4901,25 +5880,25 @@ func (p *AllTypesFailResult) Read(ctx context.Context, iprot thrift.TProtocol) e
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.STRUCT:
-				v393 := NewEverything()
-				if err := v393.Read(ctx, iprot); err != nil {
+				v465 := NewEverything()
+				if err := v465.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Success = v393
+				p.Success = v465
 				return nil
 			case id == 1 && t == thrift.STRUCT:
-				v394 := NewNotFound()
-				if err := v394.Read(ctx, iprot); err != nil {
+				v466 := NewNotFound()
+				if err := v466.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Nf = v394
+				p.Nf = v466
 				return nil
 			case id == 2 && t == thrift.STRUCT:
-				v395 := NewInvalid()
-				if err := v395.Read(ctx, iprot); err != nil {
+				v467 := NewInvalid()
+				if err := v467.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Inv = v395
+				p.Inv = v467
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -5022,13 +6001,13 @@ func (p *AllTypesTouchArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x108: // field 1, TypeI32
-			x397, n, err := thriftcodec.ReadI32(b[off:])
+			x469, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v396 := x397
-			p.N = v396
+			v468 := x469
+			p.N = v468
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -5078,12 +6057,12 @@ func (p *AllTypesTouchArgs) Read(ctx context.Context, iprot thrift.TProtocol) er
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.I32:
-				x399, err := iprot.ReadI32(ctx)
+				x471, err := iprot.ReadI32(ctx)
 				if err != nil {
 					return err
 				}
-				v398 := x399
-				p.N = v398
+				v470 := x471
+				p.N = v470
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -5283,17 +6262,17 @@ func (p *AllTypesNotifyArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10b: // field 1, TypeString
-			l401, n, err := thriftcodec.ReadI32(b[off:])
+			l473, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l401 < 0 || int(l401) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l401, len(b)-off-n)
+			if l473 < 0 || int(l473) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l473, len(b)-off-n)
 			}
 			off += n
-			v400 := unsafe.String(unsafe.SliceData(b[off:]), l401)
-			off += int(l401)
-			p.Msg = v400
+			v472 := unsafe.String(unsafe.SliceData(b[off:]), l473)
+			off += int(l473)
+			p.Msg = v472
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -5343,12 +6322,12 @@ func (p *AllTypesNotifyArgs) Read(ctx context.Context, iprot thrift.TProtocol) e
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRING:
-				x403, err := iprot.ReadString(ctx)
+				x475, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v402 := x403
-				p.Msg = v402
+				v474 := x475
+				p.Msg = v474
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -5440,21 +6419,21 @@ func (p *AllTypesAddArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x108: // field 1, TypeI32
-			x405, n, err := thriftcodec.ReadI32(b[off:])
+			x477, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v404 := x405
-			p.A = v404
+			v476 := x477
+			p.A = v476
 		case 0x20a: // field 2, TypeI64
-			x407, n, err := thriftcodec.ReadI64(b[off:])
+			x479, n, err := thriftcodec.ReadI64(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v406 := x407
-			p.B = v406
+			v478 := x479
+			p.B = v478
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -5513,20 +6492,20 @@ func (p *AllTypesAddArgs) Read(ctx context.Context, iprot thrift.TProtocol) erro
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.I32:
-				x409, err := iprot.ReadI32(ctx)
+				x481, err := iprot.ReadI32(ctx)
 				if err != nil {
 					return err
 				}
-				v408 := x409
-				p.A = v408
+				v480 := x481
+				p.A = v480
 				return nil
 			case id == 2 && t == thrift.I64:
-				x411, err := iprot.ReadI64(ctx)
+				x483, err := iprot.ReadI64(ctx)
 				if err != nil {
 					return err
 				}
-				v410 := x411
-				p.B = v410
+				v482 := x483
+				p.B = v482
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -5616,13 +6595,13 @@ func (p *AllTypesAddResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xa: // field 0, TypeI64
-			x413, n, err := thriftcodec.ReadI64(b[off:])
+			x485, n, err := thriftcodec.ReadI64(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v412 := x413
-			p.Success = &v412
+			v484 := x485
+			p.Success = &v484
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -5674,12 +6653,12 @@ func (p *AllTypesAddResult) Read(ctx context.Context, iprot thrift.TProtocol) er
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.I64:
-				x415, err := iprot.ReadI64(ctx)
+				x487, err := iprot.ReadI64(ctx)
 				if err != nil {
 					return err
 				}
-				v414 := x415
-				p.Success = &v414
+				v486 := x487
+				p.Success = &v486
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -5771,21 +6750,21 @@ func (p *AllTypesMidArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10c: // field 1, TypeStruct
-			v416 := base.NewPoint()
-			if n, err := v416.FastReadAliased(b[off:]); err != nil {
+			v488 := base.NewPoint()
+			if n, err := v488.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.A = v416
+			p.A = v488
 		case 0x20c: // field 2, TypeStruct
-			v417 := base.NewPoint()
-			if n, err := v417.FastReadAliased(b[off:]); err != nil {
+			v489 := base.NewPoint()
+			if n, err := v489.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.B = v417
+			p.B = v489
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -5844,18 +6823,18 @@ func (p *AllTypesMidArgs) Read(ctx context.Context, iprot thrift.TProtocol) erro
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRUCT:
-				v418 := base.NewPoint()
-				if err := v418.Read(ctx, iprot); err != nil {
+				v490 := base.NewPoint()
+				if err := v490.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.A = v418
+				p.A = v490
 				return nil
 			case id == 2 && t == thrift.STRUCT:
-				v419 := base.NewPoint()
-				if err := v419.Read(ctx, iprot); err != nil {
+				v491 := base.NewPoint()
+				if err := v491.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.B = v419
+				p.B = v491
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -5945,13 +6924,13 @@ func (p *AllTypesMidResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xc: // field 0, TypeStruct
-			v420 := base.NewPoint()
-			if n, err := v420.FastReadAliased(b[off:]); err != nil {
+			v492 := base.NewPoint()
+			if n, err := v492.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Success = v420
+			p.Success = v492
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6003,11 +6982,11 @@ func (p *AllTypesMidResult) Read(ctx context.Context, iprot thrift.TProtocol) er
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.STRUCT:
-				v421 := base.NewPoint()
-				if err := v421.Read(ctx, iprot); err != nil {
+				v493 := base.NewPoint()
+				if err := v493.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Success = v421
+				p.Success = v493
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6093,13 +7072,13 @@ func (p *AllTypesColorsArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x108: // field 1, TypeI32
-			x423, n, err := thriftcodec.ReadI32(b[off:])
+			x495, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v422 := x423
-			p.N = v422
+			v494 := x495
+			p.N = v494
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6149,12 +7128,12 @@ func (p *AllTypesColorsArgs) Read(ctx context.Context, iprot thrift.TProtocol) e
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.I32:
-				x425, err := iprot.ReadI32(ctx)
+				x497, err := iprot.ReadI32(ctx)
 				if err != nil {
 					return err
 				}
-				v424 := x425
-				p.N = v424
+				v496 := x497
+				p.N = v496
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6217,8 +7196,8 @@ func (p *AllTypesColorsResult) FastAppend(b []byte) []byte {
 	if p.Success != nil {
 		b = append(b, thriftcodec.TypeList, 0, 0) // field 0
 		b = thriftcodec.AppendListBegin(b, thriftcodec.TypeI32, len(p.Success))
-		for _, v426 := range p.Success {
-			b = thriftcodec.AppendI32(b, int32(v426))
+		for _, v498 := range p.Success {
+			b = thriftcodec.AppendI32(b, int32(v498))
 		}
 	}
 	return thriftcodec.AppendFieldStop(b)
@@ -6247,25 +7226,25 @@ func (p *AllTypesColorsResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xf: // field 0, TypeList
-			et428, size429, n, err := thriftcodec.ReadListBegin(b[off:])
+			et500, size501, n, err := thriftcodec.ReadListBegin(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if size429 > 0 && et428 != thriftcodec.TypeI32 {
-				return off, status.Protocolf("thrift: alltypes.AllTypesColorsResult element type %d, want %d", et428, thriftcodec.TypeI32)
+			if size501 > 0 && et500 != thriftcodec.TypeI32 {
+				return off, status.Protocolf("thrift: alltypes.AllTypesColorsResult element type %d, want %d", et500, thriftcodec.TypeI32)
 			}
 			off += n
-			v427 := make([]base.Color, 0, size429)
-			for range size429 {
-				x431, n, err := thriftcodec.ReadI32(b[off:])
+			v499 := make([]base.Color, 0, size501)
+			for range size501 {
+				x503, n, err := thriftcodec.ReadI32(b[off:])
 				if err != nil {
 					return off, err
 				}
 				off += n
-				v430 := base.Color(x431)
-				v427 = append(v427, v430)
+				v502 := base.Color(x503)
+				v499 = append(v499, v502)
 			}
-			p.Success = v427
+			p.Success = v499
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6290,8 +7269,8 @@ func (p *AllTypesColorsResult) Write(ctx context.Context, oprot thrift.TProtocol
 			if err := oprot.WriteListBegin(ctx, thrift.I32, len(p.Success)); err != nil {
 				return err
 			}
-			for _, v432 := range p.Success {
-				if err := oprot.WriteI32(ctx, int32(v432)); err != nil {
+			for _, v504 := range p.Success {
+				if err := oprot.WriteI32(ctx, int32(v504)); err != nil {
 					return err
 				}
 			}
@@ -6325,26 +7304,26 @@ func (p *AllTypesColorsResult) Read(ctx context.Context, iprot thrift.TProtocol)
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.LIST:
-				et434, size435, err := iprot.ReadListBegin(ctx)
+				et506, size507, err := iprot.ReadListBegin(ctx)
 				if err != nil {
 					return err
 				}
-				if size435 > 0 && et434 != thrift.I32 {
-					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesColorsResult element type %d, want %d", et434, thrift.I32))
+				if size507 > 0 && et506 != thrift.I32 {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesColorsResult element type %d, want %d", et506, thrift.I32))
 				}
-				v433 := make([]base.Color, 0, min(size435, 1024))
-				for range size435 {
-					x437, err := iprot.ReadI32(ctx)
+				v505 := make([]base.Color, 0, min(size507, 1024))
+				for range size507 {
+					x509, err := iprot.ReadI32(ctx)
 					if err != nil {
 						return err
 					}
-					v436 := base.Color(x437)
-					v433 = append(v433, v436)
+					v508 := base.Color(x509)
+					v505 = append(v505, v508)
 				}
 				if err := iprot.ReadListEnd(ctx); err != nil {
 					return err
 				}
-				p.Success = v433
+				p.Success = v505
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6394,8 +7373,8 @@ func (p *AllTypesPointsArgs) FastSize() int {
 	n := thriftcodec.StopSize
 	n += thriftcodec.FieldHeaderSize
 	n += thriftcodec.ListHeaderSize
-	for _, v438 := range p.Ps {
-		n += v438.FastSize()
+	for _, v510 := range p.Ps {
+		n += v510.FastSize()
 	}
 	return n
 }
@@ -6407,8 +7386,8 @@ func (p *AllTypesPointsArgs) FastAppend(b []byte) []byte {
 	}
 	b = append(b, thriftcodec.TypeList, 0, 1) // field 1
 	b = thriftcodec.AppendListBegin(b, thriftcodec.TypeStruct, len(p.Ps))
-	for _, v439 := range p.Ps {
-		b = v439.FastAppend(b)
+	for _, v511 := range p.Ps {
+		b = v511.FastAppend(b)
 	}
 	return thriftcodec.AppendFieldStop(b)
 }
@@ -6436,31 +7415,31 @@ func (p *AllTypesPointsArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10f: // field 1, TypeList
-			et441, size442, n, err := thriftcodec.ReadListBegin(b[off:])
+			et513, size514, n, err := thriftcodec.ReadListBegin(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if size442 > 0 && et441 != thriftcodec.TypeStruct {
-				return off, status.Protocolf("thrift: alltypes.AllTypesPointsArgs element type %d, want %d", et441, thriftcodec.TypeStruct)
+			if size514 > 0 && et513 != thriftcodec.TypeStruct {
+				return off, status.Protocolf("thrift: alltypes.AllTypesPointsArgs element type %d, want %d", et513, thriftcodec.TypeStruct)
 			}
 			off += n
-			v440 := make([]*base.Point, 0, min(size442, 1024))
-			var vals443 []base.Point
-			for i444 := 0; i444 < size442; i444++ {
-				if len(vals443) == cap(vals443) {
-					vals443 = make([]base.Point, 0, min(size442-i444, max(16, 2*cap(vals443))))
+			v512 := make([]*base.Point, 0, min(size514, 1024))
+			var vals515 []base.Point
+			for i516 := 0; i516 < size514; i516++ {
+				if len(vals515) == cap(vals515) {
+					vals515 = make([]base.Point, 0, min(size514-i516, max(16, 2*cap(vals515))))
 				}
-				vals443 = vals443[:len(vals443)+1]
-				e445 := &vals443[len(vals443)-1]
-				e445.InitDefault()
-				if n, err := e445.FastReadAliased(b[off:]); err != nil {
+				vals515 = vals515[:len(vals515)+1]
+				e517 := &vals515[len(vals515)-1]
+				e517.InitDefault()
+				if n, err := e517.FastReadAliased(b[off:]); err != nil {
 					return off, err
 				} else {
 					off += n
 				}
-				v440 = append(v440, e445)
+				v512 = append(v512, e517)
 			}
-			p.Ps = v440
+			p.Ps = v512
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6484,8 +7463,8 @@ func (p *AllTypesPointsArgs) Write(ctx context.Context, oprot thrift.TProtocol) 
 		if err := oprot.WriteListBegin(ctx, thrift.STRUCT, len(p.Ps)); err != nil {
 			return err
 		}
-		for _, v446 := range p.Ps {
-			if err := v446.Write(ctx, oprot); err != nil {
+		for _, v518 := range p.Ps {
+			if err := v518.Write(ctx, oprot); err != nil {
 				return err
 			}
 		}
@@ -6518,25 +7497,25 @@ func (p *AllTypesPointsArgs) Read(ctx context.Context, iprot thrift.TProtocol) e
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.LIST:
-				et448, size449, err := iprot.ReadListBegin(ctx)
+				et520, size521, err := iprot.ReadListBegin(ctx)
 				if err != nil {
 					return err
 				}
-				if size449 > 0 && et448 != thrift.STRUCT {
-					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesPointsArgs element type %d, want %d", et448, thrift.STRUCT))
+				if size521 > 0 && et520 != thrift.STRUCT {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesPointsArgs element type %d, want %d", et520, thrift.STRUCT))
 				}
-				v447 := make([]*base.Point, 0, min(size449, 1024))
-				for range size449 {
-					v450 := base.NewPoint()
-					if err := v450.Read(ctx, iprot); err != nil {
+				v519 := make([]*base.Point, 0, min(size521, 1024))
+				for range size521 {
+					v522 := base.NewPoint()
+					if err := v522.Read(ctx, iprot); err != nil {
 						return err
 					}
-					v447 = append(v447, v450)
+					v519 = append(v519, v522)
 				}
 				if err := iprot.ReadListEnd(ctx); err != nil {
 					return err
 				}
-				p.Ps = v447
+				p.Ps = v519
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6588,8 +7567,8 @@ func (p *AllTypesPointsResult) FastSize() int {
 		n += thriftcodec.FieldHeaderSize
 		n += thriftcodec.MapHeaderSize
 		n += 4 * len(p.Success)
-		for _, v452 := range p.Success {
-			n += v452.FastSize()
+		for _, v524 := range p.Success {
+			n += v524.FastSize()
 		}
 	}
 	return n
@@ -6603,9 +7582,9 @@ func (p *AllTypesPointsResult) FastAppend(b []byte) []byte {
 	if p.Success != nil {
 		b = append(b, thriftcodec.TypeMap, 0, 0) // field 0
 		b = thriftcodec.AppendMapBegin(b, thriftcodec.TypeI32, thriftcodec.TypeStruct, len(p.Success))
-		for k453, v454 := range p.Success {
-			b = thriftcodec.AppendI32(b, k453)
-			b = v454.FastAppend(b)
+		for k525, v526 := range p.Success {
+			b = thriftcodec.AppendI32(b, k525)
+			b = v526.FastAppend(b)
 		}
 	}
 	return thriftcodec.AppendFieldStop(b)
@@ -6634,31 +7613,31 @@ func (p *AllTypesPointsResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xd: // field 0, TypeMap
-			kt456, vt457, size458, n, err := thriftcodec.ReadMapBegin(b[off:])
+			kt528, vt529, size530, n, err := thriftcodec.ReadMapBegin(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if size458 > 0 && (kt456 != thriftcodec.TypeI32 || vt457 != thriftcodec.TypeStruct) {
-				return off, status.Protocolf("thrift: alltypes.AllTypesPointsResult map types %d, %d, want %d, %d", kt456, vt457, thriftcodec.TypeI32, thriftcodec.TypeStruct)
+			if size530 > 0 && (kt528 != thriftcodec.TypeI32 || vt529 != thriftcodec.TypeStruct) {
+				return off, status.Protocolf("thrift: alltypes.AllTypesPointsResult map types %d, %d, want %d, %d", kt528, vt529, thriftcodec.TypeI32, thriftcodec.TypeStruct)
 			}
 			off += n
-			v455 := make(map[int32]*base.Point, size458)
-			for range size458 {
-				x460, n, err := thriftcodec.ReadI32(b[off:])
+			v527 := make(map[int32]*base.Point, size530)
+			for range size530 {
+				x532, n, err := thriftcodec.ReadI32(b[off:])
 				if err != nil {
 					return off, err
 				}
 				off += n
-				v459 := x460
-				v461 := base.NewPoint()
-				if n, err := v461.FastReadAliased(b[off:]); err != nil {
+				v531 := x532
+				v533 := base.NewPoint()
+				if n, err := v533.FastReadAliased(b[off:]); err != nil {
 					return off, err
 				} else {
 					off += n
 				}
-				v455[v459] = v461
+				v527[v531] = v533
 			}
-			p.Success = v455
+			p.Success = v527
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6683,11 +7662,11 @@ func (p *AllTypesPointsResult) Write(ctx context.Context, oprot thrift.TProtocol
 			if err := oprot.WriteMapBegin(ctx, thrift.I32, thrift.STRUCT, len(p.Success)); err != nil {
 				return err
 			}
-			for k462, v463 := range p.Success {
-				if err := oprot.WriteI32(ctx, k462); err != nil {
+			for k534, v535 := range p.Success {
+				if err := oprot.WriteI32(ctx, k534); err != nil {
 					return err
 				}
-				if err := v463.Write(ctx, oprot); err != nil {
+				if err := v535.Write(ctx, oprot); err != nil {
 					return err
 				}
 			}
@@ -6721,30 +7700,30 @@ func (p *AllTypesPointsResult) Read(ctx context.Context, iprot thrift.TProtocol)
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.MAP:
-				kt465, vt466, size467, err := iprot.ReadMapBegin(ctx)
+				kt537, vt538, size539, err := iprot.ReadMapBegin(ctx)
 				if err != nil {
 					return err
 				}
-				if size467 > 0 && (kt465 != thrift.I32 || vt466 != thrift.STRUCT) {
-					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesPointsResult map types %d, %d, want %d, %d", kt465, vt466, thrift.I32, thrift.STRUCT))
+				if size539 > 0 && (kt537 != thrift.I32 || vt538 != thrift.STRUCT) {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesPointsResult map types %d, %d, want %d, %d", kt537, vt538, thrift.I32, thrift.STRUCT))
 				}
-				v464 := make(map[int32]*base.Point, min(size467, 1024))
-				for range size467 {
-					x469, err := iprot.ReadI32(ctx)
+				v536 := make(map[int32]*base.Point, min(size539, 1024))
+				for range size539 {
+					x541, err := iprot.ReadI32(ctx)
 					if err != nil {
 						return err
 					}
-					v468 := x469
-					v470 := base.NewPoint()
-					if err := v470.Read(ctx, iprot); err != nil {
+					v540 := x541
+					v542 := base.NewPoint()
+					if err := v542.Read(ctx, iprot); err != nil {
 						return err
 					}
-					v464[v468] = v470
+					v536[v540] = v542
 				}
 				if err := iprot.ReadMapEnd(ctx); err != nil {
 					return err
 				}
-				p.Success = v464
+				p.Success = v536
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6767,4 +7746,360 @@ func (p *AllTypesPointsResult) Recycle() {
 	*p = AllTypesPointsResult{}
 	p.InitDefault()
 	allTypesPointsResultPool.Put(p)
+}
+
+// AllTypesFindArgs is the IDL struct find_args.
+type AllTypesFindArgs struct {
+	// Req is field 1.
+	Req *Lookup `thrift:"req,1" json:"req"`
+}
+
+var (
+	_ thriftcodec.FastCodec = (*AllTypesFindArgs)(nil)
+	_ thrift.TStruct        = (*AllTypesFindArgs)(nil)
+)
+
+// NewAllTypesFindArgs returns a AllTypesFindArgs with the IDL default values set.
+func NewAllTypesFindArgs() *AllTypesFindArgs { return &AllTypesFindArgs{} }
+
+// InitDefault sets the IDL default values of p's fields.
+func (p *AllTypesFindArgs) InitDefault() {}
+
+// FastSize returns the encoded size of p.
+func (p *AllTypesFindArgs) FastSize() int {
+	if p == nil {
+		return thriftcodec.StopSize
+	}
+	n := thriftcodec.StopSize
+	n += thriftcodec.FieldHeaderSize
+	n += p.Req.FastSize()
+	return n
+}
+
+// FastAppend appends the encoding of p to b.
+func (p *AllTypesFindArgs) FastAppend(b []byte) []byte {
+	if p == nil {
+		return thriftcodec.AppendFieldStop(b)
+	}
+	b = append(b, thriftcodec.TypeStruct, 0, 1) // field 1
+	b = p.Req.FastAppend(b)
+	return thriftcodec.AppendFieldStop(b)
+}
+
+// FastRead decodes p from the start of b and returns the bytes consumed.
+// p does not alias b: the strings and binaries of p share one private
+// copy of b (so keeping any of them keeps that copy alive).
+func (p *AllTypesFindArgs) FastRead(b []byte) (int, error) {
+	n, err := thriftcodec.Skip(b, thriftcodec.TypeStruct, thriftcodec.MaxDepth)
+	if err != nil {
+		return 0, err
+	}
+	return p.FastReadAliased(append([]byte(nil), b[:n]...))
+}
+
+// FastReadAliased is FastRead without the copy: the strings and binaries
+// of p point into b, which must not change while p is in use. It is the
+// zero-copy opt-in for callers that own b.
+func (p *AllTypesFindArgs) FastReadAliased(b []byte) (int, error) {
+	var off int
+	for {
+		t, id, n, err := thriftcodec.ReadFieldBegin(b[off:])
+		if err != nil {
+			return off, err
+		}
+		off += n
+		if t == thriftcodec.TypeStop {
+			break
+		}
+		switch uint32(uint16(id))<<8 | uint32(t) {
+		case 0x10c: // field 1, TypeStruct
+			v543 := NewLookup()
+			if n, err := v543.FastReadAliased(b[off:]); err != nil {
+				return off, err
+			} else {
+				off += n
+			}
+			p.Req = v543
+		default:
+			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
+			if err != nil {
+				return off, err
+			}
+			off += n
+		}
+	}
+	return off, nil
+}
+
+// Write encodes p with an Apache Thrift protocol.
+func (p *AllTypesFindArgs) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "find_args"); err != nil {
+		return err
+	}
+	if p != nil {
+		if err := oprot.WriteFieldBegin(ctx, "req", thrift.STRUCT, 1); err != nil {
+			return err
+		}
+		if err := p.Req.Write(ctx, oprot); err != nil {
+			return err
+		}
+		if err := oprot.WriteFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return err
+	}
+	return oprot.WriteStructEnd(ctx)
+}
+
+// Read decodes p with an Apache Thrift protocol.
+func (p *AllTypesFindArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return err
+	}
+	for {
+		_, t, id, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return err
+		}
+		if t == thrift.STOP {
+			break
+		}
+		if err := func() error {
+			switch {
+			case id == 1 && t == thrift.STRUCT:
+				v544 := NewLookup()
+				if err := v544.Read(ctx, iprot); err != nil {
+					return err
+				}
+				p.Req = v544
+				return nil
+			}
+			return thrift.SkipDefaultDepth(ctx, iprot, t)
+		}(); err != nil {
+			return thrift.PrependError(fmt.Sprintf("alltypes.AllTypesFindArgs field %d: ", id), err)
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Recycle resets p to its defaults and returns it to its pool
+// (service.Recycler).
+func (p *AllTypesFindArgs) Recycle() {
+	*p = AllTypesFindArgs{}
+	p.InitDefault()
+	allTypesFindArgsPool.Put(p)
+}
+
+// AllTypesFindResult is the IDL struct find_result.
+type AllTypesFindResult struct {
+	// Success is field 0, optional: nil when unset.
+	Success *Found `thrift:"success,0,optional" json:"success,omitempty"`
+	// Nf is field 1, optional: nil when unset.
+	Nf *NotFound `thrift:"nf,1,optional" json:"nf,omitempty"`
+}
+
+var (
+	_ thriftcodec.FastCodec = (*AllTypesFindResult)(nil)
+	_ thrift.TStruct        = (*AllTypesFindResult)(nil)
+)
+
+// NewAllTypesFindResult returns a AllTypesFindResult with the IDL default values set.
+func NewAllTypesFindResult() *AllTypesFindResult { return &AllTypesFindResult{} }
+
+// InitDefault sets the IDL default values of p's fields.
+func (p *AllTypesFindResult) InitDefault() {}
+
+// FastSize returns the encoded size of p.
+func (p *AllTypesFindResult) FastSize() int {
+	if p == nil {
+		return thriftcodec.StopSize
+	}
+	n := thriftcodec.StopSize
+	if p.Success != nil {
+		n += thriftcodec.FieldHeaderSize
+		n += p.Success.FastSize()
+	}
+	if p.Nf != nil {
+		n += thriftcodec.FieldHeaderSize
+		n += p.Nf.FastSize()
+	}
+	return n
+}
+
+// FastAppend appends the encoding of p to b.
+func (p *AllTypesFindResult) FastAppend(b []byte) []byte {
+	if p == nil {
+		return thriftcodec.AppendFieldStop(b)
+	}
+	if p.Success != nil {
+		b = append(b, thriftcodec.TypeStruct, 0, 0) // field 0
+		b = p.Success.FastAppend(b)
+	}
+	if p.Nf != nil {
+		b = append(b, thriftcodec.TypeStruct, 0, 1) // field 1
+		b = p.Nf.FastAppend(b)
+	}
+	return thriftcodec.AppendFieldStop(b)
+}
+
+// FastRead decodes p from the start of b and returns the bytes consumed.
+// p does not alias b: the strings and binaries of p share one private
+// copy of b (so keeping any of them keeps that copy alive).
+func (p *AllTypesFindResult) FastRead(b []byte) (int, error) {
+	n, err := thriftcodec.Skip(b, thriftcodec.TypeStruct, thriftcodec.MaxDepth)
+	if err != nil {
+		return 0, err
+	}
+	return p.FastReadAliased(append([]byte(nil), b[:n]...))
+}
+
+// FastReadAliased is FastRead without the copy: the strings and binaries
+// of p point into b, which must not change while p is in use. It is the
+// zero-copy opt-in for callers that own b.
+func (p *AllTypesFindResult) FastReadAliased(b []byte) (int, error) {
+	var off int
+	for {
+		t, id, n, err := thriftcodec.ReadFieldBegin(b[off:])
+		if err != nil {
+			return off, err
+		}
+		off += n
+		if t == thriftcodec.TypeStop {
+			break
+		}
+		switch uint32(uint16(id))<<8 | uint32(t) {
+		case 0xc: // field 0, TypeStruct
+			v545 := NewFound()
+			if n, err := v545.FastReadAliased(b[off:]); err != nil {
+				return off, err
+			} else {
+				off += n
+			}
+			p.Success = v545
+		case 0x10c: // field 1, TypeStruct
+			v546 := NewNotFound()
+			if n, err := v546.FastReadAliased(b[off:]); err != nil {
+				return off, err
+			} else {
+				off += n
+			}
+			p.Nf = v546
+		default:
+			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
+			if err != nil {
+				return off, err
+			}
+			off += n
+		}
+	}
+	return off, nil
+}
+
+// Write encodes p with an Apache Thrift protocol.
+func (p *AllTypesFindResult) Write(ctx context.Context, oprot thrift.TProtocol) error {
+	if err := oprot.WriteStructBegin(ctx, "find_result"); err != nil {
+		return err
+	}
+	if p != nil {
+		if p.Success != nil {
+			if err := oprot.WriteFieldBegin(ctx, "success", thrift.STRUCT, 0); err != nil {
+				return err
+			}
+			if err := p.Success.Write(ctx, oprot); err != nil {
+				return err
+			}
+			if err := oprot.WriteFieldEnd(ctx); err != nil {
+				return err
+			}
+		}
+		if p.Nf != nil {
+			if err := oprot.WriteFieldBegin(ctx, "nf", thrift.STRUCT, 1); err != nil {
+				return err
+			}
+			if err := p.Nf.Write(ctx, oprot); err != nil {
+				return err
+			}
+			if err := oprot.WriteFieldEnd(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if err := oprot.WriteFieldStop(ctx); err != nil {
+		return err
+	}
+	return oprot.WriteStructEnd(ctx)
+}
+
+// Read decodes p with an Apache Thrift protocol.
+func (p *AllTypesFindResult) Read(ctx context.Context, iprot thrift.TProtocol) error {
+	if _, err := iprot.ReadStructBegin(ctx); err != nil {
+		return err
+	}
+	for {
+		_, t, id, err := iprot.ReadFieldBegin(ctx)
+		if err != nil {
+			return err
+		}
+		if t == thrift.STOP {
+			break
+		}
+		if err := func() error {
+			switch {
+			case id == 0 && t == thrift.STRUCT:
+				v547 := NewFound()
+				if err := v547.Read(ctx, iprot); err != nil {
+					return err
+				}
+				p.Success = v547
+				return nil
+			case id == 1 && t == thrift.STRUCT:
+				v548 := NewNotFound()
+				if err := v548.Read(ctx, iprot); err != nil {
+					return err
+				}
+				p.Nf = v548
+				return nil
+			}
+			return thrift.SkipDefaultDepth(ctx, iprot, t)
+		}(); err != nil {
+			return thrift.PrependError(fmt.Sprintf("alltypes.AllTypesFindResult field %d: ", id), err)
+		}
+		if err := iprot.ReadFieldEnd(ctx); err != nil {
+			return err
+		}
+	}
+	if err := iprot.ReadStructEnd(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Recycle resets p to its defaults and returns it to its pool
+// (service.Recycler).
+func (p *AllTypesFindResult) Recycle() {
+	*p = AllTypesFindResult{}
+	p.InitDefault()
+	allTypesFindResultPool.Put(p)
+}
+
+var _ service.ExceptionResult = (*AllTypesFindResult)(nil)
+
+// DeclaredException returns the declared exception p holds, or nil when
+// it holds none (service.ExceptionResult).
+func (p *AllTypesFindResult) DeclaredException() error {
+	if p == nil {
+		return nil
+	}
+	if p.Nf != nil {
+		return p.Nf
+	}
+	return nil
 }

@@ -482,6 +482,199 @@ var fieldIDToName_Everything = map[int16]string{
 	11: "shapes",
 }
 
+type Lookup struct {
+	Id    int64      `thrift:"id,1" frugal:"1,default,i64" json:"id"`
+	Q     string     `thrift:"q,2" frugal:"2,default,string" json:"q"`
+	Tags  []int32    `thrift:"tags,3" frugal:"3,default,list<i32>" json:"tags"`
+	Token string     `thrift:"token,4" frugal:"4,default,string" json:"token"`
+	Inner *Inner     `thrift:"inner,5,optional" frugal:"5,optional,Inner" json:"inner,omitempty"`
+	Note  string     `thrift:"note,6" frugal:"6,default,string" json:"note"`
+	Color base.Color `thrift:"color,7" frugal:"7,default,Color" json:"color"`
+}
+
+func NewLookup() *Lookup {
+	return &Lookup{}
+}
+
+func (p *Lookup) InitDefault() {
+}
+
+func (p *Lookup) GetId() (v int64) {
+	return p.Id
+}
+
+func (p *Lookup) GetQ() (v string) {
+	return p.Q
+}
+
+func (p *Lookup) GetTags() (v []int32) {
+	return p.Tags
+}
+
+func (p *Lookup) GetToken() (v string) {
+	return p.Token
+}
+
+var Lookup_Inner_DEFAULT *Inner
+
+func (p *Lookup) GetInner() (v *Inner) {
+	if !p.IsSetInner() {
+		return Lookup_Inner_DEFAULT
+	}
+	return p.Inner
+}
+
+func (p *Lookup) GetNote() (v string) {
+	return p.Note
+}
+
+func (p *Lookup) GetColor() (v base.Color) {
+	return p.Color
+}
+func (p *Lookup) SetId(val int64) {
+	p.Id = val
+}
+func (p *Lookup) SetQ(val string) {
+	p.Q = val
+}
+func (p *Lookup) SetTags(val []int32) {
+	p.Tags = val
+}
+func (p *Lookup) SetToken(val string) {
+	p.Token = val
+}
+func (p *Lookup) SetInner(val *Inner) {
+	p.Inner = val
+}
+func (p *Lookup) SetNote(val string) {
+	p.Note = val
+}
+func (p *Lookup) SetColor(val base.Color) {
+	p.Color = val
+}
+
+func (p *Lookup) IsSetInner() bool {
+	return p.Inner != nil
+}
+
+func (p *Lookup) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("Lookup(%+v)", *p)
+}
+
+var fieldIDToName_Lookup = map[int16]string{
+	1: "id",
+	2: "q",
+	3: "tags",
+	4: "token",
+	5: "inner",
+	6: "note",
+	7: "color",
+}
+
+type Found struct {
+	Id    int64      `thrift:"id,1" frugal:"1,default,i64" json:"id"`
+	Q     string     `thrift:"q,2" frugal:"2,default,string" json:"q"`
+	Tags  []int32    `thrift:"tags,3" frugal:"3,default,list<i32>" json:"tags"`
+	Token string     `thrift:"token,4" frugal:"4,default,string" json:"token"`
+	Code  int32      `thrift:"code,5" frugal:"5,default,i32" json:"code"`
+	Inner *Inner     `thrift:"inner,6,optional" frugal:"6,optional,Inner" json:"inner,omitempty"`
+	Note  string     `thrift:"note,7" frugal:"7,default,string" json:"note"`
+	Color base.Color `thrift:"color,8" frugal:"8,default,Color" json:"color"`
+}
+
+func NewFound() *Found {
+	return &Found{}
+}
+
+func (p *Found) InitDefault() {
+}
+
+func (p *Found) GetId() (v int64) {
+	return p.Id
+}
+
+func (p *Found) GetQ() (v string) {
+	return p.Q
+}
+
+func (p *Found) GetTags() (v []int32) {
+	return p.Tags
+}
+
+func (p *Found) GetToken() (v string) {
+	return p.Token
+}
+
+func (p *Found) GetCode() (v int32) {
+	return p.Code
+}
+
+var Found_Inner_DEFAULT *Inner
+
+func (p *Found) GetInner() (v *Inner) {
+	if !p.IsSetInner() {
+		return Found_Inner_DEFAULT
+	}
+	return p.Inner
+}
+
+func (p *Found) GetNote() (v string) {
+	return p.Note
+}
+
+func (p *Found) GetColor() (v base.Color) {
+	return p.Color
+}
+func (p *Found) SetId(val int64) {
+	p.Id = val
+}
+func (p *Found) SetQ(val string) {
+	p.Q = val
+}
+func (p *Found) SetTags(val []int32) {
+	p.Tags = val
+}
+func (p *Found) SetToken(val string) {
+	p.Token = val
+}
+func (p *Found) SetCode(val int32) {
+	p.Code = val
+}
+func (p *Found) SetInner(val *Inner) {
+	p.Inner = val
+}
+func (p *Found) SetNote(val string) {
+	p.Note = val
+}
+func (p *Found) SetColor(val base.Color) {
+	p.Color = val
+}
+
+func (p *Found) IsSetInner() bool {
+	return p.Inner != nil
+}
+
+func (p *Found) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("Found(%+v)", *p)
+}
+
+var fieldIDToName_Found = map[int16]string{
+	1: "id",
+	2: "q",
+	3: "tags",
+	4: "token",
+	5: "code",
+	6: "inner",
+	7: "note",
+	8: "color",
+}
+
 type Shape struct {
 	Point  *base.Point `thrift:"point,1,optional" frugal:"1,optional,base.Point" json:"point,omitempty"`
 	Radius *float64    `thrift:"radius,2,optional" frugal:"2,optional,double" json:"radius,omitempty"`
@@ -732,6 +925,8 @@ type AllTypes interface {
 	Colors(ctx context.Context, n int32) (r []base.Color, err error)
 
 	Points(ctx context.Context, ps []*base.Point) (r map[int32]*base.Point, err error)
+
+	Find(ctx context.Context, req *Lookup) (r *Found, err error)
 }
 
 type AllTypesEchoArgs struct {
@@ -1310,6 +1505,100 @@ func (p *AllTypesPointsResult) String() string {
 
 var fieldIDToName_AllTypesPointsResult = map[int16]string{
 	0: "success",
+}
+
+type AllTypesFindArgs struct {
+	Req *Lookup `thrift:"req,1" frugal:"1,default,Lookup" json:"req"`
+}
+
+func NewAllTypesFindArgs() *AllTypesFindArgs {
+	return &AllTypesFindArgs{}
+}
+
+func (p *AllTypesFindArgs) InitDefault() {
+}
+
+var AllTypesFindArgs_Req_DEFAULT *Lookup
+
+func (p *AllTypesFindArgs) GetReq() (v *Lookup) {
+	if !p.IsSetReq() {
+		return AllTypesFindArgs_Req_DEFAULT
+	}
+	return p.Req
+}
+func (p *AllTypesFindArgs) SetReq(val *Lookup) {
+	p.Req = val
+}
+
+func (p *AllTypesFindArgs) IsSetReq() bool {
+	return p.Req != nil
+}
+
+func (p *AllTypesFindArgs) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("AllTypesFindArgs(%+v)", *p)
+}
+
+var fieldIDToName_AllTypesFindArgs = map[int16]string{
+	1: "req",
+}
+
+type AllTypesFindResult struct {
+	Success *Found    `thrift:"success,0,optional" frugal:"0,optional,Found" json:"success,omitempty"`
+	Nf      *NotFound `thrift:"nf,1,optional" frugal:"1,optional,NotFound" json:"nf,omitempty"`
+}
+
+func NewAllTypesFindResult() *AllTypesFindResult {
+	return &AllTypesFindResult{}
+}
+
+func (p *AllTypesFindResult) InitDefault() {
+}
+
+var AllTypesFindResult_Success_DEFAULT *Found
+
+func (p *AllTypesFindResult) GetSuccess() (v *Found) {
+	if !p.IsSetSuccess() {
+		return AllTypesFindResult_Success_DEFAULT
+	}
+	return p.Success
+}
+
+var AllTypesFindResult_Nf_DEFAULT *NotFound
+
+func (p *AllTypesFindResult) GetNf() (v *NotFound) {
+	if !p.IsSetNf() {
+		return AllTypesFindResult_Nf_DEFAULT
+	}
+	return p.Nf
+}
+func (p *AllTypesFindResult) SetSuccess(x interface{}) {
+	p.Success = x.(*Found)
+}
+func (p *AllTypesFindResult) SetNf(val *NotFound) {
+	p.Nf = val
+}
+
+func (p *AllTypesFindResult) IsSetSuccess() bool {
+	return p.Success != nil
+}
+
+func (p *AllTypesFindResult) IsSetNf() bool {
+	return p.Nf != nil
+}
+
+func (p *AllTypesFindResult) String() string {
+	if p == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("AllTypesFindResult(%+v)", *p)
+}
+
+var fieldIDToName_AllTypesFindResult = map[int16]string{
+	0: "success",
+	1: "nf",
 }
 
 // exceptions of methods in AllTypes.

@@ -77,6 +77,13 @@ var serviceMethods = map[string]kitex.MethodInfo{
 		false,
 		kitex.WithStreamingMode(kitex.StreamingNone),
 	),
+	"find": kitex.NewMethodInfo(
+		findHandler,
+		newAllTypesFindArgs,
+		newAllTypesFindResult,
+		false,
+		kitex.WithStreamingMode(kitex.StreamingNone),
+	),
 }
 
 var (
@@ -309,6 +316,30 @@ func newAllTypesPointsResult() interface{} {
 	return alltypes.NewAllTypesPointsResult()
 }
 
+func findHandler(ctx context.Context, handler interface{}, arg, result interface{}) error {
+	realArg := arg.(*alltypes.AllTypesFindArgs)
+	realResult := result.(*alltypes.AllTypesFindResult)
+	success, err := handler.(alltypes.AllTypes).Find(ctx, realArg.Req)
+	if err != nil {
+		switch v := err.(type) {
+		case *alltypes.NotFound:
+			realResult.Nf = v
+		default:
+			return err
+		}
+	} else {
+		realResult.Success = success
+	}
+	return nil
+}
+func newAllTypesFindArgs() interface{} {
+	return alltypes.NewAllTypesFindArgs()
+}
+
+func newAllTypesFindResult() interface{} {
+	return alltypes.NewAllTypesFindResult()
+}
+
 type kClient struct {
 	c client.Client
 }
@@ -413,6 +444,20 @@ func (p *kClient) Points(ctx context.Context, ps []*base.Point) (r map[int32]*ba
 	var _result alltypes.AllTypesPointsResult
 	if err = p.c.Call(ctx, "points", &_args, &_result); err != nil {
 		return
+	}
+	return _result.GetSuccess(), nil
+}
+
+func (p *kClient) Find(ctx context.Context, req *alltypes.Lookup) (r *alltypes.Found, err error) {
+	var _args alltypes.AllTypesFindArgs
+	_args.Req = req
+	var _result alltypes.AllTypesFindResult
+	if err = p.c.Call(ctx, "find", &_args, &_result); err != nil {
+		return
+	}
+	switch {
+	case _result.Nf != nil:
+		return r, _result.Nf
 	}
 	return _result.GetSuccess(), nil
 }

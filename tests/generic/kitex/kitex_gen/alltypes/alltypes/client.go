@@ -21,6 +21,7 @@ type Client interface {
 	Mid(ctx context.Context, a *base.Point, b *base.Point, callOptions ...callopt.Option) (r *base.Point, err error)
 	Colors(ctx context.Context, n int32, callOptions ...callopt.Option) (r []base.Color, err error)
 	Points(ctx context.Context, ps []*base.Point, callOptions ...callopt.Option) (r map[int32]*base.Point, err error)
+	Find(ctx context.Context, req *alltypes.Lookup, callOptions ...callopt.Option) (r *alltypes.Found, err error)
 }
 
 // NewClient creates a client for the service defined in IDL.
@@ -95,4 +96,9 @@ func (p *kAllTypesClient) Colors(ctx context.Context, n int32, callOptions ...ca
 func (p *kAllTypesClient) Points(ctx context.Context, ps []*base.Point, callOptions ...callopt.Option) (r map[int32]*base.Point, err error) {
 	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
 	return p.kClient.Points(ctx, ps)
+}
+
+func (p *kAllTypesClient) Find(ctx context.Context, req *alltypes.Lookup, callOptions ...callopt.Option) (r *alltypes.Found, err error) {
+	ctx = client.NewCtxWithCallOptions(ctx, callOptions)
+	return p.kClient.Find(ctx, req)
 }
