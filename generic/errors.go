@@ -14,6 +14,40 @@ type Error struct {
 	Path string
 	// Msg says what is wrong with it.
 	Msg string
+
+	// steps is the path gathered, innermost step first, while the error
+	// is returned up through the values that contain the offending one;
+	// finish turns it into Path.
+	steps []pathElem
+}
+
+// stepField, stepIndex and stepKey add a step to the path of err, a
+// conversion error returned up through a struct field, a list element or
+// a map entry. Other errors pass unchanged.
+func stepField(err error, name string) error { return step(err, pathElem{name: name}) }
+func stepIndex(err error, i int) error       { return step(err, pathElem{index: i, kind: 1}) }
+func stepKey(err error, k []byte) error      { return step(err, pathElem{name: string(k), kind: 2}) }
+
+func step(err error, s pathElem) error {
+	if e, ok := err.(*Error); ok {
+		e.steps = append(e.steps, s)
+	}
+	return err
+}
+
+// finish sets the Path of err, a conversion error, to prefix followed by
+// the steps it gathered.
+func finish(err error, prefix path) error {
+	e, ok := err.(*Error)
+	if !ok || e.steps == nil && e.Path != "" {
+		return err
+	}
+	p := append(path{}, prefix...)
+	for i := len(e.steps) - 1; i >= 0; i-- {
+		p = append(p, e.steps[i])
+	}
+	e.Path, e.steps = p.String(), nil
+	return err
 }
 
 // Error returns "generic: <path>: <msg>".
@@ -27,7 +61,6 @@ func (e *Error) Error() string {
 // pathElem is one step of a path: a field name, a list index or a map key.
 type pathElem struct {
 	name  string // field name, or map key
-	raw   []byte // map key when it aliases the input (not copied unless needed)
 	index int
 	kind  uint8 // 0 field, 1 index, 2 map key
 }
@@ -41,9 +74,6 @@ func (p *path) field(name string) { *p = append(*p, pathElem{name: name}) }
 func (p *path) index(i int)       { *p = append(*p, pathElem{index: i, kind: 1}) }
 func (p *path) key(k string)      { *p = append(*p, pathElem{name: k, kind: 2}) }
 
-// keyBytes pushes a map key that stays valid (unmodified) while it is on
-// the path.
-func (p *path) keyBytes(k []byte) { *p = append(*p, pathElem{raw: k, kind: 2}) }
 func (p *path) pop()              { *p = (*p)[:len(*p)-1] }
 
 func (p path) String() string {
@@ -60,12 +90,8 @@ func (p path) String() string {
 			b.WriteString(strconv.Itoa(e.index))
 			b.WriteByte(']')
 		case 2:
-			name := e.name
-			if e.raw != nil {
-				name = string(e.raw)
-			}
 			b.WriteByte('[')
-			b.WriteString(strconv.Quote(name))
+			b.WriteString(strconv.Quote(e.name))
 			b.WriteByte(']')
 		}
 	}

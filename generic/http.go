@@ -278,7 +278,7 @@ func (h *httpForm) encodeArgs(m *methodDesc, req *HTTPRequest, params map[string
 	e.out = append(e.out, tStruct)
 	e.out = appendI16(e.out, arg.id)
 	if err := e.structValue(sd, 0); err != nil {
-		return nil, err
+		return nil, e.finish(err)
 	}
 	return append(e.out, tStop), nil
 }

@@ -84,6 +84,19 @@ type structDesc struct {
 	required []int // indexes of required fields
 }
 
+// field returns the field named name, or nil.
+func (s *structDesc) field(name []byte) *fieldDesc {
+	if len(s.fields) <= 8 {
+		for _, f := range s.fields {
+			if string(name) == f.name {
+				return f
+			}
+		}
+		return nil
+	}
+	return s.byName[string(name)]
+}
+
 // enumDesc describes an enum.
 type enumDesc struct {
 	name    string

@@ -227,10 +227,10 @@ func (f *jsonForm) encodeResult(m *methodDesc, resp any, buf []byte) ([]byte, er
 	e.out = append(e.out, m.success.typ.wire)
 	e.out = appendI16(e.out, 0)
 	if err := e.value(m.success.typ, 0); err != nil {
-		return nil, err
+		return nil, e.finish(err)
 	}
 	if e.s.peek() != 0 {
-		return nil, e.errorf("unexpected " + e.s.what() + " after the value")
+		return nil, e.finish(e.errorf("unexpected " + e.s.what() + " after the value"))
 	}
 	return append(e.out, tStop), nil
 }
@@ -242,12 +242,13 @@ func (f *jsonForm) encodeException(m *methodDesc, fd *fieldDesc, x *ExceptionErr
 	if err != nil {
 		return nil, err
 	}
-	e := jsonToThrift{s: scanner{src: src}, out: buf}
+	e := f.encoder(src, buf)
+	defer f.putEncoder(e)
 	e.path.field(fd.name)
 	e.out = append(e.out, tStruct)
 	e.out = appendI16(e.out, fd.id)
 	if err := e.value(fd.typ, 0); err != nil {
-		return nil, err
+		return nil, e.finish(err)
 	}
 	return append(e.out, tStop), nil
 }

@@ -19,7 +19,13 @@ func appendI16(b []byte, v int16) []byte { return binary.BigEndian.AppendUint16(
 func appendI32(b []byte, v int32) []byte { return binary.BigEndian.AppendUint32(b, uint32(v)) }
 func appendI64(b []byte, v int64) []byte { return binary.BigEndian.AppendUint64(b, uint64(v)) }
 
-func (e *jsonToThrift) errorf(msg string) error { return e.path.errorf(msg) }
+// errorf returns a conversion error at the current value; its path is
+// gathered as it is returned (stepField, ...) and completed by finish
+// with the prefix in e.path.
+func (e *jsonToThrift) errorf(msg string) error { return &Error{Msg: msg} }
+
+// finish completes the path of a conversion error.
+func (e *jsonToThrift) finish(err error) error { return finish(err, e.path) }
 
 func (e *jsonToThrift) want(what string) error {
 	return e.errorf("want " + what + ", got " + e.s.what())
@@ -30,6 +36,10 @@ func (e *jsonToThrift) want(what string) error {
 // null or {}; with more it is an object keyed by argument names.
 func (e *jsonToThrift) args(m *methodDesc, src []byte) error {
 	e.s.src, e.s.pos = src, 0
+	return e.finish(e.argsValue(m))
+}
+
+func (e *jsonToThrift) argsValue(m *methodDesc) error {
 	switch len(m.args.fields) {
 	case 0:
 		if e.s.peek() != 0 && !e.s.literal("null") {
@@ -40,19 +50,17 @@ func (e *jsonToThrift) args(m *methodDesc, src []byte) error {
 		e.out = append(e.out, tStop)
 	case 1:
 		f := m.args.fields[0]
-		e.path.field(f.name)
 		if e.s.literal("null") {
 			if f.required {
-				return e.errorf("required argument missing")
+				return stepField(e.errorf("required argument missing"), f.name)
 			}
 		} else {
 			e.out = append(e.out, f.typ.wire)
 			e.out = appendI16(e.out, f.id)
 			if err := e.value(f.typ, 0); err != nil {
-				return err
+				return stepField(err, f.name)
 			}
 		}
-		e.path.pop()
 		e.out = append(e.out, tStop)
 	default:
 		if err := e.structValue(m.args, 0); err != nil {
@@ -140,11 +148,9 @@ func (e *jsonToThrift) value(t *typeDesc, depth int) error {
 		n := 0
 		if !s.consume(']') {
 			for {
-				e.path.index(n)
 				if err := e.value(t.elem, depth+1); err != nil {
-					return err
+					return stepIndex(err, n)
 				}
-				e.path.pop()
 				n++
 				if s.consume(']') {
 					break
@@ -264,16 +270,15 @@ func (e *jsonToThrift) structValue(sd *structDesc, depth int) error {
 			if !ok {
 				return e.want("a field name")
 			}
-			f := sd.byName[string(key)]
+			f := sd.field(key)
 			if f == nil {
 				return e.errorf(sd.category + " " + sd.name + " has no field " + strconv.Quote(string(key)))
 			}
 			if !s.consume(':') {
 				return e.want("':'")
 			}
-			e.path.field(f.name)
 			if seenBig != nil && seenBig[f.index] || seenBig == nil && seenSmall&(1<<f.index) != 0 {
-				return e.errorf("field given twice")
+				return stepField(e.errorf("field given twice"), f.name)
 			}
 			if !s.literal("null") {
 				if seenBig != nil {
@@ -285,10 +290,9 @@ func (e *jsonToThrift) structValue(sd *structDesc, depth int) error {
 				e.out = append(e.out, f.typ.wire)
 				e.out = appendI16(e.out, f.id)
 				if err := e.value(f.typ, depth+1); err != nil {
-					return err
+					return stepField(err, f.name)
 				}
 			}
-			e.path.pop()
 			if s.consume('}') {
 				break
 			}
@@ -308,8 +312,7 @@ func (e *jsonToThrift) structValue(sd *structDesc, depth int) error {
 	}
 	for _, i := range sd.required {
 		if !seen(i) {
-			e.path.field(sd.fields[i].name)
-			return e.errorf("required field missing")
+			return stepField(e.errorf("required field missing"), sd.fields[i].name)
 		}
 	}
 	for _, f := range sd.fields {
@@ -338,23 +341,9 @@ func (e *jsonToThrift) mapValue(t *typeDesc, depth int) error {
 		}
 		if !s.consume(']') {
 			for {
-				e.path.index(n)
-				if !s.consume('[') {
-					return e.want("a [key, value] pair")
+				if err := e.pair(t, depth); err != nil {
+					return stepIndex(err, n)
 				}
-				if err := e.value(t.key, depth+1); err != nil {
-					return err
-				}
-				if !s.consume(',') {
-					return e.want("','")
-				}
-				if err := e.value(t.elem, depth+1); err != nil {
-					return err
-				}
-				if !s.consume(']') {
-					return e.want("']' closing the pair")
-				}
-				e.path.pop()
 				n++
 				if s.consume(']') {
 					break
@@ -377,20 +366,17 @@ func (e *jsonToThrift) mapValue(t *typeDesc, depth int) error {
 				return e.want("a map key string")
 			}
 			if s.escaped {
-				e.path.key(string(key))
-			} else {
-				e.path.keyBytes(key)
+				key = append([]byte(nil), key...) // s.buf is reused by the next string
 			}
 			if err := e.mapKey(t.key, key); err != nil {
-				return err
+				return stepKey(err, key)
 			}
 			if !s.consume(':') {
-				return e.want("':'")
+				return stepKey(e.want("':'"), key)
 			}
 			if err := e.value(t.elem, depth+1); err != nil {
-				return err
+				return stepKey(err, key)
 			}
-			e.path.pop()
 			n++
 			if s.consume('}') {
 				break
@@ -401,6 +387,27 @@ func (e *jsonToThrift) mapValue(t *typeDesc, depth int) error {
 		}
 	}
 	binary.BigEndian.PutUint32(e.out[at:], uint32(n))
+	return nil
+}
+
+// pair encodes one [key, value] pair of a map with non-scalar keys.
+func (e *jsonToThrift) pair(t *typeDesc, depth int) error {
+	s := &e.s
+	if !s.consume('[') {
+		return e.want("a [key, value] pair")
+	}
+	if err := e.value(t.key, depth+1); err != nil {
+		return err
+	}
+	if !s.consume(',') {
+		return e.want("','")
+	}
+	if err := e.value(t.elem, depth+1); err != nil {
+		return err
+	}
+	if !s.consume(']') {
+		return e.want("']' closing the pair")
+	}
 	return nil
 }
 
@@ -436,7 +443,7 @@ func (e *jsonToThrift) mapKey(t *typeDesc, key []byte) error {
 			return nil
 		}
 	}
-	sub := jsonToThrift{s: scanner{src: key}, path: e.path}
+	sub := jsonToThrift{s: scanner{src: key}}
 	text, ok := sub.s.number()
 	if !ok || sub.s.peek() != 0 {
 		return e.errorf("map key " + strconv.Quote(string(key)) + " is not an integer (" + t.name + ")")
