@@ -74,7 +74,7 @@ func (p *path) field(name string) { *p = append(*p, pathElem{name: name}) }
 func (p *path) index(i int)       { *p = append(*p, pathElem{index: i, kind: 1}) }
 func (p *path) key(k string)      { *p = append(*p, pathElem{name: k, kind: 2}) }
 
-func (p *path) pop()              { *p = (*p)[:len(*p)-1] }
+func (p *path) pop() { *p = (*p)[:len(*p)-1] }
 
 func (p path) String() string {
 	var b strings.Builder
