@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/skiffrpc/skiff/core/client"
+	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/server"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/generic"
@@ -171,5 +172,44 @@ func TestBinaryProxy(t *testing.T) {
 	}
 	if count.n.Load() == 0 {
 		t.Fatal("the proxy's middleware saw no call")
+	}
+}
+
+// A proxy whose forwarding client has no IDL cannot know a method is
+// oneway: it refuses the oneway call (the middleware sees the error)
+// instead of waiting for a reply that never comes.
+func TestForwardOnewayWithoutIDL(t *testing.T) {
+	backend, h := startAllTypes(t)
+	fwd := newGenericClient(t, "AllTypes", generic.ThriftBinary(nil), backend.Addr().String())
+	errs := make(chan error, 1)
+	proxy := startServer(t, func(*server.Server) error { return nil },
+		server.WithMiddleware(func(next endpoint.Endpoint) endpoint.Endpoint {
+			return func(ctx context.Context, req, resp any) error {
+				err := next(ctx, req, resp)
+				errs <- err
+				return err
+			}
+		}),
+		server.WithUnknownMethodHandler(generic.Forward(fwd)))
+	cli, err := client.New(alltypes.AllTypesServiceInfo(), client.WithHostPorts(proxy.Addr().String()), client.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if err := alltypes.NewAllTypesClient(cli).Notify(context.Background(), "lost"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		if status.CodeOf(err) != status.Unimplemented {
+			t.Fatalf("the proxy's middleware saw %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the proxy did not finish the oneway call")
+	}
+	select {
+	case n := <-h.notes:
+		t.Fatalf("the backend got %q", n)
+	default:
 	}
 }
