@@ -268,3 +268,25 @@ func TestExceptionResponse(t *testing.T) {
 		}
 	}
 }
+
+// Double map keys that JSON numbers cannot hold read back as strings that
+// convert again.
+func TestDoubleKeysSpecialValues(t *testing.T) {
+	m := method(t, generic.ThriftJSON(loadIDL(t)), "echo")
+	args, err := m.EncodeRequest(nil, `{"id": "a", "containers": {"byDouble": {"NaN": "n", "-Infinity": "m", "1e300": "big"}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := m.DecodeRequest(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.EncodeRequest(nil, js); err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	for _, k := range []string{`"NaN":"n"`, `"-Infinity":"m"`, `"1e+300":"big"`} {
+		if !strings.Contains(js.(string), k) {
+			t.Errorf("%s lacks %s", js, k)
+		}
+	}
+}

@@ -297,7 +297,12 @@ func stringFragment(t *typeDesc, v string) []byte {
 	case kBinary:
 		return appendJSONString(nil, base64.StdEncoding.EncodeToString([]byte(v)))
 	case kStruct, kMap:
-		return []byte(v) // JSON text
+		// JSON text, if it is one whole JSON value; else a string, which
+		// the converter rejects with the field's path.
+		s := scanner{src: []byte(v)}
+		if s.skip(0) && s.peek() == 0 {
+			return []byte(v)
+		}
 	case kList, kSet:
 		return valuesFragment(t, strings.Split(v, ","))
 	}

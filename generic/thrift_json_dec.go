@@ -168,6 +168,18 @@ func (d *thriftToJSON) value(t *typeDesc, depth int) error {
 				if err := d.value(t.key, depth+1); err != nil {
 					return err
 				}
+			} else if t.key.kind == kDouble {
+				v, err := r.i64()
+				if err != nil {
+					return err
+				}
+				if f := math.Float64frombits(uint64(v)); math.IsNaN(f) || math.IsInf(f, 0) {
+					d.out = appendJSONFloat(d.out, f) // already quoted
+				} else {
+					d.out = append(d.out, '"')
+					d.out = strconv.AppendFloat(d.out, f, 'g', -1, 64)
+					d.out = append(d.out, '"')
+				}
 			} else {
 				d.out = append(d.out, '"')
 				opts := d.opts

@@ -47,6 +47,18 @@ func TestThriftHTTPGeneric(t *testing.T) {
 		t.Fatalf("POST: %d %s", resp.StatusCode, resp.Body)
 	}
 
+	// A struct from a query value holding its JSON; a value that is not
+	// one whole JSON value cannot smuggle in other fields.
+	req = &generic.HTTPRequest{Method: "GET", Path: "/things/8", Query: url.Values{"at": {`{"x": 1, "y": 2}`}}}
+	out, err = cli.Call(ctx, "", req)
+	if err != nil || !strings.Contains(string(out.(*generic.HTTPResponse).Body), `"at":{"x":1,"y":2}`) {
+		t.Fatalf("GET with a struct query: %v %v", out, err)
+	}
+	req = &generic.HTTPRequest{Method: "GET", Path: "/things/8", Query: url.Values{"at": {`{"x":1,"y":2},"note":"smuggled"`}}}
+	if _, err := cli.Call(ctx, "", req); err == nil || !strings.Contains(err.Error(), "generic: req.at: want an object (Point), got a string") {
+		t.Fatalf("GET with a smuggling query: %v", err)
+	}
+
 	// A declared exception.
 	_, err = cli.Call(ctx, "", &generic.HTTPRequest{Method: "GET", Path: "/things/0"})
 	var x *generic.ExceptionError

@@ -157,5 +157,5 @@ func (h *allTypes) Find(_ context.Context, req *alltypes.Lookup) (*alltypes.Foun
 		return nil, &alltypes.NotFound{What: "thing 0", Code: 404}
 	}
 	return &alltypes.Found{Id: req.Id, Q: req.Q, Tags: req.Tags, Token: req.Token, Code: 201, Inner: req.Inner,
-		Note: req.Note, Color: req.Color}, nil
+		Note: req.Note, Color: req.Color, At: req.At}, nil
 }

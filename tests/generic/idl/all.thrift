@@ -67,6 +67,7 @@ struct Lookup {
   5: optional Inner inner (api.body="in")
   6: string note
   7: base.Color color (api.query="color")
+  8: optional base.Point at (api.query="at")
 }
 
 struct Found {
@@ -78,6 +79,7 @@ struct Found {
   6: optional Inner inner (api.body="in")
   7: string note
   8: base.Color color
+  9: optional base.Point at
 }
 
 exception NotFound {

@@ -2847,6 +2847,8 @@ type Lookup struct {
 	Note string `thrift:"note,6" json:"note"`
 	// Color is field 7.
 	Color base.Color `thrift:"color,7" json:"color"`
+	// At is field 8, optional: nil when unset.
+	At *base.Point `thrift:"at,8,optional" json:"at,omitempty"`
 }
 
 var (
@@ -2922,6 +2924,17 @@ func (p *Lookup) GetColor() base.Color {
 	return p.Color
 }
 
+// GetAt returns At, or its zero value if p is nil.
+func (p *Lookup) GetAt() *base.Point {
+	if p == nil {
+		return nil
+	}
+	return p.At
+}
+
+// IsSetAt reports whether At is set.
+func (p *Lookup) IsSetAt() bool { return p != nil && p.At != nil }
+
 // FastSize returns the encoded size of p.
 func (p *Lookup) FastSize() int {
 	if p == nil {
@@ -2944,6 +2957,10 @@ func (p *Lookup) FastSize() int {
 	n += thriftcodec.StringSize(p.Note)
 	n += thriftcodec.FieldHeaderSize
 	n += 4
+	if p.At != nil {
+		n += thriftcodec.FieldHeaderSize
+		n += p.At.FastSize()
+	}
 	return n
 }
 
@@ -2971,6 +2988,10 @@ func (p *Lookup) FastAppend(b []byte) []byte {
 	b = thriftcodec.AppendString(b, p.Note)
 	b = append(b, thriftcodec.TypeI32, 0, 7) // field 7
 	b = thriftcodec.AppendI32(b, int32(p.Color))
+	if p.At != nil {
+		b = append(b, thriftcodec.TypeStruct, 0, 8) // field 8
+		b = p.At.FastAppend(b)
+	}
 	return thriftcodec.AppendFieldStop(b)
 }
 
@@ -3080,6 +3101,14 @@ func (p *Lookup) FastReadAliased(b []byte) (int, error) {
 			off += n
 			v365 := base.Color(x366)
 			p.Color = v365
+		case 0x80c: // field 8, TypeStruct
+			v367 := base.NewPoint()
+			if n, err := v367.FastReadAliased(b[off:]); err != nil {
+				return off, err
+			} else {
+				off += n
+			}
+			p.At = v367
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -3121,8 +3150,8 @@ func (p *Lookup) Write(ctx context.Context, oprot thrift.TProtocol) error {
 		if err := oprot.WriteListBegin(ctx, thrift.I32, len(p.Tags)); err != nil {
 			return err
 		}
-		for _, v367 := range p.Tags {
-			if err := oprot.WriteI32(ctx, v367); err != nil {
+		for _, v368 := range p.Tags {
+			if err := oprot.WriteI32(ctx, v368); err != nil {
 				return err
 			}
 		}
@@ -3170,6 +3199,17 @@ func (p *Lookup) Write(ctx context.Context, oprot thrift.TProtocol) error {
 		if err := oprot.WriteFieldEnd(ctx); err != nil {
 			return err
 		}
+		if p.At != nil {
+			if err := oprot.WriteFieldBegin(ctx, "at", thrift.STRUCT, 8); err != nil {
+				return err
+			}
+			if err := p.At.Write(ctx, oprot); err != nil {
+				return err
+			}
+			if err := oprot.WriteFieldEnd(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	if err := oprot.WriteFieldStop(ctx); err != nil {
 		return err
@@ -3193,73 +3233,80 @@ func (p *Lookup) Read(ctx context.Context, iprot thrift.TProtocol) error {
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.I64:
-				x369, err := iprot.ReadI64(ctx)
+				x370, err := iprot.ReadI64(ctx)
 				if err != nil {
 					return err
 				}
-				v368 := x369
-				p.Id = v368
+				v369 := x370
+				p.Id = v369
 				return nil
 			case id == 2 && t == thrift.STRING:
-				x371, err := iprot.ReadString(ctx)
+				x372, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v370 := x371
-				p.Q = v370
+				v371 := x372
+				p.Q = v371
 				return nil
 			case id == 3 && t == thrift.LIST:
-				et373, size374, err := iprot.ReadListBegin(ctx)
+				et374, size375, err := iprot.ReadListBegin(ctx)
 				if err != nil {
 					return err
 				}
-				if size374 > 0 && et373 != thrift.I32 {
-					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.Lookup element type %d, want %d", et373, thrift.I32))
+				if size375 > 0 && et374 != thrift.I32 {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.Lookup element type %d, want %d", et374, thrift.I32))
 				}
-				v372 := make([]int32, 0, min(size374, 1024))
-				for range size374 {
-					x376, err := iprot.ReadI32(ctx)
+				v373 := make([]int32, 0, min(size375, 1024))
+				for range size375 {
+					x377, err := iprot.ReadI32(ctx)
 					if err != nil {
 						return err
 					}
-					v375 := x376
-					v372 = append(v372, v375)
+					v376 := x377
+					v373 = append(v373, v376)
 				}
 				if err := iprot.ReadListEnd(ctx); err != nil {
 					return err
 				}
-				p.Tags = v372
+				p.Tags = v373
 				return nil
 			case id == 4 && t == thrift.STRING:
-				x378, err := iprot.ReadString(ctx)
+				x379, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v377 := x378
-				p.Token = v377
+				v378 := x379
+				p.Token = v378
 				return nil
 			case id == 5 && t == thrift.STRUCT:
-				v379 := NewInner()
-				if err := v379.Read(ctx, iprot); err != nil {
+				v380 := NewInner()
+				if err := v380.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Inner = v379
+				p.Inner = v380
 				return nil
 			case id == 6 && t == thrift.STRING:
-				x381, err := iprot.ReadString(ctx)
+				x382, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v380 := x381
-				p.Note = v380
+				v381 := x382
+				p.Note = v381
 				return nil
 			case id == 7 && t == thrift.I32:
-				x383, err := iprot.ReadI32(ctx)
+				x384, err := iprot.ReadI32(ctx)
 				if err != nil {
 					return err
 				}
-				v382 := base.Color(x383)
-				p.Color = v382
+				v383 := base.Color(x384)
+				p.Color = v383
+				return nil
+			case id == 8 && t == thrift.STRUCT:
+				v385 := base.NewPoint()
+				if err := v385.Read(ctx, iprot); err != nil {
+					return err
+				}
+				p.At = v385
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -3294,6 +3341,8 @@ type Found struct {
 	Note string `thrift:"note,7" json:"note"`
 	// Color is field 8.
 	Color base.Color `thrift:"color,8" json:"color"`
+	// At is field 9, optional: nil when unset.
+	At *base.Point `thrift:"at,9,optional" json:"at,omitempty"`
 }
 
 var (
@@ -3377,6 +3426,17 @@ func (p *Found) GetColor() base.Color {
 	return p.Color
 }
 
+// GetAt returns At, or its zero value if p is nil.
+func (p *Found) GetAt() *base.Point {
+	if p == nil {
+		return nil
+	}
+	return p.At
+}
+
+// IsSetAt reports whether At is set.
+func (p *Found) IsSetAt() bool { return p != nil && p.At != nil }
+
 // FastSize returns the encoded size of p.
 func (p *Found) FastSize() int {
 	if p == nil {
@@ -3401,6 +3461,10 @@ func (p *Found) FastSize() int {
 	n += thriftcodec.StringSize(p.Note)
 	n += thriftcodec.FieldHeaderSize
 	n += 4
+	if p.At != nil {
+		n += thriftcodec.FieldHeaderSize
+		n += p.At.FastSize()
+	}
 	return n
 }
 
@@ -3415,8 +3479,8 @@ func (p *Found) FastAppend(b []byte) []byte {
 	b = thriftcodec.AppendString(b, p.Q)
 	b = append(b, thriftcodec.TypeList, 0, 3) // field 3
 	b = thriftcodec.AppendListBegin(b, thriftcodec.TypeI32, len(p.Tags))
-	for _, v384 := range p.Tags {
-		b = thriftcodec.AppendI32(b, v384)
+	for _, v386 := range p.Tags {
+		b = thriftcodec.AppendI32(b, v386)
 	}
 	b = append(b, thriftcodec.TypeString, 0, 4) // field 4
 	b = thriftcodec.AppendString(b, p.Token)
@@ -3430,6 +3494,10 @@ func (p *Found) FastAppend(b []byte) []byte {
 	b = thriftcodec.AppendString(b, p.Note)
 	b = append(b, thriftcodec.TypeI32, 0, 8) // field 8
 	b = thriftcodec.AppendI32(b, int32(p.Color))
+	if p.At != nil {
+		b = append(b, thriftcodec.TypeStruct, 0, 9) // field 9
+		b = p.At.FastAppend(b)
+	}
 	return thriftcodec.AppendFieldStop(b)
 }
 
@@ -3460,93 +3528,101 @@ func (p *Found) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10a: // field 1, TypeI64
-			x386, n, err := thriftcodec.ReadI64(b[off:])
+			x388, n, err := thriftcodec.ReadI64(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v385 := x386
-			p.Id = v385
+			v387 := x388
+			p.Id = v387
 		case 0x20b: // field 2, TypeString
-			l388, n, err := thriftcodec.ReadI32(b[off:])
+			l390, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l388 < 0 || int(l388) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l388, len(b)-off-n)
+			if l390 < 0 || int(l390) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l390, len(b)-off-n)
 			}
 			off += n
-			v387 := unsafe.String(unsafe.SliceData(b[off:]), l388)
-			off += int(l388)
-			p.Q = v387
+			v389 := unsafe.String(unsafe.SliceData(b[off:]), l390)
+			off += int(l390)
+			p.Q = v389
 		case 0x30f: // field 3, TypeList
-			et390, size391, n, err := thriftcodec.ReadListBegin(b[off:])
+			et392, size393, n, err := thriftcodec.ReadListBegin(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if size391 > 0 && et390 != thriftcodec.TypeI32 {
-				return off, status.Protocolf("thrift: alltypes.Found element type %d, want %d", et390, thriftcodec.TypeI32)
+			if size393 > 0 && et392 != thriftcodec.TypeI32 {
+				return off, status.Protocolf("thrift: alltypes.Found element type %d, want %d", et392, thriftcodec.TypeI32)
 			}
 			off += n
-			v389 := make([]int32, 0, size391)
-			for range size391 {
-				x393, n, err := thriftcodec.ReadI32(b[off:])
+			v391 := make([]int32, 0, size393)
+			for range size393 {
+				x395, n, err := thriftcodec.ReadI32(b[off:])
 				if err != nil {
 					return off, err
 				}
 				off += n
-				v392 := x393
-				v389 = append(v389, v392)
+				v394 := x395
+				v391 = append(v391, v394)
 			}
-			p.Tags = v389
+			p.Tags = v391
 		case 0x40b: // field 4, TypeString
-			l395, n, err := thriftcodec.ReadI32(b[off:])
+			l397, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l395 < 0 || int(l395) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l395, len(b)-off-n)
+			if l397 < 0 || int(l397) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l397, len(b)-off-n)
 			}
 			off += n
-			v394 := unsafe.String(unsafe.SliceData(b[off:]), l395)
-			off += int(l395)
-			p.Token = v394
+			v396 := unsafe.String(unsafe.SliceData(b[off:]), l397)
+			off += int(l397)
+			p.Token = v396
 		case 0x508: // field 5, TypeI32
-			x397, n, err := thriftcodec.ReadI32(b[off:])
+			x399, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v396 := x397
-			p.Code = v396
+			v398 := x399
+			p.Code = v398
 		case 0x60c: // field 6, TypeStruct
-			v398 := NewInner()
-			if n, err := v398.FastReadAliased(b[off:]); err != nil {
+			v400 := NewInner()
+			if n, err := v400.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Inner = v398
+			p.Inner = v400
 		case 0x70b: // field 7, TypeString
-			l400, n, err := thriftcodec.ReadI32(b[off:])
+			l402, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l400 < 0 || int(l400) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l400, len(b)-off-n)
+			if l402 < 0 || int(l402) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l402, len(b)-off-n)
 			}
 			off += n
-			v399 := unsafe.String(unsafe.SliceData(b[off:]), l400)
-			off += int(l400)
-			p.Note = v399
+			v401 := unsafe.String(unsafe.SliceData(b[off:]), l402)
+			off += int(l402)
+			p.Note = v401
 		case 0x808: // field 8, TypeI32
-			x402, n, err := thriftcodec.ReadI32(b[off:])
+			x404, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v401 := base.Color(x402)
-			p.Color = v401
+			v403 := base.Color(x404)
+			p.Color = v403
+		case 0x90c: // field 9, TypeStruct
+			v405 := base.NewPoint()
+			if n, err := v405.FastReadAliased(b[off:]); err != nil {
+				return off, err
+			} else {
+				off += n
+			}
+			p.At = v405
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -3588,8 +3664,8 @@ func (p *Found) Write(ctx context.Context, oprot thrift.TProtocol) error {
 		if err := oprot.WriteListBegin(ctx, thrift.I32, len(p.Tags)); err != nil {
 			return err
 		}
-		for _, v403 := range p.Tags {
-			if err := oprot.WriteI32(ctx, v403); err != nil {
+		for _, v406 := range p.Tags {
+			if err := oprot.WriteI32(ctx, v406); err != nil {
 				return err
 			}
 		}
@@ -3646,6 +3722,17 @@ func (p *Found) Write(ctx context.Context, oprot thrift.TProtocol) error {
 		if err := oprot.WriteFieldEnd(ctx); err != nil {
 			return err
 		}
+		if p.At != nil {
+			if err := oprot.WriteFieldBegin(ctx, "at", thrift.STRUCT, 9); err != nil {
+				return err
+			}
+			if err := p.At.Write(ctx, oprot); err != nil {
+				return err
+			}
+			if err := oprot.WriteFieldEnd(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	if err := oprot.WriteFieldStop(ctx); err != nil {
 		return err
@@ -3669,81 +3756,88 @@ func (p *Found) Read(ctx context.Context, iprot thrift.TProtocol) error {
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.I64:
-				x405, err := iprot.ReadI64(ctx)
+				x408, err := iprot.ReadI64(ctx)
 				if err != nil {
 					return err
 				}
-				v404 := x405
-				p.Id = v404
+				v407 := x408
+				p.Id = v407
 				return nil
 			case id == 2 && t == thrift.STRING:
-				x407, err := iprot.ReadString(ctx)
+				x410, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v406 := x407
-				p.Q = v406
+				v409 := x410
+				p.Q = v409
 				return nil
 			case id == 3 && t == thrift.LIST:
-				et409, size410, err := iprot.ReadListBegin(ctx)
+				et412, size413, err := iprot.ReadListBegin(ctx)
 				if err != nil {
 					return err
 				}
-				if size410 > 0 && et409 != thrift.I32 {
-					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.Found element type %d, want %d", et409, thrift.I32))
+				if size413 > 0 && et412 != thrift.I32 {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.Found element type %d, want %d", et412, thrift.I32))
 				}
-				v408 := make([]int32, 0, min(size410, 1024))
-				for range size410 {
-					x412, err := iprot.ReadI32(ctx)
+				v411 := make([]int32, 0, min(size413, 1024))
+				for range size413 {
+					x415, err := iprot.ReadI32(ctx)
 					if err != nil {
 						return err
 					}
-					v411 := x412
-					v408 = append(v408, v411)
+					v414 := x415
+					v411 = append(v411, v414)
 				}
 				if err := iprot.ReadListEnd(ctx); err != nil {
 					return err
 				}
-				p.Tags = v408
+				p.Tags = v411
 				return nil
 			case id == 4 && t == thrift.STRING:
-				x414, err := iprot.ReadString(ctx)
+				x417, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v413 := x414
-				p.Token = v413
+				v416 := x417
+				p.Token = v416
 				return nil
 			case id == 5 && t == thrift.I32:
-				x416, err := iprot.ReadI32(ctx)
-				if err != nil {
-					return err
-				}
-				v415 := x416
-				p.Code = v415
-				return nil
-			case id == 6 && t == thrift.STRUCT:
-				v417 := NewInner()
-				if err := v417.Read(ctx, iprot); err != nil {
-					return err
-				}
-				p.Inner = v417
-				return nil
-			case id == 7 && t == thrift.STRING:
-				x419, err := iprot.ReadString(ctx)
+				x419, err := iprot.ReadI32(ctx)
 				if err != nil {
 					return err
 				}
 				v418 := x419
-				p.Note = v418
+				p.Code = v418
 				return nil
-			case id == 8 && t == thrift.I32:
-				x421, err := iprot.ReadI32(ctx)
+			case id == 6 && t == thrift.STRUCT:
+				v420 := NewInner()
+				if err := v420.Read(ctx, iprot); err != nil {
+					return err
+				}
+				p.Inner = v420
+				return nil
+			case id == 7 && t == thrift.STRING:
+				x422, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v420 := base.Color(x421)
-				p.Color = v420
+				v421 := x422
+				p.Note = v421
+				return nil
+			case id == 8 && t == thrift.I32:
+				x424, err := iprot.ReadI32(ctx)
+				if err != nil {
+					return err
+				}
+				v423 := base.Color(x424)
+				p.Color = v423
+				return nil
+			case id == 9 && t == thrift.STRUCT:
+				v425 := base.NewPoint()
+				if err := v425.Read(ctx, iprot); err != nil {
+					return err
+				}
+				p.At = v425
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -3878,33 +3972,33 @@ func (p *Shape) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10c: // field 1, TypeStruct
-			v422 := base.NewPoint()
-			if n, err := v422.FastReadAliased(b[off:]); err != nil {
+			v426 := base.NewPoint()
+			if n, err := v426.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Point = v422
+			p.Point = v426
 		case 0x204: // field 2, TypeDouble
-			x424, n, err := thriftcodec.ReadDouble(b[off:])
+			x428, n, err := thriftcodec.ReadDouble(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v423 := x424
-			p.Radius = &v423
+			v427 := x428
+			p.Radius = &v427
 		case 0x30b: // field 3, TypeString
-			l426, n, err := thriftcodec.ReadI32(b[off:])
+			l430, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l426 < 0 || int(l426) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l426, len(b)-off-n)
+			if l430 < 0 || int(l430) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l430, len(b)-off-n)
 			}
 			off += n
-			v425 := unsafe.String(unsafe.SliceData(b[off:]), l426)
-			off += int(l426)
-			p.Label = &v425
+			v429 := unsafe.String(unsafe.SliceData(b[off:]), l430)
+			off += int(l430)
+			p.Label = &v429
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -3978,27 +4072,27 @@ func (p *Shape) Read(ctx context.Context, iprot thrift.TProtocol) error {
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRUCT:
-				v427 := base.NewPoint()
-				if err := v427.Read(ctx, iprot); err != nil {
+				v431 := base.NewPoint()
+				if err := v431.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Point = v427
+				p.Point = v431
 				return nil
 			case id == 2 && t == thrift.DOUBLE:
-				x429, err := iprot.ReadDouble(ctx)
+				x433, err := iprot.ReadDouble(ctx)
 				if err != nil {
 					return err
 				}
-				v428 := x429
-				p.Radius = &v428
+				v432 := x433
+				p.Radius = &v432
 				return nil
 			case id == 3 && t == thrift.STRING:
-				x431, err := iprot.ReadString(ctx)
+				x435, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v430 := x431
-				p.Label = &v430
+				v434 := x435
+				p.Label = &v434
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -4109,25 +4203,25 @@ func (p *NotFound) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10b: // field 1, TypeString
-			l433, n, err := thriftcodec.ReadI32(b[off:])
+			l437, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l433 < 0 || int(l433) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l433, len(b)-off-n)
+			if l437 < 0 || int(l437) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l437, len(b)-off-n)
 			}
 			off += n
-			v432 := unsafe.String(unsafe.SliceData(b[off:]), l433)
-			off += int(l433)
-			p.What = v432
+			v436 := unsafe.String(unsafe.SliceData(b[off:]), l437)
+			off += int(l437)
+			p.What = v436
 		case 0x208: // field 2, TypeI32
-			x435, n, err := thriftcodec.ReadI32(b[off:])
+			x439, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v434 := x435
-			p.Code = v434
+			v438 := x439
+			p.Code = v438
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -4186,20 +4280,20 @@ func (p *NotFound) Read(ctx context.Context, iprot thrift.TProtocol) error {
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRING:
-				x437, err := iprot.ReadString(ctx)
+				x441, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v436 := x437
-				p.What = v436
+				v440 := x441
+				p.What = v440
 				return nil
 			case id == 2 && t == thrift.I32:
-				x439, err := iprot.ReadI32(ctx)
+				x443, err := iprot.ReadI32(ctx)
 				if err != nil {
 					return err
 				}
-				v438 := x439
-				p.Code = v438
+				v442 := x443
+				p.Code = v442
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -4296,17 +4390,17 @@ func (p *Invalid) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10b: // field 1, TypeString
-			l441, n, err := thriftcodec.ReadI32(b[off:])
+			l445, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l441 < 0 || int(l441) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l441, len(b)-off-n)
+			if l445 < 0 || int(l445) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l445, len(b)-off-n)
 			}
 			off += n
-			v440 := unsafe.String(unsafe.SliceData(b[off:]), l441)
-			off += int(l441)
-			p.Reason = v440
+			v444 := unsafe.String(unsafe.SliceData(b[off:]), l445)
+			off += int(l445)
+			p.Reason = v444
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -4356,12 +4450,12 @@ func (p *Invalid) Read(ctx context.Context, iprot thrift.TProtocol) error {
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRING:
-				x443, err := iprot.ReadString(ctx)
+				x447, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v442 := x443
-				p.Reason = v442
+				v446 := x447
+				p.Reason = v446
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -4534,17 +4628,17 @@ func (p *BasePingArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10b: // field 1, TypeString
-			l445, n, err := thriftcodec.ReadI32(b[off:])
+			l449, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l445 < 0 || int(l445) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l445, len(b)-off-n)
+			if l449 < 0 || int(l449) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l449, len(b)-off-n)
 			}
 			off += n
-			v444 := unsafe.String(unsafe.SliceData(b[off:]), l445)
-			off += int(l445)
-			p.Msg = v444
+			v448 := unsafe.String(unsafe.SliceData(b[off:]), l449)
+			off += int(l449)
+			p.Msg = v448
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -4594,12 +4688,12 @@ func (p *BasePingArgs) Read(ctx context.Context, iprot thrift.TProtocol) error {
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRING:
-				x447, err := iprot.ReadString(ctx)
+				x451, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v446 := x447
-				p.Msg = v446
+				v450 := x451
+				p.Msg = v450
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -4689,17 +4783,17 @@ func (p *BasePingResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xb: // field 0, TypeString
-			l449, n, err := thriftcodec.ReadI32(b[off:])
+			l453, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l449 < 0 || int(l449) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l449, len(b)-off-n)
+			if l453 < 0 || int(l453) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l453, len(b)-off-n)
 			}
 			off += n
-			v448 := unsafe.String(unsafe.SliceData(b[off:]), l449)
-			off += int(l449)
-			p.Success = &v448
+			v452 := unsafe.String(unsafe.SliceData(b[off:]), l453)
+			off += int(l453)
+			p.Success = &v452
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -4751,12 +4845,12 @@ func (p *BasePingResult) Read(ctx context.Context, iprot thrift.TProtocol) error
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.STRING:
-				x451, err := iprot.ReadString(ctx)
+				x455, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v450 := x451
-				p.Success = &v450
+				v454 := x455
+				p.Success = &v454
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -5273,13 +5367,13 @@ func (p *AllTypesEchoArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10c: // field 1, TypeStruct
-			v452 := NewEverything()
-			if n, err := v452.FastReadAliased(b[off:]); err != nil {
+			v456 := NewEverything()
+			if n, err := v456.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Req = v452
+			p.Req = v456
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -5329,11 +5423,11 @@ func (p *AllTypesEchoArgs) Read(ctx context.Context, iprot thrift.TProtocol) err
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRUCT:
-				v453 := NewEverything()
-				if err := v453.Read(ctx, iprot); err != nil {
+				v457 := NewEverything()
+				if err := v457.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Req = v453
+				p.Req = v457
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -5427,13 +5521,13 @@ func (p *AllTypesEchoResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xc: // field 0, TypeStruct
-			v454 := NewEverything()
-			if n, err := v454.FastReadAliased(b[off:]); err != nil {
+			v458 := NewEverything()
+			if n, err := v458.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Success = v454
+			p.Success = v458
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -5485,11 +5579,11 @@ func (p *AllTypesEchoResult) Read(ctx context.Context, iprot thrift.TProtocol) e
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.STRUCT:
-				v455 := NewEverything()
-				if err := v455.Read(ctx, iprot); err != nil {
+				v459 := NewEverything()
+				if err := v459.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Success = v455
+				p.Success = v459
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -5585,21 +5679,21 @@ func (p *AllTypesFailArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10c: // field 1, TypeStruct
-			v456 := NewEverything()
-			if n, err := v456.FastReadAliased(b[off:]); err != nil {
+			v460 := NewEverything()
+			if n, err := v460.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Req = v456
+			p.Req = v460
 		case 0x208: // field 2, TypeI32
-			x458, n, err := thriftcodec.ReadI32(b[off:])
+			x462, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v457 := x458
-			p.Which = v457
+			v461 := x462
+			p.Which = v461
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -5658,19 +5752,19 @@ func (p *AllTypesFailArgs) Read(ctx context.Context, iprot thrift.TProtocol) err
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRUCT:
-				v459 := NewEverything()
-				if err := v459.Read(ctx, iprot); err != nil {
+				v463 := NewEverything()
+				if err := v463.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Req = v459
+				p.Req = v463
 				return nil
 			case id == 2 && t == thrift.I32:
-				x461, err := iprot.ReadI32(ctx)
+				x465, err := iprot.ReadI32(ctx)
 				if err != nil {
 					return err
 				}
-				v460 := x461
-				p.Which = v460
+				v464 := x465
+				p.Which = v464
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -5784,29 +5878,29 @@ func (p *AllTypesFailResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xc: // field 0, TypeStruct
-			v462 := NewEverything()
-			if n, err := v462.FastReadAliased(b[off:]); err != nil {
+			v466 := NewEverything()
+			if n, err := v466.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Success = v462
+			p.Success = v466
 		case 0x10c: // field 1, TypeStruct
-			v463 := NewNotFound()
-			if n, err := v463.FastReadAliased(b[off:]); err != nil {
+			v467 := NewNotFound()
+			if n, err := v467.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Nf = v463
+			p.Nf = v467
 		case 0x20c: // field 2, TypeStruct
-			v464 := NewInvalid()
-			if n, err := v464.FastReadAliased(b[off:]); err != nil {
+			v468 := NewInvalid()
+			if n, err := v468.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Inv = v464
+			p.Inv = v468
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -5880,25 +5974,25 @@ func (p *AllTypesFailResult) Read(ctx context.Context, iprot thrift.TProtocol) e
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.STRUCT:
-				v465 := NewEverything()
-				if err := v465.Read(ctx, iprot); err != nil {
+				v469 := NewEverything()
+				if err := v469.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Success = v465
+				p.Success = v469
 				return nil
 			case id == 1 && t == thrift.STRUCT:
-				v466 := NewNotFound()
-				if err := v466.Read(ctx, iprot); err != nil {
+				v470 := NewNotFound()
+				if err := v470.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Nf = v466
+				p.Nf = v470
 				return nil
 			case id == 2 && t == thrift.STRUCT:
-				v467 := NewInvalid()
-				if err := v467.Read(ctx, iprot); err != nil {
+				v471 := NewInvalid()
+				if err := v471.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Inv = v467
+				p.Inv = v471
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6001,13 +6095,13 @@ func (p *AllTypesTouchArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x108: // field 1, TypeI32
-			x469, n, err := thriftcodec.ReadI32(b[off:])
+			x473, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v468 := x469
-			p.N = v468
+			v472 := x473
+			p.N = v472
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6057,12 +6151,12 @@ func (p *AllTypesTouchArgs) Read(ctx context.Context, iprot thrift.TProtocol) er
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.I32:
-				x471, err := iprot.ReadI32(ctx)
+				x475, err := iprot.ReadI32(ctx)
 				if err != nil {
 					return err
 				}
-				v470 := x471
-				p.N = v470
+				v474 := x475
+				p.N = v474
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6262,17 +6356,17 @@ func (p *AllTypesNotifyArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10b: // field 1, TypeString
-			l473, n, err := thriftcodec.ReadI32(b[off:])
+			l477, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if l473 < 0 || int(l473) > len(b)-off-n {
-				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l473, len(b)-off-n)
+			if l477 < 0 || int(l477) > len(b)-off-n {
+				return off, status.Protocolf("thrift: length %d exceeds the %d bytes left", l477, len(b)-off-n)
 			}
 			off += n
-			v472 := unsafe.String(unsafe.SliceData(b[off:]), l473)
-			off += int(l473)
-			p.Msg = v472
+			v476 := unsafe.String(unsafe.SliceData(b[off:]), l477)
+			off += int(l477)
+			p.Msg = v476
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6322,12 +6416,12 @@ func (p *AllTypesNotifyArgs) Read(ctx context.Context, iprot thrift.TProtocol) e
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRING:
-				x475, err := iprot.ReadString(ctx)
+				x479, err := iprot.ReadString(ctx)
 				if err != nil {
 					return err
 				}
-				v474 := x475
-				p.Msg = v474
+				v478 := x479
+				p.Msg = v478
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6419,21 +6513,21 @@ func (p *AllTypesAddArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x108: // field 1, TypeI32
-			x477, n, err := thriftcodec.ReadI32(b[off:])
+			x481, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v476 := x477
-			p.A = v476
+			v480 := x481
+			p.A = v480
 		case 0x20a: // field 2, TypeI64
-			x479, n, err := thriftcodec.ReadI64(b[off:])
+			x483, n, err := thriftcodec.ReadI64(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v478 := x479
-			p.B = v478
+			v482 := x483
+			p.B = v482
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6492,20 +6586,20 @@ func (p *AllTypesAddArgs) Read(ctx context.Context, iprot thrift.TProtocol) erro
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.I32:
-				x481, err := iprot.ReadI32(ctx)
+				x485, err := iprot.ReadI32(ctx)
 				if err != nil {
 					return err
 				}
-				v480 := x481
-				p.A = v480
+				v484 := x485
+				p.A = v484
 				return nil
 			case id == 2 && t == thrift.I64:
-				x483, err := iprot.ReadI64(ctx)
+				x487, err := iprot.ReadI64(ctx)
 				if err != nil {
 					return err
 				}
-				v482 := x483
-				p.B = v482
+				v486 := x487
+				p.B = v486
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6595,13 +6689,13 @@ func (p *AllTypesAddResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xa: // field 0, TypeI64
-			x485, n, err := thriftcodec.ReadI64(b[off:])
+			x489, n, err := thriftcodec.ReadI64(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v484 := x485
-			p.Success = &v484
+			v488 := x489
+			p.Success = &v488
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6653,12 +6747,12 @@ func (p *AllTypesAddResult) Read(ctx context.Context, iprot thrift.TProtocol) er
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.I64:
-				x487, err := iprot.ReadI64(ctx)
+				x491, err := iprot.ReadI64(ctx)
 				if err != nil {
 					return err
 				}
-				v486 := x487
-				p.Success = &v486
+				v490 := x491
+				p.Success = &v490
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6750,21 +6844,21 @@ func (p *AllTypesMidArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10c: // field 1, TypeStruct
-			v488 := base.NewPoint()
-			if n, err := v488.FastReadAliased(b[off:]); err != nil {
+			v492 := base.NewPoint()
+			if n, err := v492.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.A = v488
+			p.A = v492
 		case 0x20c: // field 2, TypeStruct
-			v489 := base.NewPoint()
-			if n, err := v489.FastReadAliased(b[off:]); err != nil {
+			v493 := base.NewPoint()
+			if n, err := v493.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.B = v489
+			p.B = v493
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6823,18 +6917,18 @@ func (p *AllTypesMidArgs) Read(ctx context.Context, iprot thrift.TProtocol) erro
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRUCT:
-				v490 := base.NewPoint()
-				if err := v490.Read(ctx, iprot); err != nil {
+				v494 := base.NewPoint()
+				if err := v494.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.A = v490
+				p.A = v494
 				return nil
 			case id == 2 && t == thrift.STRUCT:
-				v491 := base.NewPoint()
-				if err := v491.Read(ctx, iprot); err != nil {
+				v495 := base.NewPoint()
+				if err := v495.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.B = v491
+				p.B = v495
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -6924,13 +7018,13 @@ func (p *AllTypesMidResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xc: // field 0, TypeStruct
-			v492 := base.NewPoint()
-			if n, err := v492.FastReadAliased(b[off:]); err != nil {
+			v496 := base.NewPoint()
+			if n, err := v496.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Success = v492
+			p.Success = v496
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -6982,11 +7076,11 @@ func (p *AllTypesMidResult) Read(ctx context.Context, iprot thrift.TProtocol) er
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.STRUCT:
-				v493 := base.NewPoint()
-				if err := v493.Read(ctx, iprot); err != nil {
+				v497 := base.NewPoint()
+				if err := v497.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Success = v493
+				p.Success = v497
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -7072,13 +7166,13 @@ func (p *AllTypesColorsArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x108: // field 1, TypeI32
-			x495, n, err := thriftcodec.ReadI32(b[off:])
+			x499, n, err := thriftcodec.ReadI32(b[off:])
 			if err != nil {
 				return off, err
 			}
 			off += n
-			v494 := x495
-			p.N = v494
+			v498 := x499
+			p.N = v498
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -7128,12 +7222,12 @@ func (p *AllTypesColorsArgs) Read(ctx context.Context, iprot thrift.TProtocol) e
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.I32:
-				x497, err := iprot.ReadI32(ctx)
+				x501, err := iprot.ReadI32(ctx)
 				if err != nil {
 					return err
 				}
-				v496 := x497
-				p.N = v496
+				v500 := x501
+				p.N = v500
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -7196,8 +7290,8 @@ func (p *AllTypesColorsResult) FastAppend(b []byte) []byte {
 	if p.Success != nil {
 		b = append(b, thriftcodec.TypeList, 0, 0) // field 0
 		b = thriftcodec.AppendListBegin(b, thriftcodec.TypeI32, len(p.Success))
-		for _, v498 := range p.Success {
-			b = thriftcodec.AppendI32(b, int32(v498))
+		for _, v502 := range p.Success {
+			b = thriftcodec.AppendI32(b, int32(v502))
 		}
 	}
 	return thriftcodec.AppendFieldStop(b)
@@ -7226,25 +7320,25 @@ func (p *AllTypesColorsResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xf: // field 0, TypeList
-			et500, size501, n, err := thriftcodec.ReadListBegin(b[off:])
+			et504, size505, n, err := thriftcodec.ReadListBegin(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if size501 > 0 && et500 != thriftcodec.TypeI32 {
-				return off, status.Protocolf("thrift: alltypes.AllTypesColorsResult element type %d, want %d", et500, thriftcodec.TypeI32)
+			if size505 > 0 && et504 != thriftcodec.TypeI32 {
+				return off, status.Protocolf("thrift: alltypes.AllTypesColorsResult element type %d, want %d", et504, thriftcodec.TypeI32)
 			}
 			off += n
-			v499 := make([]base.Color, 0, size501)
-			for range size501 {
-				x503, n, err := thriftcodec.ReadI32(b[off:])
+			v503 := make([]base.Color, 0, size505)
+			for range size505 {
+				x507, n, err := thriftcodec.ReadI32(b[off:])
 				if err != nil {
 					return off, err
 				}
 				off += n
-				v502 := base.Color(x503)
-				v499 = append(v499, v502)
+				v506 := base.Color(x507)
+				v503 = append(v503, v506)
 			}
-			p.Success = v499
+			p.Success = v503
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -7269,8 +7363,8 @@ func (p *AllTypesColorsResult) Write(ctx context.Context, oprot thrift.TProtocol
 			if err := oprot.WriteListBegin(ctx, thrift.I32, len(p.Success)); err != nil {
 				return err
 			}
-			for _, v504 := range p.Success {
-				if err := oprot.WriteI32(ctx, int32(v504)); err != nil {
+			for _, v508 := range p.Success {
+				if err := oprot.WriteI32(ctx, int32(v508)); err != nil {
 					return err
 				}
 			}
@@ -7304,26 +7398,26 @@ func (p *AllTypesColorsResult) Read(ctx context.Context, iprot thrift.TProtocol)
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.LIST:
-				et506, size507, err := iprot.ReadListBegin(ctx)
+				et510, size511, err := iprot.ReadListBegin(ctx)
 				if err != nil {
 					return err
 				}
-				if size507 > 0 && et506 != thrift.I32 {
-					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesColorsResult element type %d, want %d", et506, thrift.I32))
+				if size511 > 0 && et510 != thrift.I32 {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesColorsResult element type %d, want %d", et510, thrift.I32))
 				}
-				v505 := make([]base.Color, 0, min(size507, 1024))
-				for range size507 {
-					x509, err := iprot.ReadI32(ctx)
+				v509 := make([]base.Color, 0, min(size511, 1024))
+				for range size511 {
+					x513, err := iprot.ReadI32(ctx)
 					if err != nil {
 						return err
 					}
-					v508 := base.Color(x509)
-					v505 = append(v505, v508)
+					v512 := base.Color(x513)
+					v509 = append(v509, v512)
 				}
 				if err := iprot.ReadListEnd(ctx); err != nil {
 					return err
 				}
-				p.Success = v505
+				p.Success = v509
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -7373,8 +7467,8 @@ func (p *AllTypesPointsArgs) FastSize() int {
 	n := thriftcodec.StopSize
 	n += thriftcodec.FieldHeaderSize
 	n += thriftcodec.ListHeaderSize
-	for _, v510 := range p.Ps {
-		n += v510.FastSize()
+	for _, v514 := range p.Ps {
+		n += v514.FastSize()
 	}
 	return n
 }
@@ -7386,8 +7480,8 @@ func (p *AllTypesPointsArgs) FastAppend(b []byte) []byte {
 	}
 	b = append(b, thriftcodec.TypeList, 0, 1) // field 1
 	b = thriftcodec.AppendListBegin(b, thriftcodec.TypeStruct, len(p.Ps))
-	for _, v511 := range p.Ps {
-		b = v511.FastAppend(b)
+	for _, v515 := range p.Ps {
+		b = v515.FastAppend(b)
 	}
 	return thriftcodec.AppendFieldStop(b)
 }
@@ -7415,31 +7509,31 @@ func (p *AllTypesPointsArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10f: // field 1, TypeList
-			et513, size514, n, err := thriftcodec.ReadListBegin(b[off:])
+			et517, size518, n, err := thriftcodec.ReadListBegin(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if size514 > 0 && et513 != thriftcodec.TypeStruct {
-				return off, status.Protocolf("thrift: alltypes.AllTypesPointsArgs element type %d, want %d", et513, thriftcodec.TypeStruct)
+			if size518 > 0 && et517 != thriftcodec.TypeStruct {
+				return off, status.Protocolf("thrift: alltypes.AllTypesPointsArgs element type %d, want %d", et517, thriftcodec.TypeStruct)
 			}
 			off += n
-			v512 := make([]*base.Point, 0, min(size514, 1024))
-			var vals515 []base.Point
-			for i516 := 0; i516 < size514; i516++ {
-				if len(vals515) == cap(vals515) {
-					vals515 = make([]base.Point, 0, min(size514-i516, max(16, 2*cap(vals515))))
+			v516 := make([]*base.Point, 0, min(size518, 1024))
+			var vals519 []base.Point
+			for i520 := 0; i520 < size518; i520++ {
+				if len(vals519) == cap(vals519) {
+					vals519 = make([]base.Point, 0, min(size518-i520, max(16, 2*cap(vals519))))
 				}
-				vals515 = vals515[:len(vals515)+1]
-				e517 := &vals515[len(vals515)-1]
-				e517.InitDefault()
-				if n, err := e517.FastReadAliased(b[off:]); err != nil {
+				vals519 = vals519[:len(vals519)+1]
+				e521 := &vals519[len(vals519)-1]
+				e521.InitDefault()
+				if n, err := e521.FastReadAliased(b[off:]); err != nil {
 					return off, err
 				} else {
 					off += n
 				}
-				v512 = append(v512, e517)
+				v516 = append(v516, e521)
 			}
-			p.Ps = v512
+			p.Ps = v516
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -7463,8 +7557,8 @@ func (p *AllTypesPointsArgs) Write(ctx context.Context, oprot thrift.TProtocol) 
 		if err := oprot.WriteListBegin(ctx, thrift.STRUCT, len(p.Ps)); err != nil {
 			return err
 		}
-		for _, v518 := range p.Ps {
-			if err := v518.Write(ctx, oprot); err != nil {
+		for _, v522 := range p.Ps {
+			if err := v522.Write(ctx, oprot); err != nil {
 				return err
 			}
 		}
@@ -7497,25 +7591,25 @@ func (p *AllTypesPointsArgs) Read(ctx context.Context, iprot thrift.TProtocol) e
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.LIST:
-				et520, size521, err := iprot.ReadListBegin(ctx)
+				et524, size525, err := iprot.ReadListBegin(ctx)
 				if err != nil {
 					return err
 				}
-				if size521 > 0 && et520 != thrift.STRUCT {
-					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesPointsArgs element type %d, want %d", et520, thrift.STRUCT))
+				if size525 > 0 && et524 != thrift.STRUCT {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesPointsArgs element type %d, want %d", et524, thrift.STRUCT))
 				}
-				v519 := make([]*base.Point, 0, min(size521, 1024))
-				for range size521 {
-					v522 := base.NewPoint()
-					if err := v522.Read(ctx, iprot); err != nil {
+				v523 := make([]*base.Point, 0, min(size525, 1024))
+				for range size525 {
+					v526 := base.NewPoint()
+					if err := v526.Read(ctx, iprot); err != nil {
 						return err
 					}
-					v519 = append(v519, v522)
+					v523 = append(v523, v526)
 				}
 				if err := iprot.ReadListEnd(ctx); err != nil {
 					return err
 				}
-				p.Ps = v519
+				p.Ps = v523
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -7567,8 +7661,8 @@ func (p *AllTypesPointsResult) FastSize() int {
 		n += thriftcodec.FieldHeaderSize
 		n += thriftcodec.MapHeaderSize
 		n += 4 * len(p.Success)
-		for _, v524 := range p.Success {
-			n += v524.FastSize()
+		for _, v528 := range p.Success {
+			n += v528.FastSize()
 		}
 	}
 	return n
@@ -7582,9 +7676,9 @@ func (p *AllTypesPointsResult) FastAppend(b []byte) []byte {
 	if p.Success != nil {
 		b = append(b, thriftcodec.TypeMap, 0, 0) // field 0
 		b = thriftcodec.AppendMapBegin(b, thriftcodec.TypeI32, thriftcodec.TypeStruct, len(p.Success))
-		for k525, v526 := range p.Success {
-			b = thriftcodec.AppendI32(b, k525)
-			b = v526.FastAppend(b)
+		for k529, v530 := range p.Success {
+			b = thriftcodec.AppendI32(b, k529)
+			b = v530.FastAppend(b)
 		}
 	}
 	return thriftcodec.AppendFieldStop(b)
@@ -7613,31 +7707,31 @@ func (p *AllTypesPointsResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xd: // field 0, TypeMap
-			kt528, vt529, size530, n, err := thriftcodec.ReadMapBegin(b[off:])
+			kt532, vt533, size534, n, err := thriftcodec.ReadMapBegin(b[off:])
 			if err != nil {
 				return off, err
 			}
-			if size530 > 0 && (kt528 != thriftcodec.TypeI32 || vt529 != thriftcodec.TypeStruct) {
-				return off, status.Protocolf("thrift: alltypes.AllTypesPointsResult map types %d, %d, want %d, %d", kt528, vt529, thriftcodec.TypeI32, thriftcodec.TypeStruct)
+			if size534 > 0 && (kt532 != thriftcodec.TypeI32 || vt533 != thriftcodec.TypeStruct) {
+				return off, status.Protocolf("thrift: alltypes.AllTypesPointsResult map types %d, %d, want %d, %d", kt532, vt533, thriftcodec.TypeI32, thriftcodec.TypeStruct)
 			}
 			off += n
-			v527 := make(map[int32]*base.Point, size530)
-			for range size530 {
-				x532, n, err := thriftcodec.ReadI32(b[off:])
+			v531 := make(map[int32]*base.Point, size534)
+			for range size534 {
+				x536, n, err := thriftcodec.ReadI32(b[off:])
 				if err != nil {
 					return off, err
 				}
 				off += n
-				v531 := x532
-				v533 := base.NewPoint()
-				if n, err := v533.FastReadAliased(b[off:]); err != nil {
+				v535 := x536
+				v537 := base.NewPoint()
+				if n, err := v537.FastReadAliased(b[off:]); err != nil {
 					return off, err
 				} else {
 					off += n
 				}
-				v527[v531] = v533
+				v531[v535] = v537
 			}
-			p.Success = v527
+			p.Success = v531
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -7662,11 +7756,11 @@ func (p *AllTypesPointsResult) Write(ctx context.Context, oprot thrift.TProtocol
 			if err := oprot.WriteMapBegin(ctx, thrift.I32, thrift.STRUCT, len(p.Success)); err != nil {
 				return err
 			}
-			for k534, v535 := range p.Success {
-				if err := oprot.WriteI32(ctx, k534); err != nil {
+			for k538, v539 := range p.Success {
+				if err := oprot.WriteI32(ctx, k538); err != nil {
 					return err
 				}
-				if err := v535.Write(ctx, oprot); err != nil {
+				if err := v539.Write(ctx, oprot); err != nil {
 					return err
 				}
 			}
@@ -7700,30 +7794,30 @@ func (p *AllTypesPointsResult) Read(ctx context.Context, iprot thrift.TProtocol)
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.MAP:
-				kt537, vt538, size539, err := iprot.ReadMapBegin(ctx)
+				kt541, vt542, size543, err := iprot.ReadMapBegin(ctx)
 				if err != nil {
 					return err
 				}
-				if size539 > 0 && (kt537 != thrift.I32 || vt538 != thrift.STRUCT) {
-					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesPointsResult map types %d, %d, want %d, %d", kt537, vt538, thrift.I32, thrift.STRUCT))
+				if size543 > 0 && (kt541 != thrift.I32 || vt542 != thrift.STRUCT) {
+					return thrift.NewTProtocolExceptionWithType(thrift.INVALID_DATA, fmt.Errorf("alltypes.AllTypesPointsResult map types %d, %d, want %d, %d", kt541, vt542, thrift.I32, thrift.STRUCT))
 				}
-				v536 := make(map[int32]*base.Point, min(size539, 1024))
-				for range size539 {
-					x541, err := iprot.ReadI32(ctx)
+				v540 := make(map[int32]*base.Point, min(size543, 1024))
+				for range size543 {
+					x545, err := iprot.ReadI32(ctx)
 					if err != nil {
 						return err
 					}
-					v540 := x541
-					v542 := base.NewPoint()
-					if err := v542.Read(ctx, iprot); err != nil {
+					v544 := x545
+					v546 := base.NewPoint()
+					if err := v546.Read(ctx, iprot); err != nil {
 						return err
 					}
-					v536[v540] = v542
+					v540[v544] = v546
 				}
 				if err := iprot.ReadMapEnd(ctx); err != nil {
 					return err
 				}
-				p.Success = v536
+				p.Success = v540
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -7813,13 +7907,13 @@ func (p *AllTypesFindArgs) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0x10c: // field 1, TypeStruct
-			v543 := NewLookup()
-			if n, err := v543.FastReadAliased(b[off:]); err != nil {
+			v547 := NewLookup()
+			if n, err := v547.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Req = v543
+			p.Req = v547
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -7869,11 +7963,11 @@ func (p *AllTypesFindArgs) Read(ctx context.Context, iprot thrift.TProtocol) err
 		if err := func() error {
 			switch {
 			case id == 1 && t == thrift.STRUCT:
-				v544 := NewLookup()
-				if err := v544.Read(ctx, iprot); err != nil {
+				v548 := NewLookup()
+				if err := v548.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Req = v544
+				p.Req = v548
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)
@@ -7977,21 +8071,21 @@ func (p *AllTypesFindResult) FastReadAliased(b []byte) (int, error) {
 		}
 		switch uint32(uint16(id))<<8 | uint32(t) {
 		case 0xc: // field 0, TypeStruct
-			v545 := NewFound()
-			if n, err := v545.FastReadAliased(b[off:]); err != nil {
+			v549 := NewFound()
+			if n, err := v549.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Success = v545
+			p.Success = v549
 		case 0x10c: // field 1, TypeStruct
-			v546 := NewNotFound()
-			if n, err := v546.FastReadAliased(b[off:]); err != nil {
+			v550 := NewNotFound()
+			if n, err := v550.FastReadAliased(b[off:]); err != nil {
 				return off, err
 			} else {
 				off += n
 			}
-			p.Nf = v546
+			p.Nf = v550
 		default:
 			n, err = thriftcodec.Skip(b[off:], t, thriftcodec.MaxDepth)
 			if err != nil {
@@ -8054,18 +8148,18 @@ func (p *AllTypesFindResult) Read(ctx context.Context, iprot thrift.TProtocol) e
 		if err := func() error {
 			switch {
 			case id == 0 && t == thrift.STRUCT:
-				v547 := NewFound()
-				if err := v547.Read(ctx, iprot); err != nil {
+				v551 := NewFound()
+				if err := v551.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Success = v547
+				p.Success = v551
 				return nil
 			case id == 1 && t == thrift.STRUCT:
-				v548 := NewNotFound()
-				if err := v548.Read(ctx, iprot); err != nil {
+				v552 := NewNotFound()
+				if err := v552.Read(ctx, iprot); err != nil {
 					return err
 				}
-				p.Nf = v548
+				p.Nf = v552
 				return nil
 			}
 			return thrift.SkipDefaultDepth(ctx, iprot, t)

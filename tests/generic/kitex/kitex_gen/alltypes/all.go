@@ -483,13 +483,14 @@ var fieldIDToName_Everything = map[int16]string{
 }
 
 type Lookup struct {
-	Id    int64      `thrift:"id,1" frugal:"1,default,i64" json:"id"`
-	Q     string     `thrift:"q,2" frugal:"2,default,string" json:"q"`
-	Tags  []int32    `thrift:"tags,3" frugal:"3,default,list<i32>" json:"tags"`
-	Token string     `thrift:"token,4" frugal:"4,default,string" json:"token"`
-	Inner *Inner     `thrift:"inner,5,optional" frugal:"5,optional,Inner" json:"inner,omitempty"`
-	Note  string     `thrift:"note,6" frugal:"6,default,string" json:"note"`
-	Color base.Color `thrift:"color,7" frugal:"7,default,Color" json:"color"`
+	Id    int64       `thrift:"id,1" frugal:"1,default,i64" json:"id"`
+	Q     string      `thrift:"q,2" frugal:"2,default,string" json:"q"`
+	Tags  []int32     `thrift:"tags,3" frugal:"3,default,list<i32>" json:"tags"`
+	Token string      `thrift:"token,4" frugal:"4,default,string" json:"token"`
+	Inner *Inner      `thrift:"inner,5,optional" frugal:"5,optional,Inner" json:"inner,omitempty"`
+	Note  string      `thrift:"note,6" frugal:"6,default,string" json:"note"`
+	Color base.Color  `thrift:"color,7" frugal:"7,default,Color" json:"color"`
+	At    *base.Point `thrift:"at,8,optional" frugal:"8,optional,base.Point" json:"at,omitempty"`
 }
 
 func NewLookup() *Lookup {
@@ -531,6 +532,15 @@ func (p *Lookup) GetNote() (v string) {
 func (p *Lookup) GetColor() (v base.Color) {
 	return p.Color
 }
+
+var Lookup_At_DEFAULT *base.Point
+
+func (p *Lookup) GetAt() (v *base.Point) {
+	if !p.IsSetAt() {
+		return Lookup_At_DEFAULT
+	}
+	return p.At
+}
 func (p *Lookup) SetId(val int64) {
 	p.Id = val
 }
@@ -552,9 +562,16 @@ func (p *Lookup) SetNote(val string) {
 func (p *Lookup) SetColor(val base.Color) {
 	p.Color = val
 }
+func (p *Lookup) SetAt(val *base.Point) {
+	p.At = val
+}
 
 func (p *Lookup) IsSetInner() bool {
 	return p.Inner != nil
+}
+
+func (p *Lookup) IsSetAt() bool {
+	return p.At != nil
 }
 
 func (p *Lookup) String() string {
@@ -572,17 +589,19 @@ var fieldIDToName_Lookup = map[int16]string{
 	5: "inner",
 	6: "note",
 	7: "color",
+	8: "at",
 }
 
 type Found struct {
-	Id    int64      `thrift:"id,1" frugal:"1,default,i64" json:"id"`
-	Q     string     `thrift:"q,2" frugal:"2,default,string" json:"q"`
-	Tags  []int32    `thrift:"tags,3" frugal:"3,default,list<i32>" json:"tags"`
-	Token string     `thrift:"token,4" frugal:"4,default,string" json:"token"`
-	Code  int32      `thrift:"code,5" frugal:"5,default,i32" json:"code"`
-	Inner *Inner     `thrift:"inner,6,optional" frugal:"6,optional,Inner" json:"inner,omitempty"`
-	Note  string     `thrift:"note,7" frugal:"7,default,string" json:"note"`
-	Color base.Color `thrift:"color,8" frugal:"8,default,Color" json:"color"`
+	Id    int64       `thrift:"id,1" frugal:"1,default,i64" json:"id"`
+	Q     string      `thrift:"q,2" frugal:"2,default,string" json:"q"`
+	Tags  []int32     `thrift:"tags,3" frugal:"3,default,list<i32>" json:"tags"`
+	Token string      `thrift:"token,4" frugal:"4,default,string" json:"token"`
+	Code  int32       `thrift:"code,5" frugal:"5,default,i32" json:"code"`
+	Inner *Inner      `thrift:"inner,6,optional" frugal:"6,optional,Inner" json:"inner,omitempty"`
+	Note  string      `thrift:"note,7" frugal:"7,default,string" json:"note"`
+	Color base.Color  `thrift:"color,8" frugal:"8,default,Color" json:"color"`
+	At    *base.Point `thrift:"at,9,optional" frugal:"9,optional,base.Point" json:"at,omitempty"`
 }
 
 func NewFound() *Found {
@@ -628,6 +647,15 @@ func (p *Found) GetNote() (v string) {
 func (p *Found) GetColor() (v base.Color) {
 	return p.Color
 }
+
+var Found_At_DEFAULT *base.Point
+
+func (p *Found) GetAt() (v *base.Point) {
+	if !p.IsSetAt() {
+		return Found_At_DEFAULT
+	}
+	return p.At
+}
 func (p *Found) SetId(val int64) {
 	p.Id = val
 }
@@ -652,9 +680,16 @@ func (p *Found) SetNote(val string) {
 func (p *Found) SetColor(val base.Color) {
 	p.Color = val
 }
+func (p *Found) SetAt(val *base.Point) {
+	p.At = val
+}
 
 func (p *Found) IsSetInner() bool {
 	return p.Inner != nil
+}
+
+func (p *Found) IsSetAt() bool {
+	return p.At != nil
 }
 
 func (p *Found) String() string {
@@ -673,6 +708,7 @@ var fieldIDToName_Found = map[int16]string{
 	6: "inner",
 	7: "note",
 	8: "color",
+	9: "at",
 }
 
 type Shape struct {

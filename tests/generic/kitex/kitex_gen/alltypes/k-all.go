@@ -2382,6 +2382,20 @@ func (p *Lookup) FastRead(buf []byte) (int, error) {
 					goto SkipFieldError
 				}
 			}
+		case 8:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField8(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
 		default:
 			l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
 			offset += l
@@ -2507,6 +2521,18 @@ func (p *Lookup) FastReadField7(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *Lookup) FastReadField8(buf []byte) (int, error) {
+	offset := 0
+	_field := base.NewPoint()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.At = _field
+	return offset, nil
+}
+
 func (p *Lookup) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -2521,6 +2547,7 @@ func (p *Lookup) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) int {
 		offset += p.fastWriteField5(buf[offset:], w)
 		offset += p.fastWriteField6(buf[offset:], w)
 		offset += p.fastWriteField7(buf[offset:], w)
+		offset += p.fastWriteField8(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -2536,6 +2563,7 @@ func (p *Lookup) BLength() int {
 		l += p.field5Length()
 		l += p.field6Length()
 		l += p.field7Length()
+		l += p.field8Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -2599,6 +2627,15 @@ func (p *Lookup) fastWriteField7(buf []byte, w thrift.NocopyWriter) int {
 	return offset
 }
 
+func (p *Lookup) fastWriteField8(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetAt() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 8)
+		offset += p.At.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *Lookup) field1Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
@@ -2649,6 +2686,15 @@ func (p *Lookup) field7Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.I32Length()
+	return l
+}
+
+func (p *Lookup) field8Length() int {
+	l := 0
+	if p.IsSetAt() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.At.BLength()
+	}
 	return l
 }
 
@@ -2770,6 +2816,20 @@ func (p *Found) FastRead(buf []byte) (int, error) {
 		case 8:
 			if fieldTypeId == thrift.I32 {
 				l, err = p.FastReadField8(buf[offset:])
+				offset += l
+				if err != nil {
+					goto ReadFieldError
+				}
+			} else {
+				l, err = thrift.Binary.Skip(buf[offset:], fieldTypeId)
+				offset += l
+				if err != nil {
+					goto SkipFieldError
+				}
+			}
+		case 9:
+			if fieldTypeId == thrift.STRUCT {
+				l, err = p.FastReadField9(buf[offset:])
 				offset += l
 				if err != nil {
 					goto ReadFieldError
@@ -2920,6 +2980,18 @@ func (p *Found) FastReadField8(buf []byte) (int, error) {
 	return offset, nil
 }
 
+func (p *Found) FastReadField9(buf []byte) (int, error) {
+	offset := 0
+	_field := base.NewPoint()
+	if l, err := _field.FastRead(buf[offset:]); err != nil {
+		return offset, err
+	} else {
+		offset += l
+	}
+	p.At = _field
+	return offset, nil
+}
+
 func (p *Found) FastWrite(buf []byte) int {
 	return p.FastWriteNocopy(buf, nil)
 }
@@ -2935,6 +3007,7 @@ func (p *Found) FastWriteNocopy(buf []byte, w thrift.NocopyWriter) int {
 		offset += p.fastWriteField6(buf[offset:], w)
 		offset += p.fastWriteField7(buf[offset:], w)
 		offset += p.fastWriteField8(buf[offset:], w)
+		offset += p.fastWriteField9(buf[offset:], w)
 	}
 	offset += thrift.Binary.WriteFieldStop(buf[offset:])
 	return offset
@@ -2951,6 +3024,7 @@ func (p *Found) BLength() int {
 		l += p.field6Length()
 		l += p.field7Length()
 		l += p.field8Length()
+		l += p.field9Length()
 	}
 	l += thrift.Binary.FieldStopLength()
 	return l
@@ -3021,6 +3095,15 @@ func (p *Found) fastWriteField8(buf []byte, w thrift.NocopyWriter) int {
 	return offset
 }
 
+func (p *Found) fastWriteField9(buf []byte, w thrift.NocopyWriter) int {
+	offset := 0
+	if p.IsSetAt() {
+		offset += thrift.Binary.WriteFieldBegin(buf[offset:], thrift.STRUCT, 9)
+		offset += p.At.FastWriteNocopy(buf[offset:], w)
+	}
+	return offset
+}
+
 func (p *Found) field1Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
@@ -3078,6 +3161,15 @@ func (p *Found) field8Length() int {
 	l := 0
 	l += thrift.Binary.FieldBeginLength()
 	l += thrift.Binary.I32Length()
+	return l
+}
+
+func (p *Found) field9Length() int {
+	l := 0
+	if p.IsSetAt() {
+		l += thrift.Binary.FieldBeginLength()
+		l += p.At.BLength()
+	}
 	return l
 }
 
