@@ -19,6 +19,7 @@ require (
 	cloud.google.com/go v0.123.0 // indirect
 	cloud.google.com/go/compute/metadata v0.10.0 // indirect
 	github.com/armon/go-metrics v0.4.1 // indirect
+	github.com/bufbuild/protocompile v0.14.1 // indirect
 	github.com/bytedance/sonic v1.15.5 // indirect
 	github.com/bytedance/sonic/loader v0.5.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -96,6 +97,7 @@ require (
 	github.com/cloudwego/netpoll v0.7.2 // indirect
 	github.com/skiffrpc/skiff/loadbalance v0.0.0
 	github.com/skiffrpc/skiff/registry-consul v0.0.0
+	github.com/skiffrpc/skiff/generic v0.0.0
 	github.com/skiffrpc/skiff/transport-ttheader v0.0.0
 )
 
@@ -125,3 +127,4 @@ tool (
 
 replace github.com/skiffrpc/skiff/loadbalance => ../loadbalance
 replace github.com/skiffrpc/skiff/registry-consul => ../registry-consul
+replace github.com/skiffrpc/skiff/generic => ../generic
