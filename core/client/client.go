@@ -54,10 +54,11 @@ type pickerEntry struct {
 	picker   loadbalance.Picker
 	errPick  loadbalance.ErrorPicker // picker's capabilities, found once when it is built
 	feedback loadbalance.Feedback
+	n        int // instances in the set the picker was built over
 }
 
-func newPickerEntry(p loadbalance.Picker) *pickerEntry {
-	pe := &pickerEntry{picker: p}
+func newPickerEntry(p loadbalance.Picker, n int) *pickerEntry {
+	pe := &pickerEntry{picker: p, n: n}
 	pe.errPick, _ = p.(loadbalance.ErrorPicker)
 	pe.feedback, _ = p.(loadbalance.Feedback)
 	return pe
@@ -141,7 +142,7 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	default:
 		c.pool = newLongPool(o.engine, o.pool)
 		if oc, ok := c.proto.(transport.OutOfOrderCarrier); ok && oc.CarriesOutOfOrder() && len(o.modes) == 0 {
-			c.auto = newMuxPool(c, 2) // dials nothing until an address is upgraded
+			c.auto = newMuxPool(c, 1) // dials nothing until an address is upgraded
 		}
 	}
 	c.inner = endpoint.Build(func(ctx context.Context, req, resp any) error {
@@ -322,8 +323,8 @@ func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) (*pickerEntry, 
 // middleware calls it is a new attempt with its own record.
 //
 // When the connection to the picked instance is refused (nothing was sent:
-// the instance is gone, though discovery still lists it), the call is
-// balanced once more, as grpc-go never sends a call to a backend it could
+// the instance is gone, though discovery still lists it) and there are
+// other instances, the call is balanced once more, as grpc-go never sends a call to a backend it could
 // not connect to while another is up. A refused dial is fast, so this
 // costs one failed dial, not a timeout.
 func (c *Client) balance(ctx context.Context, req, resp any) error {
@@ -331,12 +332,20 @@ func (c *Client) balance(ctx context.Context, req, resp any) error {
 	actx, at := ci.StartAttempt(ctx)
 	err := c.attempt(actx, ci, at, req, resp)
 	ci.EndAttempt(at, err)
-	if err != nil && refused(err) && ci.Target == "" && ctx.Err() == nil {
+	if err != nil && refused(err) && ci.Target == "" && ctx.Err() == nil && c.instances() > 1 {
 		actx, at = ci.StartAttempt(ctx)
 		err = c.attempt(actx, ci, at, req, resp)
 		ci.EndAttempt(at, err)
 	}
 	return err
+}
+
+// instances is the size of the current instance set.
+func (c *Client) instances() int {
+	if pe := c.picker.Load(); pe != nil {
+		return pe.n
+	}
+	return 0
 }
 
 // refused reports whether err is a dial the peer refused (nothing
@@ -582,12 +591,15 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 		// The server is shutting down, or answered a request it could not
 		// read (an exception without our sequence id): it may close.
 		c.pool.discard(pc)
+	} else if msg.OutOfOrder && c.auto != nil {
+		// The server serves calls out of order: multiplex from now on,
+		// on this very connection.
+		_ = pc.SetReadTimeout(0) // the read loop waits for replies for good
+		if _, done := c.upgraded.LoadOrStore(at.Address, struct{}{}); done || !c.auto.adopt(at.Address, pc.Conn) {
+			c.pool.put(pc)
+		}
 	} else {
 		c.pool.put(pc)
-		if msg.OutOfOrder && c.auto != nil {
-			// The server serves calls out of order: multiplex from now on.
-			c.upgraded.Store(at.Address, struct{}{})
-		}
 	}
 	if msg.Err != nil {
 		return msg.Err

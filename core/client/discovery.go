@@ -269,7 +269,7 @@ func (c *Client) onChange(ch discovery.Change) {
 	if co, ok := c.opts.balancer.(loadbalance.ChangeObserver); ok {
 		co.OnChange(c.svc.Name, ch)
 	}
-	c.picker.Store(newPickerEntry(c.opts.balancer.Picker(ch.Result)))
+	c.picker.Store(newPickerEntry(c.opts.balancer.Picker(ch.Result), len(ch.Result.Instances)))
 	for _, in := range ch.Removed {
 		c.closeAddr(in.Address())
 	}

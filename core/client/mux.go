@@ -77,6 +77,45 @@ func newMuxPool(c *Client, size int) *muxPool {
 	return &muxPool{c: c, size: size, addrs: map[string]*muxSlots{}}
 }
 
+// adopt makes conn, a connection to addr whose server just said it takes
+// calls out of order, the connection of addr's first empty slot. It
+// reports false (conn untouched) when every slot is taken or the pool is
+// closed.
+func (p *muxPool) adopt(addr string, conn engine.Conn) bool {
+	p.mu.Lock()
+	if p.shut {
+		p.mu.Unlock()
+		return false
+	}
+	ss := p.addrs[addr]
+	if ss == nil {
+		ss = &muxSlots{slots: make([]muxSlot, p.size)}
+		p.addrs[addr] = ss
+	}
+	p.mu.Unlock()
+	for i := range ss.slots {
+		slot := &ss.slots[i]
+		slot.mu.Lock()
+		if slot.mc == nil {
+			mc := &muxConn{p: p, conn: conn, pending: map[int32]*muxCall{}}
+			p.mu.Lock()
+			if p.shut {
+				p.mu.Unlock()
+				slot.mu.Unlock()
+				return false
+			}
+			p.wg.Add(1)
+			p.mu.Unlock()
+			slot.mc = mc
+			slot.mu.Unlock()
+			go mc.readLoop()
+			return true
+		}
+		slot.mu.Unlock()
+	}
+	return false
+}
+
 // get returns a live connection to addr, dialing if the slot is empty or
 // its connection failed.
 func (p *muxPool) get(addr string, timeout time.Duration) (*muxConn, error) {

@@ -192,9 +192,9 @@ func WithConnectTimeout(d time.Duration) Option {
 //     (DefaultPoolConfig); on a protocol that carries the out-of-order flag
 //     (TTHeader, see transport.OutOfOrderCarrier) the client offers it, and
 //     an address whose server answers that it serves calls out of order (a
-//     Skiff server) is multiplexed from then on, over two connections, as
-//     with WithMultiplex(2). Kitex and Apache servers never answer so and
-//     keep the pool;
+//     Skiff server) is multiplexed from then on, over that one connection,
+//     as with WithMultiplex(1). Kitex and Apache servers never answer so
+//     and keep the pool;
 //   - WithLongConnection: that pool, configured, and never multiplexed;
 //   - WithShortConnection: a connection per call;
 //   - WithMultiplex: multiplexed connections, whatever the server says.

@@ -417,7 +417,23 @@ type connState struct {
 	wmu     sync.Mutex    // whole replies are written under it once workers run
 	closed  bool          // under wmu: the connection is gone, its writer must not be used
 	workers chan struct{} // a slot per running worker, WithConnConcurrency of them; nil until needed
+
+	// Reply batching. The workers started by one read wake-up (a batch,
+	// numbered gen) write their replies without flushing while the reader
+	// waits for them, up to batchBudget; the reader then flushes them in
+	// one write. A worker that ends after that flushes its own reply.
+	gen       uint64        // under wmu: the current batch
+	inBatch   bool          // under wmu: the reader still waits for the batch
+	batchLeft int           // under wmu: workers of the batch not done
+	batchDone chan struct{} // capacity 1: the batch's last worker is done
+	timer     *time.Timer   // the reader's budget timer
 }
+
+// batchBudget is how long a read wake-up waits for the workers it started
+// before it flushes the replies they wrote: long enough for fast handlers
+// to share one write, short enough not to hold up the connection's reading
+// behind a slow one.
+const batchBudget = 100 * time.Microsecond
 
 // connHandler is the engine.Handler view of a Server.
 type connHandler Server
@@ -482,25 +498,49 @@ func (s *Server) serve(st *connState, r transport.Reader, w transport.Writer) er
 			return err
 		}
 	}
-	for {
-		if err := s.serveOne(st, r, w); err != nil {
-			st.wmu.Lock()
-			if w.MallocLen() > 0 {
-				_ = w.Flush()
-			}
-			st.wmu.Unlock()
-			return err
+	if st.workers != nil {
+		// A new batch: its workers' replies wait for the flush below.
+		st.wmu.Lock()
+		st.gen++
+		st.inBatch, st.batchLeft = true, 0
+		st.wmu.Unlock()
+		select {
+		case <-st.batchDone: // a late signal of an earlier batch
+		default:
 		}
-		if r.Len() == 0 {
+	}
+	var err error
+	for {
+		if err = s.serveOne(st, r, w); err != nil || r.Len() == 0 {
 			break
+		}
+	}
+	if st.workers != nil {
+		st.wmu.Lock()
+		left := st.batchLeft
+		st.wmu.Unlock()
+		if left > 0 && err == nil {
+			if st.timer == nil {
+				st.timer = time.NewTimer(batchBudget)
+			} else {
+				st.timer.Reset(batchBudget)
+			}
+			select {
+			case <-st.batchDone:
+				st.timer.Stop()
+			case <-st.timer.C:
+			}
 		}
 	}
 	st.wmu.Lock()
 	defer st.wmu.Unlock()
-	if w.MallocLen() > 0 {
-		return w.Flush()
+	st.inBatch = false // from now on, workers flush their own replies
+	if w.MallocLen() > 0 && !st.closed {
+		if ferr := w.Flush(); err == nil {
+			err = ferr
+		}
 	}
-	return nil
+	return err
 }
 
 func (s *Server) transports() []transport.Protocol {
@@ -641,19 +681,38 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 		// of the connection; its reply is written and flushed when done.
 		if st.workers == nil {
 			st.workers = make(chan struct{}, s.opts.connConcurrency)
+			st.batchDone = make(chan struct{}, 1)
+			st.wmu.Lock()
+			st.gen++
+			st.inBatch, st.batchLeft = true, 0 // this first batch
+			st.wmu.Unlock()
 		}
 		select {
 		case st.workers <- struct{}{}:
 			handedOff = true
 			s.ooo.Add(1)
+			st.wmu.Lock()
+			gen := st.gen
+			st.batchLeft++
+			st.wmu.Unlock()
 			go func() {
 				defer func() {
 					msg.Reset()
 					messages.Put(msg)
+					st.wmu.Lock()
+					if st.inBatch && st.gen == gen {
+						if st.batchLeft--; st.batchLeft == 0 {
+							select {
+							case st.batchDone <- struct{}{}:
+							default:
+							}
+						}
+					}
+					st.wmu.Unlock()
 					<-st.workers
 					s.ooo.Add(-1)
 				}()
-				s.invoke(st, w, c, m, msg, args, recvSize, true)
+				s.invoke(st, w, c, m, msg, args, recvSize, gen)
 			}()
 			return nil
 		default:
@@ -661,13 +720,15 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 			// reading the connection until it is done (backpressure).
 		}
 	}
-	s.invoke(st, w, c, m, msg, args, recvSize, false)
+	s.invoke(st, w, c, m, msg, args, recvSize, 0)
 	return nil
 }
 
-// invoke runs one decoded call and writes its reply. A worker (async)
-// flushes the reply at once; otherwise serve flushes the batch.
-func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *method, msg *codec.Message, args any, recvSize int, async bool) {
+// invoke runs one decoded call and writes its reply. On the reading
+// goroutine (gen 0), serve flushes the reply with the others of its read.
+// A worker of batch gen leaves the flush to serve while serve still waits
+// for that batch, and flushes itself after.
+func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *method, msg *codec.Message, args any, recvSize int, gen uint64) {
 	ci := callinfo.New(st.Context)
 	ci.Service, ci.Method, ci.SeqID = m.svc, msg.Method, msg.SeqID
 	if m.info == unknownMethodInfo {
@@ -714,7 +775,7 @@ func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *met
 			before := w.MallocLen()
 			s.reply(st, w, c, msg, replyErr, mh != nil)
 			ci.Stats.SendSize = w.MallocLen() - before
-			if async {
+			if gen != 0 && !(st.inBatch && st.gen == gen) {
 				if ferr := w.Flush(); ferr != nil {
 					s.log.Debug("skiff: flush reply failed", "method", msg.Method, "remote", st.remote, "err", ferr)
 				}

@@ -227,8 +227,10 @@ func TestChurn(t *testing.T) {
 	if missing > 0 {
 		t.Errorf("%d changes never reached the picker", missing)
 	}
-	// Generous bound: a loaded 2-core machine under -race.
-	if p99 := q(0.99); p99 > 3*time.Second {
+	// Generous bound: a loaded 2-core machine under -race, with other test
+	// packages running (a load average of 17 was seen to take it to 3.2 s;
+	// the 30 s run on a quiet machine measures about 0.1 s).
+	if p99 := q(0.99); p99 > 10*time.Second {
 		t.Errorf("p99 change->picker latency %v", p99)
 	}
 	if ms1.HeapInuse > 2*ms0.HeapInuse+32<<20 {
