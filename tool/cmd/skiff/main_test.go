@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -218,6 +220,89 @@ func TestUsage(t *testing.T) {
 	}
 	if _, _, code := skiff(t, "new"); code != 2 {
 		t.Errorf("new without IDL: exit %d, want 2", code)
+	}
+}
+
+// TestHelpAndVersion: every spelling of help exits 0 and prints the usage on
+// stdout; the usage names every subcommand and every flag of both flag
+// sets; version and --version print the version.
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}, {"new", "-h"}, {"new", "--help"}, {"-out", "x", "-h"}} {
+		o, e, code := skiff(t, args...)
+		if code != 0 || o != usage || e != "" {
+			t.Errorf("skiff %v: exit %d, stdout %d bytes, stderr %q", args, code, len(o), e)
+		}
+	}
+	for _, sub := range []string{"skiff new ", "skiff version", "skiff help"} {
+		if !strings.Contains(usage, sub) {
+			t.Errorf("usage lacks %q", sub)
+		}
+	}
+	gfs, _ := genFlagSet(io.Discard)
+	nfs, _ := newFlagSet(io.Discard)
+	n := 0
+	for _, fs := range []*flag.FlagSet{gfs, nfs} {
+		fs.VisitAll(func(f *flag.Flag) {
+			n++
+			if !regexp.MustCompile(`(?m)^\s+(-h, -help, --help\s+)?-` + regexp.QuoteMeta(f.Name) + `[ ,]`).MatchString(usage) {
+				t.Errorf("usage lacks flag -%s of %s", f.Name, fs.Name())
+			}
+		})
+	}
+	if n < 8 {
+		t.Errorf("only %d flags visited", n)
+	}
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		o, e, code := skiff(t, args...)
+		if code != 0 || !strings.HasPrefix(o, "skiff ") || !strings.Contains(o, version()) || e != "" {
+			t.Errorf("skiff %v: exit %d, %q %q", args, code, o, e)
+		}
+	}
+	if _, e, code := skiff(t, "-nosuchflag"); code != 2 || !strings.Contains(e, "skiff help") {
+		t.Errorf("bad flag: exit %d, %q", code, e)
+	}
+	if _, e, code := skiff(t, "-M", "nonsense", "x.proto"); code != 2 || !strings.Contains(e, "want file.proto=importpath") {
+		t.Errorf("bad -M: exit %d, %q", code, e)
+	}
+}
+
+// TestNewAgainSaysWhatItKept: a second skiff new, here with -skiff-replace
+// where the first had none, leaves the user's files alone and says which
+// differ, with the go mod edit commands that would apply the new replace
+// lines; files that match are not mentioned.
+func TestNewAgainSaysWhatItKept(t *testing.T) {
+	for _, idl := range []string{filepath.Join(corpus, "echo.thrift"), "../../protogen/testdata/run/echo.proto"} {
+		t.Run(filepath.Ext(idl), func(t *testing.T) {
+			dir := t.TempDir()
+			if o, e, code := skiff(t, "new", "-out", dir, "-module", "example.com/svc", idl); code != 0 {
+				t.Fatalf("skiff new: %s %s", o, e)
+			}
+			before := snapshot(t, dir)
+			rep := t.TempDir()
+			o, e, code := skiff(t, "new", "-out", dir, "-module", "example.com/svc", "-skiff-replace", rep, idl)
+			if code != 0 {
+				t.Fatalf("second skiff new: %s %s", o, e)
+			}
+			if !strings.Contains(o, "(0 files written; 1 of your files not changed: go.mod)") {
+				t.Errorf("stdout: %s", o)
+			}
+			want := "go mod edit -replace github.com/skiffrpc/skiff/core=" + filepath.ToSlash(filepath.Join(rep, "core"))
+			if !strings.Contains(e, "go.mod exists and differs from the scaffold: not changed") || !strings.Contains(e, want) {
+				t.Errorf("stderr lacks the go.mod note or %q:\n%s", want, e)
+			}
+			if strings.Contains(e, "handler.go") {
+				t.Errorf("an unchanged file is reported:\n%s", e)
+			}
+			after := snapshot(t, dir)
+			if len(after) != len(before) {
+				t.Fatalf("files: %v then %v", keys(before), keys(after))
+			}
+			for p, b := range before {
+				if after[p] != b {
+					t.Errorf("%s changed", p)
+				}
+			}
+		})
 	}
 }
 
