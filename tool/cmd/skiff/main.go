@@ -288,7 +288,7 @@ func runNew(args []string, stdout, stderr io.Writer) int {
 		if !strings.HasPrefix(f.path, "gen/") {
 			old, err := os.ReadFile(filepath.Join(*out, filepath.FromSlash(f.path)))
 			if err == nil {
-				if string(old) != string(f.content) {
+				if string(old) != string(f.content) && (f.path != "go.mod" || len(goModMissing(old, f.content)) > 0) {
 					kept = append(kept, f.path)
 					fmt.Fprintf(stderr, "skiff: %s exists and differs from the scaffold: not changed%s\n", f.path, keptHint(f, old))
 				}
@@ -311,24 +311,68 @@ func runNew(args []string, stdout, stderr io.Writer) int {
 }
 
 // keptHint explains, for a user file skiff new did not overwrite, how to
-// get what it would write now. For go.mod it names the replace lines the
-// new one has and the old one lacks.
+// get what it would write now. For go.mod it gives the go mod edit commands
+// that add what the new one has and the old one lacks.
 func keptHint(f file, old []byte) string {
 	if f.path != "go.mod" {
 		return " (delete it and run skiff new again to get the scaffold's version)"
 	}
-	var missing []string
-	for _, l := range strings.Split(string(f.content), "\n") {
-		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "replace"))
-		if !strings.Contains(l, "=>") || strings.Contains(string(old), l) {
-			continue
+	return "; to apply the scaffold's requirements run:\n\t" + strings.Join(goModMissing(old, f.content), "\n\t")
+}
+
+// goModMissing returns go mod edit commands for the require and replace
+// directives of the scaffold's go.mod (next) that the user's (old) lacks: a
+// required module path missing from old, or a replace of a different
+// target. A go.mod that go mod tidy grew (indirect requires, other
+// versions) lacks nothing.
+func goModMissing(old, next []byte) []string {
+	type directive struct{ verb, path, rest string }
+	parse := func(b []byte) []directive {
+		var ds []directive
+		block := ""
+		for _, l := range strings.Split(string(b), "\n") {
+			l = strings.TrimSpace(l)
+			if i := strings.Index(l, "//"); i >= 0 {
+				l = strings.TrimSpace(l[:i])
+			}
+			switch {
+			case l == ")":
+				block = ""
+				continue
+			case strings.HasSuffix(l, "("):
+				block = strings.TrimSpace(strings.TrimSuffix(l, "("))
+				continue
+			}
+			verb := block
+			if verb == "" {
+				v, rest, ok := strings.Cut(l, " ")
+				if !ok {
+					continue
+				}
+				verb, l = v, strings.TrimSpace(rest)
+			}
+			fs := strings.Fields(l)
+			if (verb == "require" || verb == "replace") && len(fs) >= 2 {
+				ds = append(ds, directive{verb, fs[0], strings.Join(fs[1:], " ")})
+			}
 		}
-		missing = append(missing, "go mod edit -replace "+strings.ReplaceAll(l, " => ", "="))
+		return ds
 	}
-	if len(missing) == 0 {
-		return " (delete it and run skiff new again to get the scaffold's version)"
+	have := map[string]string{}
+	for _, d := range parse(old) {
+		have[d.verb+" "+d.path] = d.rest
 	}
-	return "; to use the new replace directives run:\n\t" + strings.Join(missing, "\n\t")
+	var cmds []string
+	for _, d := range parse(next) {
+		got, ok := have[d.verb+" "+d.path]
+		switch {
+		case d.verb == "require" && !ok:
+			cmds = append(cmds, "go mod edit -require "+d.path+"@"+d.rest)
+		case d.verb == "replace" && got != d.rest:
+			cmds = append(cmds, "go mod edit -replace "+d.path+"="+strings.TrimSpace(strings.TrimPrefix(d.rest, "=>")))
+		}
+	}
+	return cmds
 }
 
 // findModule returns the import path of dir from the nearest go.mod at or

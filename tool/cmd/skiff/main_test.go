@@ -3,16 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skiffrpc/skiff/tool/internal/scaffold"
 )
 
 // corpus is the generator's IDL corpus (see ../../thriftgen/testdata).
@@ -46,8 +53,11 @@ func skiff(t *testing.T, args ...string) (stdout, stderr string, code int) {
 func seedGoSum(t *testing.T, root, dir string) {
 	t.Helper()
 	var sum []byte
-	for _, m := range []string{"core", "codec-thrift"} {
+	for _, m := range []string{"core", "codec-thrift", "codec-protobuf", "transport-ttheader", "codec-grpc", "transport-http2"} {
 		b, err := os.ReadFile(filepath.Join(root, m, "go.sum"))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a module without dependencies but core
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -317,34 +327,109 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// TestNewBuildsAndServes scaffolds a service from the echo IDL into a fresh
-// directory, builds it with the checkout's Skiff modules (-skiff-replace),
-// starts the server and calls it with the scaffolded client.
+// TestNewBuildsAndServes scaffolds a service from a Thrift IDL (methods
+// returning lists, maps, sets, binaries, scalars, enums and structs, an
+// included file and a base service) and from a protobuf IDL (imports,
+// streaming methods), checks both have the same layout, builds each with
+// its own ./build.sh against this checkout's Skiff modules
+// (-skiff-replace), starts the built server and runs the scaffold's own
+// client, which must succeed the first time: the stub handlers return valid
+// empty results. A second skiff new with the README's regenerate command
+// then changes nothing.
 func TestNewBuildsAndServes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module")
 	}
 	root := repoRoot(t)
-	dir := filepath.Join(t.TempDir(), "echosvc")
-	o, e, code := skiff(t, "new", "-out", dir, "-module", "example.com/echosvc", "-skiff-replace", root, filepath.Join(corpus, "echo.thrift"))
-	if code != 0 {
-		t.Fatalf("skiff new: %s %s", o, e)
+	cases := []struct {
+		name, idl, module string
+		want              []string
+	}{
+		{"thrift", "testdata/scaffold/store.thrift", "example.com/storesvc",
+			[]string{"Ping: ", "List: [] err=<nil>", "Counts: map[] err=<nil>", "Tags: [] err=<nil>", "Blob: [] err=<nil>",
+				"Get: &{", "Size: 0 err=<nil>", "Favorite: Color(0) err=<nil>", "Put: err=<nil>", "Touch: err=<nil>",
+				"idl/store.thrift", "idl/types.thrift", "gen/store/store.go"}},
+		{"proto", "../../protogen/testdata/run/echo.proto", "example.com/echosvc",
+			[]string{"Echo: ", "Fail: ", "Watch: streaming, not called", "idl/echo.proto", "idl/types.proto", "gen/echo/echo_skiff.pb.go"}},
 	}
-	for _, f := range []string{"go.mod", "main.go", "handler.go", "client/main.go", "README.md", "build.sh", "run.sh", "idl/echo.thrift", "gen/echo/echo.go"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Errorf("scaffold lacks %s", f)
+	layouts := map[string][]string{}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), path.Base(c.module))
+			o, e, code := skiff(t, "new", "-out", dir, "-module", c.module, "-skiff-replace", root, c.idl)
+			if code != 0 {
+				t.Fatalf("skiff new: %s %s", o, e)
+			}
+			files := snapshot(t, dir)
+			var layout []string
+			for p := range files {
+				rel, _ := filepath.Rel(dir, p)
+				rel = filepath.ToSlash(rel)
+				if !strings.HasPrefix(rel, "gen/") && !strings.HasPrefix(rel, "idl/") {
+					layout = append(layout, rel)
+				}
+			}
+			sort.Strings(layout)
+			layouts[c.name] = layout
+			for _, f := range c.want {
+				if strings.Contains(f, "/") && !strings.Contains(f, ":") {
+					if _, ok := files[filepath.Join(dir, filepath.FromSlash(f))]; !ok {
+						t.Errorf("scaffold lacks %s", f)
+					}
+				}
+			}
+			readme := files[filepath.Join(dir, "README.md")]
+			m := regexp.MustCompile(`(?m)^      (skiff new .*)$`).FindStringSubmatch(readme)
+			if m == nil {
+				t.Fatalf("README has no regenerate command:\n%s", readme)
+			}
+			seedGoSum(t, root, dir)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			build := exec.CommandContext(ctx, "./build.sh")
+			build.Dir = dir
+			build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("./build.sh: %v\n%s", err, out)
+			}
+			bin := filepath.Join(dir, "output", "bin", path.Base(c.module))
+			out := serveAndCall(t, bin, bin+"-client")
+			for _, want := range c.want {
+				if strings.Contains(want, ":") && !strings.Contains(out, want) {
+					t.Errorf("client output lacks %q:\n%s", want, out)
+				}
+			}
+
+			// The README's regenerate command, run in the module, writes
+			// nothing and reports nothing.
+			args := strings.Fields(m[1])[1:]
+			args = append([]string{args[0], "-out", dir, "-skiff-replace", root}, args[1:]...)
+			for i, a := range args {
+				if strings.HasPrefix(a, "idl") {
+					args[i] = filepath.Join(dir, a)
+				}
+			}
+			if o, e, code := skiff(t, args...); code != 0 || !strings.Contains(o, "(0 files written)") || e != "" {
+				t.Errorf("skiff %v: %s %s", args, o, e)
+			}
+		})
+	}
+	for kind, l := range layouts {
+		if !slices.Equal(l, scaffold.Layout) {
+			t.Errorf("%s scaffold: files %v outside gen/ and idl/, want %v", kind, l, scaffold.Layout)
 		}
 	}
-	seedGoSum(t, root, dir)
-	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
-	bin := t.TempDir()
-	goCmd(t, dir, 5*time.Minute, "build", "-o", filepath.Join(bin, "server"), ".")
-	goCmd(t, dir, 5*time.Minute, "build", "-o", filepath.Join(bin, "client"), "./client")
+}
 
+// serveAndCall starts the server binary on a free loopback port, waits for
+// it to listen, runs the client binary against it and returns the client's
+// output; a client failure fails the test.
+func serveAndCall(t *testing.T, server, client string) string {
+	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv := exec.CommandContext(ctx, filepath.Join(bin, "server"), "-addr", addr)
+	srv := exec.CommandContext(ctx, server, "-addr", addr)
 	var srvOut bytes.Buffer
 	srv.Stdout, srv.Stderr = &srvOut, &srvOut
 	if err := srv.Start(); err != nil {
@@ -366,20 +451,11 @@ func TestNewBuildsAndServes(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	out, err := exec.CommandContext(ctx, filepath.Join(bin, "client"), "-addr", addr).CombinedOutput()
+	out, err := exec.CommandContext(ctx, client, "-addr", addr).CombinedOutput()
 	if err != nil {
-		t.Fatalf("client: %v\n%s", err, out)
+		t.Fatalf("client: %v\n%s\nserver:\n%s", err, out, srvOut.String())
 	}
-	for _, want := range []string{"Echo: &{", "Fail: &{", "Notify: err=<nil>"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("client output lacks %q:\n%s", want, out)
-		}
-	}
-
-	// Running skiff new again changes nothing.
-	if o, e, code := skiff(t, "new", "-out", dir, "-module", "example.com/echosvc", "-skiff-replace", root, filepath.Join(corpus, "echo.thrift")); code != 0 || !strings.Contains(o, "(0 files written)") {
-		t.Errorf("second skiff new: %s %s", o, e)
-	}
+	return string(out)
 }
 
 // TestProtoDispatch: .proto files go to protogen, .thrift files to
@@ -405,5 +481,21 @@ func TestProtoDispatch(t *testing.T) {
 	}
 	if !thrift || !pb {
 		t.Errorf("generated %v: want the Thrift and the protobuf code", keys(files))
+	}
+}
+
+// TestGoModMissing: a go.mod that go mod tidy grew lacks nothing; a missing
+// require or a replace of another target gives a go mod edit command.
+func TestGoModMissing(t *testing.T) {
+	next := "module x\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/skiffrpc/skiff/core v0.1.0\n\tgithub.com/apache/thrift v0.22.0\n)\n\nreplace github.com/skiffrpc/skiff/core => /src/core\n"
+	tidied := "module x\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/skiffrpc/skiff/core v0.1.0\n\tgithub.com/apache/thrift v0.22.0\n)\n\nrequire golang.org/x/sys v0.30.0 // indirect\n\nreplace (\n\tgithub.com/skiffrpc/skiff/core => /src/core\n)\n"
+	if got := goModMissing([]byte(tidied), []byte(next)); len(got) != 0 {
+		t.Errorf("tidied go.mod: %v", got)
+	}
+	old := "module x\n\nrequire github.com/skiffrpc/skiff/core v0.1.0\n\nreplace github.com/skiffrpc/skiff/core => /elsewhere/core\n"
+	got := goModMissing([]byte(old), []byte(next))
+	want := []string{"go mod edit -require github.com/apache/thrift@v0.22.0", "go mod edit -replace github.com/skiffrpc/skiff/core=/src/core"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
