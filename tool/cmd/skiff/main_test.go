@@ -499,3 +499,53 @@ func TestGoModMissing(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestBareGoPackage: a go_package holding a bare name (as Kitex accepts)
+// is taken under -module, in skiff and in skiff new; -M overrides it; with
+// no module at all the error says to give one.
+func TestBareGoPackage(t *testing.T) {
+	in := t.TempDir()
+	proto := filepath.Join(in, "hello.proto")
+	src := "syntax = \"proto3\";\npackage hello;\noption go_package = \"hellopb\";\n" +
+		"message Req { string name = 1; }\nservice Greeter { rpc Hi(Req) returns (Req); }\n"
+	if err := os.WriteFile(proto, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args     []string
+		dir, pkg string
+	}{
+		{[]string{"-module", "example.com/x"}, "hellopb", "hellopb"},
+		{[]string{"-module", "example.com/x", "-M", "hello.proto=example.com/x/greet;greetpb"}, "greet", "greetpb"},
+		// Without ";name", protoc-gen-go keeps the package name of go_package.
+		{[]string{"-module", "example.com/x", "-M", "hello.proto=other"}, "other", "hellopb"},
+	}
+	for _, c := range cases {
+		out := t.TempDir()
+		args := append(append([]string{"-out", out}, c.args...), proto)
+		if o, e, code := skiff(t, args...); code != 0 {
+			t.Fatalf("skiff %v: %s %s", args, o, e)
+		}
+		for _, f := range []string{"hello.pb.go", "hello_skiff.pb.go"} {
+			b, err := os.ReadFile(filepath.Join(out, c.dir, f))
+			if err != nil {
+				t.Errorf("skiff %v: %v", c.args, err)
+				continue
+			}
+			if !strings.Contains(string(b), "\npackage "+c.pkg+"\n") {
+				t.Errorf("skiff %v: %s is not package %s", c.args, f, c.pkg)
+			}
+		}
+	}
+	if _, e, code := skiff(t, "-out", t.TempDir(), proto); code != 1 || !strings.Contains(e, "Options.Module") {
+		t.Errorf("without a module: exit %d, %s", code, e)
+	}
+	dir := t.TempDir()
+	if o, e, code := skiff(t, "new", "-out", dir, "-module", "example.com/hellosvc", proto); code != 0 {
+		t.Fatalf("skiff new: %s %s", o, e)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "handler.go"))
+	if err != nil || !strings.Contains(string(b), `"example.com/hellosvc/gen/hellopb"`) {
+		t.Errorf("handler.go: %v\n%s", err, b)
+	}
+}
