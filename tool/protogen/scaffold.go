@@ -117,7 +117,7 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 			continue
 		}
 		gengo.GenerateFile(gen, f)
-		generateServices(gen, f)
+		generateServices(gen, f, genOpts{})
 		if f.Desc.Path() == idl.GetName() {
 			idlFile = f
 		}
@@ -335,7 +335,7 @@ func genClientExample(gen *gp.Plugin, module string, f *gp.File, s *gp.Service) 
 	g.P(logPkg.Ident("Fatal"), "(err)")
 	g.P("}")
 	g.P("defer cli.Close()")
-	g.P("stub := ", f.GoImportPath.Ident(namesOf(s).newClient), "(cli)")
+	g.P("stub := ", f.GoImportPath.Ident(namesOf(s, genOpts{}).newClient), "(cli)")
 	g.P("ctx := ", contextPkg.Ident("Background"), "()")
 	g.P("failed := false")
 	for _, m := range unaries {

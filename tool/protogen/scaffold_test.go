@@ -177,7 +177,7 @@ func TestGRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	c := echo.NewEchoSkiffClient(cli)
+	c := echo.NewEchoClient(cli)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := c.Echo(ctx, &echo.EchoRequest{Message: "over grpc"})
@@ -242,7 +242,7 @@ func TestGRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kcli.Close()
-	if _, err := echo.NewEchoSkiffClient(kcli).Watch(ctx, &echo.EchoRequest{}); err == nil {
+	if _, err := echo.NewEchoClient(kcli).Watch(ctx, &echo.EchoRequest{}); err == nil {
 		t.Error("Watch without a stream transport: no error")
 	}
 	// Called as a ping-pong Kitex Protobuf call, the handler refuses.
@@ -270,7 +270,7 @@ func BenchmarkEcho1KB(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer cli.Close()
-	c := echo.NewEchoSkiffClient(cli)
+	c := echo.NewEchoClient(cli)
 	req := &echo.EchoRequest{Message: strings.Repeat("x", 1024)}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -297,7 +297,7 @@ func TestEcho(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := echo.NewEchoSkiffClient(cli)
+		c := echo.NewEchoClient(cli)
 		req := &echo.EchoRequest{
 			Message: "hello ☺",
 			Inner:   &types.Inner{Text: "in", Nums: []int64{-1, 0, 1 << 40}},
