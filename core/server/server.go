@@ -237,6 +237,9 @@ func (s *Server) startLocked() (*registration, error) {
 			return nil, err
 		}
 	}
+	if err := s.checkReachable(); err != nil {
+		return nil, err
+	}
 	eng, err := s.opts.engine.NewServer(engine.ServerParams{
 		Handler:     (*connHandler)(s),
 		ReadTimeout: s.opts.readTimeout,
