@@ -39,6 +39,9 @@ type ScaffoldOptions struct {
 	// checkout; the go.mod then replaces every Skiff module with the
 	// matching sub-directory (for tests and unreleased use).
 	SkiffReplace string
+	// SkiffVersion is the version of the Skiff modules go.mod requires
+	// when SkiffReplace is empty (default: the SkiffVersion constant).
+	SkiffVersion string
 }
 
 // Scaffold returns the files of a new service module for the last service
@@ -201,10 +204,14 @@ func goMod(o ScaffoldOptions, grpc bool) []byte {
 	if grpc {
 		skiffModules = append(append([]string(nil), skiffModules...), grpcModules...)
 	}
+	ver := SkiffVersion
+	if o.SkiffVersion != "" {
+		ver = o.SkiffVersion
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "module %s\n\ngo 1.26.0\n\nrequire (\n", o.Module)
 	for _, m := range skiffModules {
-		fmt.Fprintf(&b, "\tgithub.com/skiffrpc/skiff/%s %s\n", m, SkiffVersion)
+		fmt.Fprintf(&b, "\tgithub.com/skiffrpc/skiff/%s %s\n", m, ver)
 	}
 	fmt.Fprintf(&b, "\tgoogle.golang.org/protobuf %s\n)\n", ProtobufVersion)
 	if o.SkiffReplace != "" {

@@ -33,6 +33,9 @@ type ScaffoldOptions struct {
 	// checkout; the go.mod then replaces every Skiff module with the
 	// matching sub-directory (for tests and unreleased use).
 	SkiffReplace string
+	// SkiffVersion is the version of the Skiff modules go.mod requires
+	// when SkiffReplace is empty (default: the SkiffVersion constant).
+	SkiffVersion string
 }
 
 // Scaffold returns the files of a new service module for the last service
@@ -232,6 +235,9 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 	gm.p("require (")
 	gm.p("\tgithub.com/apache/thrift %s", ApacheThriftVersion)
 	ver := SkiffVersion
+	if o.SkiffVersion != "" {
+		ver = o.SkiffVersion
+	}
 	if o.SkiffReplace != "" {
 		ver = "v0.0.0"
 	}

@@ -51,6 +51,8 @@ Flags of skiff new:
   -module path        Go module path of the new module (default: the IDL's base name)
   -I dir              directory to search for includes and imports (repeatable)
   -skiff-replace dir  a Skiff checkout; go.mod replaces the Skiff modules with it
+  -skiff-version v    version of the Skiff modules go.mod requires (default: this
+                      skiff's own version when installed with go install ...@v)
 
 Other flags:
   -h, -help, --help   print this help
@@ -71,8 +73,18 @@ func version() string {
 	return v
 }
 
+// defaultSkiffVersion is the version of the Skiff modules a scaffold
+// requires: this binary's own module version when it has one (installed
+// with go install .../skiff@version), otherwise thriftgen.SkiffVersion.
+func defaultSkiffVersion() string {
+	if v := version(); strings.HasPrefix(v, "v") {
+		return v
+	}
+	return thriftgen.SkiffVersion
+}
+
 func printVersion(stdout io.Writer) {
-	fmt.Fprintf(stdout, "skiff %s (%s; scaffolds require Skiff %s)\n", version(), runtime.Version(), thriftgen.SkiffVersion)
+	fmt.Fprintf(stdout, "skiff %s (%s; scaffolds require Skiff %s)\n", version(), runtime.Version(), defaultSkiffVersion())
 }
 
 // isHelp reports whether arg asks for help.
@@ -141,6 +153,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // options holds the flags of skiff and skiff new.
 type options struct {
 	out, module, replace *string
+	skiffVersion         *string
 	version              *bool
 	incs, ms             *multiFlag
 }
@@ -169,6 +182,7 @@ func newFlagSet(stderr io.Writer) (*flag.FlagSet, options) {
 	o.out = fs.String("out", ".", "directory of the new module")
 	o.module = fs.String("module", "", "Go module path of the new module (default: the IDL's base name)")
 	o.replace = fs.String("skiff-replace", "", "directory of a Skiff checkout; go.mod replaces the Skiff modules with it")
+	o.skiffVersion = fs.String("skiff-version", defaultSkiffVersion(), "version of the Skiff modules go.mod requires")
 	fs.Var(o.incs, "I", "directory to search for includes and imports (repeatable)")
 	return fs, o
 }
@@ -258,7 +272,7 @@ func runNew(args []string, stdout, stderr io.Writer) int {
 	var files []file
 	switch filepath.Ext(idl) {
 	case ".thrift":
-		fs, err := thriftgen.Scaffold(thriftgen.ScaffoldOptions{IDL: idl, ImportPaths: incs, Module: mod, SkiffReplace: rep})
+		fs, err := thriftgen.Scaffold(thriftgen.ScaffoldOptions{IDL: idl, ImportPaths: incs, Module: mod, SkiffReplace: rep, SkiffVersion: *o.skiffVersion})
 		if err != nil {
 			fmt.Fprintln(stderr, "skiff:", err)
 			return 1
@@ -267,7 +281,7 @@ func runNew(args []string, stdout, stderr io.Writer) int {
 			files = append(files, file{f.Path, f.Content})
 		}
 	case ".proto":
-		fs, err := protogen.Scaffold(protogen.ScaffoldOptions{IDL: idl, ImportPaths: incs, Module: mod, SkiffReplace: rep})
+		fs, err := protogen.Scaffold(protogen.ScaffoldOptions{IDL: idl, ImportPaths: incs, Module: mod, SkiffReplace: rep, SkiffVersion: *o.skiffVersion})
 		if err != nil {
 			fmt.Fprintln(stderr, "skiff:", err)
 			return 1

@@ -549,3 +549,87 @@ func TestBareGoPackage(t *testing.T) {
 		t.Errorf("handler.go: %v\n%s", err, b)
 	}
 }
+
+// TestScaffoldThroughLocalProxy publishes this checkout's committed HEAD as
+// a local module proxy (scripts/localproxy: every module at a
+// pseudo-version), installs skiff from it with go install
+// .../tool/cmd/skiff@version into an empty module cache, scaffolds a
+// Thrift and a protobuf service with the installed skiff and no
+// -skiff-replace (go.mod requires the installed skiff's own version), and
+// builds each with its ./build.sh through the proxy; the scaffold's client
+// then succeeds against its server. It tests the committed HEAD, not the
+// working tree. Third-party modules come from the module cache's download
+// directory used as a second proxy, so nothing is fetched from the network.
+func TestScaffoldThroughLocalProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds modules through a local proxy")
+	}
+	root := repoRoot(t)
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	if out, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").CombinedOutput(); err != nil {
+		t.Skipf("not a git checkout: %v %s", err, out)
+	}
+	cacheOut, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	download := filepath.Join(strings.TrimSpace(string(cacheOut)), "cache", "download")
+
+	proxy, bin, home := t.TempDir(), t.TempDir(), t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	lp := exec.CommandContext(ctx, "go", "run", filepath.Join(root, "scripts", "localproxy", "main.go"), "-repo", root, "-out", proxy)
+	lp.Env = append(os.Environ(), "GOWORK=off", "GO111MODULE=off")
+	vout, err := lp.Output()
+	if err != nil {
+		t.Fatalf("localproxy: %v", err)
+	}
+	version := strings.TrimSpace(string(vout))
+	if !regexp.MustCompile(`^v0\.0\.0-\d{14}-[0-9a-f]{12}$`).MatchString(version) {
+		t.Fatalf("localproxy printed %q, want a pseudo-version", version)
+	}
+	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-modcacherw -mod=mod", "GOSUMDB=off", "GOTOOLCHAIN=local",
+		"GOPROXY=file://"+filepath.ToSlash(proxy)+",file://"+filepath.ToSlash(download), "GOMODCACHE="+filepath.Join(home, "modcache"), "GOBIN="+bin)
+	gorun := func(dir string, args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	gorun(home, "go", "install", "github.com/skiffrpc/skiff/tool/cmd/skiff@"+version)
+	skiffBin := filepath.Join(bin, "skiff")
+	if out := gorun(home, skiffBin, "version"); !strings.Contains(out, "skiff "+version) || !strings.Contains(out, "scaffolds require Skiff "+version) {
+		t.Errorf("installed skiff version: %s", out)
+	}
+	for _, c := range []struct{ name, idl, want string }{
+		{"thrift", filepath.Join(corpus, "echo.thrift"), "Echo: &{"},
+		{"proto", "../../protogen/testdata/run/echo.proto", "Echo: "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			idl, err := filepath.Abs(c.idl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "echosvc")
+			gorun(home, skiffBin, "new", "-out", dir, "-module", "example.com/echosvc", idl)
+			gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(gomod), "replace") || !strings.Contains(string(gomod), "github.com/skiffrpc/skiff/core "+version) {
+				t.Fatalf("scaffold go.mod:\n%s", gomod)
+			}
+			gorun(dir, "./build.sh")
+			b := filepath.Join(dir, "output", "bin", "echosvc")
+			if out := serveAndCall(t, b, b+"-client"); !strings.Contains(out, c.want) {
+				t.Errorf("client output lacks %q:\n%s", c.want, out)
+			}
+		})
+	}
+}
