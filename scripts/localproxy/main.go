@@ -16,11 +16,13 @@
 package main
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -98,11 +100,32 @@ func build(repo, rev, out string) (string, error) {
 	if len(dirs) == 0 {
 		return "", fmt.Errorf("no modules in go.work")
 	}
-	ls, err := git(repo, "ls-tree", "-r", "-z", "--name-only", rev)
+	// The commit's tree, read once.
+	tb, err := git(repo, "archive", "--format=tar", rev)
 	if err != nil {
 		return "", err
 	}
-	files := strings.Split(strings.TrimRight(string(ls), "\x00"), "\x00")
+	tree := map[string][]byte{}
+	var files []string
+	tr := tar.NewReader(bytes.NewReader(tb))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return "", err
+		}
+		tree[h.Name] = b
+		files = append(files, h.Name)
+	}
 	info, err := json.Marshal(struct {
 		Version string
 		Time    time.Time
@@ -112,12 +135,12 @@ func build(repo, rev, out string) (string, error) {
 	}
 	for _, dir := range dirs {
 		mod := modulePrefix + dir
-		gomod, err := git(repo, "show", rev+":"+dir+"/go.mod")
-		if err != nil {
-			return "", err
+		gomod, ok := tree[dir+"/go.mod"]
+		if !ok {
+			return "", fmt.Errorf("%s has no go.mod", dir)
 		}
 		gomod = rewriteGoMod(gomod, version)
-		zb, err := moduleZip(repo, rev, dir, mod, version, files, gomod)
+		zb, err := moduleZip(tree, dir, mod, version, files, gomod)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", dir, err)
 		}
@@ -161,10 +184,10 @@ func rewriteGoMod(gomod []byte, version string) []byte {
 	return []byte(b.String())
 }
 
-// moduleZip returns the module zip of dir: its files at rev, without the
+// moduleZip returns the module zip of dir: its files in tree, without the
 // subtrees of nested modules and vendor directories, go.mod replaced by
 // gomod.
-func moduleZip(repo, rev, dir, mod, version string, files []string, gomod []byte) ([]byte, error) {
+func moduleZip(tree map[string][]byte, dir, mod, version string, files []string, gomod []byte) ([]byte, error) {
 	nested := map[string]bool{}
 	for _, f := range files {
 		if strings.HasPrefix(f, dir+"/") && path.Base(f) == "go.mod" && f != dir+"/go.mod" {
@@ -189,14 +212,9 @@ outer:
 	zw := zip.NewWriter(&buf)
 	for _, f := range mine {
 		rel := strings.TrimPrefix(f, dir+"/")
-		var content []byte
+		content := tree[f]
 		if rel == "go.mod" {
 			content = gomod
-		} else {
-			var err error
-			if content, err = git(repo, "show", rev+":"+f); err != nil {
-				return nil, err
-			}
 		}
 		w, err := zw.Create(mod + "@" + version + "/" + rel)
 		if err != nil {

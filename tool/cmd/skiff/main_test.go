@@ -559,7 +559,9 @@ func TestBareGoPackage(t *testing.T) {
 // builds each with its ./build.sh through the proxy; the scaffold's client
 // then succeeds against its server. It tests the committed HEAD, not the
 // working tree. Third-party modules come from the module cache's download
-// directory used as a second proxy, so nothing is fetched from the network.
+// directory used as a second proxy (the usual GOPROXY only for what it
+// lacks), so a machine that ran the other tests fetches nothing; -trimpath
+// lets the build cache serve them although the module cache is new.
 func TestScaffoldThroughLocalProxy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds modules through a local proxy")
@@ -571,11 +573,16 @@ func TestScaffoldThroughLocalProxy(t *testing.T) {
 	if out, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").CombinedOutput(); err != nil {
 		t.Skipf("not a git checkout: %v %s", err, out)
 	}
-	cacheOut, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	goenv, err := exec.Command("go", "env", "GOMODCACHE", "GOPROXY").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	download := filepath.Join(strings.TrimSpace(string(cacheOut)), "cache", "download")
+	lines := strings.Split(strings.TrimSpace(string(goenv)), "\n")
+	download := filepath.Join(lines[0], "cache", "download")
+	upstream := "off"
+	if len(lines) > 1 && lines[1] != "" {
+		upstream = lines[1]
+	}
 
 	proxy, bin, home := t.TempDir(), t.TempDir(), t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
@@ -590,8 +597,8 @@ func TestScaffoldThroughLocalProxy(t *testing.T) {
 	if !regexp.MustCompile(`^v0\.0\.0-\d{14}-[0-9a-f]{12}$`).MatchString(version) {
 		t.Fatalf("localproxy printed %q, want a pseudo-version", version)
 	}
-	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-modcacherw -mod=mod", "GOSUMDB=off", "GOTOOLCHAIN=local",
-		"GOPROXY=file://"+filepath.ToSlash(proxy)+",file://"+filepath.ToSlash(download), "GOMODCACHE="+filepath.Join(home, "modcache"), "GOBIN="+bin)
+	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-modcacherw -mod=mod -trimpath", "GOSUMDB=off", "GOTOOLCHAIN=local",
+		"GOPROXY=file://"+filepath.ToSlash(proxy)+",file://"+filepath.ToSlash(download)+","+upstream, "GOMODCACHE="+filepath.Join(home, "modcache"), "GOBIN="+bin)
 	gorun := func(dir string, args ...string) string {
 		t.Helper()
 		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
