@@ -20,8 +20,9 @@
 // code under gen/. Run again, it refreshes gen/ and leaves every other file
 // alone, naming those that differ from what it would write now (for go.mod,
 // with the go mod edit commands that apply its requirements).
-// -skiff-replace points the go.mod at a Skiff checkout (replace lines) for
-// unreleased use.
+// The go.mod requires the Skiff modules at this skiff's own version (when it
+// was installed with go install .../skiff@version), or at -skiff-version;
+// -skiff-replace points it at a Skiff checkout (replace lines) instead.
 //
 // All output is generated in memory first and written only when every file
 // generated; files whose content is unchanged are not rewritten, so running
