@@ -257,12 +257,12 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 	// under the IDL's directory or an include directory.
 	idlPath := filepath.ToSlash(o.IDL)
 	incFlag := ""
-	copies, ok := idlCopies(parsed, o.IDL, o.ImportPaths)
+	copies, incs, ok := idlCopies(parsed, o.IDL, o.ImportPaths)
 	if ok {
 		out = append(out, copies...)
 		idlPath = "idl/" + filepath.ToSlash(mustRel(filepath.Dir(o.IDL), o.IDL))
-		if len(parsed) > 1 {
-			incFlag = " -I idl"
+		for _, d := range incs {
+			incFlag += " -I " + d
 		}
 	} else {
 		for _, d := range o.ImportPaths {
@@ -294,28 +294,41 @@ func (g *gen) zeroValue(t *rtype) string {
 }
 
 // idlCopies returns the IDL files under idl/, at their paths relative to
-// the root IDL's directory or, failing that, to an include directory; ok is
-// false when one of them lies under neither.
-func idlCopies(parsed []*file, root string, incDirs []string) (files []File, ok bool) {
+// the root IDL's directory or, failing that, to an include directory, and
+// the include directories (under idl/) that find them again: an include
+// directory under the root IDL's directory keeps its place, the others
+// become idl/ itself. ok is false when a file lies under none of them.
+func idlCopies(parsed []*file, root string, incDirs []string) (files []File, incs []string, ok bool) {
 	rootDir := filepath.Dir(root)
+	outside := false
 	for _, f := range parsed {
 		rel, err := filepath.Rel(rootDir, f.path)
 		for _, d := range incDirs {
 			if err == nil && filepath.IsLocal(rel) {
 				break
 			}
-			rel, err = filepath.Rel(d, f.path)
+			if rel, err = filepath.Rel(d, f.path); err == nil && filepath.IsLocal(rel) {
+				outside = true
+			}
 		}
 		if err != nil || !filepath.IsLocal(rel) {
-			return nil, false
+			return nil, nil, false
 		}
 		b, err := os.ReadFile(f.path)
 		if err != nil {
-			return nil, false
+			return nil, nil, false
 		}
 		files = append(files, File{Path: "idl/" + filepath.ToSlash(rel), Content: b})
 	}
-	return files, true
+	for _, d := range incDirs {
+		if rel, err := filepath.Rel(rootDir, d); err == nil && filepath.IsLocal(rel) {
+			incs = append(incs, "idl/"+filepath.ToSlash(rel))
+		}
+	}
+	if outside {
+		incs = append(incs, "idl")
+	}
+	return files, incs, true
 }
 
 func mustRel(base, p string) string {
