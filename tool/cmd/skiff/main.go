@@ -320,7 +320,11 @@ func runNew(args []string, stdout, stderr io.Writer) int {
 	if len(kept) > 0 {
 		fmt.Fprintf(stdout, "; %d of your files not changed: %s", len(kept), strings.Join(kept, ", "))
 	}
-	fmt.Fprintf(stdout, "); next: cd %s && ./build.sh\n", *out)
+	if filepath.Clean(*out) == "." {
+		fmt.Fprintln(stdout, "); next: ./build.sh")
+	} else {
+		fmt.Fprintf(stdout, "); next: cd %s && ./build.sh\n", *out)
+	}
 	return 0
 }
 
