@@ -3,7 +3,8 @@
 #   kitex_gen/echo    Kitex Thrift code for ../examples/echo/echo.thrift (the IDL Skiff's echo uses)
 #   kitex_gen/echopb  Kitex Protobuf code for idl/echo.proto
 #   grpcpb            grpc-go code (protoc-gen-go + protoc-gen-go-grpc) for idl/echo.proto,
-#                     plus Skiff's service code for it (protoc-gen-skiff from ../tool)
+#                     plus Skiff's service code for it (protoc-gen-skiff from ../tool; grpc_compat=true
+#                     names its client EchoServiceSkiffClient, apart from grpc-go's EchoServiceClient)
 # Needs protoc (Debian: apt-get install -y protobuf-compiler). The generators are
 # pinned by the tool lines in go.mod (kitex v0.15.2, protoc-gen-go, protoc-gen-go-grpc).
 set -euo pipefail
@@ -25,6 +26,6 @@ protoc -I idl \
 	--plugin=protoc-gen-skiff=.bin/protoc-gen-skiff \
 	--go_out=grpcpb --go_opt=paths=source_relative --go_opt=Mecho.proto=github.com/skiffrpc/skiff/benchmark/grpcpb\;grpcpb \
 	--go-grpc_out=grpcpb --go-grpc_opt=paths=source_relative --go-grpc_opt=Mecho.proto=github.com/skiffrpc/skiff/benchmark/grpcpb\;grpcpb \
-	--skiff_out=grpcpb --skiff_opt=paths=source_relative --skiff_opt=Mecho.proto=github.com/skiffrpc/skiff/benchmark/grpcpb\;grpcpb \
+	--skiff_out=grpcpb --skiff_opt=paths=source_relative,grpc_compat=true --skiff_opt=Mecho.proto=github.com/skiffrpc/skiff/benchmark/grpcpb\;grpcpb \
 	echo.proto
 gofmt -l kitex_gen grpcpb | xargs -r gofmt -w

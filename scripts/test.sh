@@ -13,6 +13,9 @@ bash scripts/setup.sh
 # them instead of skipping them.
 SKIFF_CONSUL=$(bash scripts/consul.sh)
 export SKIFF_CONSUL SKIFF_REQUIRE_CONSUL=1
+# The suite must leave the checkout as it found it (no go.work.sum or
+# go.sum churn, no generated file left behind).
+status_before=$(git status --porcelain 2>/dev/null || true)
 
 modules=$(go work edit -json | grep '"DiskPath"' | cut -d'"' -f4)
 fail=0
@@ -41,6 +44,14 @@ echo "=== generated example code is what the skiff command writes"
 bash examples/greeter/gen.sh >/dev/null
 if ! git diff --exit-code -- examples/greeter/greeterpb || [ -n "$(git status --porcelain -- examples/greeter/greeterpb)" ]; then
   echo "examples/greeter/greeterpb differs from skiff's output"; fail=1
+fi
+
+echo "=== the suite left git status as it found it"
+status_after=$(git status --porcelain 2>/dev/null || true)
+if [ "$status_before" != "$status_after" ]; then
+  echo "git status changed while the suite ran:"
+  diff <(echo "$status_before") <(echo "$status_after") || true
+  fail=1
 fi
 
 if [ $fail -ne 0 ]; then

@@ -244,6 +244,9 @@ func (s *Server) startLocked() (*registration, error) {
 		}
 		s.opts.engine = engine.Std
 	}
+	if err := s.checkReachable(); err != nil {
+		return nil, err
+	}
 	eng, err := s.opts.engine.NewServer(engine.ServerParams{
 		Handler:     (*connHandler)(s),
 		ReadTimeout: s.opts.readTimeout,

@@ -46,25 +46,25 @@ func NewServer(addr string) (*server.Server, error) {
 }
 
 // NewGRPCClient returns a Greeter client speaking gRPC to addr.
-func NewGRPCClient(addr string) (*client.Client, *greeterpb.GreeterSkiffClient, error) {
+func NewGRPCClient(addr string) (*client.Client, *greeterpb.GreeterClient, error) {
 	cli, err := client.New(greeterpb.GreeterServiceInfo(), client.WithHostPorts(addr),
 		client.WithStreamTransport(h2transport.New()), client.WithStreamCodec(grpccodec.Default),
 		client.WithRPCTimeout(5*time.Second))
 	if err != nil {
 		return nil, nil, err
 	}
-	return cli, greeterpb.NewGreeterSkiffClient(cli), nil
+	return cli, greeterpb.NewGreeterClient(cli), nil
 }
 
 // NewKitexProtobufClient returns a Greeter client speaking Kitex Protobuf
 // over TTHeader+Framed to addr (unary methods only).
-func NewKitexProtobufClient(addr string) (*client.Client, *greeterpb.GreeterSkiffClient, error) {
+func NewKitexProtobufClient(addr string) (*client.Client, *greeterpb.GreeterClient, error) {
 	cli, err := client.New(greeterpb.GreeterServiceInfo(), client.WithHostPorts(addr),
 		client.WithTransport(ttheader.TTHeaderFramed), client.WithRPCTimeout(5*time.Second))
 	if err != nil {
 		return nil, nil, err
 	}
-	return cli, greeterpb.NewGreeterSkiffClient(cli), nil
+	return cli, greeterpb.NewGreeterClient(cli), nil
 }
 
 // Run calls a Greeter server at addr over gRPC (unary and a server stream)

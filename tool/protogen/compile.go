@@ -46,6 +46,8 @@ type compiled struct {
 	// protos are every file, dependencies first, as protoc lists them in
 	// a CodeGeneratorRequest.
 	protos []*descriptorpb.FileDescriptorProto
+	// disk maps import names to the paths the files were read from.
+	disk map[string]string
 }
 
 // request returns the CodeGeneratorRequest protoc would send, with no
@@ -194,7 +196,7 @@ func compile(files, importPaths []string) (*compiled, error) {
 		}
 		return nil, fmt.Errorf("protogen: %w", err)
 	}
-	c := &compiled{generate: names}
+	c := &compiled{generate: names, disk: res.disk}
 	seen := map[string]bool{}
 	var add func(fd protoreflect.FileDescriptor)
 	add = func(fd protoreflect.FileDescriptor) {

@@ -250,7 +250,7 @@ func (s *memClientStream) Trailer() stream.Header         { return nil }
 func TestClient(t *testing.T) {
 	ctx := context.Background()
 	inv := &fakeInvoker{}
-	c := shop.NewShopServiceSkiffClientWithInvoker(inv)
+	c := shop.NewShopServiceClientWithInvoker(inv)
 	res, err := c.Get(ctx, &shop.OrderRequest{Id: 41})
 	if err != nil || res.GetId() != 42 || inv.method != "Get" {
 		t.Errorf("Get = %v, %v (method %q)", res, err, inv.method)

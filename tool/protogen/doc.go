@@ -39,9 +39,10 @@
 //     package, codec "protobuf" (Kitex Protobuf), and each method's
 //     streaming mode (service.StreamingNone for unary methods).
 //   - func RegisterFoo(s *server.Server, impl Foo) error.
-//   - type FooSkiffClient, NewFooSkiffClient(*client.Client) and
-//     NewFooSkiffClientWithInvoker(FooInvoker) (the "Skiff" keeps them apart
-//     from protoc-gen-go-grpc's FooClient in the same package): unary methods go through the
+//   - type FooClient, NewFooClient(*client.Client) and
+//     NewFooClientWithInvoker(FooInvoker), named as for a Thrift service
+//     (FooSkiffClient, NewFooSkiffClient and NewFooSkiffClientWithInvoker
+//     remain as deprecated aliases): unary methods go through the
 //     invoker's Call, streaming methods open a stream with its NewStream
 //     and return the typed client streams of core/stream. FooInvoker is
 //     satisfied by *client.Client.

@@ -83,8 +83,9 @@ func TestBadOptions(t *testing.T) {
 // in a package is an error, not code that does not compile.
 func TestNameClash(t *testing.T) {
 	cases := map[string]string{
-		"message": "syntax = \"proto3\";\nmessage EchoSkiffClient {}\nmessage R {}\nservice Echo { rpc M(R) returns (R); }\n",
-		"args":    "syntax = \"proto3\";\nmessage EchoMArgs {}\nmessage R {}\nservice Echo { rpc M(R) returns (R); }\n",
+		"message":    "syntax = \"proto3\";\nmessage EchoClient {}\nmessage R {}\nservice Echo { rpc M(R) returns (R); }\n",
+		"deprecated": "syntax = \"proto3\";\nmessage EchoSkiffClient {}\nmessage R {}\nservice Echo { rpc M(R) returns (R); }\n",
+		"args":       "syntax = \"proto3\";\nmessage EchoMArgs {}\nmessage R {}\nservice Echo { rpc M(R) returns (R); }\n",
 		"two services": "syntax = \"proto3\";\nmessage R {}\nservice A { rpc BC(R) returns (R); }\n" +
 			"service AB { rpc C(R) returns (R); }\n",
 	}

@@ -29,7 +29,7 @@ func ExampleGenerate() {
 	// echo/echo_skiff.pb.go
 }
 
-// Scaffolding a service module for the first service of echo.proto.
+// Scaffolding a service module for the last service of echo.proto.
 func ExampleScaffold() {
 	files, err := protogen.Scaffold(protogen.ScaffoldOptions{IDL: "testdata/run/echo.proto", Module: "example.com/echosvc"})
 	if err != nil {
@@ -40,14 +40,17 @@ func ExampleScaffold() {
 		fmt.Println(f.Path, f.Executable)
 	}
 	// Output:
-	// go.mod false
+	// .gitignore false
 	// README.md false
 	// build.sh true
-	// run.sh true
-	// gen/types/types.pb.go false
+	// cmd/client/main.go false
+	// cmd/server/main.go false
 	// gen/echo/echo.pb.go false
 	// gen/echo/echo_skiff.pb.go false
-	// main.go false
+	// gen/types/types.pb.go false
+	// go.mod false
 	// handler.go false
-	// cmd/client/main.go false
+	// idl/echo.proto false
+	// idl/types.proto false
+	// run.sh true
 }

@@ -18,7 +18,10 @@ const maxRequest = 256 << 20
 // and writes the CodeGeneratorResponse to w. By default it writes only the
 // Skiff service code (x_skiff.pb.go), since protoc users run protoc-gen-go
 // for the messages; the parameter messages=true adds the messages
-// (x.pb.go, as protoc-gen-go writes them). protoc-gen-go's parameters
+// (x.pb.go, as protoc-gen-go writes them); grpc_compat=true names each
+// service's client FooSkiffClient (NewFooSkiffClient) instead of FooClient,
+// so that protoc-gen-go-grpc's code for the same service fits in the same
+// package. protoc-gen-go's parameters
 // (paths, module, M) work as with protoc-gen-go. Errors in the request are
 // reported in the response, as protoc expects; the returned error is only
 // for failures to read or write.
@@ -50,9 +53,10 @@ func run(req *pluginpb.CodeGeneratorRequest, messages bool) *pluginpb.CodeGenera
 	var flags flag.FlagSet
 	flags.SetOutput(io.Discard)
 	msgs := flags.Bool("messages", messages, "also generate the messages, as protoc-gen-go does")
+	compat := flags.Bool("grpc_compat", false, "name the client FooSkiffClient, apart from protoc-gen-go-grpc's FooClient")
 	param := func(name, value string) error {
 		if err := flags.Set(name, value); err != nil {
-			return fmt.Errorf("protoc-gen-skiff: bad parameter %s=%s (want messages=true or messages=false, or a protoc-gen-go parameter)", name, value)
+			return fmt.Errorf("protoc-gen-skiff: bad parameter %s=%s (want messages=true|false, grpc_compat=true|false, or a protoc-gen-go parameter)", name, value)
 		}
 		return nil
 	}
@@ -67,7 +71,7 @@ func run(req *pluginpb.CodeGeneratorRequest, messages bool) *pluginpb.CodeGenera
 		if *msgs {
 			gengo.GenerateFile(gen, f)
 		}
-		generateServices(gen, f)
+		generateServices(gen, f, genOpts{grpcCompat: *compat})
 	}
 	gen.SupportedFeatures = gengo.SupportedFeatures
 	gen.SupportedEditionsMinimum = gengo.SupportedEditionsMinimum

@@ -74,6 +74,22 @@ func TestRunPlugin(t *testing.T) {
 		t.Errorf("messages=true: files %v, error %q", names, resp.GetError())
 	}
 
+	// The client is SClient, with the deprecated SSkiffClient alias; with
+	// grpc_compat=true it is SSkiffClient alone, apart from
+	// protoc-gen-go-grpc's SClient.
+	req.Parameter = proto.String("paths=source_relative")
+	code := runPlugin(t, req).File[0].GetContent()
+	for _, want := range []string{"func NewSClient(c *client.Client) *SClient {", "type SSkiffClient = SClient", "func NewSSkiffClient(c *client.Client) *SClient {"} {
+		if !strings.Contains(code, want) {
+			t.Errorf("default names: code lacks %q", want)
+		}
+	}
+	req.Parameter = proto.String("paths=source_relative,grpc_compat=true")
+	code = runPlugin(t, req).File[0].GetContent()
+	if !strings.Contains(code, "func NewSSkiffClient(c *client.Client) *SSkiffClient {") || strings.Contains(code, "SClient") {
+		t.Errorf("grpc_compat=true:\n%s", code)
+	}
+
 	req.Parameter = proto.String("colour=blue")
 	if resp = runPlugin(t, req); !strings.Contains(resp.GetError(), "colour=blue") || len(resp.File) != 0 {
 		t.Errorf("unknown parameter: %v", resp)

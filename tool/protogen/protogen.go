@@ -32,11 +32,14 @@ type Options struct {
 	// (protoc-gen-go's module= option). A file without go_package (and
 	// without an entry in GoPackages) then gets the Go package
 	// Module/<its directory>, or Module/<last element of its proto
-	// package> for a file at the root of its import path.
+	// package> for a file at the root of its import path. A bare
+	// go_package, whose first element has no dot ("echo", "pb/echo;echopb",
+	// which Kitex accepts), is taken as relative to Module.
 	Module string
 	// GoPackages maps .proto file names (as imported) to Go import paths,
 	// optionally followed by ";name" for the package name, overriding
-	// go_package (protoc-gen-go's M option).
+	// go_package (protoc-gen-go's M option); a bare path is taken under
+	// Module, as a bare go_package is.
 	GoPackages map[string]string
 	// SourceRelative writes each file next to its .proto file instead of
 	// under its Go import path (protoc-gen-go's paths=source_relative);
@@ -62,7 +65,7 @@ func Generate(o Options) ([]File, error) {
 	resp := run(req, true)
 	if resp.Error != nil {
 		msg := strings.TrimSpace(resp.GetError())
-		if o.Module == "" && strings.Contains(msg, "unable to determine Go import path") {
+		if o.Module == "" && (strings.Contains(msg, "unable to determine Go import path") || strings.Contains(msg, "invalid Go import path")) {
 			msg += "\n\nOr give a Go module path (Options.Module): files without go_package then get a package under it."
 		}
 		return nil, fmt.Errorf("protogen: %s", msg)
@@ -84,15 +87,24 @@ func (o Options) params(c *compiled) ([]string, error) {
 	}
 	mapped := map[string]string{}
 	for name, pkg := range o.GoPackages {
+		if o.Module != "" && isBareGoPackage(pkg, o.Module) {
+			pkg = o.Module + "/" + pkg
+		}
 		mapped[name] = pkg
 	}
 	if o.Module != "" {
 		for _, fd := range c.protos {
 			name := fd.GetName()
-			if _, ok := mapped[name]; ok || fd.GetOptions().GetGoPackage() != "" {
+			if _, ok := mapped[name]; ok {
 				continue
 			}
-			mapped[name] = defaultGoPackage(o.Module, name, fd.GetPackage())
+			goPkg := fd.GetOptions().GetGoPackage()
+			switch {
+			case goPkg == "":
+				mapped[name] = defaultGoPackage(o.Module, name, fd.GetPackage())
+			case isBareGoPackage(goPkg, o.Module):
+				mapped[name] = o.Module + "/" + goPkg
+			}
 		}
 	}
 	names := make([]string, 0, len(mapped))
@@ -107,6 +119,19 @@ func (o Options) params(c *compiled) ([]string, error) {
 		ps = append(ps, "M"+name+"="+mapped[name])
 	}
 	return ps, nil
+}
+
+// isBareGoPackage reports whether a go_package value names no fetchable
+// import path ("echo", "pb/echo;echopb": no dot in its first element) and
+// is not under module. Kitex accepts such values and puts the code under
+// its kitex_gen directory; with a module, Skiff puts it under the module.
+func isBareGoPackage(goPkg, module string) bool {
+	imp, _ := splitGoPackage(goPkg)
+	if imp == "" || imp == module || strings.HasPrefix(imp, module+"/") {
+		return false
+	}
+	first, _, _ := strings.Cut(imp, "/")
+	return !strings.Contains(first, ".")
 }
 
 // defaultGoPackage is the Go import path under module of a .proto file

@@ -6,6 +6,7 @@ import (
 	"go/format"
 	"go/parser"
 	"go/token"
+	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -14,6 +15,8 @@ import (
 
 	gengo "google.golang.org/protobuf/cmd/protoc-gen-go/internal_gengo"
 	gp "google.golang.org/protobuf/compiler/protogen"
+
+	"github.com/skiffrpc/skiff/tool/internal/scaffold"
 )
 
 // SkiffVersion is the version of the Skiff modules a scaffolded go.mod
@@ -26,7 +29,7 @@ const ProtobufVersion = "v1.36.12"
 
 // ScaffoldOptions says what service module to scaffold.
 type ScaffoldOptions struct {
-	// IDL is the .proto file whose first service is scaffolded.
+	// IDL is the .proto file whose last service is scaffolded (as Kitex picks it).
 	IDL string
 	// ImportPaths are extra import directories (-I).
 	ImportPaths []string
@@ -36,13 +39,19 @@ type ScaffoldOptions struct {
 	// checkout; the go.mod then replaces every Skiff module with the
 	// matching sub-directory (for tests and unreleased use).
 	SkiffReplace string
+	// SkiffVersion is the version of the Skiff modules go.mod requires
+	// when SkiffReplace is empty (default: the SkiffVersion constant).
+	SkiffVersion string
 }
 
-// Scaffold returns the files of a new service module for o.IDL: go.mod,
-// main.go (a server speaking Kitex Protobuf over TTHeader, and Framed),
-// handler.go (stubs of the first service's methods), cmd/client/main.go (a
-// client calling the first unary method), README.md, build.sh and run.sh,
-// plus the generated code of o.IDL and of the files it imports (except
+// Scaffold returns the files of a new service module for the last service
+// of o.IDL, in the layout thriftgen.Scaffold also writes: go.mod,
+// cmd/server (a server speaking Kitex Protobuf over TTHeader and Framed,
+// and gRPC when the service streams), handler.go (package named after the
+// module: stubs that return empty results), cmd/client (calls every unary
+// method), README.md (with the command that regenerates gen/), build.sh
+// (builds into output/bin), run.sh, .gitignore, the IDL and the files it
+// imports under idl/, plus the generated code of o.IDL and of the files it imports (except
 // the well-known types) under gen/: a file whose go_package is not under
 // Module/gen gets the package gen/<its package name>, one without
 // go_package gen/<its directory> or gen/<last element of its proto
@@ -111,12 +120,12 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 			continue
 		}
 		gengo.GenerateFile(gen, f)
-		generateServices(gen, f)
+		generateServices(gen, f, genOpts{})
 		if f.Desc.Path() == idl.GetName() {
 			idlFile = f
 		}
 	}
-	svc := idlFile.Services[0]
+	svc := idlFile.Services[len(idlFile.Services)-1]
 	genMain(gen, o.Module, idlFile, svc)
 	genStubs(gen, o.Module, idlFile, svc)
 	genClientExample(gen, o.Module, idlFile, svc)
@@ -125,15 +134,33 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 	if resp.Error != nil {
 		return nil, fmt.Errorf("protogen: %s", resp.GetError())
 	}
-	files := []File{
-		{Path: "go.mod", Content: goMod(o, hasStreaming(svc))},
-		{Path: "README.md", Content: readme(o, idlFile, svc)},
-		{Path: "build.sh", Content: buildScript(o.Module), Executable: true},
-		{Path: "run.sh", Content: runScript(o.Module), Executable: true},
+	// The IDL and the files it imports (but the well-known types), under
+	// idl/ at their import names.
+	files := []File{{Path: "go.mod", Content: goMod(o, hasStreaming(svc))}}
+	for _, fd := range c.protos {
+		name := fd.GetName()
+		disk, ok := c.disk[name]
+		if !ok {
+			continue // a well-known type, compiled in
+		}
+		b, err := os.ReadFile(disk)
+		if err != nil {
+			return nil, fmt.Errorf("protogen: %w", err)
+		}
+		files = append(files, File{Path: "idl/" + name, Content: b})
+	}
+	idlPath := "idl/" + idl.GetName()
+	regen := "skiff new -module " + o.Module + " -I idl " + idlPath
+	note := "The server speaks Kitex Protobuf over TTHeader (what Kitex clients send for Protobuf\nservices) and over Framed."
+	if hasStreaming(svc) {
+		note += " The service streams, so the server also speaks gRPC over HTTP/2 on the\nsame port (codec-grpc and transport-http2): streaming methods are served over gRPC only."
+	}
+	for _, f := range scaffold.Files(scaffold.Info{Module: o.Module, What: "protobuf service " + string(svc.Desc.FullName()), IDL: idlPath, Regen: regen, Note: note}) {
+		files = append(files, File{Path: f.Path, Content: f.Content, Executable: f.Executable})
 	}
 	for _, f := range responseFiles(resp) {
 		switch f.Path {
-		case "main.go", "handler.go", "cmd/client/main.go":
+		case "cmd/server/main.go", "handler.go", "cmd/client/main.go":
 			// The files a user edits get the usual import style.
 			if f.Content, err = tidyImports(f.Content); err != nil {
 				return nil, fmt.Errorf("protogen: %s: %w", f.Path, err)
@@ -141,6 +168,7 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 		}
 		files = append(files, f)
 	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
 }
 
@@ -176,10 +204,14 @@ func goMod(o ScaffoldOptions, grpc bool) []byte {
 	if grpc {
 		skiffModules = append(append([]string(nil), skiffModules...), grpcModules...)
 	}
+	ver := SkiffVersion
+	if o.SkiffVersion != "" {
+		ver = o.SkiffVersion
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "module %s\n\ngo 1.26.0\n\nrequire (\n", o.Module)
 	for _, m := range skiffModules {
-		fmt.Fprintf(&b, "\tgithub.com/skiffrpc/skiff/%s %s\n", m, SkiffVersion)
+		fmt.Fprintf(&b, "\tgithub.com/skiffrpc/skiff/%s %s\n", m, ver)
 	}
 	fmt.Fprintf(&b, "\tgoogle.golang.org/protobuf %s\n)\n", ProtobufVersion)
 	if o.SkiffReplace != "" {
@@ -189,60 +221,6 @@ func goMod(o ScaffoldOptions, grpc bool) []byte {
 		}
 	}
 	return []byte(b.String())
-}
-
-// binName is the name of the built server binary.
-func binName(module string) string { return path.Base(module) }
-
-func buildScript(module string) []byte {
-	return []byte(`#!/bin/sh
-# Builds the server and the example client into output/bin.
-set -e
-cd "$(dirname "$0")"
-go mod tidy
-mkdir -p output/bin
-go build -o output/bin/` + binName(module) + ` .
-go build -o output/bin/` + binName(module) + `-client ./cmd/client
-`)
-}
-
-func runScript(module string) []byte {
-	return []byte(`#!/bin/sh
-# Runs the server built by build.sh; arguments go to it (-addr host:port).
-set -e
-cd "$(dirname "$0")"
-exec output/bin/` + binName(module) + ` "$@"
-`)
-}
-
-func grpcNote(s *gp.Service) string {
-	if !hasStreaming(s) {
-		return ""
-	}
-	return "\nThe service streams, so the server also speaks gRPC over HTTP/2 on the same port\n" +
-		"(codec-grpc and transport-http2): streaming methods are served over gRPC only."
-}
-
-func readme(o ScaffoldOptions, f *gp.File, s *gp.Service) []byte {
-	full := string(s.Desc.FullName())
-	return []byte(`# ` + binName(o.Module) + `
-
-A Skiff service for the protobuf service ` + "`" + full + "`" + ` of ` + "`" + filepath.Base(o.IDL) + "`" + `, scaffolded by
-` + "`skiff new`" + `. The server speaks Kitex Protobuf over TTHeader (what Kitex clients send for
-Protobuf services) and over Framed, on ` + "`:8888`" + ` by default.` + grpcNote(s) + `
-
-- ` + "`main.go`" + ` starts the server.
-- ` + "`handler.go`" + ` implements ` + "`" + string(f.GoPackageName) + "." + s.GoName + "`" + `: fill in the methods.
-- ` + "`cmd/client`" + ` calls the server.
-- ` + "`" + path.Dir(strings.TrimPrefix(f.GeneratedFilenamePrefix, o.Module+"/")) + "/`" + ` holds the generated code: messages (as protoc-gen-go writes
-  them) and the Skiff service code. Regenerate it after changing the IDL; do not edit it.
-
-Build and run:
-
-    ./build.sh
-    ./run.sh -addr :8888
-    output/bin/` + binName(o.Module) + `-client -addr 127.0.0.1:8888
-`)
 }
 
 // mainFile returns a generated file of package main at dir (relative to
@@ -258,8 +236,8 @@ func mainFile(gen *gp.Plugin, module, dir string) (*gp.GeneratedFile, gp.GoImpor
 }
 
 func genMain(gen *gp.Plugin, module string, f *gp.File, s *gp.Service) {
-	g, _ := mainFile(gen, module, "")
-	g.P("// Command ", binName(module), " serves the protobuf service ", s.Desc.FullName(), " with Skiff:")
+	g, _ := mainFile(gen, module, "cmd/server")
+	g.P("// Command server serves the protobuf service ", s.Desc.FullName(), " with Skiff:")
 	if hasStreaming(s) {
 		g.P("// Kitex Protobuf over TTHeader (and Framed), and gRPC over HTTP/2 for")
 		g.P("// every method, streaming ones included, on the same port.")
@@ -278,7 +256,7 @@ func genMain(gen *gp.Plugin, module string, f *gp.File, s *gp.Service) {
 	g.P("addr := ", gp.GoImportPath("flag").Ident("String"), `("addr", ":8888", "listen address")`)
 	g.P(gp.GoImportPath("flag").Ident("Parse"), "()")
 	g.P("svr := ", serverPkg.Ident("New"), "(", serverPkg.Ident("WithAddress"), "(*addr))")
-	g.P("if err := ", f.GoImportPath.Ident("Register"+s.GoName), "(svr, new(handler)); err != nil {")
+	g.P("if err := ", f.GoImportPath.Ident("Register"+s.GoName), "(svr, &", gp.GoImportPath(module).Ident("Handler"), "{}); err != nil {")
 	g.P(gp.GoImportPath("log").Ident("Fatal"), "(err)")
 	g.P("}")
 	g.P(gp.GoImportPath("log").Ident("Printf"), `("serving `, s.Desc.FullName(), ` on %s", *addr)`)
@@ -292,36 +270,45 @@ func genMain(gen *gp.Plugin, module string, f *gp.File, s *gp.Service) {
 
 func genStubs(gen *gp.Plugin, module string, f *gp.File, s *gp.Service) {
 	g := gen.NewGeneratedFile(module+"/handler.go", gp.GoImportPath(module))
-	g.P("package main")
+	g.P("package ", scaffold.PackageName(module))
 	g.P()
-	g.P("// handler implements the protobuf service ", s.Desc.FullName(), ".")
-	g.P("type handler struct{}")
+	g.P("// Handler implements the protobuf service ", s.Desc.FullName(), ". Each method")
+	g.P("// is a stub that returns an empty result: replace them with the service's")
+	g.P("// logic.")
+	g.P("type Handler struct{}")
 	g.P()
-	g.P("var _ ", f.GoImportPath.Ident(s.GoName), " = (*handler)(nil)")
+	g.P("var _ ", f.GoImportPath.Ident(s.GoName), " = (*Handler)(nil)")
+	ioEOF := gp.GoImportPath("io").Ident("EOF")
 	for _, m := range s.Methods {
 		in, out := g.QualifiedGoIdent(m.Input.GoIdent), g.QualifiedGoIdent(m.Output.GoIdent)
-		unimpl := func() {
-			g.P("return ", statusPkg.Ident("New"), "(", statusPkg.Ident("Unimplemented"), `, "`, m.GoName, ` is not implemented yet")`)
-		}
 		g.P()
 		g.P("// ", m.GoName, " implements ", s.Desc.Name(), ".", m.Desc.Name(), ".")
 		switch kindOf(m) {
 		case unary:
-			g.P("func (h *handler) ", m.GoName, "(ctx ", contextPkg.Ident("Context"), ", req *", in, ") (*", out, ", error) {")
-			g.P("// TODO: implement.")
+			g.P("func (h *Handler) ", m.GoName, "(ctx ", contextPkg.Ident("Context"), ", req *", in, ") (*", out, ", error) {")
 			g.P("return &", out, "{}, nil")
 		case clientStreaming:
-			g.P("func (h *handler) ", m.GoName, "(srv ", streamPkg.Ident("ClientStreamingServer"), "[", in, ", ", out, "]) error {")
-			g.P("// TODO: implement: srv.Recv until io.EOF, then srv.SendAndClose.")
-			unimpl()
+			g.P("func (h *Handler) ", m.GoName, "(srv ", streamPkg.Ident("ClientStreamingServer"), "[", in, ", ", out, "]) error {")
+			g.P("for {")
+			g.P("if _, err := srv.Recv(); err == ", ioEOF, " {")
+			g.P("return srv.SendAndClose(&", out, "{})")
+			g.P("} else if err != nil {")
+			g.P("return err")
+			g.P("}")
+			g.P("}")
 		case serverStreaming:
-			g.P("func (h *handler) ", m.GoName, "(req *", in, ", srv ", streamPkg.Ident("ServerStreamingServer"), "[", out, "]) error {")
-			g.P("// TODO: implement: srv.Send each response.")
-			unimpl()
+			g.P("func (h *Handler) ", m.GoName, "(req *", in, ", srv ", streamPkg.Ident("ServerStreamingServer"), "[", out, "]) error {")
+			g.P("// Send each response with srv.Send; returning ends the stream.")
+			g.P("return nil")
 		case bidiStreaming:
-			g.P("func (h *handler) ", m.GoName, "(srv ", streamPkg.Ident("BidiStreamingServer"), "[", in, ", ", out, "]) error {")
-			g.P("// TODO: implement: srv.Recv and srv.Send.")
-			unimpl()
+			g.P("func (h *Handler) ", m.GoName, "(srv ", streamPkg.Ident("BidiStreamingServer"), "[", in, ", ", out, "]) error {")
+			g.P("for {")
+			g.P("if _, err := srv.Recv(); err == ", ioEOF, " {")
+			g.P("return nil")
+			g.P("} else if err != nil {")
+			g.P("return err")
+			g.P("}")
+			g.P("}")
 		}
 		g.P("}")
 	}
@@ -329,26 +316,18 @@ func genStubs(gen *gp.Plugin, module string, f *gp.File, s *gp.Service) {
 
 func genClientExample(gen *gp.Plugin, module string, f *gp.File, s *gp.Service) {
 	g, _ := mainFile(gen, module, "cmd/client")
-	var m *gp.Method
-	for _, x := range s.Methods {
-		if kindOf(x) == unary {
-			m = x
-			break
+	logPkg, flagPkg, fmtPkg := gp.GoImportPath("log"), gp.GoImportPath("flag"), gp.GoImportPath("fmt")
+	var unaries, streams []*gp.Method
+	for _, m := range s.Methods {
+		if kindOf(m) == unary {
+			unaries = append(unaries, m)
+		} else {
+			streams = append(streams, m)
 		}
 	}
-	logPkg, flagPkg, fmtPkg := gp.GoImportPath("log"), gp.GoImportPath("flag"), gp.GoImportPath("fmt")
-	if m == nil {
-		g.P("// Command client would call the service ", s.Desc.FullName(), ", but all its")
-		g.P("// methods stream, which needs a streaming transport (gRPC).")
-		g.P("package main")
-		g.P()
-		g.P("func main() {")
-		g.P(logPkg.Ident("Fatal"), `("`, s.Desc.Name(), ` has only streaming methods: call them over gRPC")`)
-		g.P("}")
-		return
-	}
-	g.P("// Command client calls ", s.Desc.Name(), ".", m.Desc.Name(), " on the server of this module over")
-	g.P("// Kitex Protobuf and TTHeader.")
+	g.P("// Command client calls every unary method of ", s.Desc.FullName(), " once, with an")
+	g.P("// empty request, over Kitex Protobuf in TTHeader; it prints the results and")
+	g.P("// exits 1 if a call failed.")
 	g.P("package main")
 	g.P()
 	g.Import("github.com/skiffrpc/skiff/codec-protobuf")
@@ -356,25 +335,29 @@ func genClientExample(gen *gp.Plugin, module string, f *gp.File, s *gp.Service) 
 	g.P("func main() {")
 	g.P("addr := ", flagPkg.Ident("String"), `("addr", "127.0.0.1:8888", "server address")`)
 	g.P(flagPkg.Ident("Parse"), "()")
-	g.P("if err := run(*addr); err != nil {")
-	g.P(logPkg.Ident("Fatal"), "(err)")
-	g.P("}")
-	g.P("}")
-	g.P()
-	g.P("func run(addr string) error {")
 	g.P("// Kitex sends Kitex Protobuf in TTHeader with a framed payload.")
-	g.P("cli, err := ", clientPkg.Ident("New"), "(", f.GoImportPath.Ident(s.GoName+"ServiceInfo"), "(), ", clientPkg.Ident("WithHostPorts"), "(addr),")
+	g.P("cli, err := ", clientPkg.Ident("New"), "(", f.GoImportPath.Ident(s.GoName+"ServiceInfo"), "(), ", clientPkg.Ident("WithHostPorts"), "(*addr),")
 	g.P(clientPkg.Ident("WithTransport"), "(", transportPkg.Ident("Lookup"), `("ttheader-framed")), `, clientPkg.Ident("WithRPCTimeout"), "(3*", gp.GoImportPath("time").Ident("Second"), "))")
 	g.P("if err != nil {")
-	g.P("return err")
+	g.P(logPkg.Ident("Fatal"), "(err)")
 	g.P("}")
 	g.P("defer cli.Close()")
-	g.P("res, err := ", f.GoImportPath.Ident("New"+s.GoName+"SkiffClient"), "(cli).", m.GoName, "(", contextPkg.Ident("Background"), "(), &", m.Input.GoIdent, "{})")
-	g.P("if err != nil {")
-	g.P("return err")
+	g.P("stub := ", f.GoImportPath.Ident(namesOf(s, genOpts{}).newClient), "(cli)")
+	g.P("ctx := ", contextPkg.Ident("Background"), "()")
+	g.P("failed := false")
+	for _, m := range unaries {
+		g.P("{")
+		g.P("res, err := stub.", m.GoName, "(ctx, &", m.Input.GoIdent, "{})")
+		g.P(fmtPkg.Ident("Printf"), `("`, m.GoName, `: %v err=%v\n", res, err)`)
+		g.P("failed = failed || err != nil")
+		g.P("}")
+	}
+	for _, m := range streams {
+		g.P(fmtPkg.Ident("Println"), `("`, m.GoName, `: streaming, not called (streams need gRPC: client.WithStreamTransport)")`)
+	}
+	g.P("if failed {")
+	g.P(gp.GoImportPath("os").Ident("Exit"), "(1)")
 	g.P("}")
-	g.P(fmtPkg.Ident("Printf"), `("`, m.GoName, ` -> %v\n", res)`)
-	g.P("return nil")
 	g.P("}")
 }
 

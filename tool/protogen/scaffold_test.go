@@ -2,9 +2,11 @@ package protogen_test
 
 import (
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,7 +83,7 @@ func goCmd(t *testing.T, dir string, args ...string) string {
 // e2eTest runs in the scaffolded module: a server with the scaffolded
 // main package's handler, the real Kitex Protobuf codec and TTHeader, and
 // the generated client.
-const e2eTest = `package main
+const e2eTest = `package echosvc
 
 import (
 	"context"
@@ -100,14 +102,17 @@ import (
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
 	"github.com/skiffrpc/skiff/core/transport"
+	_ "github.com/skiffrpc/skiff/codec-grpc"
+	_ "github.com/skiffrpc/skiff/codec-protobuf"
 	h2transport "github.com/skiffrpc/skiff/transport-http2"
+	_ "github.com/skiffrpc/skiff/transport-ttheader"
 
 	"example.com/echosvc/gen/echo"
 	"example.com/echosvc/gen/types"
 )
 
 // testHandler fills in the scaffolded stubs.
-type testHandler struct{ handler }
+type testHandler struct{ Handler }
 
 func (testHandler) Echo(_ context.Context, req *echo.EchoRequest) (*echo.EchoResponse, error) {
 	return &echo.EchoResponse{Message: req.Message, Inner: req.Inner, ByName: req.ByName, Tags: req.Tags, At: req.At}, nil
@@ -172,7 +177,7 @@ func TestGRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	c := echo.NewEchoSkiffClient(cli)
+	c := echo.NewEchoClient(cli)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := c.Echo(ctx, &echo.EchoRequest{Message: "over grpc"})
@@ -237,7 +242,7 @@ func TestGRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kcli.Close()
-	if _, err := echo.NewEchoSkiffClient(kcli).Watch(ctx, &echo.EchoRequest{}); err == nil {
+	if _, err := echo.NewEchoClient(kcli).Watch(ctx, &echo.EchoRequest{}); err == nil {
 		t.Error("Watch without a stream transport: no error")
 	}
 	// Called as a ping-pong Kitex Protobuf call, the handler refuses.
@@ -265,7 +270,7 @@ func BenchmarkEcho1KB(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer cli.Close()
-	c := echo.NewEchoSkiffClient(cli)
+	c := echo.NewEchoClient(cli)
 	req := &echo.EchoRequest{Message: strings.Repeat("x", 1024)}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -292,7 +297,7 @@ func TestEcho(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := echo.NewEchoSkiffClient(cli)
+		c := echo.NewEchoClient(cli)
 		req := &echo.EchoRequest{
 			Message: "hello ☺",
 			Inner:   &types.Inner{Text: "in", Nums: []int64{-1, 0, 1 << 40}},
@@ -369,22 +374,22 @@ func TestScaffoldImports(t *testing.T) {
 		got[f.Path] = string(f.Content)
 	}
 	for _, p := range []string{"gen/common/common.pb.go", "gen/shop/shop.pb.go", "gen/shop/service.pb.go",
-		"gen/shop/service_skiff.pb.go", "main.go", "handler.go", "cmd/client/main.go", "go.mod"} {
+		"gen/shop/service_skiff.pb.go", "cmd/server/main.go", "handler.go", "cmd/client/main.go", "go.mod", "idl/shop/service.proto", "idl/common/common.proto"} {
 		if _, ok := got[p]; !ok {
 			t.Errorf("%s not scaffolded", p)
 		}
 	}
-	if len(got) != 11 {
-		t.Errorf("%d files, want 11", len(got))
+	if len(got) != 15 {
+		t.Errorf("%d files, want 15: %v", len(got), slices.Sorted(maps.Keys(got)))
 	}
 	for _, want := range []string{`"example.com/shopsvc/gen/shop"`, `"google.golang.org/protobuf/types/known/emptypb"`,
-		"func (h *handler) Chat(srv stream.BidiStreamingServer[shop.OrderRequest, shop.Order]) error {"} {
+		"func (h *Handler) Chat(srv stream.BidiStreamingServer[shop.OrderRequest, shop.Order]) error {"} {
 		if !strings.Contains(got["handler.go"], want) {
 			t.Errorf("handler.go lacks %s:\n%s", want, got["handler.go"])
 		}
 	}
 	// The service streams: the server serves gRPC too.
-	if !strings.Contains(got["main.go"], `_ "github.com/skiffrpc/skiff/codec-grpc"`) || !strings.Contains(got["go.mod"], "transport-http2") {
-		t.Errorf("no gRPC in a streaming service's server:\n%s\n%s", got["main.go"], got["go.mod"])
+	if !strings.Contains(got["cmd/server/main.go"], `_ "github.com/skiffrpc/skiff/codec-grpc"`) || !strings.Contains(got["go.mod"], "transport-http2") {
+		t.Errorf("no gRPC in a streaming service's server:\n%s\n%s", got["cmd/server/main.go"], got["go.mod"])
 	}
 }

@@ -34,11 +34,11 @@ const ServiceFileSuffix = "_skiff.pb.go"
 // generateServices writes the Skiff code of f's services, if it has any.
 // It reports (gen.Error) a Go name it would declare that the package
 // already declares, as the compiler would.
-func generateServices(gen *gp.Plugin, f *gp.File) {
+func generateServices(gen *gp.Plugin, f *gp.File, o genOpts) {
 	if len(f.Services) == 0 {
 		return
 	}
-	if err := checkNames(gen, f); err != nil {
+	if err := checkNames(gen, f, o); err != nil {
 		gen.Error(err)
 		return
 	}
@@ -51,8 +51,17 @@ func generateServices(gen *gp.Plugin, f *gp.File) {
 	g.P("// This code requires a Skiff runtime that supports generated code version 1.")
 	g.P("var _ = ", corePkg.Ident("SupportsGeneratedVersion1"))
 	for _, s := range f.Services {
-		genService(g, f, s)
+		genService(g, f, s, o)
 	}
+}
+
+// genOpts are the generator's options for service code.
+type genOpts struct {
+	// grpcCompat names the client FooSkiffClient (and NewFooSkiffClient),
+	// without the FooClient names, so that protoc-gen-go-grpc's code for
+	// the same service can live in the same package (protoc-gen-skiff's
+	// parameter grpc_compat=true).
+	grpcCompat bool
 }
 
 // methodKind is how a method streams.
@@ -80,15 +89,22 @@ func kindOf(m *gp.Method) methodKind {
 // svcNames are the Go names generated for one service.
 type svcNames struct {
 	iface, info, register, client, newClient string
+	// oldClient and oldNewClient are the deprecated names of client and
+	// newClient (Skiff v0.1).
+	oldClient, oldNewClient string
 }
 
-// namesOf gives the names of a service's code. They never clash with what
-// protoc-gen-go-grpc writes for the same service (FooClient, NewFooClient,
-// FooServer, _Foo_Bar_Handler), so a package can hold both during a
-// migration from grpc-go.
-func namesOf(s *gp.Service) svcNames {
+// namesOf gives the names of a service's code: the client is FooClient and
+// NewFooClient, as for a Thrift service (and as grpc-go names its
+// client, so a package cannot also hold protoc-gen-go-grpc's code for the
+// same service: generate that into another package during a migration).
+func namesOf(s *gp.Service, o genOpts) svcNames {
 	n := s.GoName
-	return svcNames{iface: n, info: n + "ServiceInfo", register: "Register" + n, client: n + "SkiffClient", newClient: "New" + n + "SkiffClient"}
+	if o.grpcCompat {
+		return svcNames{iface: n, info: n + "ServiceInfo", register: "Register" + n, client: n + "SkiffClient", newClient: "New" + n + "SkiffClient"}
+	}
+	return svcNames{iface: n, info: n + "ServiceInfo", register: "Register" + n, client: n + "Client", newClient: "New" + n + "Client",
+		oldClient: n + "SkiffClient", oldNewClient: "New" + n + "SkiffClient"}
 }
 
 func argsName(s *gp.Service, m *gp.Method) string   { return s.GoName + m.GoName + "Args" }
@@ -118,8 +134,8 @@ func deprecated(g *gp.GeneratedFile, d bool, what string) {
 	}
 }
 
-func genService(g *gp.GeneratedFile, f *gp.File, s *gp.Service) {
-	n := namesOf(s)
+func genService(g *gp.GeneratedFile, f *gp.File, s *gp.Service, o genOpts) {
+	n := namesOf(s, o)
 	full := string(s.Desc.FullName())
 	svcDeprecated := isDeprecatedOpts(s.Desc.Options())
 	ctx := g.QualifiedGoIdent(contextPkg.Ident("Context"))
@@ -191,7 +207,7 @@ func genService(g *gp.GeneratedFile, f *gp.File, s *gp.Service) {
 
 	// Handlers.
 	for _, m := range s.Methods {
-		genHandler(g, s, m)
+		genHandler(g, s, m, o)
 	}
 
 	// Invoker and client.
@@ -226,8 +242,11 @@ func genService(g *gp.GeneratedFile, f *gp.File, s *gp.Service) {
 	g.P("func ", n.newClient, "WithInvoker(inv ", n.iface, "Invoker) *", n.client, " {")
 	g.P("return &", n.client, "{inv: inv}")
 	g.P("}")
+	if n.oldClient != "" {
+		genDeprecatedClient(g, n)
+	}
 	for _, m := range s.Methods {
-		genClientMethod(g, s, m)
+		genClientMethod(g, s, m, o)
 	}
 
 	// Wrappers.
@@ -236,8 +255,28 @@ func genService(g *gp.GeneratedFile, f *gp.File, s *gp.Service) {
 	}
 }
 
-func genHandler(g *gp.GeneratedFile, s *gp.Service, m *gp.Method) {
-	n := namesOf(s)
+// genDeprecatedClient writes the client's former names as deprecated
+// aliases.
+func genDeprecatedClient(g *gp.GeneratedFile, n svcNames) {
+	g.P()
+	g.P("// ", n.oldClient, " is ", n.client, ".")
+	g.P("//")
+	g.P("// Deprecated: use ", n.client, ", the name Thrift services also use.")
+	g.P("type ", n.oldClient, " = ", n.client)
+	g.P()
+	g.P("// ", n.oldNewClient, " is ", n.newClient, ".")
+	g.P("//")
+	g.P("// Deprecated: use ", n.newClient, ", the name Thrift services also use.")
+	g.P("func ", n.oldNewClient, "(c *", clientPkg.Ident("Client"), ") *", n.client, " { return ", n.newClient, "(c) }")
+	g.P()
+	g.P("// ", n.oldNewClient, "WithInvoker is ", n.newClient, "WithInvoker.")
+	g.P("//")
+	g.P("// Deprecated: use ", n.newClient, "WithInvoker.")
+	g.P("func ", n.oldNewClient, "WithInvoker(inv ", n.iface, "Invoker) *", n.client, " { return ", n.newClient, "WithInvoker(inv) }")
+}
+
+func genHandler(g *gp.GeneratedFile, s *gp.Service, m *gp.Method, o genOpts) {
+	n := namesOf(s, o)
 	in, out := g.QualifiedGoIdent(m.Input.GoIdent), g.QualifiedGoIdent(m.Output.GoIdent)
 	g.P()
 	if kindOf(m) == unary {
@@ -275,8 +314,8 @@ func genHandler(g *gp.GeneratedFile, s *gp.Service, m *gp.Method) {
 	g.P("}")
 }
 
-func genClientMethod(g *gp.GeneratedFile, s *gp.Service, m *gp.Method) {
-	n := namesOf(s)
+func genClientMethod(g *gp.GeneratedFile, s *gp.Service, m *gp.Method, o genOpts) {
+	n := namesOf(s, o)
 	in, out := g.QualifiedGoIdent(m.Input.GoIdent), g.QualifiedGoIdent(m.Output.GoIdent)
 	ctx := g.QualifiedGoIdent(contextPkg.Ident("Context"))
 	opt := g.QualifiedGoIdent(clientPkg.Ident("CallOption"))
@@ -389,7 +428,7 @@ func genWrappers(g *gp.GeneratedFile, s *gp.Service, m *gp.Method) {
 
 // declaredNames returns the top-level Go names protoc-gen-go and this
 // generator declare in the Go package of f, with what declares them.
-func declaredNames(gen *gp.Plugin, f *gp.File) map[string]string {
+func declaredNames(gen *gp.Plugin, f *gp.File, o genOpts) map[string]string {
 	names := map[string]string{}
 	var enum func(e *gp.Enum)
 	enum = func(e *gp.Enum) {
@@ -427,7 +466,7 @@ func declaredNames(gen *gp.Plugin, f *gp.File) map[string]string {
 			break // services of later files are checked with those files
 		}
 		for _, s := range other.Services {
-			for _, n := range serviceNames(s) {
+			for _, n := range serviceNames(s, o) {
 				names[n] = "service " + string(s.Desc.FullName())
 			}
 		}
@@ -436,9 +475,12 @@ func declaredNames(gen *gp.Plugin, f *gp.File) map[string]string {
 }
 
 // serviceNames lists the top-level Go names generated for s.
-func serviceNames(s *gp.Service) []string {
-	n := namesOf(s)
+func serviceNames(s *gp.Service, o genOpts) []string {
+	n := namesOf(s, o)
 	out := []string{n.iface, n.info, n.register, n.client, n.newClient, n.newClient + "WithInvoker", n.iface + "Invoker"}
+	if n.oldClient != "" {
+		out = append(out, n.oldClient, n.oldNewClient, n.oldNewClient+"WithInvoker")
+	}
 	for _, m := range s.Methods {
 		out = append(out, argsName(s, m), resultName(s, m), handlerName(s, m), poolName(s, m, "Args"), poolName(s, m, "Result"))
 	}
@@ -447,10 +489,10 @@ func serviceNames(s *gp.Service) []string {
 
 // checkNames fails when a Go name generated for f's services is declared
 // twice in its package.
-func checkNames(gen *gp.Plugin, f *gp.File) error {
-	names := declaredNames(gen, f)
+func checkNames(gen *gp.Plugin, f *gp.File, o genOpts) error {
+	names := declaredNames(gen, f, o)
 	for _, s := range f.Services {
-		for _, n := range serviceNames(s) {
+		for _, n := range serviceNames(s, o) {
 			if what, ok := names[n]; ok {
 				return fmt.Errorf("%s: the Go name %s generated for service %s is also declared for %s", f.Desc.Path(), n, s.Desc.FullName(), what)
 			}

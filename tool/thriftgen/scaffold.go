@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"go/format"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/cloudwego/thriftgo/parser"
+
+	"github.com/skiffrpc/skiff/tool/internal/scaffold"
 )
 
 // SkiffVersion is the version of the Skiff modules a scaffolded go.mod
@@ -22,7 +23,7 @@ const ApacheThriftVersion = "v0.22.0"
 
 // ScaffoldOptions says what service module to scaffold.
 type ScaffoldOptions struct {
-	// IDL is the .thrift file whose first service is scaffolded.
+	// IDL is the .thrift file whose last service is scaffolded (as Kitex picks it).
 	IDL string
 	// ImportPaths are extra include directories (-I).
 	ImportPaths []string
@@ -32,15 +33,20 @@ type ScaffoldOptions struct {
 	// checkout; the go.mod then replaces every Skiff module with the
 	// matching sub-directory (for tests and unreleased use).
 	SkiffReplace string
+	// SkiffVersion is the version of the Skiff modules go.mod requires
+	// when SkiffReplace is empty (default: the SkiffVersion constant).
+	SkiffVersion string
 }
 
-// Scaffold returns the files of a new service module for the first service
-// of o.IDL: go.mod, main.go (the server), handler.go (a stub per method
-// that returns zero values), client/main.go (calls every method), README.md,
-// build.sh and run.sh, the generated code under gen/, and a copy of the IDL
-// under idl/ when it includes nothing. Nothing is written. The module builds
-// and answers calls without edits once `go mod tidy` has filled go.sum
-// (build.sh runs it).
+// Scaffold returns the files of a new service module for the last service
+// of o.IDL, in the layout protogen.Scaffold also writes: go.mod, handler.go
+// (package named after the module; a stub per method that returns an empty
+// result), cmd/server (the server), cmd/client (calls every method),
+// README.md (with the command that regenerates gen/), build.sh (builds
+// into output/bin), run.sh, .gitignore, the generated code under gen/, and
+// the IDL with the files it includes under idl/. Nothing is written. The
+// module builds and answers calls without edits once `go mod tidy` has
+// filled go.sum (build.sh runs it).
 func Scaffold(o ScaffoldOptions) ([]File, error) {
 	if o.Module == "" {
 		return nil, fmt.Errorf("thriftgen: scaffold needs a module path")
@@ -58,7 +64,7 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 	if len(root.ast.Services) == 0 {
 		return nil, fmt.Errorf("%s: no service to scaffold", o.IDL)
 	}
-	svc := root.ast.Services[0]
+	svc := root.ast.Services[len(root.ast.Services)-1]
 	var out []File
 	for _, f := range files {
 		out = append(out, File{Path: "gen/" + f.Path, Content: f.Content})
@@ -103,15 +109,18 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 	sn := goName(svc.Name)
 	pkg := q.importAlias(root)
 
+	rootPkg := scaffold.PackageName(o.Module)
+
 	// handler.go
 	var h writer
-	h.p("package main")
+	h.p("package %s", rootPkg)
 	h.p("")
-	h.p("// %sHandler implements %s.%s. Each method is a stub that returns zero", sn, pkg, sn)
-	h.p("// values: replace them with the service's logic.")
-	h.p("type %sHandler struct{}", sn)
+	h.p("// Handler implements %s.%s. Each method is a stub that returns an empty", pkg, sn)
+	h.p("// result (empty lists, maps and structs, never nil): replace them with the")
+	h.p("// service's logic.")
+	h.p("type Handler struct{}")
 	h.p("")
-	h.p("var _ %s.%s = (*%sHandler)(nil)", pkg, sn, sn)
+	h.p("var _ %s.%s = (*Handler)(nil)", pkg, sn)
 	h.p("")
 	for _, sm := range ms {
 		m := sm.m
@@ -125,10 +134,10 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 		}
 		h.p("// %s implements %s.%s.", m.name, svc.Name, m.fn.Name)
 		if m.ret == nil {
-			h.p("func (h *%sHandler) %s(%s) error {", sn, m.name, p)
+			h.p("func (h *Handler) %s(%s) error {", m.name, p)
 			h.p("return nil")
 		} else {
-			h.p("func (h *%sHandler) %s(%s) (%s, error) {", sn, m.name, p, q.goType(m.ret))
+			h.p("func (h *Handler) %s(%s) (%s, error) {", m.name, p, q.goType(m.ret))
 			h.p("return %s, nil", q.zeroValue(m.ret))
 		}
 		h.p("}")
@@ -140,17 +149,17 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 	}
 	out = append(out, File{Path: "handler.go", Content: hsrc})
 
-	// main.go
+	// cmd/server/main.go
 	q = newQ()
 	var m writer
-	m.p("// Command %s serves the Thrift service %s with Skiff.", path.Base(o.Module), svc.Name)
+	m.p("// Command server serves the Thrift service %s with Skiff.", svc.Name)
 	m.p("package main")
 	m.p("")
 	m.p("func main() {")
 	m.p("addr := flag.String(\"addr\", \":8888\", \"listen address\")")
 	m.p("flag.Parse()")
 	m.p("svr := server.New(server.WithAddress(*addr))")
-	m.p("if err := %s.Register%s(svr, &%sHandler{}); err != nil {", pkg, sn, sn)
+	m.p("if err := %s.Register%s(svr, &%s.Handler{}); err != nil {", pkg, sn, rootPkg)
 	m.p("log.Fatal(err)")
 	m.p("}")
 	m.p("log.Printf(\"%s listening on %%s\", *addr)", svc.Name)
@@ -160,17 +169,18 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 	m.p("log.Fatal(err)")
 	m.p("}")
 	m.p("}")
+	q.imports[o.Module] = rootPkg
 	msrc, err := q.wrap(m.String(), []string{"errors", "flag", "log", "github.com/skiffrpc/skiff/core/server"})
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, File{Path: "main.go", Content: msrc})
+	out = append(out, File{Path: "cmd/server/main.go", Content: msrc})
 
-	// client/main.go
+	// cmd/client/main.go
 	q = newQ()
 	var c writer
-	c.p("// Command client calls every method of %s once, with zero-valued", svc.Name)
-	c.p("// arguments, and prints the results.")
+	c.p("// Command client calls every method of %s once, with empty", svc.Name)
+	c.p("// arguments, prints the results and exits 1 if a call failed.")
 	c.p("package main")
 	c.p("")
 	c.p("func main() {")
@@ -188,7 +198,7 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 		m := sm.m
 		var args []string
 		for _, a := range m.args {
-			if a.pointer {
+			if a.pointer && a.t.kind != kStruct {
 				args = append(args, "nil")
 			} else {
 				args = append(args, q.zeroValue(a.t))
@@ -214,7 +224,7 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, File{Path: "client/main.go", Content: csrc})
+	out = append(out, File{Path: "cmd/client/main.go", Content: csrc})
 
 	// go.mod
 	var gm writer
@@ -225,6 +235,9 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 	gm.p("require (")
 	gm.p("\tgithub.com/apache/thrift %s", ApacheThriftVersion)
 	ver := SkiffVersion
+	if o.SkiffVersion != "" {
+		ver = o.SkiffVersion
+	}
 	if o.SkiffReplace != "" {
 		ver = "v0.0.0"
 	}
@@ -240,43 +253,34 @@ func Scaffold(o ScaffoldOptions) ([]File, error) {
 	}
 	out = append(out, File{Path: "go.mod", Content: gm.Bytes()})
 
-	idlNote := "the IDL " + filepath.ToSlash(o.IDL)
-	regen := fmt.Sprintf("skiff -out gen -module %s/gen %s", o.Module, filepath.ToSlash(o.IDL))
-	if len(root.ast.Includes) == 0 {
-		b, err := os.ReadFile(o.IDL)
-		if err != nil {
-			return nil, err
+	// The IDL and the files it includes, under idl/ when they all lie
+	// under the IDL's directory or an include directory.
+	idlPath := filepath.ToSlash(o.IDL)
+	incFlag := ""
+	copies, incs, ok := idlCopies(parsed, o.IDL, o.ImportPaths)
+	if ok {
+		out = append(out, copies...)
+		idlPath = "idl/" + filepath.ToSlash(mustRel(filepath.Dir(o.IDL), o.IDL))
+		for _, d := range incs {
+			incFlag += " -I " + d
 		}
-		name := "idl/" + filepath.Base(o.IDL)
-		out = append(out, File{Path: name, Content: b})
-		idlNote = name
-		regen = fmt.Sprintf("skiff -out gen -module %s/gen %s", o.Module, name)
+	} else {
+		for _, d := range o.ImportPaths {
+			incFlag += " -I " + filepath.ToSlash(d)
+		}
 	}
-
-	readme := fmt.Sprintf(`# %s
-
-A Skiff service for the Thrift service %s, scaffolded by `+"`skiff new`"+` from %s.
-
-- `+"`handler.go`"+`: your implementation; every method is a stub returning zero values.
-- `+"`main.go`"+`: the server (flag `+"`-addr`"+`, default `+"`:8888`"+`).
-- `+"`client/main.go`"+`: a client that calls every method once.
-- `+"`gen/`"+`: generated code; do not edit. Regenerate with `+"`%s`"+`.
-
-Build and run:
-
-    ./build.sh          # go mod tidy, then builds bin/server and bin/client
-    ./run.sh            # starts the server
-    ./bin/client        # in another terminal
-`, o.Module, svc.Name, idlNote, regen)
-	out = append(out, File{Path: "README.md", Content: []byte(readme)})
-	out = append(out, File{Path: "build.sh", Content: []byte("#!/bin/sh\n# build.sh resolves dependencies and builds the server and the client into bin/.\nset -e\ncd \"$(dirname \"$0\")\"\ngo mod tidy\ngo build -o bin/server .\ngo build -o bin/client ./client\n")})
-	out = append(out, File{Path: "run.sh", Content: []byte("#!/bin/sh\n# run.sh starts the server; arguments are passed on (e.g. -addr :9999).\nset -e\ncd \"$(dirname \"$0\")\"\n[ -x bin/server ] || ./build.sh\nexec ./bin/server \"$@\"\n")})
+	regen := fmt.Sprintf("skiff new -module %s%s %s", o.Module, incFlag, idlPath)
+	for _, f := range scaffold.Files(scaffold.Info{Module: o.Module, What: "Thrift service " + svc.Name, IDL: idlPath, Regen: regen,
+		Note: "The server answers Thrift Framed and Buffered on one port (add transport-ttheader for TTHeader)."}) {
+		out = append(out, File{Path: f.Path, Content: f.Content})
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
 
-// zeroValue returns an expression of the zero value of t for scaffolded
-// code: a new struct for struct types.
+// zeroValue returns an expression of the empty value of t for scaffolded
+// code: a new struct for struct types, an empty (non-nil) list, set, map or
+// binary, so that a result holding it is a valid result on the wire.
 func (g *gen) zeroValue(t *rtype) string {
 	switch t.kind {
 	case kStruct:
@@ -284,9 +288,55 @@ func (g *gen) zeroValue(t *rtype) string {
 	case kEnum:
 		return g.goType(t) + "(0)"
 	case kList, kSet, kMap, kBinary:
-		return "nil"
+		return g.goType(t) + "{}"
 	}
 	return g.zeroExpr(t)
+}
+
+// idlCopies returns the IDL files under idl/, at their paths relative to
+// the root IDL's directory or, failing that, to an include directory, and
+// the include directories (under idl/) that find them again: an include
+// directory under the root IDL's directory keeps its place, the others
+// become idl/ itself. ok is false when a file lies under none of them.
+func idlCopies(parsed []*file, root string, incDirs []string) (files []File, incs []string, ok bool) {
+	rootDir := filepath.Dir(root)
+	outside := false
+	for _, f := range parsed {
+		rel, err := filepath.Rel(rootDir, f.path)
+		for _, d := range incDirs {
+			if err == nil && filepath.IsLocal(rel) {
+				break
+			}
+			if rel, err = filepath.Rel(d, f.path); err == nil && filepath.IsLocal(rel) {
+				outside = true
+			}
+		}
+		if err != nil || !filepath.IsLocal(rel) {
+			return nil, nil, false
+		}
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return nil, nil, false
+		}
+		files = append(files, File{Path: "idl/" + filepath.ToSlash(rel), Content: b})
+	}
+	for _, d := range incDirs {
+		if rel, err := filepath.Rel(rootDir, d); err == nil && filepath.IsLocal(rel) {
+			incs = append(incs, "idl/"+filepath.ToSlash(rel))
+		}
+	}
+	if outside {
+		incs = append(incs, "idl")
+	}
+	return files, incs, true
+}
+
+func mustRel(base, p string) string {
+	rel, err := filepath.Rel(base, p)
+	if err != nil {
+		return filepath.Base(p)
+	}
+	return rel
 }
 
 // wrap adds the imports (std and extra, plus the generated packages) to a

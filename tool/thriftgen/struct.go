@@ -22,6 +22,21 @@ func (g *gen) zeroExpr(t *rtype) string {
 	return "nil"
 }
 
+// goTag returns the text of a go.tag annotation as it goes into a Go struct
+// tag: escaped double quotes (go.tag = "json:\\"x\\"") are unescaped, and
+// what a raw string literal cannot hold (backquotes, line breaks) is
+// dropped.
+func goTag(s string) string {
+	s = strings.ReplaceAll(s, `\"`, `"`)
+	s = strings.Map(func(r rune) rune {
+		if r == '`' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
+}
+
 // structType emits a struct type with its codec methods. goN is its Go name,
 // idlN its name on the Apache wire API (WriteStructBegin), category is
 // "struct", "union" or "exception".
@@ -58,7 +73,13 @@ func (g *gen) structTypeNamed(w *writer, goN, idlN, category string, fs []*field
 		}
 		w.p("// %s is %s.", fd.name, what)
 		comment(w, fd.f.ReservedComments)
-		w.p("%s %s `thrift:\"%s,%d%s\" json:\"%s%s\"`", fd.name, g.fieldType(fd), fd.f.Name, fd.id, req, fd.f.Name, omit)
+		tag := fmt.Sprintf(`json:"%s%s"`, fd.f.Name, omit)
+		if gt := fd.f.Annotations.Get("go.tag"); len(gt) > 0 {
+			// As Kitex (thriftgo): the first go.tag annotation replaces
+			// the json tag, after the thrift tag.
+			tag = goTag(gt[0])
+		}
+		w.p("%s %s `thrift:\"%s,%d%s\" %s`", fd.name, g.fieldType(fd), fd.f.Name, fd.id, req, tag)
 	}
 	w.p("}")
 	w.p("")

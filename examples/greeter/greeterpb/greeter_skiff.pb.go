@@ -96,25 +96,42 @@ type GreeterInvoker interface {
 	NewStream(ctx context.Context, method string, opts ...client.CallOption) (stream.ClientStream, error)
 }
 
-// GreeterSkiffClient is the typed client of the protobuf service
+// GreeterClient is the typed client of the protobuf service
 // greeter.v1.Greeter. It is safe for concurrent use if its invoker is.
-type GreeterSkiffClient struct {
+type GreeterClient struct {
 	inv GreeterInvoker
 }
 
-// NewGreeterSkiffClient returns a client that calls through c, a client made
+// NewGreeterClient returns a client that calls through c, a client made
 // with GreeterServiceInfo().
-func NewGreeterSkiffClient(c *client.Client) *GreeterSkiffClient {
-	return NewGreeterSkiffClientWithInvoker(c)
+func NewGreeterClient(c *client.Client) *GreeterClient {
+	return NewGreeterClientWithInvoker(c)
 }
 
-// NewGreeterSkiffClientWithInvoker returns a client that sends its calls through inv.
-func NewGreeterSkiffClientWithInvoker(inv GreeterInvoker) *GreeterSkiffClient {
-	return &GreeterSkiffClient{inv: inv}
+// NewGreeterClientWithInvoker returns a client that sends its calls through inv.
+func NewGreeterClientWithInvoker(inv GreeterInvoker) *GreeterClient {
+	return &GreeterClient{inv: inv}
+}
+
+// GreeterSkiffClient is GreeterClient.
+//
+// Deprecated: use GreeterClient, the name Thrift services also use.
+type GreeterSkiffClient = GreeterClient
+
+// NewGreeterSkiffClient is NewGreeterClient.
+//
+// Deprecated: use NewGreeterClient, the name Thrift services also use.
+func NewGreeterSkiffClient(c *client.Client) *GreeterClient { return NewGreeterClient(c) }
+
+// NewGreeterSkiffClientWithInvoker is NewGreeterClientWithInvoker.
+//
+// Deprecated: use NewGreeterClientWithInvoker.
+func NewGreeterSkiffClientWithInvoker(inv GreeterInvoker) *GreeterClient {
+	return NewGreeterClientWithInvoker(inv)
 }
 
 // SayHello calls Greeter.SayHello.
-func (c *GreeterSkiffClient) SayHello(ctx context.Context, req *HelloRequest, opts ...client.CallOption) (*HelloReply, error) {
+func (c *GreeterClient) SayHello(ctx context.Context, req *HelloRequest, opts ...client.CallOption) (*HelloReply, error) {
 	args := _Greeter_SayHello_ArgsPool.Get().(*GreeterSayHelloArgs)
 	result := _Greeter_SayHello_ResultPool.Get().(*GreeterSayHelloResult)
 	args.Req = req
@@ -133,7 +150,7 @@ func (c *GreeterSkiffClient) SayHello(ctx context.Context, req *HelloRequest, op
 
 // LotsOfHellos opens a Greeter.LotsOfHellos stream, sends req and closes the
 // request side: Recv the responses until io.EOF.
-func (c *GreeterSkiffClient) LotsOfHellos(ctx context.Context, req *HelloRequest, opts ...client.CallOption) (stream.ServerStreamingClient[HelloReply], error) {
+func (c *GreeterClient) LotsOfHellos(ctx context.Context, req *HelloRequest, opts ...client.CallOption) (stream.ServerStreamingClient[HelloReply], error) {
 	cs, err := c.inv.NewStream(ctx, "LotsOfHellos", opts...)
 	if err != nil {
 		return nil, err

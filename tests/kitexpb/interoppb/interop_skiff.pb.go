@@ -138,25 +138,42 @@ type InteropInvoker interface {
 	Call(ctx context.Context, method string, args, result any, opts ...client.CallOption) error
 }
 
-// InteropSkiffClient is the typed client of the protobuf service
+// InteropClient is the typed client of the protobuf service
 // skiff.kitexpb.Interop. It is safe for concurrent use if its invoker is.
-type InteropSkiffClient struct {
+type InteropClient struct {
 	inv InteropInvoker
 }
 
-// NewInteropSkiffClient returns a client that calls through c, a client made
+// NewInteropClient returns a client that calls through c, a client made
 // with InteropServiceInfo().
-func NewInteropSkiffClient(c *client.Client) *InteropSkiffClient {
-	return NewInteropSkiffClientWithInvoker(c)
+func NewInteropClient(c *client.Client) *InteropClient {
+	return NewInteropClientWithInvoker(c)
 }
 
-// NewInteropSkiffClientWithInvoker returns a client that sends its calls through inv.
-func NewInteropSkiffClientWithInvoker(inv InteropInvoker) *InteropSkiffClient {
-	return &InteropSkiffClient{inv: inv}
+// NewInteropClientWithInvoker returns a client that sends its calls through inv.
+func NewInteropClientWithInvoker(inv InteropInvoker) *InteropClient {
+	return &InteropClient{inv: inv}
+}
+
+// InteropSkiffClient is InteropClient.
+//
+// Deprecated: use InteropClient, the name Thrift services also use.
+type InteropSkiffClient = InteropClient
+
+// NewInteropSkiffClient is NewInteropClient.
+//
+// Deprecated: use NewInteropClient, the name Thrift services also use.
+func NewInteropSkiffClient(c *client.Client) *InteropClient { return NewInteropClient(c) }
+
+// NewInteropSkiffClientWithInvoker is NewInteropClientWithInvoker.
+//
+// Deprecated: use NewInteropClientWithInvoker.
+func NewInteropSkiffClientWithInvoker(inv InteropInvoker) *InteropClient {
+	return NewInteropClientWithInvoker(inv)
 }
 
 // Echo calls Interop.Echo.
-func (c *InteropSkiffClient) Echo(ctx context.Context, req *EchoRequest, opts ...client.CallOption) (*EchoResponse, error) {
+func (c *InteropClient) Echo(ctx context.Context, req *EchoRequest, opts ...client.CallOption) (*EchoResponse, error) {
 	args := _Interop_Echo_ArgsPool.Get().(*InteropEchoArgs)
 	result := _Interop_Echo_ResultPool.Get().(*InteropEchoResult)
 	args.Req = req
@@ -174,7 +191,7 @@ func (c *InteropSkiffClient) Echo(ctx context.Context, req *EchoRequest, opts ..
 }
 
 // Ping calls Interop.Ping.
-func (c *InteropSkiffClient) Ping(ctx context.Context, req *Empty, opts ...client.CallOption) (*Empty, error) {
+func (c *InteropClient) Ping(ctx context.Context, req *Empty, opts ...client.CallOption) (*Empty, error) {
 	args := _Interop_Ping_ArgsPool.Get().(*InteropPingArgs)
 	result := _Interop_Ping_ResultPool.Get().(*InteropPingResult)
 	args.Req = req
@@ -192,7 +209,7 @@ func (c *InteropSkiffClient) Ping(ctx context.Context, req *Empty, opts ...clien
 }
 
 // Fail calls Interop.Fail.
-func (c *InteropSkiffClient) Fail(ctx context.Context, req *FailRequest, opts ...client.CallOption) (*Empty, error) {
+func (c *InteropClient) Fail(ctx context.Context, req *FailRequest, opts ...client.CallOption) (*Empty, error) {
 	args := _Interop_Fail_ArgsPool.Get().(*InteropFailArgs)
 	result := _Interop_Fail_ResultPool.Get().(*InteropFailResult)
 	args.Req = req
@@ -210,7 +227,7 @@ func (c *InteropSkiffClient) Fail(ctx context.Context, req *FailRequest, opts ..
 }
 
 // Missing calls Interop.Missing.
-func (c *InteropSkiffClient) Missing(ctx context.Context, req *Empty, opts ...client.CallOption) (*Empty, error) {
+func (c *InteropClient) Missing(ctx context.Context, req *Empty, opts ...client.CallOption) (*Empty, error) {
 	args := _Interop_Missing_ArgsPool.Get().(*InteropMissingArgs)
 	result := _Interop_Missing_ResultPool.Get().(*InteropMissingResult)
 	args.Req = req

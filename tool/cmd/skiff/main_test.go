@@ -3,14 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
+	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skiffrpc/skiff/tool/internal/scaffold"
 )
 
 // corpus is the generator's IDL corpus (see ../../thriftgen/testdata).
@@ -44,8 +53,11 @@ func skiff(t *testing.T, args ...string) (stdout, stderr string, code int) {
 func seedGoSum(t *testing.T, root, dir string) {
 	t.Helper()
 	var sum []byte
-	for _, m := range []string{"core", "codec-thrift"} {
+	for _, m := range []string{"core", "codec-thrift", "codec-protobuf", "transport-ttheader", "codec-grpc", "transport-http2"} {
 		b, err := os.ReadFile(filepath.Join(root, m, "go.sum"))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a module without dependencies but core
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,6 +233,89 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+// TestHelpAndVersion: every spelling of help exits 0 and prints the usage on
+// stdout; the usage names every subcommand and every flag of both flag
+// sets; version and --version print the version.
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}, {"new", "-h"}, {"new", "--help"}, {"-out", "x", "-h"}} {
+		o, e, code := skiff(t, args...)
+		if code != 0 || o != usage || e != "" {
+			t.Errorf("skiff %v: exit %d, stdout %d bytes, stderr %q", args, code, len(o), e)
+		}
+	}
+	for _, sub := range []string{"skiff new ", "skiff version", "skiff help"} {
+		if !strings.Contains(usage, sub) {
+			t.Errorf("usage lacks %q", sub)
+		}
+	}
+	gfs, _ := genFlagSet(io.Discard)
+	nfs, _ := newFlagSet(io.Discard)
+	n := 0
+	for _, fs := range []*flag.FlagSet{gfs, nfs} {
+		fs.VisitAll(func(f *flag.Flag) {
+			n++
+			if !regexp.MustCompile(`(?m)^\s+(-h, -help, --help\s+)?-` + regexp.QuoteMeta(f.Name) + `[ ,]`).MatchString(usage) {
+				t.Errorf("usage lacks flag -%s of %s", f.Name, fs.Name())
+			}
+		})
+	}
+	if n < 8 {
+		t.Errorf("only %d flags visited", n)
+	}
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		o, e, code := skiff(t, args...)
+		if code != 0 || !strings.HasPrefix(o, "skiff ") || !strings.Contains(o, version()) || e != "" {
+			t.Errorf("skiff %v: exit %d, %q %q", args, code, o, e)
+		}
+	}
+	if _, e, code := skiff(t, "-nosuchflag"); code != 2 || !strings.Contains(e, "skiff help") {
+		t.Errorf("bad flag: exit %d, %q", code, e)
+	}
+	if _, e, code := skiff(t, "-M", "nonsense", "x.proto"); code != 2 || !strings.Contains(e, "want file.proto=importpath") {
+		t.Errorf("bad -M: exit %d, %q", code, e)
+	}
+}
+
+// TestNewAgainSaysWhatItKept: a second skiff new, here with -skiff-replace
+// where the first had none, leaves the user's files alone and says which
+// differ, with the go mod edit commands that would apply the new replace
+// lines; files that match are not mentioned.
+func TestNewAgainSaysWhatItKept(t *testing.T) {
+	for _, idl := range []string{filepath.Join(corpus, "echo.thrift"), "../../protogen/testdata/run/echo.proto"} {
+		t.Run(filepath.Ext(idl), func(t *testing.T) {
+			dir := t.TempDir()
+			if o, e, code := skiff(t, "new", "-out", dir, "-module", "example.com/svc", idl); code != 0 {
+				t.Fatalf("skiff new: %s %s", o, e)
+			}
+			before := snapshot(t, dir)
+			rep := t.TempDir()
+			o, e, code := skiff(t, "new", "-out", dir, "-module", "example.com/svc", "-skiff-replace", rep, idl)
+			if code != 0 {
+				t.Fatalf("second skiff new: %s %s", o, e)
+			}
+			if !strings.Contains(o, "(0 files written; 1 of your files not changed: go.mod)") {
+				t.Errorf("stdout: %s", o)
+			}
+			want := "go mod edit -replace github.com/skiffrpc/skiff/core=" + filepath.ToSlash(filepath.Join(rep, "core"))
+			if !strings.Contains(e, "go.mod exists and differs from the scaffold: not changed") || !strings.Contains(e, want) {
+				t.Errorf("stderr lacks the go.mod note or %q:\n%s", want, e)
+			}
+			if strings.Contains(e, "handler.go") {
+				t.Errorf("an unchanged file is reported:\n%s", e)
+			}
+			after := snapshot(t, dir)
+			if len(after) != len(before) {
+				t.Fatalf("files: %v then %v", keys(before), keys(after))
+			}
+			for p, b := range before {
+				if after[p] != b {
+					t.Errorf("%s changed", p)
+				}
+			}
+		})
+	}
+}
+
 // freeAddr returns a free loopback address.
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -232,34 +327,109 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// TestNewBuildsAndServes scaffolds a service from the echo IDL into a fresh
-// directory, builds it with the checkout's Skiff modules (-skiff-replace),
-// starts the server and calls it with the scaffolded client.
+// TestNewBuildsAndServes scaffolds a service from a Thrift IDL (methods
+// returning lists, maps, sets, binaries, scalars, enums and structs, an
+// included file and a base service) and from a protobuf IDL (imports,
+// streaming methods), checks both have the same layout, builds each with
+// its own ./build.sh against this checkout's Skiff modules
+// (-skiff-replace), starts the built server and runs the scaffold's own
+// client, which must succeed the first time: the stub handlers return valid
+// empty results. A second skiff new with the README's regenerate command
+// then changes nothing.
 func TestNewBuildsAndServes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module")
 	}
 	root := repoRoot(t)
-	dir := filepath.Join(t.TempDir(), "echosvc")
-	o, e, code := skiff(t, "new", "-out", dir, "-module", "example.com/echosvc", "-skiff-replace", root, filepath.Join(corpus, "echo.thrift"))
-	if code != 0 {
-		t.Fatalf("skiff new: %s %s", o, e)
+	cases := []struct {
+		name, idl, module string
+		want              []string
+	}{
+		{"thrift", "testdata/scaffold/store.thrift", "example.com/storesvc",
+			[]string{"Ping: ", "List: [] err=<nil>", "Counts: map[] err=<nil>", "Tags: [] err=<nil>", "Blob: [] err=<nil>",
+				"Get: &{", "Size: 0 err=<nil>", "Favorite: Color(0) err=<nil>", "Put: err=<nil>", "Touch: err=<nil>",
+				"idl/store.thrift", "idl/types.thrift", "gen/store/store.go"}},
+		{"proto", "../../protogen/testdata/run/echo.proto", "example.com/echosvc",
+			[]string{"Echo: ", "Fail: ", "Watch: streaming, not called", "idl/echo.proto", "idl/types.proto", "gen/echo/echo_skiff.pb.go"}},
 	}
-	for _, f := range []string{"go.mod", "main.go", "handler.go", "client/main.go", "README.md", "build.sh", "run.sh", "idl/echo.thrift", "gen/echo/echo.go"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Errorf("scaffold lacks %s", f)
+	layouts := map[string][]string{}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), path.Base(c.module))
+			o, e, code := skiff(t, "new", "-out", dir, "-module", c.module, "-skiff-replace", root, c.idl)
+			if code != 0 {
+				t.Fatalf("skiff new: %s %s", o, e)
+			}
+			files := snapshot(t, dir)
+			var layout []string
+			for p := range files {
+				rel, _ := filepath.Rel(dir, p)
+				rel = filepath.ToSlash(rel)
+				if !strings.HasPrefix(rel, "gen/") && !strings.HasPrefix(rel, "idl/") {
+					layout = append(layout, rel)
+				}
+			}
+			sort.Strings(layout)
+			layouts[c.name] = layout
+			for _, f := range c.want {
+				if strings.Contains(f, "/") && !strings.Contains(f, ":") {
+					if _, ok := files[filepath.Join(dir, filepath.FromSlash(f))]; !ok {
+						t.Errorf("scaffold lacks %s", f)
+					}
+				}
+			}
+			readme := files[filepath.Join(dir, "README.md")]
+			m := regexp.MustCompile(`(?m)^      (skiff new .*)$`).FindStringSubmatch(readme)
+			if m == nil {
+				t.Fatalf("README has no regenerate command:\n%s", readme)
+			}
+			seedGoSum(t, root, dir)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			build := exec.CommandContext(ctx, "./build.sh")
+			build.Dir = dir
+			build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("./build.sh: %v\n%s", err, out)
+			}
+			bin := filepath.Join(dir, "output", "bin", path.Base(c.module))
+			out := serveAndCall(t, bin, bin+"-client")
+			for _, want := range c.want {
+				if strings.Contains(want, ":") && !strings.Contains(out, want) {
+					t.Errorf("client output lacks %q:\n%s", want, out)
+				}
+			}
+
+			// The README's regenerate command, run in the module, writes
+			// nothing and reports nothing.
+			args := strings.Fields(m[1])[1:]
+			args = append([]string{args[0], "-out", dir, "-skiff-replace", root}, args[1:]...)
+			for i, a := range args {
+				if strings.HasPrefix(a, "idl") {
+					args[i] = filepath.Join(dir, a)
+				}
+			}
+			if o, e, code := skiff(t, args...); code != 0 || !strings.Contains(o, "(0 files written)") || e != "" {
+				t.Errorf("skiff %v: %s %s", args, o, e)
+			}
+		})
+	}
+	for kind, l := range layouts {
+		if !slices.Equal(l, scaffold.Layout) {
+			t.Errorf("%s scaffold: files %v outside gen/ and idl/, want %v", kind, l, scaffold.Layout)
 		}
 	}
-	seedGoSum(t, root, dir)
-	goCmd(t, dir, 5*time.Minute, "mod", "tidy")
-	bin := t.TempDir()
-	goCmd(t, dir, 5*time.Minute, "build", "-o", filepath.Join(bin, "server"), ".")
-	goCmd(t, dir, 5*time.Minute, "build", "-o", filepath.Join(bin, "client"), "./client")
+}
 
+// serveAndCall starts the server binary on a free loopback port, waits for
+// it to listen, runs the client binary against it and returns the client's
+// output; a client failure fails the test.
+func serveAndCall(t *testing.T, server, client string) string {
+	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv := exec.CommandContext(ctx, filepath.Join(bin, "server"), "-addr", addr)
+	srv := exec.CommandContext(ctx, server, "-addr", addr)
 	var srvOut bytes.Buffer
 	srv.Stdout, srv.Stderr = &srvOut, &srvOut
 	if err := srv.Start(); err != nil {
@@ -281,20 +451,11 @@ func TestNewBuildsAndServes(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	out, err := exec.CommandContext(ctx, filepath.Join(bin, "client"), "-addr", addr).CombinedOutput()
+	out, err := exec.CommandContext(ctx, client, "-addr", addr).CombinedOutput()
 	if err != nil {
-		t.Fatalf("client: %v\n%s", err, out)
+		t.Fatalf("client: %v\n%s\nserver:\n%s", err, out, srvOut.String())
 	}
-	for _, want := range []string{"Echo: &{", "Fail: &{", "Notify: err=<nil>"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("client output lacks %q:\n%s", want, out)
-		}
-	}
-
-	// Running skiff new again changes nothing.
-	if o, e, code := skiff(t, "new", "-out", dir, "-module", "example.com/echosvc", "-skiff-replace", root, filepath.Join(corpus, "echo.thrift")); code != 0 || !strings.Contains(o, "(0 files written)") {
-		t.Errorf("second skiff new: %s %s", o, e)
-	}
+	return string(out)
 }
 
 // TestProtoDispatch: .proto files go to protogen, .thrift files to
@@ -320,5 +481,162 @@ func TestProtoDispatch(t *testing.T) {
 	}
 	if !thrift || !pb {
 		t.Errorf("generated %v: want the Thrift and the protobuf code", keys(files))
+	}
+}
+
+// TestGoModMissing: a go.mod that go mod tidy grew lacks nothing; a missing
+// require or a replace of another target gives a go mod edit command.
+func TestGoModMissing(t *testing.T) {
+	next := "module x\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/skiffrpc/skiff/core v0.1.0\n\tgithub.com/apache/thrift v0.22.0\n)\n\nreplace github.com/skiffrpc/skiff/core => /src/core\n"
+	tidied := "module x\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/skiffrpc/skiff/core v0.1.0\n\tgithub.com/apache/thrift v0.22.0\n)\n\nrequire golang.org/x/sys v0.30.0 // indirect\n\nreplace (\n\tgithub.com/skiffrpc/skiff/core => /src/core\n)\n"
+	if got := goModMissing([]byte(tidied), []byte(next)); len(got) != 0 {
+		t.Errorf("tidied go.mod: %v", got)
+	}
+	old := "module x\n\nrequire github.com/skiffrpc/skiff/core v0.1.0\n\nreplace github.com/skiffrpc/skiff/core => /elsewhere/core\n"
+	got := goModMissing([]byte(old), []byte(next))
+	want := []string{"go mod edit -require github.com/apache/thrift@v0.22.0", "go mod edit -replace github.com/skiffrpc/skiff/core=/src/core"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestBareGoPackage: a go_package holding a bare name (as Kitex accepts)
+// is taken under -module, in skiff and in skiff new; -M overrides it; with
+// no module at all the error says to give one.
+func TestBareGoPackage(t *testing.T) {
+	in := t.TempDir()
+	proto := filepath.Join(in, "hello.proto")
+	src := "syntax = \"proto3\";\npackage hello;\noption go_package = \"hellopb\";\n" +
+		"message Req { string name = 1; }\nservice Greeter { rpc Hi(Req) returns (Req); }\n"
+	if err := os.WriteFile(proto, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args     []string
+		dir, pkg string
+	}{
+		{[]string{"-module", "example.com/x"}, "hellopb", "hellopb"},
+		{[]string{"-module", "example.com/x", "-M", "hello.proto=example.com/x/greet;greetpb"}, "greet", "greetpb"},
+		// Without ";name", protoc-gen-go keeps the package name of go_package.
+		{[]string{"-module", "example.com/x", "-M", "hello.proto=other"}, "other", "hellopb"},
+	}
+	for _, c := range cases {
+		out := t.TempDir()
+		args := append(append([]string{"-out", out}, c.args...), proto)
+		if o, e, code := skiff(t, args...); code != 0 {
+			t.Fatalf("skiff %v: %s %s", args, o, e)
+		}
+		for _, f := range []string{"hello.pb.go", "hello_skiff.pb.go"} {
+			b, err := os.ReadFile(filepath.Join(out, c.dir, f))
+			if err != nil {
+				t.Errorf("skiff %v: %v", c.args, err)
+				continue
+			}
+			if !strings.Contains(string(b), "\npackage "+c.pkg+"\n") {
+				t.Errorf("skiff %v: %s is not package %s", c.args, f, c.pkg)
+			}
+		}
+	}
+	if _, e, code := skiff(t, "-out", t.TempDir(), proto); code != 1 || !strings.Contains(e, "Options.Module") {
+		t.Errorf("without a module: exit %d, %s", code, e)
+	}
+	dir := t.TempDir()
+	if o, e, code := skiff(t, "new", "-out", dir, "-module", "example.com/hellosvc", proto); code != 0 {
+		t.Fatalf("skiff new: %s %s", o, e)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "handler.go"))
+	if err != nil || !strings.Contains(string(b), `"example.com/hellosvc/gen/hellopb"`) {
+		t.Errorf("handler.go: %v\n%s", err, b)
+	}
+}
+
+// TestScaffoldThroughLocalProxy publishes this checkout's committed HEAD as
+// a local module proxy (scripts/localproxy: every module at a
+// pseudo-version), installs skiff from it with go install
+// .../tool/cmd/skiff@version into an empty module cache, scaffolds a
+// Thrift and a protobuf service with the installed skiff and no
+// -skiff-replace (go.mod requires the installed skiff's own version), and
+// builds each with its ./build.sh through the proxy; the scaffold's client
+// then succeeds against its server. It tests the committed HEAD, not the
+// working tree. Third-party modules come from the module cache's download
+// directory used as a second proxy (the usual GOPROXY only for what it
+// lacks), so a machine that ran the other tests fetches nothing; -trimpath
+// lets the build cache serve them although the module cache is new.
+func TestScaffoldThroughLocalProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds modules through a local proxy")
+	}
+	root := repoRoot(t)
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	if out, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").CombinedOutput(); err != nil {
+		t.Skipf("not a git checkout: %v %s", err, out)
+	}
+	goenv, err := exec.Command("go", "env", "GOMODCACHE", "GOPROXY").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(goenv)), "\n")
+	download := filepath.Join(lines[0], "cache", "download")
+	upstream := "off"
+	if len(lines) > 1 && lines[1] != "" {
+		upstream = lines[1]
+	}
+
+	proxy, bin, home := t.TempDir(), t.TempDir(), t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	lp := exec.CommandContext(ctx, "go", "run", filepath.Join(root, "scripts", "localproxy", "main.go"), "-repo", root, "-out", proxy)
+	lp.Env = append(os.Environ(), "GOWORK=off", "GO111MODULE=off")
+	vout, err := lp.Output()
+	if err != nil {
+		t.Fatalf("localproxy: %v", err)
+	}
+	version := strings.TrimSpace(string(vout))
+	if !regexp.MustCompile(`^v0\.0\.0-\d{14}-[0-9a-f]{12}$`).MatchString(version) {
+		t.Fatalf("localproxy printed %q, want a pseudo-version", version)
+	}
+	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-modcacherw -mod=mod -trimpath", "GOSUMDB=off", "GOTOOLCHAIN=local",
+		"GOPROXY=file://"+filepath.ToSlash(proxy)+",file://"+filepath.ToSlash(download)+","+upstream, "GOMODCACHE="+filepath.Join(home, "modcache"), "GOBIN="+bin)
+	gorun := func(dir string, args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	gorun(home, "go", "install", "github.com/skiffrpc/skiff/tool/cmd/skiff@"+version)
+	skiffBin := filepath.Join(bin, "skiff")
+	if out := gorun(home, skiffBin, "version"); !strings.Contains(out, "skiff "+version) || !strings.Contains(out, "scaffolds require Skiff "+version) {
+		t.Errorf("installed skiff version: %s", out)
+	}
+	for _, c := range []struct{ name, idl, want string }{
+		{"thrift", filepath.Join(corpus, "echo.thrift"), "Echo: &{"},
+		{"proto", "../../protogen/testdata/run/echo.proto", "Echo: "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			idl, err := filepath.Abs(c.idl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "echosvc")
+			gorun(home, skiffBin, "new", "-out", dir, "-module", "example.com/echosvc", idl)
+			gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(gomod), "replace") || !strings.Contains(string(gomod), "github.com/skiffrpc/skiff/core "+version) {
+				t.Fatalf("scaffold go.mod:\n%s", gomod)
+			}
+			gorun(dir, "./build.sh")
+			b := filepath.Join(dir, "output", "bin", "echosvc")
+			if out := serveAndCall(t, b, b+"-client"); !strings.Contains(out, c.want) {
+				t.Errorf("client output lacks %q:\n%s", c.want, out)
+			}
+		})
 	}
 }
