@@ -108,7 +108,13 @@ func (t clientTracer) Finish(ctx context.Context) {
 		attrs := make([]attribute.KeyValue, 0, 8)
 		if at := c.last.Load(); at != nil {
 			attrs = serverAttrs(attrs, at.Address)
-			attrs = peerAttrs(attrs, at.RemoteAddr)
+			if at.RemoteAddr != nil {
+				attrs = peerAttrs(attrs, at.RemoteAddr)
+			} else {
+				// Stream transports do not record the connection's
+				// address: an IP literal dialed is the peer.
+				attrs = dialedPeerAttrs(attrs, at.Address)
+			}
 		} else if ci.Target != "" {
 			attrs = serverAttrs(attrs, ci.Target)
 		}

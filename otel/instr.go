@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -201,6 +202,21 @@ func peerAttrs(attrs []attribute.KeyValue, a net.Addr) []attribute.KeyValue {
 		}
 	}
 	return attrs
+}
+
+// dialedPeerAttrs appends network.peer.address and network.peer.port for
+// a dialed "ip:port" address; nothing for a host name.
+func dialedPeerAttrs(attrs []attribute.KeyValue, addr string) []attribute.KeyValue {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return attrs
+	}
+	ip, perr := netip.ParseAddr(host)
+	p, err := strconv.Atoi(port)
+	if perr != nil || err != nil {
+		return attrs
+	}
+	return append(attrs, semconv.NetworkPeerAddress(ip.String()), semconv.NetworkPeerPort(p))
 }
 
 // serverAttrs appends server.address and server.port for a "host:port"

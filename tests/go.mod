@@ -34,6 +34,8 @@ require (
 	github.com/envoyproxy/protoc-gen-validate v1.3.3 // indirect
 	github.com/fatih/structtag v1.2.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.4 // indirect
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/pprof v0.0.0-20240727154555-813a5fbdbec8 // indirect
 	github.com/google/uuid v1.6.0 // indirect
@@ -49,11 +51,18 @@ require (
 	github.com/skiffrpc/skiff/codec-protobuf v0.0.0 // indirect
 	github.com/skiffrpc/skiff/transport-http2 v0.0.0 // indirect
 	github.com/spiffe/go-spiffe/v2 v2.8.1 // indirect
-	github.com/stretchr/testify v1.11.1 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/tidwall/gjson v1.17.3 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.2.0 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel v1.47.0 // indirect
+	go.opentelemetry.io/otel/log v1.47.0 // indirect
+	go.opentelemetry.io/otel/metric v1.47.0 // indirect
+	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
+	go.opentelemetry.io/otel/sdk/metric v1.47.0 // indirect
+	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	golang.org/x/arch v0.14.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/oauth2 v0.36.0 // indirect
@@ -73,6 +82,7 @@ require (
 	github.com/bytedance/gopkg v0.1.3
 	github.com/cloudwego/gopkg v0.1.6
 	github.com/cloudwego/netpoll v0.7.2 // indirect
+	github.com/skiffrpc/skiff/otel v0.0.0
 	github.com/skiffrpc/skiff/transport-ttheader v0.0.0
 )
 
@@ -94,3 +104,5 @@ tool (
 	github.com/cloudwego/kitex/tool/cmd/kitex
 	google.golang.org/protobuf/cmd/protoc-gen-go
 )
+
+replace github.com/skiffrpc/skiff/otel => ../otel
