@@ -62,8 +62,14 @@ func kitexProtobuf() stack {
 }
 
 func grpcStack() stack {
-	return protoStack("grpc", "grpc", client.WithStreamTransport(h2transport.New()), client.WithStreamCodec(grpccodec.Default))
+	return protoStack("grpc", "grpc", client.WithStreamTransport(newH2()), client.WithStreamCodec(grpcDefault))
 }
+
+// newH2 and grpcDefault are the gRPC client stack's parts.
+var (
+	newH2       = func() *h2transport.Protocol { return h2transport.New() }
+	grpcDefault = grpccodec.Default
+)
 
 // newClient returns a client of svc calling addr.
 func newClient(t *testing.T, svc *service.Info, addr string, opts ...client.Option) *client.Client {
