@@ -1,7 +1,10 @@
 package skiffotel
 
 import (
+	"context"
+
 	"github.com/skiffrpc/skiff/core/callinfo"
+	"github.com/skiffrpc/skiff/core/metainfo"
 	"go.opentelemetry.io/otel/propagation"
 )
 
@@ -32,3 +35,50 @@ func (c MetadataCarrier) Keys() []string {
 	})
 	return keys
 }
+
+// serverCarrier reads the request metadata, then the transient metainfo
+// values of ctx (where a Kitex client's obs-opentelemetry puts the trace
+// context).
+type serverCarrier struct {
+	md  *callinfo.Metadata
+	ctx context.Context
+}
+
+func (c serverCarrier) Get(key string) string {
+	if v, ok := c.md.Get(key); ok {
+		return v
+	}
+	v, _ := metainfo.GetValue(c.ctx, key)
+	return v
+}
+
+func (c serverCarrier) Set(key, value string) { c.md.Set(key, value) }
+
+func (c serverCarrier) Keys() []string {
+	keys := MetadataCarrier{c.md}.Keys()
+	for k := range metainfo.GetAllValues(c.ctx) {
+		if _, ok := c.md.Get(k); !ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// clientCarrier writes the request metadata and, when metainfo is set,
+// transient metainfo values into ctx too.
+type clientCarrier struct {
+	md       *callinfo.Metadata
+	ctx      *context.Context
+	metainfo bool
+}
+
+func (c clientCarrier) Get(key string) string { v, _ := c.md.Get(key); return v }
+
+func (c clientCarrier) Set(key, value string) {
+	c.md.Set(key, value)
+	if c.metainfo {
+		*c.ctx = metainfo.WithValue(*c.ctx, key, value)
+	}
+}
+
+func (c clientCarrier) Keys() []string { return MetadataCarrier{c.md}.Keys() }

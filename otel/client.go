@@ -89,7 +89,13 @@ func (t clientTracer) Start(ctx context.Context) context.Context {
 			trace.WithTimestamp(c.start),
 			trace.WithAttributes(baseAttrs(ci)...))
 	}
-	t.in.cfg.prop.Inject(sctx, MetadataCarrier{&ci.Request})
+	if t.in.cfg.metainfo {
+		out := sctx
+		t.in.cfg.prop.Inject(sctx, clientCarrier{md: &ci.Request, ctx: &out, metainfo: true})
+		sctx = out
+	} else {
+		t.in.cfg.prop.Inject(sctx, MetadataCarrier{&ci.Request})
+	}
 	c.Context = sctx
 	return c
 }

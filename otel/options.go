@@ -25,6 +25,7 @@ type config struct {
 	noTracing  bool
 	noMetrics  bool
 	noMessages bool
+	metainfo   bool
 }
 
 func newConfig(opts []Option) *config {
@@ -82,3 +83,12 @@ func WithoutMetrics() Option { return optionFunc(func(c *config) { c.noMetrics =
 // which LevelDetailed otherwise records (message counts still go to the
 // requests_per_rpc and responses_per_rpc histograms).
 func WithoutMessageEvents() Option { return optionFunc(func(c *config) { c.noMessages = true }) }
+
+// WithMetainfoPropagation makes the client also send the trace context and
+// baggage as transient metainfo values (core/metainfo), which TTHeader
+// carries as RPC_TRANSIT_ keys: that is where Kitex's obs-opentelemetry
+// server looks for them. It costs a few more header bytes and
+// allocations per call; turn it on for clients that call Kitex servers.
+// Servers always read both places: the request metadata first, then the
+// transient metainfo values a Kitex client sends.
+func WithMetainfoPropagation() Option { return optionFunc(func(c *config) { c.metainfo = true }) }

@@ -112,7 +112,7 @@ func (t serverTracer) Finish(ctx context.Context) {
 		return
 	}
 	ci := c.ci
-	c.begin(t.in, t.in.cfg.prop.Extract(c.Context, MetadataCarrier{&ci.Request}))
+	c.begin(t.in, t.in.cfg.prop.Extract(c.Context, serverCarrier{&ci.Request, c.Context}))
 	start, end := times(&ci.Stats, c.start)
 	r := classify(ci.Stats.Err)
 	if c.span != nil {
@@ -136,7 +136,7 @@ func (s *ServerSuite) middleware(next endpoint.Endpoint) endpoint.Endpoint {
 		if c == nil {
 			return next(ctx, req, resp)
 		}
-		hctx := c.begin(s.in, s.in.cfg.prop.Extract(ctx, MetadataCarrier{&c.ci.Request}))
+		hctx := c.begin(s.in, s.in.cfg.prop.Extract(ctx, serverCarrier{&c.ci.Request, ctx}))
 		if ss, ok := req.(stream.ServerStream); ok {
 			c.stream = true
 			events := c.span != nil && !s.in.cfg.noMessages && c.ci.Stats.Level() >= stats.LevelDetailed

@@ -6,16 +6,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudwego/kitex/pkg/klog"
 	"github.com/skiffrpc/skiff/core/leaktest"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.uber.org/goleak"
 
 	skiffotel "github.com/skiffrpc/skiff/otel"
 )
 
-func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	klog.SetLevel(klog.LevelFatal)
+	leaktest.VerifyTestMain(m, kitexIgnores...)
+}
+
+// kitexIgnores are Kitex's process-wide background goroutines, started by
+// its first client or server and kept for the life of the process.
+var kitexIgnores = []goleak.Option{
+	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createTicker.func1"),
+	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createWorker.func1"),
+	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/utils.(*SharedTicker).Tick"),
+	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/loadbalance/lbcache.(*BalancerFactory).watcher"),
+}
 
 // quiet is the logger of every server and client here.
 var quiet = slog.New(slog.DiscardHandler)
