@@ -110,6 +110,8 @@ func (t clientTracer) Finish(ctx context.Context) {
 	ci := c.ci
 	start, end := times(&ci.Stats, c.start)
 	r := classify(ci.Stats.Err)
+	// Metrics first: once the span has ended, the call is fully recorded.
+	t.in.record(ctx, ci, &r, start, end, c.stream, c.sent.Load(), c.recvd.Load())
 	if c.span != nil {
 		attrs := make([]attribute.KeyValue, 0, 8)
 		if at := c.last.Load(); at != nil {
@@ -138,7 +140,6 @@ func (t clientTracer) Finish(ctx context.Context) {
 		r.setStatus(c.span, false)
 		c.span.End(trace.WithTimestamp(end))
 	}
-	t.in.record(ctx, ci, &r, start, end, c.stream, c.sent.Load(), c.recvd.Load())
 }
 
 // attemptAttrs are the attributes of an attempt event.

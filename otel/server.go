@@ -115,6 +115,8 @@ func (t serverTracer) Finish(ctx context.Context) {
 	c.begin(t.in, t.in.cfg.prop.Extract(c.Context, serverCarrier{&ci.Request, c.Context}))
 	start, end := times(&ci.Stats, c.start)
 	r := classify(ci.Stats.Err)
+	// Metrics first: once the span has ended, the call is fully recorded.
+	t.in.record(ctx, ci, &r, start, end, c.stream, c.recvd.Load(), c.sent.Load())
 	if c.span != nil {
 		attrs := r.outcomeAttrs(make([]attribute.KeyValue, 0, 3), ci.Codec == "grpc")
 		if ci.Codec == "grpc" {
@@ -125,7 +127,6 @@ func (t serverTracer) Finish(ctx context.Context) {
 		r.setStatus(c.span, true)
 		c.span.End(trace.WithTimestamp(end))
 	}
-	t.in.record(ctx, ci, &r, start, end, c.stream, c.recvd.Load(), c.sent.Load())
 }
 
 // middleware gives the handler the caller's trace context and baggage and

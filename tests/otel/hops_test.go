@@ -97,7 +97,8 @@ func act(ctx context.Context, text string) error {
 	case "sleep":
 		select {
 		case <-time.After(400 * time.Millisecond):
-		case <-ctx.Done():
+		case <-ctx.Done(): // the deadline the caller sent
+			return status.Convert(ctx.Err())
 		}
 	}
 	return nil
