@@ -48,6 +48,7 @@ type clientKey struct{}
 type clientCall struct {
 	context.Context
 	ci    *callinfo.Info
+	desc  *methodDesc
 	span  trace.Span // nil without tracing
 	start time.Time
 
@@ -58,6 +59,7 @@ type clientCall struct {
 	firstEnd     time.Time // when attempt 1 ended
 	firstErr     error
 	firstAddress string
+	firstPending bool // attempt 1 ended and its event is not recorded yet
 }
 
 func (c *clientCall) Value(k any) any {
@@ -81,13 +83,10 @@ func (t clientTracer) Start(ctx context.Context) context.Context {
 	if ci == nil || ci.Stats.Level() == stats.LevelDisabled {
 		return ctx
 	}
-	c := &clientCall{ci: ci, start: time.Now()}
+	c := &clientCall{ci: ci, start: time.Now(), desc: t.in.methods.get(ci)}
 	sctx := ctx
 	if t.in.tracer != nil {
-		sctx, c.span = t.in.tracer.Start(ctx, spanName(ci),
-			trace.WithSpanKind(trace.SpanKindClient),
-			trace.WithTimestamp(c.start),
-			trace.WithAttributes(baseAttrs(ci)...))
+		sctx, c.span = t.in.tracer.Start(ctx, c.desc.name, c.desc.start...)
 	}
 	if t.in.cfg.metainfo {
 		out := sctx
@@ -111,7 +110,7 @@ func (t clientTracer) Finish(ctx context.Context) {
 	start, end := times(&ci.Stats, c.start)
 	r := classify(ci.Stats.Err)
 	// Metrics first: once the span has ended, the call is fully recorded.
-	t.in.record(ctx, ci, &r, start, end, c.stream, c.sent.Load(), c.recvd.Load())
+	t.in.record(ctx, c.desc, ci, &r, start, end, c.stream, c.sent.Load(), c.recvd.Load())
 	if c.span != nil {
 		attrs := make([]attribute.KeyValue, 0, 8)
 		if at := c.last.Load(); at != nil {
@@ -128,17 +127,12 @@ func (t clientTracer) Finish(ctx context.Context) {
 		}
 		if n := ci.Attempts(); n > 1 {
 			attrs = append(attrs, AttemptsKey.Int(n))
-			c.mu.Lock()
-			if !c.firstEnd.IsZero() {
-				c.span.AddEvent(AttemptEvent, trace.WithTimestamp(c.firstEnd),
-					trace.WithAttributes(attemptAttrs(1, c.firstAddress, c.firstErr)...))
-			}
-			c.mu.Unlock()
+			c.flushFirst()
 		}
 		attrs = r.outcomeAttrs(attrs, ci.Codec == "grpc")
 		c.span.SetAttributes(attrs...)
 		r.setStatus(c.span, false)
-		c.span.End(trace.WithTimestamp(end))
+		c.span.End() // now: the runtime recorded RPCFinish just before
 	}
 }
 
@@ -155,29 +149,49 @@ func attemptAttrs(n int, addr string, err error) []attribute.KeyValue {
 
 // attemptMiddleware runs once per attempt, after the instance is chosen.
 // It remembers the attempt that ended last (its address goes on the span)
-// and, for a call tried more than once, records each attempt as an event.
+// and, for a call tried more than once, records each attempt as an event
+// when it ends. Whether a first attempt is followed by others is not known
+// when it ends: its event waits until a second attempt starts (or the call
+// finishes after one).
 func (s *ClientSuite) attemptMiddleware(next endpoint.Endpoint) endpoint.Endpoint {
 	return func(ctx context.Context, req, resp any) error {
-		err := next(ctx, req, resp)
 		c := clientCallFrom(ctx)
 		at := callinfo.AttemptFrom(ctx)
-		if c == nil || at == nil {
+		if c == nil || at == nil || c.span == nil {
+			err := next(ctx, req, resp)
+			if c != nil && at != nil {
+				c.last.Store(at)
+			}
 			return err
 		}
+		if at.N > 1 {
+			c.flushFirst()
+		}
+		err := next(ctx, req, resp)
 		c.last.Store(at)
-		if c.span == nil {
-			return err
-		}
-		if at.N == 1 {
-			// Whether more attempts follow is not known yet: keep what
-			// an event needs, and Finish records it if they did.
+		if at.N == 1 && c.ci.Attempts() == 1 {
 			c.mu.Lock()
-			c.firstEnd, c.firstErr, c.firstAddress = time.Now(), err, at.Address
+			c.firstEnd, c.firstErr, c.firstAddress, c.firstPending = time.Now(), err, at.Address, true
 			c.mu.Unlock()
+			if c.ci.Attempts() == 1 {
+				return err
+			}
+			c.flushFirst() // a second attempt started meanwhile
 			return err
 		}
 		c.span.AddEvent(AttemptEvent, trace.WithAttributes(attemptAttrs(at.N, at.Address, err)...))
 		return err
+	}
+}
+
+// flushFirst records the event of a first attempt that has ended, once.
+func (c *clientCall) flushFirst() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.firstPending {
+		c.firstPending = false
+		c.span.AddEvent(AttemptEvent, trace.WithTimestamp(c.firstEnd),
+			trace.WithAttributes(attemptAttrs(1, c.firstAddress, c.firstErr)...))
 	}
 }
 

@@ -46,6 +46,7 @@ const AttemptEvent = "rpc.attempt"
 // instr holds one side's tracer and instruments.
 type instr struct {
 	cfg      *config
+	methods  methods
 	tracer   trace.Tracer
 	kind     trace.SpanKind
 	duration metric.Float64Histogram
@@ -57,6 +58,7 @@ type instr struct {
 
 func newInstr(cfg *config, kind trace.SpanKind) *instr {
 	in := &instr{cfg: cfg, kind: kind}
+	in.methods.kind = kind
 	if !cfg.noTracing {
 		in.tracer = cfg.tp.Tracer(ScopeName)
 	}
@@ -96,18 +98,6 @@ func system(codec string) string {
 	return codec
 }
 
-// spanName is "service/method", as the conventions ask.
-func spanName(ci *callinfo.Info) string { return ci.Service + "/" + ci.Method }
-
-// baseAttrs are the attributes known when a call starts.
-func baseAttrs(ci *callinfo.Info) []attribute.KeyValue {
-	return []attribute.KeyValue{
-		semconv.RPCSystemKey.String(system(ci.Codec)),
-		semconv.RPCService(ci.Service),
-		semconv.RPCMethod(ci.Method),
-	}
-}
-
 // result classifies a call's outcome.
 type result struct {
 	err      error
@@ -127,7 +117,9 @@ func classify(err error) result {
 		r.code = status.Unknown
 		return r
 	}
-	if errors.As(err, &r.biz) {
+	var biz *status.BizError
+	if errors.As(err, &biz) {
+		r.biz = biz
 		r.code = status.Internal // the code the gRPC codec sends for it
 		return r
 	}
@@ -249,32 +241,23 @@ func times(rec *stats.Record, start time.Time) (time.Time, time.Time) {
 	return start, end
 }
 
-// record records the metrics of one finished call.
-func (in *instr) record(ctx context.Context, ci *callinfo.Info, r *result, start, end time.Time, stream bool, reqs, resps int64) {
+// record records the metrics of one finished call of method d.
+func (in *instr) record(ctx context.Context, d *methodDesc, ci *callinfo.Info, r *result, start, end time.Time, stream bool, reqs, resps int64) {
 	if in.duration == nil {
 		return
 	}
-	attrs := make([]attribute.KeyValue, 0, 6)
-	attrs = append(attrs, baseAttrs(ci)...)
-	grpc := ci.Codec == "grpc"
-	if grpc {
-		attrs = append(attrs, semconv.RPCGRPCStatusCodeKey.Int(int(r.code)))
-	}
-	if r.failed() {
-		attrs = append(attrs, semconv.ErrorTypeKey.String(r.errType))
-	}
-	set := metric.WithAttributeSet(attribute.NewSet(attrs...))
-	in.duration.Record(ctx, float64(end.Sub(start))/float64(time.Millisecond), set)
+	opts := d.recordOptions(ci.Codec == "grpc", r)
+	in.duration.Record(ctx, float64(end.Sub(start))/float64(time.Millisecond), opts...)
 	sent, recvd := int64(ci.Stats.SendSize), int64(ci.Stats.RecvSize)
 	if in.kind == trace.SpanKindServer {
-		in.reqSize.Record(ctx, recvd, set)
-		in.respSize.Record(ctx, sent, set)
+		in.reqSize.Record(ctx, recvd, opts...)
+		in.respSize.Record(ctx, sent, opts...)
 	} else {
-		in.reqSize.Record(ctx, sent, set)
-		in.respSize.Record(ctx, recvd, set)
+		in.reqSize.Record(ctx, sent, opts...)
+		in.respSize.Record(ctx, recvd, opts...)
 	}
 	if stream {
-		in.reqPer.Record(ctx, reqs, set)
-		in.respPer.Record(ctx, resps, set)
+		in.reqPer.Record(ctx, reqs, opts...)
+		in.respPer.Record(ctx, resps, opts...)
 	}
 }

@@ -80,12 +80,10 @@ func (c *serverCall) begin(in *instr, ctx context.Context) context.Context {
 		if in.tracer == nil {
 			return
 		}
-		attrs := baseAttrs(c.ci)
-		attrs = peerAttrs(attrs, c.ci.RemoteAddr)
-		ctx, c.span = in.tracer.Start(ctx, spanName(c.ci),
-			trace.WithSpanKind(trace.SpanKindServer),
+		d := in.methods.get(c.ci)
+		ctx, c.span = in.tracer.Start(ctx, d.name, append(d.start[:len(d.start):len(d.start)],
 			trace.WithTimestamp(c.start),
-			trace.WithAttributes(attrs...))
+			trace.WithAttributes(peerAttrs(make([]attribute.KeyValue, 0, 2), c.ci.RemoteAddr)...))...)
 	})
 	if !started && c.span != nil {
 		ctx = trace.ContextWithSpan(ctx, c.span)
@@ -115,17 +113,14 @@ func (t serverTracer) Finish(ctx context.Context) {
 	c.begin(t.in, t.in.cfg.prop.Extract(c.Context, serverCarrier{&ci.Request, c.Context}))
 	start, end := times(&ci.Stats, c.start)
 	r := classify(ci.Stats.Err)
+	d := t.in.methods.get(ci)
 	// Metrics first: once the span has ended, the call is fully recorded.
-	t.in.record(ctx, ci, &r, start, end, c.stream, c.recvd.Load(), c.sent.Load())
+	t.in.record(ctx, d, ci, &r, start, end, c.stream, c.recvd.Load(), c.sent.Load())
 	if c.span != nil {
 		attrs := r.outcomeAttrs(make([]attribute.KeyValue, 0, 3), ci.Codec == "grpc")
-		if ci.Codec == "grpc" {
-			// The codec names itself after Start: set rpc.system again.
-			attrs = append(attrs, baseAttrs(ci)[0])
-		}
 		c.span.SetAttributes(attrs...)
 		r.setStatus(c.span, true)
-		c.span.End(trace.WithTimestamp(end))
+		c.span.End() // now: the runtime recorded RPCFinish just before
 	}
 }
 
