@@ -72,16 +72,26 @@ func newInstr(cfg *config, kind trace.SpanKind) *instr {
 	}
 	// Errors here mean an invalid name or a broken provider; the
 	// instruments returned are then no-ops, which is all that can be done.
+	// Bucket boundaries (advice: a view can replace them): RPCs on a LAN
+	// take tens of microseconds to seconds, payloads bytes to megabytes.
+	durationBuckets := []float64{0, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}
+	sizeBuckets := []float64{0, 64, 256, 1024, 4096, 16384, 65536, 262144, 1 << 20, 4 << 20, 16 << 20}
+	countBuckets := []float64{0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}
 	in.duration, _ = m.Float64Histogram(side+"duration", metric.WithUnit("ms"),
-		metric.WithDescription("Measures the duration of RPCs."))
+		metric.WithDescription("Measures the duration of RPCs."),
+		metric.WithExplicitBucketBoundaries(durationBuckets...))
 	in.reqSize, _ = m.Int64Histogram(side+"request.size", metric.WithUnit("By"),
-		metric.WithDescription("Measures the bytes of the requests of an RPC on the wire."))
+		metric.WithDescription("Measures the bytes of the requests of an RPC on the wire."),
+		metric.WithExplicitBucketBoundaries(sizeBuckets...))
 	in.respSize, _ = m.Int64Histogram(side+"response.size", metric.WithUnit("By"),
-		metric.WithDescription("Measures the bytes of the responses of an RPC on the wire."))
+		metric.WithDescription("Measures the bytes of the responses of an RPC on the wire."),
+		metric.WithExplicitBucketBoundaries(sizeBuckets...))
 	in.reqPer, _ = m.Int64Histogram(side+"requests_per_rpc", metric.WithUnit("{count}"),
-		metric.WithDescription("Measures the number of messages received per RPC (server) or sent per RPC (client), for streams."))
+		metric.WithDescription("Measures the number of messages received per RPC (server) or sent per RPC (client), for streams."),
+		metric.WithExplicitBucketBoundaries(countBuckets...))
 	in.respPer, _ = m.Int64Histogram(side+"responses_per_rpc", metric.WithUnit("{count}"),
-		metric.WithDescription("Measures the number of messages sent per RPC (server) or received per RPC (client), for streams."))
+		metric.WithDescription("Measures the number of messages sent per RPC (server) or received per RPC (client), for streams."),
+		metric.WithExplicitBucketBoundaries(countBuckets...))
 	return in
 }
 
