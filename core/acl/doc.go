@@ -12,6 +12,8 @@
 //	cli, err := client.New(svc, client.WithMiddleware(acl.Middleware(onlyDuringBusinessHours)))
 //
 // A rule reads what it needs from the context: callinfo.From(ctx) gives
-// the caller's name (Info.Caller), the service and method, the peer's
-// address (Info.RemoteAddr, on a server) and the request metadata.
+// the service and method, the peer's address (Info.RemoteAddr, on a
+// server), the request metadata (Info.Request, carried by TTHeader and
+// gRPC alike: the place for a token) and the caller's name (Info.Caller,
+// which TTHeader carries and gRPC does not).
 package acl
