@@ -8,6 +8,7 @@ import (
 
 	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/diag"
 	"github.com/skiffrpc/skiff/core/discovery"
 	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/engine"
@@ -75,6 +76,7 @@ type options struct {
 	refresh          time.Duration
 	balancerWrappers []func(loadbalance.Balancer) loadbalance.Balancer
 	resolverWrappers []func(discovery.Resolver) discovery.Resolver
+	diag             *diag.Registry // WithDiagnosis (diag.go)
 }
 
 // fail records err as the options' error unless one is already recorded.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/diag"
 	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/registry"
@@ -59,7 +60,8 @@ type options struct {
 	registryInfo     *registry.Info
 	advertiseAddr    string
 	metaHandlers     []transport.MetaHandler
-	ext              *extensions // WithConnHook, WithUnknownMethodHandler (extensions.go)
+	ext              *extensions    // WithConnHook, WithUnknownMethodHandler (extensions.go)
+	diag             *diag.Registry // WithDiagnosis (diag.go)
 }
 
 func defaultOptions() options {

@@ -58,6 +58,10 @@ type Server struct {
 
 	scodecsOnce sync.Once
 	scodecs     []stream.Codec // the registered stream codecs, taken once
+
+	conns    atomic.Int64 // open connections (accepted, not refused)
+	diagName string       // WithDiagnosis: the probe's name; set by Start
+	diagStop func()       // unregisters the probe
 }
 
 // routes finds the methods of the services of one codec.
@@ -253,6 +257,7 @@ func (s *Server) startLocked() (*registration, error) {
 		return nil, fmt.Errorf("server: WithListener: %w", err)
 	}
 	s.eng, s.ln, s.started = eng, ln, true
+	s.registerDiag(ln.Addr().String())
 	s.served = make(chan error, 1)
 	go func() { s.served <- eng.Serve(ln) }()
 	if s.opts.registry != nil {
@@ -322,6 +327,7 @@ func (s *Server) Stop() error {
 			err = serr
 		}
 		s.stopErr = err
+		s.unregisterDiag(err)
 	})
 	return s.stopErr
 }
@@ -350,6 +356,8 @@ func (h *connHandler) OnConnect(ctx context.Context, c engine.Conn) context.Cont
 		// no OnRequest, only OnDisconnect).
 		st.refused = true
 		_ = c.Close()
+	} else {
+		s.conns.Add(1)
 	}
 	return st
 }
@@ -384,6 +392,9 @@ func (h *connHandler) OnRequest(ctx context.Context, c engine.Conn) (err error) 
 
 func (h *connHandler) OnDisconnect(ctx context.Context, _ engine.Conn) {
 	if st, ok := ctx.(*connState); ok {
+		if !st.refused {
+			(*Server)(h).conns.Add(-1)
+		}
 		(*Server)(h).closeConn(st)
 	}
 }
