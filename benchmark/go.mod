@@ -14,6 +14,22 @@ require (
 )
 
 require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/kitex-contrib/obs-opentelemetry v0.2.9 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel v1.47.0 // indirect
+	go.opentelemetry.io/otel/log v1.47.0 // indirect
+	go.opentelemetry.io/otel/metric v1.47.0 // indirect
+	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
+	go.opentelemetry.io/otel/sdk/metric v1.47.0 // indirect
+	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)
+
+require (
 	codeberg.org/go-fonts/liberation v0.5.0 // indirect
 	codeberg.org/go-latex/latex v0.2.0 // indirect
 	codeberg.org/go-pdf/fpdf v0.11.1 // indirect
@@ -48,9 +64,10 @@ require (
 	github.com/skiffrpc/skiff/codec-grpc v0.0.0
 	github.com/skiffrpc/skiff/codec-protobuf v0.0.0
 	github.com/skiffrpc/skiff/codec-thrift v0.0.0
+	github.com/skiffrpc/skiff/otel v0.0.0
 	github.com/skiffrpc/skiff/transport-http2 v0.0.0
 	github.com/skiffrpc/skiff/transport-ttheader v0.0.0
-	github.com/stretchr/testify v1.10.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/tidwall/gjson v1.17.3 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.2.0 // indirect
@@ -87,3 +104,5 @@ replace github.com/skiffrpc/skiff/codec-protobuf => ../codec-protobuf
 replace github.com/skiffrpc/skiff/transport-http2 => ../transport-http2
 
 replace github.com/skiffrpc/skiff/codec-grpc => ../codec-grpc
+
+replace github.com/skiffrpc/skiff/otel => ../otel
