@@ -17,15 +17,26 @@ func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { ret
 func (discard) Shutdown(context.Context) error                             { return nil }
 
 // BenchmarkSDK is one call through the client tracer and the server
-// tracer and middleware, with the SDK (every span sampled and batched to
-// an exporter that drops it; metrics aggregated): the instrumentation's
-// cost per call, both sides together.
+// tracer and middleware, with the SDK (spans batched to an exporter that
+// drops them; metrics aggregated in memory): the instrumentation's cost
+// per call, both sides together, when every call is sampled, when none is
+// (a sampler's usual outcome: spans are not recorded, context still
+// propagates), and with metrics alone.
 func BenchmarkSDK(b *testing.B) {
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}))
+	b.Run("sampled", func(b *testing.B) { benchSDK(b, sdktrace.AlwaysSample(), false) })
+	b.Run("unsampled", func(b *testing.B) { benchSDK(b, sdktrace.NeverSample(), false) })
+	b.Run("metrics-only", func(b *testing.B) { benchSDK(b, sdktrace.NeverSample(), true) })
+}
+
+func benchSDK(b *testing.B, sampler sdktrace.Sampler, noTracing bool) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}), sdktrace.WithSampler(sampler))
 	defer tp.Shutdown(context.Background())
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	defer mp.Shutdown(context.Background())
 	opts := []Option{WithTracerProvider(tp), WithMeterProvider(mp)}
+	if noTracing {
+		opts = append(opts, WithoutTracing())
+	}
 	cs, ss := NewClientSuite(opts...), NewServerSuite(opts...)
 	ct, st := clientTracer{cs.in}, serverTracer{ss.in}
 	mw := ss.middleware(func(context.Context, any, any) error { return nil })

@@ -50,6 +50,7 @@ type clientCall struct {
 	ci    *callinfo.Info
 	desc  *methodDesc
 	span  trace.Span // nil without tracing
+	rec   bool       // span records (was sampled): worth attributes and events
 	start time.Time
 
 	stream       bool
@@ -87,6 +88,7 @@ func (t clientTracer) Start(ctx context.Context) context.Context {
 	sctx := ctx
 	if t.in.tracer != nil {
 		sctx, c.span = t.in.tracer.Start(ctx, c.desc.name, c.desc.start...)
+		c.rec = c.span.IsRecording()
 	}
 	if t.in.cfg.metainfo {
 		out := sctx
@@ -111,7 +113,9 @@ func (t clientTracer) Finish(ctx context.Context) {
 	r := classify(ci.Stats.Err)
 	// Metrics first: once the span has ended, the call is fully recorded.
 	t.in.record(ctx, c.desc, ci, &r, start, end, c.stream, c.sent.Load(), c.recvd.Load())
-	if c.span != nil {
+	if c.span != nil && !c.rec {
+		c.span.End()
+	} else if c.span != nil {
 		attrs := make([]attribute.KeyValue, 0, 8)
 		if at := c.last.Load(); at != nil {
 			attrs = serverAttrs(attrs, at.Address)
@@ -157,7 +161,7 @@ func (s *ClientSuite) attemptMiddleware(next endpoint.Endpoint) endpoint.Endpoin
 	return func(ctx context.Context, req, resp any) error {
 		c := clientCallFrom(ctx)
 		at := callinfo.AttemptFrom(ctx)
-		if c == nil || at == nil || c.span == nil {
+		if c == nil || at == nil || !c.rec {
 			err := next(ctx, req, resp)
 			if c != nil && at != nil {
 				c.last.Store(at)
@@ -209,7 +213,7 @@ func (s *ClientSuite) streamMiddleware(next endpoint.Endpoint) endpoint.Endpoint
 			return err
 		}
 		c.stream = true
-		events := c.span != nil && !s.in.cfg.noMessages && c.ci.Stats.Level() >= stats.LevelDetailed
+		events := c.rec && !s.in.cfg.noMessages && c.ci.Stats.Level() >= stats.LevelDetailed
 		res.Stream = &clientStream{ClientStream: res.Stream, c: c, events: events}
 		return nil
 	}

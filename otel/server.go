@@ -52,6 +52,7 @@ type serverCall struct {
 
 	once   sync.Once
 	span   trace.Span // nil without tracing, or before begin
+	rec    bool       // span records (was sampled): worth attributes and events
 	stream bool
 	recvd  atomic.Int64
 	sent   atomic.Int64
@@ -85,6 +86,7 @@ func (c *serverCall) begin(in *instr, ctx context.Context) context.Context {
 		// one attribute slice per call instead of two.
 		ctx, c.span = in.tracer.Start(ctx, d.name, append(d.start[:len(d.start):len(d.start)],
 			trace.WithTimestamp(c.start))...)
+		c.rec = c.span.IsRecording()
 	})
 	if !started && c.span != nil {
 		ctx = trace.ContextWithSpan(ctx, c.span)
@@ -117,7 +119,9 @@ func (t serverTracer) Finish(ctx context.Context) {
 	d := t.in.methods.get(ci)
 	// Metrics first: once the span has ended, the call is fully recorded.
 	t.in.record(ctx, d, ci, &r, start, end, c.stream, c.recvd.Load(), c.sent.Load())
-	if c.span != nil {
+	if c.span != nil && !c.rec {
+		c.span.End()
+	} else if c.span != nil {
 		attrs := peerAttrs(make([]attribute.KeyValue, 0, 5), ci.RemoteAddr)
 		attrs = r.outcomeAttrs(attrs, ci.Codec == "grpc")
 		c.span.SetAttributes(attrs...)
@@ -137,7 +141,7 @@ func (s *ServerSuite) middleware(next endpoint.Endpoint) endpoint.Endpoint {
 		hctx := c.begin(s.in, s.in.cfg.prop.Extract(ctx, serverCarrier{&c.ci.Request, ctx}))
 		if ss, ok := req.(stream.ServerStream); ok {
 			c.stream = true
-			events := c.span != nil && !s.in.cfg.noMessages && c.ci.Stats.Level() >= stats.LevelDetailed
+			events := c.rec && !s.in.cfg.noMessages && c.ci.Stats.Level() >= stats.LevelDetailed
 			req = &serverStream{ServerStream: ss, c: c, ctx: hctx, events: events}
 		}
 		return next(hctx, req, resp)
