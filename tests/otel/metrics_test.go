@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/skiffrpc/skiff/core/client"
 	"github.com/skiffrpc/skiff/core/server"
+	"github.com/skiffrpc/skiff/core/stats"
 	"github.com/skiffrpc/skiff/examples/greeter/greeterpb"
 	skiffotel "github.com/skiffrpc/skiff/otel"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
@@ -286,5 +287,33 @@ func TestPrometheusScrape(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("scrape:\n%s", text)
+	}
+}
+
+// TestStreamLevelBase: at stats.LevelBase a stream still gets its span and
+// its messages-per-RPC metrics, but no event per message.
+func TestStreamLevelBase(t *testing.T) {
+	tel := newTelemetry(t)
+	addr := startHop(t, hop{})
+	cli := newClient(t, greeterpb.GreeterServiceInfo(), addr, client.WithStreamTransport(newH2()), client.WithStreamCodec(grpcDefault),
+		client.WithSuite(skiffotel.NewClientSuite(tel.opts()...)), client.WithStatsLevel(stats.LevelBase))
+	ss, err := greeterpb.NewGreeterSkiffClient(cli).LotsOfHellos(context.Background(), &greeterpb.HelloRequest{Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := ss.Recv(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	s := tel.waitSpans(t, 1)[0]
+	if len(s.Events) != 0 {
+		t.Errorf("events at LevelBase: %v", s.Events)
+	}
+	if c, sum := histogramTotals(t, tel.metrics(t)["rpc.client.responses_per_rpc"], "LotsOfHellos"); c != 1 || sum != 3 {
+		t.Errorf("responses_per_rpc: count %d sum %v", c, sum)
 	}
 }
