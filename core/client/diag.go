@@ -56,7 +56,6 @@ type addrConnsSt struct {
 	Idle    int `json:"idle,omitempty"`    // long pool: idle connections
 	Conns   int `json:"conns,omitempty"`   // mux and stream pools: open connections
 	Pending int `json:"pending,omitempty"` // mux: calls waiting for their reply; stream: open streams
-	Dialing int `json:"dialing,omitempty"` // mux: connections being dialled
 }
 
 func (c *Client) diagState() any {
@@ -111,10 +110,7 @@ func (c *Client) diagState() any {
 			var st addrConnsSt
 			for i := range ms.slots {
 				sl := &ms.slots[i]
-				if !sl.mu.TryLock() {
-					st.Dialing++ // the slot's lock is held while it dials
-					continue
-				}
+				sl.mu.Lock() // held while the slot dials: at most the connect timeout
 				if mc := sl.mc; mc != nil && mc.alive() {
 					st.Conns++
 					mc.mu.Lock()
