@@ -1,17 +1,33 @@
 module github.com/skiffrpc/skiff/benchmark
 
-go 1.26.0
+go 1.26.7
 
 require (
 	github.com/cloudwego/gopkg v0.1.6
 	github.com/cloudwego/kitex v0.15.2
 	github.com/cloudwego/prutal v0.1.3
+	github.com/kitex-contrib/obs-opentelemetry v0.2.9
 	github.com/skiffrpc/skiff/core v0.0.0
 	github.com/skiffrpc/skiff/examples v0.0.0
 	github.com/skiffrpc/skiff/limiter v0.0.0
+	go.opentelemetry.io/otel v1.47.0
+	go.opentelemetry.io/otel/sdk v1.47.0
+	go.opentelemetry.io/otel/sdk/metric v1.47.0
 	gonum.org/v1/plot v0.17.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel/log v1.47.0 // indirect
+	go.opentelemetry.io/otel/metric v1.47.0 // indirect
+	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )
 
 require (
@@ -33,7 +49,6 @@ require (
 	github.com/cloudwego/netpoll v0.7.2 // indirect
 	github.com/cloudwego/runtimex v0.1.1 // indirect
 	github.com/cloudwego/thriftgo v0.4.3 // indirect
-	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
 	github.com/dlclark/regexp2 v1.11.0 // indirect
 	github.com/fatih/structtag v1.2.0 // indirect
 	github.com/golang/freetype v0.0.0-20170609003504-e2365dfdc4a0 // indirect
@@ -45,13 +60,13 @@ require (
 	github.com/klauspost/cpuid/v2 v2.2.9 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180228061459-e0a39a4cb421 // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
-	github.com/pmezard/go-difflib v1.0.0 // indirect
 	github.com/skiffrpc/skiff/codec-grpc v0.0.0
 	github.com/skiffrpc/skiff/codec-protobuf v0.0.0
 	github.com/skiffrpc/skiff/codec-thrift v0.0.0
+	github.com/skiffrpc/skiff/otel v0.0.0
 	github.com/skiffrpc/skiff/transport-http2 v0.0.0
 	github.com/skiffrpc/skiff/transport-ttheader v0.0.0
-	github.com/stretchr/testify v1.10.0 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/tidwall/gjson v1.17.3 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.2.0 // indirect
@@ -90,3 +105,5 @@ replace github.com/skiffrpc/skiff/transport-http2 => ../transport-http2
 replace github.com/skiffrpc/skiff/codec-grpc => ../codec-grpc
 
 replace github.com/skiffrpc/skiff/limiter => ../limiter
+
+replace github.com/skiffrpc/skiff/otel => ../otel

@@ -48,6 +48,8 @@ type Client struct {
 	sub      *subscription // the client's view of discovery; nil without a resolver
 	seq      atomic.Int32
 	closed   atomic.Bool
+
+	diagStop func() // unregisters the client's probe (WithDiagnosis)
 }
 
 type pickerEntry struct {
@@ -162,6 +164,7 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 		}
 		c.sub = subscribe(c.opts.resolver, svc.Name, refresh, c.onChange)
 	}
+	c.registerDiag()
 	return c, nil
 }
 
@@ -171,6 +174,9 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 // streams still open on them fail.
 func (c *Client) Close() error {
 	if !c.closed.Swap(true) {
+		if c.diagStop != nil {
+			c.diagStop()
+		}
 		if c.sub != nil {
 			c.sub.close()
 		}

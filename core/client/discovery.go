@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"sync"
 	"time"
 
@@ -270,6 +271,10 @@ func (c *Client) onChange(ch discovery.Change) {
 		co.OnChange(c.svc.Name, ch)
 	}
 	c.picker.Store(newPickerEntry(c.opts.balancer.Picker(ch.Result), len(ch.Result.Instances)))
+	if c.opts.diag != nil {
+		c.opts.diag.Record("client/"+c.svc.Name, "discovery change", "instances", strconv.Itoa(len(ch.Result.Instances)),
+			"added", strconv.Itoa(len(ch.Added)), "updated", strconv.Itoa(len(ch.Updated)), "removed", strconv.Itoa(len(ch.Removed)))
+	}
 	for _, in := range ch.Removed {
 		c.closeAddr(in.Address())
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/diag"
 	"github.com/skiffrpc/skiff/core/discovery"
 	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/engine"
@@ -77,6 +78,7 @@ type options struct {
 	balancerWrappers []func(loadbalance.Balancer) loadbalance.Balancer
 	resolverWrappers []func(discovery.Resolver) discovery.Resolver
 	httpResolver     discovery.HTTPResolver
+	diag             *diag.Registry // WithDiagnosis (diag.go)
 }
 
 // fail records err as the options' error unless one is already recorded.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/diag"
 	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/registry"
@@ -60,11 +61,12 @@ type options struct {
 	registryInfo     *registry.Info
 	advertiseAddr    string
 	metaHandlers     []transport.MetaHandler
-	ext              *extensions // WithConnHook, WithUnknownMethodHandler (extensions.go)
-	engineSet        bool        // WithEngine was given
-	tls              *tls.Config // WithTLSConfig
-	tlsOptional      bool        // WithTLSOptional
-	connConcurrency  int         // WithConnConcurrency
+	ext              *extensions    // WithConnHook, WithUnknownMethodHandler (extensions.go)
+	engineSet        bool           // WithEngine was given
+	tls              *tls.Config    // WithTLSConfig
+	tlsOptional      bool           // WithTLSOptional
+	connConcurrency  int            // WithConnConcurrency
+	diag             *diag.Registry // WithDiagnosis (diag.go)
 }
 
 func defaultOptions() options {

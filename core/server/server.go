@@ -61,6 +61,10 @@ type Server struct {
 
 	scodecsOnce sync.Once
 	scodecs     []stream.Codec // the registered stream codecs, taken once
+
+	conns    atomic.Int64 // open connections (accepted, not refused)
+	diagName string       // WithDiagnosis: the probe's name; set by Start
+	diagStop func()       // unregisters the probe
 }
 
 // routes finds the methods of the services of one codec.
@@ -270,6 +274,7 @@ func (s *Server) startLocked() (*registration, error) {
 		served = &tlsListener{Listener: ln, cfg: s.opts.tls, optional: s.opts.tlsOptional, log: s.log}
 	}
 	s.eng, s.ln, s.started = eng, ln, true
+	s.registerDiag(ln.Addr().String())
 	s.served = make(chan error, 1)
 	go func() { s.served <- eng.Serve(served) }()
 	if s.opts.registry != nil {
@@ -358,6 +363,7 @@ func (s *Server) Stop() error {
 			err = serr
 		}
 		s.stopErr = err
+		s.unregisterDiag(err)
 	})
 	return s.stopErr
 }
@@ -448,6 +454,8 @@ func (h *connHandler) OnConnect(ctx context.Context, c engine.Conn) context.Cont
 		// no OnRequest, only OnDisconnect).
 		st.refused = true
 		_ = c.Close()
+	} else {
+		s.conns.Add(1)
 	}
 	return st
 }
@@ -487,6 +495,9 @@ func (h *connHandler) OnDisconnect(ctx context.Context, _ engine.Conn) {
 		st.wmu.Lock()
 		st.closed = true
 		st.wmu.Unlock()
+		if !st.refused {
+			(*Server)(h).conns.Add(-1)
+		}
 		(*Server)(h).closeConn(st)
 	}
 }

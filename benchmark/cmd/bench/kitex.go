@@ -118,9 +118,14 @@ func dialKitexFramed(addr string, conc int) (client, error) {
 // the message type and the RPC timeout into the header (Kitex leaves it
 // off unless asked), and the caller's name comes from its basic info.
 func dialKitexTTHeader(addr string, conc int) (client, error) {
-	return dialKitexThrift(addr, conc, transport.TTHeaderFramed,
+	return dialKitexTTHeaderWith(addr, conc)
+}
+
+// dialKitexTTHeaderWith is dialKitexTTHeader with more options.
+func dialKitexTTHeaderWith(addr string, conc int, opts ...kclient.Option) (client, error) {
+	return dialKitexThrift(addr, conc, transport.TTHeaderFramed, append([]kclient.Option{
 		kclient.WithMetaHandler(transmeta.ClientTTHeaderHandler),
-		kclient.WithClientBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "bench"}))
+		kclient.WithClientBasicInfo(&rpcinfo.EndpointBasicInfo{ServiceName: "bench"})}, opts...)...)
 }
 
 func (c kitexThriftClient) call(body string, seq int64) (int, int64, error) {

@@ -76,11 +76,16 @@ func dialSkiffMuxStd(addr string, _ int) (client, error) {
 // timeout), the caller named "bench". The server sniffs TTHeader because
 // this binary imports the ttheader package.
 func dialSkiffTTHeader(addr string, conc int) (client, error) {
-	return newSkiffClient(addr, skiffclient.WithTransport(ttheader.TTHeaderFramed),
+	return dialSkiffTTHeaderWith(addr, conc)
+}
+
+// dialSkiffTTHeaderWith is dialSkiffTTHeader with more options.
+func dialSkiffTTHeaderWith(addr string, conc int, opts ...skiffclient.Option) (client, error) {
+	return newSkiffClient(addr, append([]skiffclient.Option{skiffclient.WithTransport(ttheader.TTHeaderFramed),
 		skiffclient.WithCaller("bench"),
 		skiffclient.WithLongConnection(skiffclient.PoolConfig{
 			MaxIdlePerAddress: conc, MaxIdleGlobal: conc, MaxIdleTimeout: time.Minute,
-		}))
+		})}, opts...)...)
 }
 
 // dialSkiffTTHeaderMux is dialSkiffTTHeader over Skiff's default

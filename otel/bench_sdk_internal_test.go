@@ -1,0 +1,61 @@
+package skiffotel
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"github.com/skiffrpc/skiff/core/callinfo"
+	"github.com/skiffrpc/skiff/core/stats"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+type discard struct{}
+
+func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
+
+// BenchmarkSDK is one call through the client tracer and the server
+// tracer and middleware, with the SDK (spans batched to an exporter that
+// drops them; metrics aggregated in memory): the instrumentation's cost
+// per call, both sides together, when every call is sampled, when none is
+// (a sampler's usual outcome: spans are not recorded, context still
+// propagates), and with metrics alone.
+func BenchmarkSDK(b *testing.B) {
+	b.Run("sampled", func(b *testing.B) { benchSDK(b, sdktrace.AlwaysSample(), false) })
+	b.Run("unsampled", func(b *testing.B) { benchSDK(b, sdktrace.NeverSample(), false) })
+	b.Run("metrics-only", func(b *testing.B) { benchSDK(b, sdktrace.NeverSample(), true) })
+}
+
+func benchSDK(b *testing.B, sampler sdktrace.Sampler, noTracing bool) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}), sdktrace.WithSampler(sampler))
+	defer tp.Shutdown(context.Background())
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	defer mp.Shutdown(context.Background())
+	opts := []Option{WithTracerProvider(tp), WithMeterProvider(mp)}
+	if noTracing {
+		opts = append(opts, WithoutTracing())
+	}
+	cs, ss := NewClientSuite(opts...), NewServerSuite(opts...)
+	ct, st := clientTracer{cs.in}, serverTracer{ss.in}
+	mw := ss.middleware(func(context.Context, any, any) error { return nil })
+	peer := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+	b.ReportAllocs()
+	for b.Loop() {
+		ci := callinfo.NewCall(context.Background())
+		ci.Service, ci.Method, ci.Codec = "EchoService", "Echo", "thrift"
+		ci.Stats.Reset(stats.LevelDetailed)
+		ctx := ct.Start(ci)
+
+		si := callinfo.New(context.Background())
+		si.Service, si.Method, si.Codec, si.RemoteAddr = "EchoService", "Echo", "thrift", peer
+		si.Request = ci.Request
+		si.Stats.Reset(stats.LevelDetailed)
+		sctx := st.Start(si)
+		_ = mw(sctx, nil, nil)
+		st.Finish(sctx)
+
+		ct.Finish(ctx)
+	}
+}
