@@ -54,7 +54,7 @@ type poolState struct {
 
 type addrConnsSt struct {
 	Idle    int `json:"idle,omitempty"`    // long pool: idle connections
-	Conns   int `json:"conns,omitempty"`   // mux and stream pools: open connections
+	Conns   int `json:"conns,omitempty"`   // mux and stream pools, and long pools' multiplexed addresses: open connections
 	Pending int `json:"pending,omitempty"` // mux: calls waiting for their reply; stream: open streams
 }
 
@@ -100,27 +100,7 @@ func (c *Client) diagState() any {
 		}
 	case c.mux != nil:
 		s.Pool.Kind = "mux"
-		c.mux.mu.Lock()
-		slots := make(map[string]*muxSlots, len(c.mux.addrs))
-		for a, ms := range c.mux.addrs {
-			slots[a] = ms
-		}
-		c.mux.mu.Unlock()
-		for a, ms := range slots {
-			var st addrConnsSt
-			for i := range ms.slots {
-				sl := &ms.slots[i]
-				sl.mu.Lock() // held while the slot dials: at most the connect timeout
-				if mc := sl.mc; mc != nil && mc.alive() {
-					st.Conns++
-					mc.mu.Lock()
-					st.Pending += len(mc.pending)
-					mc.mu.Unlock()
-				}
-				sl.mu.Unlock()
-			}
-			s.Pool.Addrs[a] = st
-		}
+		c.mux.state(s.Pool.Addrs)
 	default:
 		switch p := c.pool.(type) {
 		case *longPool:
@@ -135,9 +115,39 @@ func (c *Client) diagState() any {
 				s.Pool.Addrs[k.(string)] = addrConnsSt{Idle: n}
 				return true
 			})
+			if c.auto != nil {
+				// Addresses upgraded to multiplexing: their connections.
+				c.auto.state(s.Pool.Addrs)
+			}
 		default:
 			s.Pool.Kind = "short"
 		}
 	}
 	return s
+}
+
+// state adds the open connections and the calls waiting on them, per
+// address, to addrs.
+func (p *muxPool) state(addrs map[string]addrConnsSt) {
+	p.mu.Lock()
+	slots := make(map[string]*muxSlots, len(p.addrs))
+	for a, ms := range p.addrs {
+		slots[a] = ms
+	}
+	p.mu.Unlock()
+	for a, ms := range slots {
+		st := addrs[a]
+		for i := range ms.slots {
+			sl := &ms.slots[i]
+			sl.mu.Lock() // held while the slot dials: at most the connect timeout
+			if mc := sl.mc; mc != nil && mc.alive() {
+				st.Conns++
+				mc.mu.Lock()
+				st.Pending += len(mc.pending)
+				mc.mu.Unlock()
+			}
+			sl.mu.Unlock()
+		}
+		addrs[a] = st
+	}
 }
