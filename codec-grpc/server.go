@@ -130,11 +130,14 @@ func (c *Codec) ServeStream(raw stream.RawServerStream, d stream.Dispatcher) {
 		defer stop()
 	}
 	ctx = metainfoFromHeader(ctx, h)
-	ctx = d.Start(ctx, m)
-	if ss.ci = callinfo.From(ctx); ss.ci != nil {
-		ss.ci.Codec = c.Name()
-		fillCarrier(&ss.ci.Request, h)
+	if sp, ok := d.(stream.StartPreparer); ok {
+		// The server's tracers see the request metadata (trace context).
+		ctx = sp.StartPrepared(ctx, m, ss)
+	} else {
+		ctx = d.Start(ctx, m)
+		ss.PrepareCall(ctx)
 	}
+	ss.ci = callinfo.From(ctx)
 	ss.cx.Context = ctx
 	defer func() { d.Finish(&ss.cx, ss.outcome) }()
 	ss.fr.reset(raw, c.maxRecv)
@@ -175,6 +178,15 @@ func (ss *serverStream) serveUnary(d stream.Dispatcher, m *stream.Method) error 
 		r.Recycle()
 	}
 	return err
+}
+
+// PrepareCall implements stream.CallPreparer: the call's Info gets the
+// codec's name and the request metadata.
+func (ss *serverStream) PrepareCall(ctx context.Context) {
+	if ci := callinfo.From(ctx); ci != nil {
+		ci.Codec = ss.c.Name()
+		fillCarrier(&ci.Request, ss.raw.Header())
+	}
 }
 
 // unimplemented returns the UNIMPLEMENTED error for a failed lookup,

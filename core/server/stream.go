@@ -162,6 +162,11 @@ func (d *dispatcher) Lookup(svc, name string) (*stream.Method, error) {
 
 // Start implements stream.Dispatcher.
 func (d *dispatcher) Start(ctx context.Context, sm *stream.Method) context.Context {
+	return d.StartPrepared(ctx, sm, nil)
+}
+
+// StartPrepared implements stream.StartPreparer.
+func (d *dispatcher) StartPrepared(ctx context.Context, sm *stream.Method, p stream.CallPreparer) context.Context {
 	s := d.s
 	m := s.byStream[sm] // keyed by registration, even when services share MethodInfo values
 	ci := callinfo.New(ctx)
@@ -170,6 +175,9 @@ func (d *dispatcher) Start(ctx context.Context, sm *stream.Method) context.Conte
 		ci.Service = m.svc
 	}
 	ci.Stats.Reset(s.level)
+	if p != nil {
+		p.PrepareCall(ci)
+	}
 	return s.startCall(ci, ci)
 }
 

@@ -74,3 +74,18 @@ type Dispatcher interface {
 	// sent (nil for OK). The server's tracers finish.
 	Finish(ctx context.Context, err error)
 }
+
+// StartPreparer is an optional capability of a [Dispatcher] (the Skiff
+// server has it): StartPrepared is Start with p.PrepareCall run on the
+// call's new context (its callinfo.Info attached) before the server's
+// tracers start, so what a codec fills in there (request metadata such as
+// the caller's trace context, the codec name) is seen by the tracers.
+type StartPreparer interface {
+	StartPrepared(ctx context.Context, m *Method, p CallPreparer) context.Context
+}
+
+// CallPreparer fills in a new call's Info (found with callinfo.From(ctx))
+// for [StartPreparer].
+type CallPreparer interface {
+	PrepareCall(ctx context.Context)
+}

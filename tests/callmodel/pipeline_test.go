@@ -203,6 +203,7 @@ func TestPipelineTTHeader(t *testing.T) {
 				}
 			}
 			checkMiddleware(t, cm.take(), sm.take(), func(err error) bool { return status.IsDeclared(err) && errors.As(err, &ee) })
+			checkStartSawKey(t, "server", st)
 		})
 	}
 }
@@ -274,6 +275,18 @@ func TestPipelineGRPC(t *testing.T) {
 	oneIn := 5 + proto.Size(&testpb.StreamingOutputCallResponse{Payload: &testpb.Payload{Body: make([]byte, 50)}})
 	checkOneCall(t, "FullDuplexCall", ct.take(), st.take(), rounds*oneOut, rounds*oneIn)
 	checkMiddleware(t, cm.take(), sm.take(), nil)
+	checkStartSawKey(t, "server", st)
+}
+
+// checkStartSawKey: a server tracer's Start saw the request key on every
+// call it started: the request metadata is read before the tracers start,
+// on every protocol. (A client tracer starts before the client middleware
+// that sets the key.)
+func checkStartSawKey(t *testing.T, side string, r *recorder) {
+	t.Helper()
+	if n, k := r.started.Load(), r.withKey.Load(); n == 0 || k != n {
+		t.Errorf("%s tracer's Start saw the request key in %d of %d calls", side, k, n)
+	}
 }
 
 // checkOneCall checks one call's tracer records on both sides: the
