@@ -436,13 +436,17 @@ type connState struct {
 	batchLeft int           // under wmu: workers of the batch not done
 	batchDone chan struct{} // capacity 1: the batch's last worker is done
 	timer     *time.Timer   // the reader's budget timer
+
+	work        chan oooTask  // unbuffered: to an idle worker
+	idleWorkers atomic.Int32  // workers waiting on work
+	done        chan struct{} // closed when the connection closes: idle workers end
 }
 
 // batchBudget is how long a read wake-up waits for the workers it started
 // before it flushes the replies they wrote: long enough for fast handlers
 // to share one write, short enough not to hold up the connection's reading
 // behind a slow one.
-const batchBudget = 100 * time.Microsecond
+const batchBudget = 500 * time.Microsecond
 
 // connHandler is the engine.Handler view of a Server.
 type connHandler Server
@@ -494,6 +498,9 @@ func (h *connHandler) OnDisconnect(ctx context.Context, _ engine.Conn) {
 		// any more: the engine releases it once this returns.
 		st.wmu.Lock()
 		st.closed = true
+		if st.done != nil {
+			close(st.done)
+		}
 		st.wmu.Unlock()
 		if !st.refused {
 			(*Server)(h).conns.Add(-1)
@@ -696,6 +703,8 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 		if st.workers == nil {
 			st.workers = make(chan struct{}, s.opts.connConcurrency)
 			st.batchDone = make(chan struct{}, 1)
+			st.work = make(chan oooTask)
+			st.done = make(chan struct{})
 			st.wmu.Lock()
 			st.gen++
 			st.inBatch, st.batchLeft = true, 0 // this first batch
@@ -709,25 +718,7 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 			gen := st.gen
 			st.batchLeft++
 			st.wmu.Unlock()
-			go func() {
-				defer func() {
-					msg.Reset()
-					messages.Put(msg)
-					st.wmu.Lock()
-					if st.inBatch && st.gen == gen {
-						if st.batchLeft--; st.batchLeft == 0 {
-							select {
-							case st.batchDone <- struct{}{}:
-							default:
-							}
-						}
-					}
-					st.wmu.Unlock()
-					<-st.workers
-					s.ooo.Add(-1)
-				}()
-				s.invoke(st, w, c, m, msg, args, recvSize, gen)
-			}()
+			s.dispatch(st, oooTask{w: w, c: c, m: m, msg: msg, args: args, recvSize: recvSize, gen: gen})
 			return nil
 		default:
 			// At the connection's bound: serve it here, which also stops
@@ -736,6 +727,88 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	}
 	s.invoke(st, w, c, m, msg, args, recvSize, 0)
 	return nil
+}
+
+// oooTask is one out-of-order call handed to a worker.
+type oooTask struct {
+	w        transport.Writer
+	c        codec.Codec
+	m        *method
+	msg      *codec.Message
+	args     any
+	recvSize int
+	gen      uint64
+}
+
+const (
+	// maxIdleWorkers bounds the idle worker goroutines a connection keeps
+	// for its out-of-order calls; workerIdle is how long one waits for
+	// another call before it ends. Reused workers keep their grown stacks.
+	maxIdleWorkers = 64
+	workerIdle     = time.Second
+)
+
+// dispatch hands t to an idle worker of the connection, or to a new one.
+func (s *Server) dispatch(st *connState, t oooTask) {
+	select {
+	case st.work <- t:
+	default:
+		go s.worker(st, t)
+	}
+}
+
+// worker runs out-of-order calls of st until it has been idle for
+// workerIdle or the connection closed.
+func (s *Server) worker(st *connState, t oooTask) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		s.runTask(st, t)
+		if st.idleWorkers.Add(1) > maxIdleWorkers {
+			st.idleWorkers.Add(-1)
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(workerIdle)
+		} else {
+			timer.Reset(workerIdle)
+		}
+		select {
+		case t = <-st.work:
+			st.idleWorkers.Add(-1)
+		case <-timer.C:
+			st.idleWorkers.Add(-1)
+			return
+		case <-st.done:
+			st.idleWorkers.Add(-1)
+			return
+		}
+	}
+}
+
+// runTask runs one out-of-order call and does its batch's accounting.
+func (s *Server) runTask(st *connState, t oooTask) {
+	defer func() {
+		t.msg.Reset()
+		messages.Put(t.msg)
+		st.wmu.Lock()
+		if st.inBatch && st.gen == t.gen {
+			if st.batchLeft--; st.batchLeft == 0 {
+				select {
+				case st.batchDone <- struct{}{}:
+				default:
+				}
+			}
+		}
+		st.wmu.Unlock()
+		<-st.workers
+		s.ooo.Add(-1)
+	}()
+	s.invoke(st, t.w, t.c, t.m, t.msg, t.args, t.recvSize, t.gen)
 }
 
 // invoke runs one decoded call and writes its reply. On the reading
