@@ -248,7 +248,6 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 	s.id = id
 	s.req = f.fields
 	s.ctx, s.stop = context.WithCancelCause(context.Background())
-	s.cancel = func() { s.stop(nil) }
 	if f.end {
 		s.rEOF = true
 		s.remoteDone = true
@@ -256,7 +255,7 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		s.cancel()
+		s.stop(nil)
 		return nil
 	}
 	s.sendWin = c.peerInitWin

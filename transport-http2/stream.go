@@ -71,7 +71,7 @@ type h2stream struct {
 	respHdr stream.Header
 	ctx     context.Context
 	cancel  context.CancelFunc
-	stop    context.CancelCauseFunc // server: cancels ctx with a cause
+	stop    context.CancelCauseFunc // server: cancels ctx (with a cause when the server stops)
 	ended   atomic.Bool             // Close or Reset was called
 
 	// Client side.
@@ -163,7 +163,10 @@ func (s *h2stream) failRecv(err error) {
 
 // finish runs once the stream left the connection's table.
 func (s *h2stream) finish() {
-	if s.cancel != nil {
+	switch {
+	case s.stop != nil:
+		s.stop(nil)
+	case s.cancel != nil:
 		s.cancel()
 	}
 	s.dropWatch()
