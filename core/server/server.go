@@ -302,13 +302,18 @@ func (s *Server) Run() error {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
+	var serveErr error
 	select {
 	case <-sig:
 	case <-s.stopCh:
-	case err := <-s.served:
-		s.served <- err
+	case serveErr = <-s.served:
+		s.served <- serveErr // Stop waits for it
 	}
-	return s.Stop()
+	err := s.Stop()
+	if serveErr != nil {
+		return serveErr // the engine stopped serving by itself
+	}
+	return err
 }
 
 // Stop shuts down gracefully, in this order: tells each registered service
@@ -359,8 +364,13 @@ func (s *Server) Stop() error {
 		if forced || errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("%w: calls or streams were still open after the exit wait (%v)", ErrForcedStop, s.opts.exitWait)
 		}
-		if serr := <-s.served; serr != nil && err == nil && !errors.Is(serr, net.ErrClosed) {
-			err = serr
+		// Serve ends with an error since Stop closed its listener under it
+		// (net.ErrClosed, or EBADF from Netpoll): that is the stop, not a
+		// failure. An engine error that is only about the listener being
+		// closed already is not one either.
+		<-s.served
+		if err != nil && !errors.Is(err, ErrForcedStop) && (errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EBADF)) {
+			err = nil
 		}
 		s.stopErr = err
 		s.unregisterDiag(err)
