@@ -146,7 +146,9 @@ func (sc *serverConn) Shutdown(ctx context.Context) error {
 		case <-c.done:
 		case <-ctx.Done():
 			sc.stopStreams()
-			_ = sc.Close()
+			// Send what the stopped streams' handlers wrote (their
+			// UNAVAILABLE trailers) before closing.
+			c.flushAndClose(errClosedByUser, goAwayFlushTimeout)
 			return ctx.Err()
 		}
 	}

@@ -218,7 +218,15 @@ func (p *muxPool) close() {
 	p.mu.Lock()
 	p.shut = true
 	all := append([]*muxConn(nil), p.retired...)
+	addrs := make([]*muxSlots, 0, len(p.addrs))
 	for _, ss := range p.addrs {
+		addrs = append(addrs, ss)
+	}
+	p.mu.Unlock()
+	// Slots are locked without p.mu: get and adopt hold a slot's lock
+	// while they take p.mu. A slot filled after shut was set closes its
+	// own connection.
+	for _, ss := range addrs {
 		for i := range ss.slots {
 			ss.slots[i].mu.Lock()
 			if mc := ss.slots[i].mc; mc != nil {
@@ -227,7 +235,6 @@ func (p *muxPool) close() {
 			ss.slots[i].mu.Unlock()
 		}
 	}
-	p.mu.Unlock()
 	for _, mc := range all {
 		mc.fail(status.New(status.Canceled, "client closed"))
 	}

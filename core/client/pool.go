@@ -75,6 +75,7 @@ type longPool struct {
 type idleList struct {
 	mu    sync.Mutex
 	conns []*pconn // stack: the last is the most recently used
+	dead  bool     // closeAddr removed the list: put must not add to it
 }
 
 func newLongPool(eng engine.Engine, cfg PoolConfig) *longPool {
@@ -142,7 +143,7 @@ func (p *longPool) closeAddr(addr string) {
 	l := v.(*idleList)
 	l.mu.Lock()
 	conns := l.conns
-	l.conns = nil
+	l.conns, l.dead = nil, true
 	l.mu.Unlock()
 	for _, c := range conns {
 		p.idle.Add(-1)
@@ -172,7 +173,7 @@ func (p *longPool) put(c *pconn) {
 	c.idleFrom = time.Now()
 	l := p.list(c.addr)
 	l.mu.Lock()
-	if len(l.conns) >= p.cfg.MaxIdlePerAddress {
+	if l.dead || len(l.conns) >= p.cfg.MaxIdlePerAddress {
 		l.mu.Unlock()
 		p.idle.Add(-1)
 		_ = c.Close()

@@ -68,6 +68,15 @@ type Server interface {
 	Shutdown(ctx context.Context) error
 }
 
+// AcceptStopper is an optional capability of a [Server] (Std and Netpoll
+// have it): StopAccepting makes it refuse new connections at once, while it
+// goes on serving the open ones until Shutdown, which then returns as
+// usual. A server that must let work finish on its open connections before
+// Shutdown closes the idle ones stops accepting with it first.
+type AcceptStopper interface {
+	StopAccepting()
+}
+
 // ServerParams configures a server.
 type ServerParams struct {
 	// Handler receives the connection events. Required.

@@ -258,6 +258,11 @@ func (r *stdReader) Skip(n int) error {
 // their memory is reused by later reads.
 func (r *stdReader) Release() error {
 	r.lent = false
+	if u := r.c.until.Load(); u != 0 {
+		// A request was read whole: the next one, whose bytes may already
+		// be here, gets a deadline of its own.
+		r.c.until.Store(time.Now().Add(time.Duration(r.c.timeout.Load())).UnixNano())
+	}
 	if r.off == len(r.buf) {
 		// Everything was consumed: start over at the front for free.
 		if cap(r.buf) > stdMaxRetained {
@@ -452,15 +457,30 @@ type stdServer struct {
 	down atomic.Bool   // Shutdown was called; set with mu held
 	done chan struct{} // closed when down becomes true
 
-	mu    sync.Mutex
-	lns   map[net.Listener]struct{}
-	conns map[*stdConn]struct{}
+	mu       sync.Mutex
+	lns      map[net.Listener]struct{}
+	conns    map[*stdConn]struct{}
+	noAccept bool // StopAccepting was called
 
 	serving sync.WaitGroup // Serve loops
 	active  sync.WaitGroup // connection goroutines
 }
 
-var _ Server = (*stdServer)(nil)
+var (
+	_ Server        = (*stdServer)(nil)
+	_ AcceptStopper = (*stdServer)(nil)
+)
+
+// StopAccepting implements AcceptStopper: it closes the listeners (Serve
+// returns nil) and keeps serving the open connections until Shutdown.
+func (s *stdServer) StopAccepting() {
+	s.mu.Lock()
+	s.noAccept = true
+	for ln := range s.lns {
+		_ = ln.Close()
+	}
+	s.mu.Unlock()
+}
 
 // Serve accepts connections on ln until Shutdown and serves each on its own
 // goroutine. It closes ln when it returns. It returns nil after Shutdown
@@ -469,7 +489,7 @@ var _ Server = (*stdServer)(nil)
 // backoff of up to one second. Serve may run for several listeners at once.
 func (s *stdServer) Serve(ln net.Listener) error {
 	s.mu.Lock()
-	if s.down.Load() {
+	if s.down.Load() || s.noAccept {
 		s.mu.Unlock()
 		_ = ln.Close()
 		return nil
@@ -489,7 +509,10 @@ func (s *stdServer) Serve(ln net.Listener) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			if s.down.Load() {
+			s.mu.Lock()
+			stopped := s.noAccept
+			s.mu.Unlock()
+			if s.down.Load() || stopped {
 				return nil
 			}
 			if !isTemporary(err) {

@@ -92,7 +92,8 @@ const DefaultConnConcurrency = 1024
 // multiplexing clients set): each runs on a goroutine of its own and its
 // reply is written when it is done, so a slow call holds up no other. At
 // the bound, the connection's next call runs on its reading goroutine,
-// which stops reading until it is done. n <= 1 serves every connection's
+// which stops reading until it is done (so at most n+1 run at once).
+// n <= 1 serves every connection's
 // calls one after another, in order, and tells clients so (they then do
 // not multiplex). Requests without the flag (Thrift Framed and Buffered,
 // Kitex, TTHeader without it) are always served in order.

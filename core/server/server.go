@@ -343,34 +343,38 @@ func (s *Server) Stop() error {
 			s.deregister(reg)
 		}
 		s.draining.Store(true)
-		ctx, cancel := context.WithTimeout(context.Background(), s.opts.exitWait)
+		start := time.Now()
+		ctx, cancel := context.WithDeadline(context.Background(), start.Add(s.opts.exitWait))
 		defer cancel()
-		// Stop accepting at once. The engine would also close the
-		// connections that look idle, and a connection whose calls run on
-		// workers (out of order) looks idle: let those calls end first.
-		_ = s.ln.Close()
+		// Stop accepting at once, and ask stream connections (HTTP/2) to
+		// go away at once too.
+		if as, ok := eng.(engine.AcceptStopper); ok {
+			as.StopAccepting()
+		}
+		streams := make(chan bool, 1)
+		go func() { streams <- s.shutdownStreams(ctx) }()
+		// The engine would close the connections that look idle, and a
+		// connection whose calls run on workers (out of order) looks idle:
+		// let those calls end first.
 		s.awaitWorkers(ctx)
-		// The engine closes its listener first, then waits for its
-		// connections; stream connections end once their streams do. The
-		// engine waits a little longer than the streams, so that streams
+		workersCut := s.ooo.Load() > 0
+		// The engine waits a little longer than the streams, so that streams
 		// cut at the exit wait end with a status before their connections
 		// close.
-		ectx, ecancel := context.WithTimeout(context.Background(), s.opts.exitWait+stream.StopGrace+50*time.Millisecond)
+		ectx, ecancel := context.WithDeadline(context.Background(), start.Add(s.opts.exitWait+stream.StopGrace+50*time.Millisecond))
 		defer ecancel()
-		shut := make(chan error, 1)
-		go func() { shut <- eng.Shutdown(ectx) }()
-		forced := s.shutdownStreams(ctx)
-		err := <-shut
-		if forced || errors.Is(err, context.DeadlineExceeded) {
+		err := eng.Shutdown(ectx)
+		forced := <-streams
+		if workersCut {
+			// Their connections are closed: they write nothing more. Give
+			// their handlers the grace to return before Stop does.
+			s.awaitWorkers(ectx)
+		}
+		if forced || workersCut || errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("%w: calls or streams were still open after the exit wait (%v)", ErrForcedStop, s.opts.exitWait)
 		}
-		// Serve ends with an error since Stop closed its listener under it
-		// (net.ErrClosed, or EBADF from Netpoll): that is the stop, not a
-		// failure. An engine error that is only about the listener being
-		// closed already is not one either.
-		<-s.served
-		if err != nil && !errors.Is(err, ErrForcedStop) && (errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EBADF)) {
-			err = nil
+		if serr := <-s.served; serr != nil && err == nil && !errors.Is(serr, net.ErrClosed) {
+			err = serr
 		}
 		s.stopErr = err
 		s.unregisterDiag(err)
@@ -428,8 +432,9 @@ type connState struct {
 	codec  codec.Codec
 	remote net.Addr
 
-	refused  bool // a ConnHook refused the connection: it is closed, nothing is read
-	accepted bool // the ConnHooks accepted it: they are told when it closes
+	refused  bool        // a ConnHook refused the connection: it is closed, nothing is read
+	accepted bool        // the ConnHooks accepted it: they are told when it closes
+	conn     engine.Conn // for workers that must close it
 
 	// Out-of-order serving (requests that accept replies in any order run
 	// on goroutines of their own; see serveOne).
@@ -462,7 +467,7 @@ const batchBudget = 500 * time.Microsecond
 type connHandler Server
 
 func (h *connHandler) OnConnect(ctx context.Context, c engine.Conn) context.Context {
-	st := &connState{Context: ctx, remote: c.RemoteAddr()}
+	st := &connState{Context: ctx, remote: c.RemoteAddr(), conn: c}
 	if s := (*Server)(h); s.hasConnHooks() && !s.acceptConn(st) {
 		// Refused: close before reading anything (the engine then calls
 		// no OnRequest, only OnDisconnect).
@@ -800,9 +805,17 @@ func (s *Server) worker(st *connState, t oooTask) {
 	}
 }
 
-// runTask runs one out-of-order call and does its batch's accounting.
+// runTask runs one out-of-order call and does its batch's accounting. A
+// panic outside the handler (a faulty codec or transport writing the
+// reply) closes the connection, as on the reading goroutine.
 func (s *Server) runTask(st *connState, t oooTask) {
 	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("skiff: panic while serving a call", "remote", st.remote, "panic", p, "stack", string(debug.Stack()))
+			if st.conn != nil {
+				_ = st.conn.Close()
+			}
+		}
 		t.msg.Reset()
 		messages.Put(t.msg)
 		st.wmu.Lock()
@@ -867,18 +880,7 @@ func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *met
 				replyErr = nil // a business error the protocol carries in its header
 			}
 		}
-		st.wmu.Lock()
-		if !st.closed {
-			before := w.MallocLen()
-			s.reply(st, w, c, msg, replyErr, mh != nil)
-			ci.Stats.SendSize = w.MallocLen() - before
-			if gen != 0 && !(st.inBatch && st.gen == gen) {
-				if ferr := w.Flush(); ferr != nil {
-					s.log.Debug("skiff: flush reply failed", "method", msg.Method, "remote", st.remote, "err", ferr)
-				}
-			}
-		}
-		st.wmu.Unlock()
+		ci.Stats.SendSize = s.writeReply(st, w, c, msg, replyErr, mh != nil, gen)
 	}
 	s.finishCall(ci, hctx, err)
 	if cancel != nil {
@@ -888,11 +890,31 @@ func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *met
 	recycle(result)
 }
 
+// writeReply writes a call's reply under the connection's write lock and
+// returns its size. A worker of batch gen flushes it unless the reading
+// goroutine still waits for that batch (it flushes the batch).
+func (s *Server) writeReply(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error, metaReady bool, gen uint64) int {
+	st.wmu.Lock()
+	defer st.wmu.Unlock() // a codec may panic: never leave the lock held
+	if st.closed {
+		return 0
+	}
+	before := w.MallocLen()
+	s.reply(st, w, c, msg, err, metaReady)
+	n := w.MallocLen() - before
+	if gen != 0 && !(st.inBatch && st.gen == gen) {
+		if ferr := w.Flush(); ferr != nil {
+			s.log.Debug("skiff: flush reply failed", "method", msg.Method, "remote", st.remote, "err", ferr)
+		}
+	}
+	return n
+}
+
 // replyLocked is reply under the connection's write lock.
 func (s *Server) replyLocked(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error, metaReady bool) {
 	st.wmu.Lock()
+	defer st.wmu.Unlock()
 	s.reply(st, w, c, msg, err, metaReady)
-	st.wmu.Unlock()
 }
 
 // recycle hands v back to its generated code for reuse, if it allows.
