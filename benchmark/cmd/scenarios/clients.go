@@ -188,14 +188,29 @@ func recommendedPolicy() retry.Policy {
 		BackupDelay:      5 * time.Millisecond, // until 20 latencies are known
 		Codes:            []status.Code{status.Unavailable},
 		Circuit:          &retry.Circuit{ErrorRate: 0.5, Window: 2 * time.Second},
+		Budget:           retry.Budget{Ratio: 0.1, MinPerSecond: 2, Burst: max(budgetBurst, 10)},
 	}
+}
+
+// budgetBurst, when set (flag -budget-burst), replaces the retry budget's
+// burst of skiff-recommended.
+var budgetBurst float64
+
+// p2cDecay, when set (flag -p2c-decay), replaces P2C's decay time.
+var p2cDecay time.Duration
+
+func p2cOptions() []loadbalance.P2COption {
+	if p2cDecay > 0 {
+		return []loadbalance.P2COption{loadbalance.WithDecay(p2cDecay)}
+	}
+	return nil
 }
 
 func buildSkiffRecommended(addrs []string, at *attempts) (caller, error) {
 	r := retry.New(retry.WithIdempotent("Echo"), retry.WithMethodPolicy("Echo", recommendedPolicy()))
 	d := loadbalance.NewOutlierDetector()
 	opts := append(skiffOptions(addrs, at),
-		skiffclient.WithLoadBalancer(loadbalance.NewP2C()), d.Option(), skiffclient.WithSuite(r))
+		skiffclient.WithLoadBalancer(loadbalance.NewP2C(p2cOptions()...)), d.Option(), skiffclient.WithSuite(r))
 	cli, err := skiffclient.New(echo.ServiceInfo(), opts...)
 	if err != nil {
 		return nil, err

@@ -197,12 +197,13 @@ func runScenario(sc scenario, cfg config, rate int, cpus string) (result, error)
 		Measures: map[string]float64{}, ClientStats: cli.stats(), Errors: map[string]int{},
 		ClientCPUus: float64(clientCPU.Microseconds()) / float64(n), ServerCPUus: float64(serverCPU.Microseconds()) / float64(n),
 		OtherLoad: max(0, float64(busy-clientCPU-serverCPU)/float64(wall))}
-	for _, p := range res.Phases {
-		res.LagP99us = max(res.LagP99us, p.LagP99u)
-	}
+
 	res.Phases["healthy"] = phase(recs, tl.warm, tl.eventStart())
 	res.Phases["event"] = phase(recs, tl.eventStart(), tl.eventEnd())
 	res.Phases["after"] = phase(recs, tl.eventEnd(), tl.end())
+	for _, p := range res.Phases {
+		res.LagP99us = max(res.LagP99us, p.LagP99u)
+	}
 	for _, r := range recs {
 		if r.err != nil && r.start >= tl.warm {
 			res.Errors[errorKind(r.err)]++
