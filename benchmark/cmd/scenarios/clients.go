@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -109,6 +110,9 @@ var configs = []config{
 	{Name: "skiff-recommended", Framework: "skiff",
 		Desc:  "recommended policy: retry.Recommended() for Echo (idempotent: failure retry of timeouts, lost connections, Unavailable + backup request at p95, 3 attempts, default 10 % budget, retry circuit at 50 % over 2 s) + loadbalance.NewP2C() + loadbalance.NewOutlierDetector()",
 		build: buildSkiffRecommended},
+	{Name: "skiff-rec+breaker", Framework: "skiff",
+		Desc:  "skiff-recommended plus breaker's instance level with its defaults (50 % errors over 10 s, 200 samples, open 5 s), which the recommendation leaves out",
+		build: buildSkiffRecBreaker},
 	{Name: "kitex-plain", Framework: "kitex",
 		Desc:  "Kitex defaults: weighted random, no retry, no breaker",
 		build: kitexBuilder(nil)},
@@ -188,7 +192,7 @@ func recommendedPolicy() retry.Policy {
 		BackupDelay:      5 * time.Millisecond, // until 20 latencies are known
 		Codes:            []status.Code{status.Unavailable},
 		Circuit:          &retry.Circuit{ErrorRate: 0.5, Window: 2 * time.Second},
-		Budget:           retry.Budget{Ratio: 0.1, MinPerSecond: 2, Burst: max(budgetBurst, 10)},
+		Budget:           retry.Budget{Burst: budgetBurst}, // 0: the default budget
 	}
 }
 
@@ -216,6 +220,20 @@ func buildSkiffRecommended(addrs []string, at *attempts) (caller, error) {
 		return nil, err
 	}
 	return &skiffCaller{cli: cli, stub: echo.NewClient(cli), retry: r, detect: d}, nil
+}
+
+func buildSkiffRecBreaker(addrs []string, at *attempts) (caller, error) {
+	r := retry.New(retry.WithIdempotent("Echo"), retry.WithMethodPolicy("Echo", recommendedPolicy()))
+	d := loadbalance.NewOutlierDetector()
+	b := breaker.NewSuite(breaker.WithLogger(slog.New(slog.DiscardHandler)))
+	opts := append(skiffOptions(addrs, at),
+		skiffclient.WithLoadBalancer(loadbalance.NewP2C(p2cOptions()...)), d.Option(),
+		skiffclient.WithBalancerWrapper(b.WrapBalancer), skiffclient.WithSuite(r))
+	cli, err := skiffclient.New(echo.ServiceInfo(), opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &skiffCaller{cli: cli, stub: echo.NewClient(cli), retry: r, detect: d, brk: b}, nil
 }
 
 func (c *skiffCaller) call(ctx context.Context, seq int64) error {

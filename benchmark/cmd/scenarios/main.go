@@ -36,7 +36,7 @@ func main() {
 	failure := flag.Duration("failure", 5*time.Second, "length of the total failure")
 	cpus := flag.String("instance-cpu", "", "taskset CPU list for the instances (empty: not pinned)")
 	noisy := flag.Int("noisy-retries", 1, "run a scenario again when its schedule lag p99 exceeded -noisy-lag (CPU starvation); keep the quietest")
-	noisyLag := flag.Duration("noisy-lag", 20*time.Millisecond, "schedule lag p99 above which a run counts as noisy")
+	noisyLag := flag.Duration("noisy-lag", 50*time.Millisecond, "schedule lag p99 above which a run counts as noisy")
 	out := flag.String("out", "results", "output directory (scenarios.md and scenarios.json)")
 	flag.DurationVar(&p2cDecay, "p2c-decay", 0, "P2C decay time of skiff-recommended (0: loadbalance.DefaultDecay)")
 	flag.Float64Var(&budgetBurst, "budget-burst", 0, "retry budget burst of skiff-recommended (0: retry.DefaultBudget's)")
