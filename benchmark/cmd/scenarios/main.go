@@ -4,9 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cloudwego/kitex/pkg/klog"
@@ -40,7 +43,11 @@ func main() {
 	out := flag.String("out", "results", "output directory (scenarios.md and scenarios.json)")
 	flag.DurationVar(&p2cDecay, "p2c-decay", 0, "P2C decay time of skiff-recommended (0: loadbalance.DefaultDecay)")
 	flag.Float64Var(&budgetBurst, "budget-burst", 0, "retry budget burst of skiff-recommended (0: retry.DefaultBudget's)")
+	niceN := flag.Int("nice", 0, "run the driver and the instances under nice -n N (negative: higher CPU priority, needs root; for a machine busy with other work)")
 	flag.Parse()
+	if *niceN != 0 && os.Getenv("SCENARIOS_NICE") == "" {
+		renice(*niceN)
+	}
 
 	var sel []config
 	for _, n := range strings.Split(*cfgList, ",") {
@@ -69,7 +76,7 @@ func main() {
 
 	rep := report{Date: time.Now().UTC().Format(time.RFC3339), Rate: *rate, Instances: 5,
 		Handler: handlerDelay.String(), Timeout: rpcTimeout.String(), GoVersion: runtime.Version(),
-		CPUs: runtime.NumCPU(), InstanceCPU: *cpus, Configs: sel, Scenarios: scs, Load: loadAvg()}
+		CPUs: runtime.NumCPU(), InstanceCPU: *cpus, Nice: os.Getenv("SCENARIOS_NICE"), Configs: sel, Scenarios: scs, Load: loadAvg()}
 	for _, sc := range scs {
 		for _, cfg := range sel {
 			fmt.Fprintf(os.Stderr, "scenarios: %s / %s ...\n", sc.Name, cfg.Name)
@@ -119,4 +126,20 @@ func loadAvg() string {
 		return ""
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// renice runs this command again under `nice -n n` (the instances inherit
+// the niceness), marking the environment so it happens once.
+func renice(n int) {
+	nice, err := exec.LookPath("nice")
+	if err != nil {
+		fatalf("-nice: %v", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fatalf("-nice: %v", err)
+	}
+	args := append([]string{"nice", "-n", strconv.Itoa(n), self}, os.Args[1:]...)
+	env := append(os.Environ(), "SCENARIOS_NICE="+strconv.Itoa(n))
+	fatalf("-nice: %v", syscall.Exec(nice, args, env))
 }

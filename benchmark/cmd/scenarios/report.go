@@ -16,6 +16,7 @@ type report struct {
 	GoVersion   string     `json:"go_version"`
 	CPUs        int        `json:"cpus"`
 	InstanceCPU string     `json:"instance_cpu,omitempty"`
+	Nice        string     `json:"nice,omitempty"`
 	Load        string     `json:"load_average_before"`
 	LoadAfter   string     `json:"load_average_after"`
 	Configs     []config   `json:"configs"`
@@ -43,6 +44,9 @@ func (r *report) markdown() string {
 		"list of the 5 addresses (`client.WithHostPorts` in both frameworks), TTHeader framed Thrift. "+
 		"%d CPUs, %s; load average %s before, %s after (the machine is shared).\n\n",
 		r.Date, r.Instances, r.Handler, r.Rate, r.Timeout, r.CPUs, r.GoVersion, r.Load, r.LoadAfter)
+	if r.Nice != "" {
+		p("Driver and instances ran under `nice -n %s`.\n\n", r.Nice)
+	}
 	p("Each scenario: 1 s warm-up (not counted), 3 s healthy (the baseline), the fault, 3 s after. " +
 		"Latency is measured from the start of each call; `lag` is how late the open loop started calls " +
 		"(p99, a sign of CPU contention on the client).\n\n")
@@ -134,7 +138,8 @@ func summary(res *result) string {
 	var s string
 	switch res.Scenario {
 	case "slow":
-		s = fmt.Sprintf("p99 %.1f→%.1f ms (%.2fx)", res.Phases["healthy"].P99us/1000, res.Phases["event"].P99us/1000, m["p99_ratio"])
+		s = fmt.Sprintf("p99 %.1f→%.1f ms (%.2fx); > 5 ms: %.1f→%.1f %%", res.Phases["healthy"].P99us/1000, res.Phases["event"].P99us/1000, m["p99_ratio"],
+			100*res.Phases["healthy"].Over5ms, 100*res.Phases["event"].Over5ms)
 	case "killed":
 		s = fmt.Sprintf("%.0f errors, %.0f attempts to the dead", m["errors"], m["dead_attempts_after_1s"])
 	case "frozen":

@@ -115,6 +115,8 @@ type phaseResult struct {
 	P999us  float64 `json:"p999_us"`
 	MaxUs   float64 `json:"max_us"`
 	LagP99u float64 `json:"schedule_lag_p99_us"`
+	// Over5ms is the share of calls that took more than 5 ms.
+	Over5ms float64 `json:"over_5ms"`
 }
 
 type secondResult struct {
@@ -275,5 +277,7 @@ func phase(recs []record, from, to time.Duration) phaseResult {
 	q := func(s []time.Duration, f float64) time.Duration { return s[min(int(f*float64(len(s))), len(s)-1)] }
 	p.P50us, p.P99us, p.P999us, p.MaxUs = us(q(lats, 0.5)), us(q(lats, 0.99)), us(q(lats, 0.999)), us(lats[len(lats)-1])
 	p.LagP99u = us(q(lags, 0.99))
+	over, _ := slices.BinarySearch(lats, 5*time.Millisecond+1)
+	p.Over5ms = float64(len(lats)-over) / float64(len(lats))
 	return p
 }
