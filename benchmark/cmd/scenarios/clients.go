@@ -105,10 +105,10 @@ type config struct {
 
 var configs = []config{
 	{Name: "skiff-plain", Framework: "skiff",
-		Desc:  "core defaults: smooth weighted round robin, no retry policy (core still retries unsent requests once), no breaker",
+		Desc:  "core defaults: smooth weighted round robin, no retry policy (core itself balances a call whose connection is refused once more), no breaker",
 		build: buildSkiffPlain},
 	{Name: "skiff-recommended", Framework: "skiff",
-		Desc:  "recommended policy: retry.Recommended() for Echo (idempotent: failure retry of timeouts, lost connections, Unavailable + backup request at p95, 3 attempts, default 10 % budget, retry circuit at 50 % over 2 s) + loadbalance.NewP2C() + loadbalance.NewOutlierDetector()",
+		Desc:  "the recommended policy: Echo marked idempotent, retry.Policy{BackupPercentile: 0.95, Codes: [Unavailable], Circuit: 50 % over 2 s} (mixed: backup request at the p95 of recent latency + failure retry of timeouts, lost connections and Unavailable; 3 attempts; the default budget, 10 % + 2/s) + loadbalance.NewP2C() + loadbalance.NewOutlierDetector(), all with their defaults otherwise",
 		build: buildSkiffRecommended},
 	{Name: "skiff-rec+breaker", Framework: "skiff",
 		Desc:  "skiff-recommended plus breaker's instance level with its defaults (50 % errors over 10 s, 200 samples, open 5 s), which the recommendation leaves out",
@@ -117,26 +117,31 @@ var configs = []config{
 		Desc:  "Kitex defaults: weighted random, no retry, no breaker",
 		build: kitexBuilder(nil)},
 	{Name: "kitex-failure", Framework: "kitex",
-		Desc: "failure retry (2 retries, timeouts and every error, default retry breaker at 10 %) + circuitbreak.NewCBSuite (service and instance breakers)",
+		Desc: "failure retry (2 retries, timeouts and every error, default retry breaker at 10 %) + Kitex's instance circuit breaker (circuitbreak.NewCBSuite(...).InstanceCBMW())",
 		build: kitexBuilder(func() []kclient.Option {
 			fp := kretry.NewFailurePolicyWithResultRetry(kretry.AllErrorRetry())
 			return []kclient.Option{kclient.WithFailureRetry(fp), kitexCB()}
 		})},
 	{Name: "kitex-backup", Framework: "kitex",
-		Desc: "backup request after 2 ms (about the healthy p95; Kitex takes whole ms) + circuitbreak.NewCBSuite",
+		Desc: "backup request after 2 ms (about the healthy p95; Kitex takes whole ms) + instance circuit breaker",
 		build: kitexBuilder(func() []kclient.Option {
 			return []kclient.Option{kclient.WithBackupRequest(kretry.NewBackupPolicy(2)), kitexCB()}
 		})},
 	{Name: "kitex-mixed", Framework: "kitex",
-		Desc: "mixed retry (backup after 2 ms + failure retry of every error, 2 retries, retry breaker at 10 %) + circuitbreak.NewCBSuite: the closest to Skiff's recommended policy",
+		Desc: "mixed retry (backup after 2 ms + failure retry of every error, 2 retries, retry breaker at 10 %) + instance circuit breaker: the closest to Skiff's recommended policy",
 		build: kitexBuilder(func() []kclient.Option {
 			mp := kretry.NewMixedPolicyWithResultRetry(2, kretry.AllErrorRetry())
 			return []kclient.Option{kclient.WithMixedRetry(mp), kitexCB()}
 		})},
 }
 
+// kitexCB is Kitex's instance-level circuit breaker alone (its defaults:
+// 50 % errors over at least 200 calls in 10 s), the closest to what Skiff's
+// recommended policy has; client.WithCircuitBreaker would add the service
+// level too. It comes before the attempt counter, so its rejections are not
+// counted as attempts.
 func kitexCB() kclient.Option {
-	return kclient.WithCircuitBreaker(circuitbreak.NewCBSuite(circuitbreak.RPCInfo2Key))
+	return kclient.WithInstanceMW(circuitbreak.NewCBSuite(circuitbreak.RPCInfo2Key).InstanceCBMW())
 }
 
 // --- Skiff ---
@@ -288,6 +293,11 @@ func kitexBuilder(extra func() []kclient.Option) func([]string, *attempts) (call
 			kclient.WithLongConnection(connpool.IdleConfig{
 				MaxIdlePerAddress: 64, MaxIdleGlobal: 512, MaxIdleTimeout: time.Minute,
 			}),
+		}
+		if extra != nil {
+			opts = append(opts, extra()...)
+		}
+		opts = append(opts,
 			kclient.WithInstanceMW(func(next kendpoint.Endpoint) kendpoint.Endpoint {
 				return func(ctx context.Context, req, resp any) error {
 					row, b := -1, 0
@@ -298,11 +308,7 @@ func kitexBuilder(extra func() []kclient.Option) func([]string, *attempts) (call
 					at.end(row, b, err)
 					return err
 				}
-			}),
-		}
-		if extra != nil {
-			opts = append(opts, extra()...)
-		}
+			}))
 		cli, err := kechosvc.NewClient("EchoService", opts...)
 		if err != nil {
 			return nil, err
