@@ -78,7 +78,9 @@ func WithP2CClassifier(f func(error) Outcome) P2COption {
 // plus one. The estimate is an exponentially weighted moving average in
 // time (see [WithDecay]) that jumps at once to any sample above it (the
 // peak), so a slowing instance is avoided after its first slow reply and
-// trusted again only gradually. It drifts towards zero while an instance
+// trusted again only gradually (each sample weighs at least 1/16, so a
+// busy instance's estimate follows its last few dozen replies whatever the
+// decay time). It drifts towards zero while an instance
 // gets no calls, so an instance once slow is tried again now and then.
 // Failed attempts count as at least [WithFailurePenalty]; canceled ones
 // (the loser of a backup request) give no sample.
