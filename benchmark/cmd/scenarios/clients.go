@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -108,7 +109,7 @@ var configs = []config{
 		Desc:  "core defaults: smooth weighted round robin, no retry policy (core itself balances a call whose connection is refused once more), no breaker",
 		build: buildSkiffPlain},
 	{Name: "skiff-recommended", Framework: "skiff",
-		Desc:  "the recommended policy: Echo marked idempotent, retry.Policy{BackupPercentile: 0.95, Codes: [Unavailable], Circuit: 50 % over 2 s} (mixed: backup request at the p95 of recent latency + failure retry of timeouts, lost connections and Unavailable; 3 attempts; the default budget, 10 % + 2/s) + loadbalance.NewP2C() + loadbalance.NewOutlierDetector(), all with their defaults otherwise",
+		Desc:  "the recommended policy: Echo marked idempotent, retry.Policy{BackupPercentile: 0.95, Codes: [Unavailable], Circuit: 50 % over 2 s} (mixed: backup request at the p95 of recent latency + failure retry of timeouts, lost connections and Unavailable; 3 attempts; budget 10 % + 2/s, burst 100) + loadbalance.NewP2C() + loadbalance.NewOutlierDetector(), all with their defaults otherwise",
 		build: buildSkiffRecommended},
 	{Name: "skiff-rec+breaker", Framework: "skiff",
 		Desc:  "skiff-recommended plus breaker's instance level with its defaults (50 % errors over 10 s, 200 samples, open 5 s), which the recommendation leaves out",
@@ -187,9 +188,9 @@ func buildSkiffPlain(addrs []string, at *attempts) (caller, error) {
 // recommendedPolicy is the retry policy the retry module's README
 // recommends for idempotent methods: mixed (a backup request at the p95 of
 // recent latency, and failure retry of timeouts, lost connections and
-// Unavailable), 3 attempts, the default budget (10 % of calls + 2/s), and
-// a retry circuit that stops retries while half the attempts of the last
-// 2 s failed.
+// Unavailable), 3 attempts, a budget of 10 % of calls + 2/s with a burst
+// of 100, and a retry circuit that stops retries while half the attempts
+// of the last 2 s failed.
 func recommendedPolicy() retry.Policy {
 	return retry.Policy{
 		MaxAttempts:      3,
@@ -197,7 +198,10 @@ func recommendedPolicy() retry.Policy {
 		BackupDelay:      5 * time.Millisecond, // until 20 latencies are known
 		Codes:            []status.Code{status.Unavailable},
 		Circuit:          &retry.Circuit{ErrorRate: 0.5, Window: 2 * time.Second},
-		Budget:           retry.Budget{Burst: budgetBurst}, // 0: the default budget
+		// The default ratio and minimum rate (10 % + 2/s), with room for a
+		// burst of 100: hedges at p95 spend about half of the ratio, and
+		// a burst of 10 left a lost connection's retry without a token.
+		Budget: retry.Budget{Burst: cmp.Or(budgetBurst, 100)},
 	}
 }
 

@@ -42,7 +42,8 @@ func main() {
 	noisyLag := flag.Duration("noisy-lag", 50*time.Millisecond, "schedule lag p99 above which a run counts as noisy")
 	out := flag.String("out", "results", "output directory (scenarios.md and scenarios.json)")
 	flag.DurationVar(&p2cDecay, "p2c-decay", 0, "P2C decay time of skiff-recommended (0: loadbalance.DefaultDecay)")
-	flag.Float64Var(&budgetBurst, "budget-burst", 0, "retry budget burst of skiff-recommended (0: retry.DefaultBudget's)")
+	flag.Float64Var(&budgetBurst, "budget-burst", 0, "retry budget burst of skiff-recommended (0: the recommended 100)")
+	merge := flag.Bool("merge", false, "merge into the existing -out/scenarios.json: replace the results of the scenarios and configurations run now, keep the others")
 	niceN := flag.Int("nice", 0, "run the driver and the instances under nice -n N (negative: higher CPU priority, needs root; for a machine busy with other work)")
 	flag.Parse()
 	if *niceN != 0 && os.Getenv("SCENARIOS_NICE") == "" {
@@ -97,10 +98,18 @@ func main() {
 			}
 			fmt.Fprintf(os.Stderr, "scenarios: %s / %s: %s %v errors=%v\n", sc.Name, cfg.Name, res.Verdict, res.Measures, res.Errors)
 			fmt.Fprintf(os.Stderr, "scenarios:   lag p99 %.1f ms, other load %.2f CPUs, runs %d\n", res.LagP99us/1000, res.OtherLoad, res.Runs)
+			res.Date = time.Now().UTC().Format(time.RFC3339)
 			rep.Results = append(rep.Results, res)
 		}
 	}
 	rep.LoadAfter = loadAvg()
+	if *merge {
+		old, err := readReport(filepath.Join(*out, "scenarios.json"))
+		if err != nil {
+			fatalf("-merge: %v", err)
+		}
+		rep = old.merged(rep)
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fatalf("%v", err)
 	}

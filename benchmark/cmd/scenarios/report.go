@@ -4,8 +4,65 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
+
+// readReport reads a report written by an earlier run.
+func readReport(path string) (*report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// merged is r with the results of the newer run n replacing its own for
+// the same scenario and configuration; configurations and scenarios new
+// in n are added. The descriptions of configurations come from n.
+func (r *report) merged(n report) report {
+	out := *r
+	out.Results = nil
+	for _, res := range r.Results {
+		if n.find(res.Scenario, res.Config) == nil {
+			out.Results = append(out.Results, res)
+		}
+	}
+	out.Results = append(out.Results, n.Results...)
+	out.Configs = nil
+	for _, c := range r.Configs {
+		for _, nc := range n.Configs {
+			if nc.Name == c.Name {
+				c = nc
+			}
+		}
+		out.Configs = append(out.Configs, c)
+	}
+	for _, nc := range n.Configs {
+		if !slices.ContainsFunc(out.Configs, func(c config) bool { return c.Name == nc.Name }) {
+			out.Configs = append(out.Configs, nc)
+		}
+	}
+	for _, ns := range n.Scenarios {
+		if !slices.ContainsFunc(out.Scenarios, func(s scenario) bool { return s.Name == ns.Name }) {
+			out.Scenarios = append(out.Scenarios, ns)
+		}
+	}
+	out.Merged = append(out.Merged, fmt.Sprintf("%s: %s", n.Date, strings.Join(n.configNames(), ", ")))
+	return out
+}
+
+func (r *report) configNames() []string {
+	var s []string
+	for _, c := range r.Configs {
+		s = append(s, c.Name)
+	}
+	return s
+}
 
 type report struct {
 	Date        string     `json:"date"`
@@ -22,6 +79,8 @@ type report struct {
 	Configs     []config   `json:"configs"`
 	Scenarios   []scenario `json:"scenarios"`
 	Results     []result   `json:"results"`
+	// Merged lists later runs merged in (-merge): when, which configurations.
+	Merged []string `json:"merged,omitempty"`
 }
 
 func (r *report) write(jsonPath, mdPath string) error {
@@ -44,6 +103,10 @@ func (r *report) markdown() string {
 		"list of the 5 addresses (`client.WithHostPorts` in both frameworks), TTHeader framed Thrift. "+
 		"%d CPUs, %s; load average %s before, %s after (the machine is shared).\n\n",
 		r.Date, r.Instances, r.Handler, r.Rate, r.Timeout, r.CPUs, r.GoVersion, r.Load, r.LoadAfter)
+	for _, m := range r.Merged {
+		p("Results of a later run merged in (`-merge`), replacing this run's for the same configurations: %s. "+
+			"Each result's own date is in the JSON.\n\n", m)
+	}
 	if r.Nice != "" {
 		p("Driver and instances ran under `nice -n %s`.\n\n", r.Nice)
 	}

@@ -81,6 +81,7 @@ type record struct {
 
 // result is one scenario under one configuration.
 type result struct {
+	Date     string                 `json:"date"`
 	Scenario string                 `json:"scenario"`
 	Config   string                 `json:"config"`
 	Phases   map[string]phaseResult `json:"phases"`
