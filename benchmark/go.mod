@@ -60,12 +60,16 @@ require (
 	github.com/klauspost/cpuid/v2 v2.2.9 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180228061459-e0a39a4cb421 // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
+	github.com/skiffrpc/skiff/breaker v0.0.0
 	github.com/skiffrpc/skiff/codec-grpc v0.0.0
 	github.com/skiffrpc/skiff/codec-protobuf v0.0.0
 	github.com/skiffrpc/skiff/codec-thrift v0.0.0
+	github.com/skiffrpc/skiff/loadbalance v0.0.0
 	github.com/skiffrpc/skiff/otel v0.0.0
+	github.com/skiffrpc/skiff/retry v0.0.0
 	github.com/skiffrpc/skiff/transport-http2 v0.0.0
 	github.com/skiffrpc/skiff/transport-ttheader v0.0.0
+	github.com/sony/gobreaker/v2 v2.4.0 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/tidwall/gjson v1.17.3 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
@@ -107,3 +111,9 @@ replace github.com/skiffrpc/skiff/codec-grpc => ../codec-grpc
 replace github.com/skiffrpc/skiff/limiter => ../limiter
 
 replace github.com/skiffrpc/skiff/otel => ../otel
+
+replace github.com/skiffrpc/skiff/retry => ../retry
+
+replace github.com/skiffrpc/skiff/loadbalance => ../loadbalance
+
+replace github.com/skiffrpc/skiff/breaker => ../breaker

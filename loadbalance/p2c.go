@@ -78,7 +78,9 @@ func WithP2CClassifier(f func(error) Outcome) P2COption {
 // plus one. The estimate is an exponentially weighted moving average in
 // time (see [WithDecay]) that jumps at once to any sample above it (the
 // peak), so a slowing instance is avoided after its first slow reply and
-// trusted again only gradually. It drifts towards zero while an instance
+// trusted again only gradually (each sample weighs at least 1/16, so a
+// busy instance's estimate follows its last few dozen replies whatever the
+// decay time). It drifts towards zero while an instance
 // gets no calls, so an instance once slow is tried again now and then.
 // Failed attempts count as at least [WithFailurePenalty]; canceled ones
 // (the loser of a backup request) give no sample.
@@ -100,6 +102,16 @@ func NewP2C(opts ...P2COption) lb.Balancer {
 	}
 	return &p2c{cfg: c, epoch: time.Now()}
 }
+
+// sampleKeep bounds how much of the estimate a new sample keeps: each
+// sample weighs at least 1/16, so an instance that answers many calls has
+// an estimate that follows its last few dozen replies whatever the decay
+// time. Without it, at thousands of calls a second, one timeout counted as
+// the failure penalty (1 s) would outweigh the next hundreds of 1 ms
+// replies for about a minute (the decay time constant times ln(1000)), and
+// a client-side stall that times out calls on most instances would send
+// nearly all traffic to the one that escaped, slow or not.
+const sampleKeep = 1 - 1.0/16
 
 // clockGrain is how far behind the latest Done the clock picks read may
 // be: far below any decay time constant that makes sense.
@@ -221,6 +233,7 @@ func (p *p2cPicker) Done(_ context.Context, in discovery.Instance, info lb.DoneI
 		if el := now - pe.stamp.Load(); el > 0 {
 			w = decayFactor(float64(el), b.cfg.decay)
 		}
+		w = min(w, sampleKeep) // a busy instance follows its recent replies
 		if e *= w; rtt < e {
 			e += rtt * (1 - w)
 		} else {

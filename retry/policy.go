@@ -100,12 +100,14 @@ const DefaultBackupDelay = 10 * time.Millisecond
 // service and method. Requests that were not sent are retried without a
 // token: they cost the servers nothing.
 type Budget struct {
-	// Ratio is the share of calls that may be retried (default 0.1).
+	// Ratio is the share of calls that may be retried (0: the default,
+	// 0.1; negative: none, only MinPerSecond).
 	Ratio float64
 	// MinPerSecond is the retries allowed every second whatever the
-	// traffic, so a method with few calls can still retry (default 2).
+	// traffic, so a method with few calls can still retry (0: the
+	// default, 2; negative: none).
 	MinPerSecond float64
-	// Burst is the most tokens saved up (default 10).
+	// Burst is the most tokens saved up (0: the default, 10; at least 1).
 	Burst float64
 	// Off turns the budget off: only the attempt count bounds retries.
 	Off bool
@@ -206,11 +208,26 @@ func normalize(p Policy) *policy {
 	}
 	n.Codes = append([]status.Code(nil), p.Codes...)
 	if !n.Budget.Off {
-		if n.Budget.Ratio <= 0 && n.Budget.MinPerSecond <= 0 && n.Budget.Burst <= 0 {
-			n.Budget = DefaultBudget
+		// Each field left at zero takes its default, as the fields' docs
+		// say; a negative Ratio or MinPerSecond means none.
+		b := &n.Budget
+		switch {
+		case b.Ratio == 0:
+			b.Ratio = DefaultBudget.Ratio
+		case b.Ratio < 0:
+			b.Ratio = 0
 		}
-		if n.Budget.Burst < 1 {
-			n.Budget.Burst = 1
+		switch {
+		case b.MinPerSecond == 0:
+			b.MinPerSecond = DefaultBudget.MinPerSecond
+		case b.MinPerSecond < 0:
+			b.MinPerSecond = 0
+		}
+		if b.Burst == 0 {
+			b.Burst = DefaultBudget.Burst
+		}
+		if b.Burst < 1 {
+			b.Burst = 1
 		}
 	}
 	if p.Circuit != nil {

@@ -140,4 +140,11 @@ func TestNormalize(t *testing.T) {
 	if p := normalize(Policy{}); p.MaxAttempts != DefaultAttempts || p.backup {
 		t.Fatalf("%+v", p)
 	}
+	// A budget that sets one field keeps the defaults of the others.
+	if b := normalize(Policy{Budget: Budget{Burst: 100}}).Budget; b != (Budget{Ratio: 0.1, MinPerSecond: 2, Burst: 100}) {
+		t.Fatalf("Budget{Burst: 100} became %+v", b)
+	}
+	if b := normalize(Policy{Budget: Budget{Ratio: -1, MinPerSecond: 5}}).Budget; b != (Budget{MinPerSecond: 5, Burst: 10}) {
+		t.Fatalf("Budget{Ratio: -1, MinPerSecond: 5} became %+v", b)
+	}
 }
