@@ -607,3 +607,12 @@ func (c *tconn) remove(s *tstream) bool {
 	}
 	return true
 }
+
+// ResetException returns the rst frame's exception type and message, and
+// false when it had none. Stream codecs use it through an interface.
+func (e *ResetError) ResetException() (typeID int32, msg string, ok bool) {
+	if e.Exception == nil {
+		return 0, "", false
+	}
+	return e.Exception.TypeID, e.Exception.Message, true
+}
