@@ -1,0 +1,182 @@
+package ttstream_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/metainfo"
+	"github.com/skiffrpc/skiff/core/server"
+	"github.com/skiffrpc/skiff/core/service"
+	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/stream"
+	se "github.com/skiffrpc/skiff/tests/ttstream/skiff_gen/streamecho"
+)
+
+// streamImpl is the Skiff side of StreamService.
+type streamImpl interface {
+	Bidi(ctx context.Context, s stream.BidiStreamingServer[se.EchoRequest, se.EchoResponse]) error
+	Collect(ctx context.Context, s stream.ClientStreamingServer[se.EchoRequest, se.EchoResponse]) error
+	Spread(ctx context.Context, req *se.EchoRequest, s stream.ServerStreamingServer[se.EchoResponse]) error
+}
+
+// serviceInfo describes StreamService with its streaming modes.
+func serviceInfo() *service.Info {
+	return &service.Info{
+		Name:        "StreamService",
+		HandlerType: (*streamImpl)(nil),
+		Codec:       "thrift",
+		Methods: map[string]*service.MethodInfo{
+			"Bidi":    {Name: "Bidi", Handler: bidiHandler, StreamingMode: service.StreamingBidi},
+			"Collect": {Name: "Collect", Handler: collectHandler, StreamingMode: service.StreamingClient},
+			"Spread":  {Name: "Spread", Handler: spreadHandler, StreamingMode: service.StreamingServer},
+		},
+	}
+}
+
+func serverStream(args any) (stream.ServerStream, error) {
+	ss, ok := args.(stream.ServerStream)
+	if !ok {
+		return nil, status.New(status.Unimplemented, "StreamService streams: call it over a streaming transport")
+	}
+	return ss, nil
+}
+
+func bidiHandler(_ context.Context, impl, args, _ any) error {
+	ss, err := serverStream(args)
+	if err != nil {
+		return err
+	}
+	return impl.(streamImpl).Bidi(ss.Context(), &stream.GenericServerStream[se.EchoRequest, se.EchoResponse]{ServerStream: ss})
+}
+
+func collectHandler(_ context.Context, impl, args, _ any) error {
+	ss, err := serverStream(args)
+	if err != nil {
+		return err
+	}
+	return impl.(streamImpl).Collect(ss.Context(), &stream.GenericServerStream[se.EchoRequest, se.EchoResponse]{ServerStream: ss})
+}
+
+func spreadHandler(_ context.Context, impl, args, _ any) error {
+	ss, err := serverStream(args)
+	if err != nil {
+		return err
+	}
+	req := new(se.EchoRequest)
+	if err := ss.RecvMsg(req); err != nil {
+		return err
+	}
+	return impl.(streamImpl).Spread(ss.Context(), req, &stream.GenericServerStream[se.EchoRequest, se.EchoResponse]{ServerStream: ss})
+}
+
+// Behaviour of both servers (Skiff's and Kitex's), so the same checks
+// run against either:
+//
+//   - Bidi sends the header "x-tk" with the transient metainfo value "tk"
+//     it received, answers each request with message+"!" and the same
+//     seq, fails with "boom" on message "fail" and with business error
+//     4001 "quota" {"k": "v"} on "biz", and ends with the trailer
+//     "x-count" (the number of requests).
+//   - Collect answers once, with the messages joined by ",".
+//   - Spread sends req.Seq responses "m-0", "m-1"...; with a negative seq
+//     it sends until the stream is canceled and then reports on canceled.
+const (
+	bizCode = 4001
+	bizMsg  = "quota"
+)
+
+// skiffImpl is the Skiff server's implementation.
+type skiffImpl struct{ canceled chan error }
+
+func (h *skiffImpl) Bidi(ctx context.Context, s stream.BidiStreamingServer[se.EchoRequest, se.EchoResponse]) error {
+	tk, _ := metainfo.GetValue(ctx, "tk")
+	if err := s.SetHeader(stream.Header{{Name: "x-tk", Value: tk}}); err != nil {
+		return err
+	}
+	n := 0
+	for {
+		req, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			s.SetTrailer(stream.Header{{Name: "x-count", Value: strconv.Itoa(n)}})
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		n++
+		switch req.Message {
+		case "fail":
+			return errors.New("boom")
+		case "biz":
+			return &status.BizError{Code: bizCode, Message: bizMsg, Extra: map[string]string{"k": "v"}}
+		}
+		if err := s.Send(&se.EchoResponse{Message: req.Message + "!", Seq: req.Seq}); err != nil {
+			return err
+		}
+	}
+}
+
+func (h *skiffImpl) Collect(ctx context.Context, s stream.ClientStreamingServer[se.EchoRequest, se.EchoResponse]) error {
+	var all []string
+	for {
+		req, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			return s.SendAndClose(&se.EchoResponse{Message: strings.Join(all, ",")})
+		}
+		if err != nil {
+			return err
+		}
+		all = append(all, req.Message)
+	}
+}
+
+func (h *skiffImpl) Spread(ctx context.Context, req *se.EchoRequest, s stream.ServerStreamingServer[se.EchoResponse]) error {
+	seq := int64(0)
+	if req.Seq != nil {
+		seq = *req.Seq
+	}
+	for i := int64(0); seq < 0 || i < seq; i++ {
+		if err := s.Send(&se.EchoResponse{Message: "m-" + strconv.FormatInt(i, 10)}); err != nil {
+			h.report(ctx, err)
+			return err
+		}
+		if seq < 0 {
+			select {
+			case <-ctx.Done():
+				h.report(ctx, ctx.Err())
+				return ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+func (h *skiffImpl) report(ctx context.Context, err error) {
+	if h.canceled != nil {
+		select {
+		case h.canceled <- err:
+		default:
+		}
+	}
+}
+
+// startSkiff runs a Skiff server of StreamService on a free loopback port.
+func startSkiff(t *testing.T, h *skiffImpl) string {
+	t.Helper()
+	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithLogger(slog.New(slog.DiscardHandler)))
+	if err := svr.RegisterService(serviceInfo(), h); err != nil {
+		t.Fatal(err)
+	}
+	if err := svr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svr.Stop() })
+	return svr.Addr().String()
+}
