@@ -350,7 +350,11 @@ func (h *kitexImpl) Collect(ctx context.Context, s kse.StreamService_CollectServ
 func (h *kitexImpl) Spread(ctx context.Context, req *kse.EchoRequest, s kse.StreamService_SpreadServer) error {
 	seq := req.GetSeq()
 	for i := int64(0); seq < 0 || i < seq; i++ {
-		if err := s.Send(ctx, &kse.EchoResponse{Message: "m-" + strconv.FormatInt(i, 10)}); err != nil {
+		msg := "m-" + strconv.FormatInt(i, 10)
+		if req.Message == "big" {
+			msg = bigMessage
+		}
+		if err := s.Send(ctx, &kse.EchoResponse{Message: msg}); err != nil {
 			h.report(err)
 			return err
 		}

@@ -86,6 +86,9 @@ func spreadHandler(_ context.Context, impl, args, _ any) error {
 //   - Collect answers once, with the messages joined by ",".
 //   - Spread sends req.Seq responses "m-0", "m-1"...; with a negative seq
 //     it sends until the stream is canceled and then reports on canceled.
+// bigMessage is the 64 KiB response of Spread with message "big".
+var bigMessage = strings.Repeat("x", 64<<10)
+
 const (
 	bizCode = 4001
 	bizMsg  = "quota"
@@ -142,7 +145,11 @@ func (h *skiffImpl) Spread(ctx context.Context, req *se.EchoRequest, s stream.Se
 		seq = *req.Seq
 	}
 	for i := int64(0); seq < 0 || i < seq; i++ {
-		if err := s.Send(&se.EchoResponse{Message: "m-" + strconv.FormatInt(i, 10)}); err != nil {
+		msg := "m-" + strconv.FormatInt(i, 10)
+		if req.Message == "big" {
+			msg = bigMessage
+		}
+		if err := s.Send(&se.EchoResponse{Message: msg}); err != nil {
 			h.report(ctx, err)
 			return err
 		}
