@@ -21,6 +21,7 @@ import (
 	"github.com/skiffrpc/skiff/core/client"
 	"github.com/skiffrpc/skiff/core/leaktest"
 	"github.com/skiffrpc/skiff/core/metainfo"
+	"github.com/skiffrpc/skiff/core/server"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
 	kse "github.com/skiffrpc/skiff/tests/ttstream/kitex_gen/streamecho"
@@ -492,4 +493,50 @@ func runChecks(t *testing.T, ctx context.Context, d driver, canceled chan error)
 			t.Fatal("the server handler did not see the cancellation within 5s")
 		}
 	})
+}
+
+// TestGracefulStop stops a Skiff server while a client reads an endless
+// stream: the stream is ended with "unavailable" (stream.ErrServerStopping
+// on the server, exception 12006 on the wire), and Stop returns after the
+// exit wait.
+func TestGracefulStop(t *testing.T) {
+	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithExitWaitTime(200*time.Millisecond),
+		server.WithLogger(slog.New(slog.DiscardHandler)))
+	if err := svr.RegisterService(serviceInfo(), &skiffImpl{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := dialSkiff(t, svr.Addr().String()).(skiffDriver)
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	cs, err := d.c.NewStream(ctx, "Spread")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stream.GenericClientStream[se.EchoRequest, se.EchoResponse]{ClientStream: cs}
+	n := int64(-1)
+	if err := s.Send(&se.EchoRequest{Message: "go", Seq: &n}); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.CloseSend()
+	if _, err := s.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- svr.Stop() }()
+	for {
+		_, err := s.Recv()
+		if err == nil {
+			continue
+		}
+		if status.CodeOf(err) != status.Unavailable {
+			t.Fatalf("stream ended with %v (code %v), want Unavailable", err, status.CodeOf(err))
+		}
+		break
+	}
+	if err := <-stopped; !errors.Is(err, server.ErrForcedStop) {
+		t.Fatalf("Stop = %v, want ErrForcedStop (the stream was cut)", err)
+	}
 }

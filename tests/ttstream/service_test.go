@@ -86,14 +86,13 @@ func spreadHandler(_ context.Context, impl, args, _ any) error {
 //   - Collect answers once, with the messages joined by ",".
 //   - Spread sends req.Seq responses "m-0", "m-1"...; with a negative seq
 //     it sends until the stream is canceled and then reports on canceled.
-//
-// bigMessage is the 64 KiB response of Spread with message "big".
-var bigMessage = strings.Repeat("x", 64<<10)
-
 const (
 	bizCode = 4001
 	bizMsg  = "quota"
 )
+
+// bigMessage is the 64 KiB response of Spread with message "big".
+var bigMessage = strings.Repeat("x", 64<<10)
 
 // skiffImpl is the Skiff server's implementation.
 type skiffImpl struct{ canceled chan error }
