@@ -5,7 +5,10 @@
 // cancellation).
 //
 // stream.thrift is the IDL. kitex_gen is Kitex-generated code for it
-// (kitex -streamx, Kitex v0.15.2, thriftgo 0.4.3); skiff_gen holds the
-// structs Skiff's generator writes for it. The Skiff streaming service
-// descriptor is written by hand in service_test.go.
+// (kitex -streamx, Kitex v0.15.2, thriftgo 0.4.3); skiff_gen is what
+// Skiff's generator writes for it (go run ./tool/cmd/skiff -out
+// tests/ttstream/skiff_gen -module
+// github.com/skiffrpc/skiff/tests/ttstream/skiff_gen
+// tests/ttstream/stream.thrift): typed stream APIs from the
+// streaming.mode annotations.
 package ttstream

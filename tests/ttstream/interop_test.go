@@ -97,12 +97,11 @@ func fields(h stream.Header) map[string]string {
 
 func (d skiffDriver) bidi(ctx context.Context, msgs []string) (r bidiResult) {
 	ctx = metainfo.WithValue(ctx, "tk", "tv")
-	cs, err := d.c.NewStream(ctx, "Bidi")
+	s, err := se.NewStreamServiceClient(d.c).Bidi(ctx)
 	if err != nil {
 		r.err = err
 		return r
 	}
-	s := &stream.GenericClientStream[se.EchoRequest, se.EchoResponse]{ClientStream: cs}
 	for i, m := range msgs {
 		seq := int64(i)
 		if err := s.Send(&se.EchoRequest{Message: m, Seq: &seq}); err != nil {
@@ -128,11 +127,10 @@ func (d skiffDriver) bidi(ctx context.Context, msgs []string) (r bidiResult) {
 }
 
 func (d skiffDriver) collect(ctx context.Context, msgs []string) (string, error) {
-	cs, err := d.c.NewStream(ctx, "Collect")
+	s, err := se.NewStreamServiceClient(d.c).Collect(ctx)
 	if err != nil {
 		return "", err
 	}
-	s := &stream.GenericClientStream[se.EchoRequest, se.EchoResponse]{ClientStream: cs}
 	for _, m := range msgs {
 		if err := s.Send(&se.EchoRequest{Message: m}); err != nil {
 			return "", err
@@ -146,15 +144,10 @@ func (d skiffDriver) collect(ctx context.Context, msgs []string) (string, error)
 }
 
 func (d skiffDriver) spread(ctx context.Context, n int64) ([]string, error) {
-	cs, err := d.c.NewStream(ctx, "Spread")
+	s, err := se.NewStreamServiceClient(d.c).Spread(ctx, &se.EchoRequest{Message: "go", Seq: &n})
 	if err != nil {
 		return nil, err
 	}
-	s := &stream.GenericClientStream[se.EchoRequest, se.EchoResponse]{ClientStream: cs}
-	if err := s.Send(&se.EchoRequest{Message: "go", Seq: &n}); err != nil {
-		return nil, err
-	}
-	_ = s.CloseSend()
 	var out []string
 	for {
 		res, err := s.Recv()

@@ -18,62 +18,11 @@ import (
 	se "github.com/skiffrpc/skiff/tests/ttstream/skiff_gen/streamecho"
 )
 
-// streamImpl is the Skiff side of StreamService.
-type streamImpl interface {
-	Bidi(ctx context.Context, s stream.BidiStreamingServer[se.EchoRequest, se.EchoResponse]) error
-	Collect(ctx context.Context, s stream.ClientStreamingServer[se.EchoRequest, se.EchoResponse]) error
-	Spread(ctx context.Context, req *se.EchoRequest, s stream.ServerStreamingServer[se.EchoResponse]) error
-}
+// serviceInfo is the descriptor skiff generated from stream.thrift's
+// streaming annotations.
+func serviceInfo() *service.Info { return se.StreamServiceServiceInfo() }
 
-// serviceInfo describes StreamService with its streaming modes.
-func serviceInfo() *service.Info {
-	return &service.Info{
-		Name:        "StreamService",
-		HandlerType: (*streamImpl)(nil),
-		Codec:       "thrift",
-		Methods: map[string]*service.MethodInfo{
-			"Bidi":    {Name: "Bidi", Handler: bidiHandler, StreamingMode: service.StreamingBidi},
-			"Collect": {Name: "Collect", Handler: collectHandler, StreamingMode: service.StreamingClient},
-			"Spread":  {Name: "Spread", Handler: spreadHandler, StreamingMode: service.StreamingServer},
-		},
-	}
-}
-
-func serverStream(args any) (stream.ServerStream, error) {
-	ss, ok := args.(stream.ServerStream)
-	if !ok {
-		return nil, status.New(status.Unimplemented, "StreamService streams: call it over a streaming transport")
-	}
-	return ss, nil
-}
-
-func bidiHandler(_ context.Context, impl, args, _ any) error {
-	ss, err := serverStream(args)
-	if err != nil {
-		return err
-	}
-	return impl.(streamImpl).Bidi(ss.Context(), &stream.GenericServerStream[se.EchoRequest, se.EchoResponse]{ServerStream: ss})
-}
-
-func collectHandler(_ context.Context, impl, args, _ any) error {
-	ss, err := serverStream(args)
-	if err != nil {
-		return err
-	}
-	return impl.(streamImpl).Collect(ss.Context(), &stream.GenericServerStream[se.EchoRequest, se.EchoResponse]{ServerStream: ss})
-}
-
-func spreadHandler(_ context.Context, impl, args, _ any) error {
-	ss, err := serverStream(args)
-	if err != nil {
-		return err
-	}
-	req := new(se.EchoRequest)
-	if err := ss.RecvMsg(req); err != nil {
-		return err
-	}
-	return impl.(streamImpl).Spread(ss.Context(), req, &stream.GenericServerStream[se.EchoRequest, se.EchoResponse]{ServerStream: ss})
-}
+var _ se.StreamService = (*skiffImpl)(nil)
 
 // Behaviour of both servers (Skiff's and Kitex's), so the same checks
 // run against either:

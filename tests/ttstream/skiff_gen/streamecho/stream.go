@@ -18,6 +18,7 @@ import (
 	"github.com/skiffrpc/skiff/core/server"
 	"github.com/skiffrpc/skiff/core/service"
 	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/stream"
 )
 
 // This code requires a Skiff runtime that supports generated code version 1.
@@ -447,11 +448,11 @@ func (p *EchoResponse) Read(ctx context.Context, iprot thrift.TProtocol) error {
 // TApplicationException.
 type StreamService interface {
 	// Bidi handles StreamService.Bidi.
-	Bidi(ctx context.Context, req *EchoRequest) (*EchoResponse, error)
+	Bidi(ctx context.Context, s stream.BidiStreamingServer[EchoRequest, EchoResponse]) error
 	// Collect handles StreamService.Collect.
-	Collect(ctx context.Context, req *EchoRequest) (*EchoResponse, error)
+	Collect(ctx context.Context, s stream.ClientStreamingServer[EchoRequest, EchoResponse]) error
 	// Spread handles StreamService.Spread.
-	Spread(ctx context.Context, req *EchoRequest) (*EchoResponse, error)
+	Spread(ctx context.Context, req *EchoRequest, s stream.ServerStreamingServer[EchoResponse]) error
 }
 
 // StreamServiceServiceInfo returns a new descriptor of the service StreamService for a
@@ -467,21 +468,21 @@ func StreamServiceServiceInfo() *service.Info {
 				Handler:       streamServiceBidiHandler,
 				NewArgs:       func() any { return streamServiceBidiArgsPool.Get() },
 				NewResult:     func() any { return streamServiceBidiResultPool.Get() },
-				StreamingMode: service.StreamingNone,
+				StreamingMode: service.StreamingBidi,
 			},
 			"Collect": {
 				Name:          "Collect",
 				Handler:       streamServiceCollectHandler,
 				NewArgs:       func() any { return streamServiceCollectArgsPool.Get() },
 				NewResult:     func() any { return streamServiceCollectResultPool.Get() },
-				StreamingMode: service.StreamingNone,
+				StreamingMode: service.StreamingClient,
 			},
 			"Spread": {
 				Name:          "Spread",
 				Handler:       streamServiceSpreadHandler,
 				NewArgs:       func() any { return streamServiceSpreadArgsPool.Get() },
 				NewResult:     func() any { return streamServiceSpreadResultPool.Get() },
-				StreamingMode: service.StreamingNone,
+				StreamingMode: service.StreamingServer,
 			},
 		},
 		Extra: map[string]any{"PackageName": "streamecho"},
@@ -507,37 +508,35 @@ var (
 	streamServiceSpreadResultPool  = sync.Pool{New: func() any { return NewStreamServiceSpreadResult() }}
 )
 
-func streamServiceBidiHandler(ctx context.Context, impl any, args, result any) error {
-	a := args.(*StreamServiceBidiArgs)
-	r := result.(*StreamServiceBidiResult)
-	success, err := impl.(StreamService).Bidi(ctx, a.Req)
-	if err != nil {
-		return err
+func streamServiceBidiHandler(_ context.Context, impl any, args, _ any) error {
+	ss, ok := args.(stream.ServerStream)
+	if !ok {
+		return status.New(status.Unimplemented, "method StreamService.Bidi streams: call it over a streaming transport")
 	}
-	r.Success = success
-	return nil
+	st := &stream.GenericServerStream[EchoRequest, EchoResponse]{ServerStream: ss}
+	return impl.(StreamService).Bidi(ss.Context(), st)
 }
 
-func streamServiceCollectHandler(ctx context.Context, impl any, args, result any) error {
-	a := args.(*StreamServiceCollectArgs)
-	r := result.(*StreamServiceCollectResult)
-	success, err := impl.(StreamService).Collect(ctx, a.Req)
-	if err != nil {
-		return err
+func streamServiceCollectHandler(_ context.Context, impl any, args, _ any) error {
+	ss, ok := args.(stream.ServerStream)
+	if !ok {
+		return status.New(status.Unimplemented, "method StreamService.Collect streams: call it over a streaming transport")
 	}
-	r.Success = success
-	return nil
+	st := &stream.GenericServerStream[EchoRequest, EchoResponse]{ServerStream: ss}
+	return impl.(StreamService).Collect(ss.Context(), st)
 }
 
-func streamServiceSpreadHandler(ctx context.Context, impl any, args, result any) error {
-	a := args.(*StreamServiceSpreadArgs)
-	r := result.(*StreamServiceSpreadResult)
-	success, err := impl.(StreamService).Spread(ctx, a.Req)
-	if err != nil {
+func streamServiceSpreadHandler(_ context.Context, impl any, args, _ any) error {
+	ss, ok := args.(stream.ServerStream)
+	if !ok {
+		return status.New(status.Unimplemented, "method StreamService.Spread streams: call it over a streaming transport")
+	}
+	st := &stream.GenericServerStream[EchoRequest, EchoResponse]{ServerStream: ss}
+	req := new(EchoRequest)
+	if err := ss.RecvMsg(req); err != nil {
 		return err
 	}
-	r.Success = success
-	return nil
+	return impl.(StreamService).Spread(ss.Context(), req, st)
 }
 
 // StreamServiceInvoker sends one call; *client.Client satisfies it, and so can
@@ -545,6 +544,9 @@ func streamServiceSpreadHandler(ctx context.Context, impl any, args, result any)
 // *...Result, filled from the reply, or nil for a oneway method.
 type StreamServiceInvoker interface {
 	Call(ctx context.Context, method string, args, result any, opts ...client.CallOption) error
+	// NewStream opens a stream of a streaming method (the client must
+	// use a stream transport, such as ttstream or HTTP/2).
+	NewStream(ctx context.Context, method string, opts ...client.CallOption) (stream.ClientStream, error)
 }
 
 // StreamServiceClient is the typed client of the service StreamService. It is safe for
@@ -564,58 +566,38 @@ func NewStreamServiceClientWithInvoker(inv StreamServiceInvoker) *StreamServiceC
 	return &StreamServiceClient{inv: inv}
 }
 
-// Bidi calls StreamService.Bidi.
-func (c *StreamServiceClient) Bidi(ctx context.Context, req *EchoRequest, opts ...client.CallOption) (*EchoResponse, error) {
-	args := streamServiceBidiArgsPool.Get().(*StreamServiceBidiArgs)
-	args.Req = req
-	result := streamServiceBidiResultPool.Get().(*StreamServiceBidiResult)
-	err := c.inv.Call(ctx, "Bidi", args, result, opts...)
-	res := *result
-	args.Recycle()
-	result.Recycle()
+// Bidi opens a bidirectional stream of StreamService.Bidi.
+func (c *StreamServiceClient) Bidi(ctx context.Context, opts ...client.CallOption) (stream.BidiStreamingClient[EchoRequest, EchoResponse], error) {
+	cs, err := c.inv.NewStream(ctx, "Bidi", opts...)
 	if err != nil {
 		return nil, err
 	}
-	if res.Success == nil {
-		return nil, thriftcodec.ApplicationError(thriftcodec.MissingResult, "Bidi failed: unknown result")
-	}
-	return res.Success, nil
+	return &stream.GenericClientStream[EchoRequest, EchoResponse]{ClientStream: cs}, nil
 }
 
-// Collect calls StreamService.Collect.
-func (c *StreamServiceClient) Collect(ctx context.Context, req *EchoRequest, opts ...client.CallOption) (*EchoResponse, error) {
-	args := streamServiceCollectArgsPool.Get().(*StreamServiceCollectArgs)
-	args.Req = req
-	result := streamServiceCollectResultPool.Get().(*StreamServiceCollectResult)
-	err := c.inv.Call(ctx, "Collect", args, result, opts...)
-	res := *result
-	args.Recycle()
-	result.Recycle()
+// Collect opens a client stream of StreamService.Collect: Send the requests, then
+// CloseAndRecv the response.
+func (c *StreamServiceClient) Collect(ctx context.Context, opts ...client.CallOption) (stream.ClientStreamingClient[EchoRequest, EchoResponse], error) {
+	cs, err := c.inv.NewStream(ctx, "Collect", opts...)
 	if err != nil {
 		return nil, err
 	}
-	if res.Success == nil {
-		return nil, thriftcodec.ApplicationError(thriftcodec.MissingResult, "Collect failed: unknown result")
-	}
-	return res.Success, nil
+	return &stream.GenericClientStream[EchoRequest, EchoResponse]{ClientStream: cs}, nil
 }
 
-// Spread calls StreamService.Spread.
-func (c *StreamServiceClient) Spread(ctx context.Context, req *EchoRequest, opts ...client.CallOption) (*EchoResponse, error) {
-	args := streamServiceSpreadArgsPool.Get().(*StreamServiceSpreadArgs)
-	args.Req = req
-	result := streamServiceSpreadResultPool.Get().(*StreamServiceSpreadResult)
-	err := c.inv.Call(ctx, "Spread", args, result, opts...)
-	res := *result
-	args.Recycle()
-	result.Recycle()
+// Spread sends req to StreamService.Spread and returns the stream of responses.
+func (c *StreamServiceClient) Spread(ctx context.Context, req *EchoRequest, opts ...client.CallOption) (stream.ServerStreamingClient[EchoResponse], error) {
+	cs, err := c.inv.NewStream(ctx, "Spread", opts...)
 	if err != nil {
 		return nil, err
 	}
-	if res.Success == nil {
-		return nil, thriftcodec.ApplicationError(thriftcodec.MissingResult, "Spread failed: unknown result")
+	if err := cs.SendMsg(req); err != nil {
+		return nil, err
 	}
-	return res.Success, nil
+	if err := cs.CloseSend(); err != nil {
+		return nil, err
+	}
+	return &stream.GenericClientStream[EchoRequest, EchoResponse]{ClientStream: cs}, nil
 }
 
 // StreamServiceBidiArgs is the IDL struct Bidi_args.
