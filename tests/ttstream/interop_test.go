@@ -96,7 +96,7 @@ func fields(h stream.Header) map[string]string {
 }
 
 func (d skiffDriver) bidi(ctx context.Context, msgs []string) (r bidiResult) {
-	ctx = metainfo.WithValue(ctx, "tk", "tv")
+	ctx = metainfo.WithValue(ctx, "TRACE_TK", "tv")
 	s, err := se.NewStreamServiceClient(d.c).Bidi(ctx)
 	if err != nil {
 		r.err = err
@@ -208,7 +208,7 @@ func kitexBiz(err error) *bizErr {
 }
 
 func (d kitexDriver) bidi(ctx context.Context, msgs []string) (r bidiResult) {
-	ctx = kmetainfo.WithValue(ctx, "tk", "tv")
+	ctx = kmetainfo.WithValue(ctx, "TRACE_TK", "tv")
 	s, err := d.c.Bidi(ctx)
 	if err != nil {
 		r.err = err
@@ -301,7 +301,7 @@ func (d kitexDriver) spreadCancel(ctx context.Context) error {
 type kitexImpl struct{ canceled chan error }
 
 func (h *kitexImpl) Bidi(ctx context.Context, s kse.StreamService_BidiServer) error {
-	tk, _ := kmetainfo.GetValue(ctx, "tk")
+	tk, _ := kmetainfo.GetValue(ctx, "TRACE_TK")
 	if err := s.SetHeader(map[string]string{"x-tk": tk}); err != nil {
 		return err
 	}
@@ -419,12 +419,17 @@ func TestStreams(t *testing.T) {
 				canceled := make(chan error, 1)
 				addr := sv.start(t, canceled)
 				d := cl.dial(t, addr)
-				ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
-				defer cancel()
-				runChecks(t, ctx, d, canceled)
+				runChecks(t, boundedCtx(t), d, canceled)
 			})
 		}
 	}
+}
+
+// boundedCtx returns a context that ends the test's calls in time.
+func boundedCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 func runChecks(t *testing.T, ctx context.Context, d driver, canceled chan error) {

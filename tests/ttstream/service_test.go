@@ -27,7 +27,7 @@ var _ se.StreamService = (*skiffImpl)(nil)
 // Behaviour of both servers (Skiff's and Kitex's), so the same checks
 // run against either:
 //
-//   - Bidi sends the header "x-tk" with the transient metainfo value "tk"
+//   - Bidi sends the header "x-tk" with the transient metainfo value "TRACE_TK"
 //     it received, answers each request with message+"!" and the same
 //     seq, fails with "boom" on message "fail" and with business error
 //     4001 "quota" {"k": "v"} on "biz", and ends with the trailer
@@ -47,7 +47,7 @@ var bigMessage = strings.Repeat("x", 64<<10)
 type skiffImpl struct{ canceled chan error }
 
 func (h *skiffImpl) Bidi(ctx context.Context, s stream.BidiStreamingServer[se.EchoRequest, se.EchoResponse]) error {
-	tk, _ := metainfo.GetValue(ctx, "tk")
+	tk, _ := metainfo.GetValue(ctx, "TRACE_TK")
 	if err := s.SetHeader(stream.Header{{Name: "x-tk", Value: tk}}); err != nil {
 		return err
 	}

@@ -179,6 +179,10 @@ func (g *gen) service(w *writer, s *parser.Service) error {
 		return err
 	}
 	sn := goName(s.Name)
+	streaming := false
+	for _, m := range ms {
+		streaming = streaming || m.mode != ""
+	}
 	baseQ := ""
 	if bs != nil {
 		baseQ = g.qual(bf) + goName(bs.Name)
@@ -226,6 +230,12 @@ func (g *gen) service(w *writer, s *parser.Service) error {
 	w.p("func %sServiceInfo() *service.Info {", sn)
 	w.p("info := &service.Info{")
 	w.p("Name: %s,", quote(s.Name))
+	if streaming {
+		// Kitex names a Thrift service's gRPC path after the IDL
+		// namespace ("/ns.Service/Method"); streaming services take it
+		// as their package, so those paths route here.
+		w.p("Package: %s,", quote(g.f.pkg))
+	}
 	w.p("HandlerType: (*%s)(nil),", sn)
 	w.p("Codec: \"thrift\",")
 	w.p("Methods: map[string]*service.MethodInfo{")
@@ -345,10 +355,6 @@ func (g *gen) service(w *writer, s *parser.Service) error {
 	w.p("// %sInvoker sends one call; *client.Client satisfies it, and so can", sn)
 	w.p("// a test double or a wrapper. args is the method's *...Args; result its")
 	w.p("// *...Result, filled from the reply, or nil for a oneway method.")
-	streaming := false
-	for _, m := range ms {
-		streaming = streaming || m.mode != ""
-	}
 	w.p("type %sInvoker interface {", sn)
 	w.p("Call(ctx context.Context, method string, args, result any, opts ...client.CallOption) error")
 	if streaming {

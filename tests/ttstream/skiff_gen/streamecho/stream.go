@@ -460,6 +460,7 @@ type StreamService interface {
 func StreamServiceServiceInfo() *service.Info {
 	info := &service.Info{
 		Name:        "StreamService",
+		Package:     "streamecho",
 		HandlerType: (*StreamService)(nil),
 		Codec:       "thrift",
 		Methods: map[string]*service.MethodInfo{
