@@ -131,9 +131,25 @@ func parseFrameType(s string) (FrameType, bool) {
 }
 
 // frameMeta returns the metadata to encode for f: Meta with the frame type
-// and method keys set (in place if present, else first: 27 then 9).
+// and method keys set (in place if present, else first: 27 then 9). buf
+// provides the storage; its Ints are overwritten.
 func frameMeta(f *Frame, buf *codec.Metadata) *codec.Metadata {
 	buf.Strs = f.Meta.Strs
+	placed := false
+	for _, kv := range f.Meta.Ints {
+		if kv.Key == KeyFrameType || kv.Key == KeyToMethod {
+			placed = true
+			break
+		}
+	}
+	if !placed {
+		// The usual case: 27 and 9 first, then the other int keys.
+		buf.Ints = append(buf.Ints[:0],
+			codec.IntKV{Key: KeyFrameType, Value: frameTypeString(f.Type)},
+			codec.IntKV{Key: KeyToMethod, Value: f.Method})
+		buf.Ints = append(buf.Ints, f.Meta.Ints...)
+		return buf
+	}
 	buf.Ints = buf.Ints[:0]
 	ft, mt := false, false
 	for _, kv := range f.Meta.Ints {
@@ -164,10 +180,21 @@ func frameMeta(f *Frame, buf *codec.Metadata) *codec.Metadata {
 	return buf
 }
 
+// metaBuf is stack storage for frameMeta.
+type metaBuf struct {
+	m   codec.Metadata
+	arr [6]codec.IntKV
+}
+
+func (b *metaBuf) meta(f *Frame) *codec.Metadata {
+	b.m.Ints = b.arr[:0]
+	return frameMeta(f, &b.m)
+}
+
 // FrameLen returns the encoded size of f in bytes.
 func FrameLen(f *Frame) (int, error) {
-	var m codec.Metadata
-	hl, err := HeaderLen(frameMeta(f, &m))
+	var mb metaBuf
+	hl, err := HeaderLen(mb.meta(f))
 	if err != nil {
 		return 0, err
 	}
@@ -184,8 +211,8 @@ func FrameLen(f *Frame) (int, error) {
 // an int key block (frame type and method first unless f.Meta places
 // them), zero padding, then the payload.
 func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
-	var m codec.Metadata
-	meta := frameMeta(f, &m)
+	var mb metaBuf
+	meta := mb.meta(f)
 	hl, err := HeaderLen(meta)
 	if err != nil {
 		return dst, err
@@ -204,8 +231,8 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 
 // writeFrame writes f into w without flushing.
 func writeFrame(w conn.Writer, f *Frame) error {
-	var m codec.Metadata
-	meta := frameMeta(f, &m)
+	var mb metaBuf
+	meta := mb.meta(f)
 	hl, err := HeaderLen(meta)
 	if err != nil {
 		return err

@@ -86,7 +86,7 @@ func (p *StreamProtocol) Detect(prefix []byte) bool {
 type MsgStream interface {
 	// WriteMsg sends p as one data frame, after any buffered data (and,
 	// on a server stream, the header frame if not sent). It blocks on
-	// flow control.
+	// flow control. p is not kept after WriteMsg returns.
 	WriteMsg(p []byte) error
 	// ReadMsg returns the payload of the next data frame (what a Read
 	// left of it, if Read was used); io.EOF once the peer's trailer

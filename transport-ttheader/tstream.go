@@ -268,7 +268,7 @@ func (s *tstream) writableLocked() error {
 
 // sendData sends p as one data frame once the peer has window for it: a
 // frame may exceed what is left of the window (a message is never split),
-// but none is sent while the window is used up.
+// but none is sent while the window is used up. p is not kept.
 func (s *tstream) sendData(p []byte) error {
 	s.mu.Lock()
 	for {
@@ -286,20 +286,24 @@ func (s *tstream) sendData(p []byte) error {
 	} else {
 		s.sent += int64(len(p))
 	}
-	fs := s.headerFirstLocked()
+	hdr := s.headerFirstLocked()
 	s.mu.Unlock()
-	fs = append(fs, &Frame{Type: FrameData, StreamID: s.id, Method: s.method, ProtocolID: s.proto, Payload: p})
-	return s.c.writeFrames(fs...)
+	data := Frame{Type: FrameData, StreamID: s.id, Method: s.method, ProtocolID: s.proto, Payload: p}
+	if hdr {
+		h := Frame{Type: FrameHeader, StreamID: s.id, Method: s.method}
+		return s.c.writeFrames(&h, &data)
+	}
+	return s.c.writeFrames(&data)
 }
 
-// headerFirstLocked returns the server's header frame if it is still to
+// headerFirstLocked reports whether the server's header frame is still to
 // be sent (and marks it sent).
-func (s *tstream) headerFirstLocked() []*Frame {
+func (s *tstream) headerFirstLocked() bool {
 	if !s.c.server || s.hdrSent {
-		return nil
+		return false
 	}
 	s.hdrSent = true
-	return []*Frame{{Type: FrameHeader, StreamID: s.id, Method: s.method}}
+	return true
 }
 
 // Write implements stream.RawServerStream and stream.RawClientStream:
@@ -333,15 +337,16 @@ func (s *tstream) Flush() error {
 	}
 	s.mu.Lock()
 	err := s.writableLocked()
-	fs := s.headerFirstLocked()
+	hdr := err == nil && s.headerFirstLocked()
 	s.mu.Unlock()
-	if err != nil || len(fs) == 0 {
+	if !hdr {
 		return err
 	}
-	return s.c.writeFrames(fs...)
+	return s.c.writeFrames(&Frame{Type: FrameHeader, StreamID: s.id, Method: s.method})
 }
 
-// WriteMsg implements MsgStream.
+// WriteMsg implements MsgStream. p is copied into the connection's
+// buffer before WriteMsg returns; the caller may reuse it.
 func (s *tstream) WriteMsg(p []byte) error {
 	if err := s.Flush(); err != nil {
 		return err
