@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,20 +91,22 @@ func (ttCodec) Detect(h stream.Header) bool { return h.Get("content-type") == Co
 
 var ttBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// encodeStruct encodes m into a new slice (the transport keeps it until
-// the frame is written).
-func encodeStruct(m any) ([]byte, error) {
-	if fc, ok := m.(FastCodec); ok {
-		return fc.FastAppend(make([]byte, 0, fc.FastSize())), nil
-	}
+// writeStruct encodes m into a pooled buffer and sends it as one message
+// (the transport copies it before WriteMsg returns). It returns the size.
+func writeStruct(ms msgStream, m any) (int, error) {
 	bp := ttBufs.Get().(*[]byte)
 	defer ttBufs.Put(bp)
-	b, err := appendStruct((*bp)[:0], m)
-	*bp = b[:0]
-	if err != nil {
-		return nil, err
+	var b []byte
+	var err error
+	if fc, ok := m.(FastCodec); ok {
+		b = fc.FastAppend(slices.Grow((*bp)[:0], fc.FastSize()))
+	} else if b, err = appendStruct((*bp)[:0], m); err != nil {
+		return 0, err
 	}
-	return append([]byte(nil), b...), nil
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+	}
+	return len(b), ms.WriteMsg(b)
 }
 
 // ---- server ----
@@ -301,14 +304,15 @@ func (ss *ttServerStream) SendMsg(m any) error {
 			return err
 		}
 	}
-	b, err := encodeStruct(m)
-	if err != nil {
-		return err
-	}
+	n, err := writeStruct(ss.ms, m)
 	if ss.ci != nil {
-		ss.ci.Stats.SendSize += len(b)
+		ss.ci.Stats.SendSize += n
 	}
-	if err := ss.ms.WriteMsg(b); err != nil {
+	if err != nil {
+		var se *status.Error
+		if errors.As(err, &se) && n == 0 {
+			return err // encoding failed
+		}
 		return ss.ioErr(err)
 	}
 	return nil
@@ -423,14 +427,14 @@ func (cs *ttClientStream) Context() context.Context { return cs.ctx }
 
 // SendMsg sends one request struct as one data frame.
 func (cs *ttClientStream) SendMsg(m any) error {
-	b, err := encodeStruct(m)
-	if err != nil {
-		return err
-	}
+	n, err := writeStruct(cs.ms, m)
 	if cs.at != nil {
-		cs.at.Stats.SendSize += len(b)
+		cs.at.Stats.SendSize += n
 	}
-	if err := cs.ms.WriteMsg(b); err != nil {
+	if err != nil {
+		if n == 0 {
+			return err // encoding failed
+		}
 		return cs.streamErr(err)
 	}
 	return nil
