@@ -15,7 +15,7 @@ import (
 
 // dialSkiffGRPC is a Skiff client of StreamService over gRPC
 // (application/grpc+thrift: the service's codec is "thrift").
-func dialSkiffGRPC(t *testing.T, addr string) driver {
+func dialSkiffGRPC(t testing.TB, addr string) driver {
 	t.Helper()
 	c, err := client.New(serviceInfo(), client.WithHostPorts(addr),
 		client.WithStreamTransport(h2transport.New()), client.WithStreamCodec(grpccodec.Default),
@@ -28,7 +28,7 @@ func dialSkiffGRPC(t *testing.T, addr string) driver {
 }
 
 // dialKitexGRPC is a Kitex streamx client of StreamService over gRPC.
-func dialKitexGRPC(t *testing.T, addr string) driver {
+func dialKitexGRPC(t testing.TB, addr string) driver {
 	t.Helper()
 	c, err := streamservice.NewClient("StreamService", kclient.WithHostPorts(addr),
 		kclient.WithTransportProtocol(ktransport.GRPC))
@@ -44,7 +44,7 @@ func TestThriftOverGRPC(t *testing.T) {
 	cases := []struct {
 		name  string
 		start func(t *testing.T, canceled chan error) string
-		dial  func(t *testing.T, addr string) driver
+		dial  func(t testing.TB, addr string) driver
 		// kitexRace: Kitex v0.15.2's gRPC client races with itself when a
 		// stream ends (nphttp2/grpc Stream.Trailer reads the trailer map
 		// that http2Client.closeStream writes), so the race detector

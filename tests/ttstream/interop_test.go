@@ -67,7 +67,7 @@ type driver interface {
 
 type skiffDriver struct{ c *client.Client }
 
-func dialSkiff(t *testing.T, addr string) driver {
+func dialSkiff(t testing.TB, addr string) driver {
 	t.Helper()
 	c, err := client.New(serviceInfo(), client.WithHostPorts(addr),
 		client.WithStreamTransport(ttheader.TTStream), client.WithStreamCodec(thriftcodec.TTStream),
@@ -191,7 +191,7 @@ func (d skiffDriver) spreadCancel(ctx context.Context) error {
 
 type kitexDriver struct{ c streamservice.Client }
 
-func dialKitex(t *testing.T, addr string) driver {
+func dialKitex(t testing.TB, addr string) driver {
 	t.Helper()
 	c, err := streamservice.NewClient("StreamService", kclient.WithHostPorts(addr))
 	if err != nil {
@@ -372,7 +372,7 @@ func (h *kitexImpl) report(err error) {
 }
 
 // startKitex runs a Kitex ttstream server on a free loopback port.
-func startKitex(t *testing.T, h *kitexImpl) string {
+func startKitex(t testing.TB, h *kitexImpl) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -411,7 +411,7 @@ func TestStreams(t *testing.T) {
 	}
 	clients := []struct {
 		name string
-		dial func(t *testing.T, addr string) driver
+		dial func(t testing.TB, addr string) driver
 	}{{"SkiffClient", dialSkiff}, {"KitexClient", dialKitex}}
 	for _, sv := range servers {
 		for _, cl := range clients {

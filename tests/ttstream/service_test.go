@@ -124,7 +124,7 @@ func (h *skiffImpl) report(ctx context.Context, err error) {
 }
 
 // startSkiff runs a Skiff server of StreamService on a free loopback port.
-func startSkiff(t *testing.T, h *skiffImpl) string {
+func startSkiff(t testing.TB, h *skiffImpl) string {
 	t.Helper()
 	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithLogger(slog.New(slog.DiscardHandler)))
 	if err := svr.RegisterService(serviceInfo(), h); err != nil {
