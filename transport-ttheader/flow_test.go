@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -337,5 +338,127 @@ func TestBadFrameClosesOnlyItsConnection(t *testing.T) {
 	got, err := io.ReadAll(cs)
 	if err != nil || string(got) != "still here" {
 		t.Fatalf("echo on the good connection: %q, %v", got, err)
+	}
+}
+
+// TestFlowControlUpload sends 16 MiB from a client to a handler that reads
+// slowly: after the server's first window frame the client keeps to the
+// server's window, so the server never holds more than the window plus
+// what the client sent before that frame arrived (at most one window
+// here) and one message.
+func TestFlowControlUpload(t *testing.T) {
+	const total = 16 << 20
+	const window = 256 << 10
+	p := ttheader.NewStreamProtocol(ttheader.WithStreamWindow(window))
+	maxBuf := make(chan int, 1)
+	srv := startTT(t, p, func(s stream.RawServerStream) {
+		ms := s.(ttheader.MsgStream)
+		most, n := 0, 0
+		for {
+			if b := ttheader.Buffered(s); b > most {
+				most = b
+			}
+			m, err := ms.ReadMsg()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				s.Reset(stream.CodeInternal)
+				return
+			}
+			n += len(m)
+			if n%(1<<20) == 0 {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		maxBuf <- most
+		_ = s.Close(stream.Header{{Name: "n", Value: strconv.Itoa(n)}})
+	})
+	cc := dialTT(t, p, srv.addr)
+	cs, err := cc.NewStream(context.Background(), stream.Header{{Name: ":path", Value: "/S/Up"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := make([]byte, msgSize)
+	for n := 0; n < total; n += msgSize {
+		if err := cs.(ttheader.MsgStream).WriteMsg(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cs.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(cs); err != nil {
+		t.Fatal(err)
+	}
+	if got := cs.Trailer().Get("n"); got != strconv.Itoa(total) {
+		t.Fatalf("server read %s bytes, want %d", got, total)
+	}
+	most := <-maxBuf
+	t.Logf("16 MiB upload to a slow handler, %d KiB window: the server held at most %d KiB", window>>10, most>>10)
+	if most > 2*window+msgSize {
+		t.Fatalf("the server held %d bytes, over twice the window", most)
+	}
+}
+
+// TestFlowControlOneSided checks the negotiation when only one peer has
+// flow control on (as with a Kitex peer): 4 MiB goes each way with a 64
+// KiB window on one side and nothing stalls waiting for credit that never
+// comes.
+func TestFlowControlOneSided(t *testing.T) {
+	const total = 4 << 20
+	for _, tc := range []struct {
+		name           string
+		server, client int
+	}{{"ServerOff", 0, msgSize}, {"ClientOff", msgSize, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startTT(t, ttheader.NewStreamProtocol(ttheader.WithStreamWindow(tc.server)), func(s stream.RawServerStream) {
+				ms := s.(ttheader.MsgStream)
+				for {
+					m, err := ms.ReadMsg()
+					if errors.Is(err, io.EOF) {
+						break
+					}
+					if err != nil {
+						s.Reset(stream.CodeInternal)
+						return
+					}
+					if err := ms.WriteMsg(m); err != nil {
+						return
+					}
+				}
+				_ = s.Close(nil)
+			})
+			p := ttheader.NewStreamProtocol(ttheader.WithStreamWindow(tc.client))
+			cc := dialTT(t, p, srv.addr)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cs, err := cc.NewStream(ctx, stream.Header{{Name: ":path", Value: "/S/Echo"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan int, 1)
+			go func() {
+				n := 0
+				for {
+					m, err := cs.(ttheader.MsgStream).ReadMsg()
+					if err != nil {
+						got <- n
+						return
+					}
+					n += len(m)
+				}
+			}()
+			msg := make([]byte, msgSize)
+			for n := 0; n < total; n += msgSize {
+				if err := cs.(ttheader.MsgStream).WriteMsg(msg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_ = cs.CloseSend()
+			if n := <-got; n != total {
+				t.Fatalf("echoed %d bytes, want %d", n, total)
+			}
+		})
 	}
 }
