@@ -229,31 +229,6 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 	return append(dst, f.Payload...), nil
 }
 
-// writeFrame writes f into w without flushing.
-func writeFrame(w conn.Writer, f *Frame) error {
-	var mb metaBuf
-	meta := mb.meta(f)
-	hl, err := HeaderLen(meta)
-	if err != nil {
-		return err
-	}
-	n := hl + len(f.Payload)
-	if int64(n)-4 > MaxFrameSize {
-		return frameErr("frame of %d bytes exceeds %d", n, MaxFrameSize)
-	}
-	buf, err := w.Malloc(n)
-	if err != nil {
-		return err
-	}
-	pid := f.ProtocolID
-	if pid == 0 {
-		pid = ProtocolThriftStruct
-	}
-	PutHeader(buf[:hl], Header{Flags: FlagStreaming, SeqID: f.StreamID, ProtocolID: pid}, meta, len(f.Payload))
-	copy(buf[hl:], f.Payload)
-	return nil
-}
-
 // checkFixed checks the fixed part of a ttstream frame header (b holds at
 // least FixedLen bytes) against maxSize and returns the frame's total
 // length and info area size.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -202,7 +203,12 @@ type tconn struct {
 	handler   func(stream.RawServerStream)
 	authority string
 
-	wmu sync.Mutex // serialises writes to c
+	wmu    sync.Mutex
+	wcond  sync.Cond // on wmu: a flush ended
+	wbuf   []byte    // encoded frames waiting for a flush
+	wspare []byte    // the other buffer
+	wbusy  bool      // a goroutine is flushing
+	werr   error     // the write error that closed the connection
 
 	mu        sync.Mutex
 	streams   map[int32]*tstream
@@ -218,8 +224,10 @@ func newTConn(p *StreamProtocol, c conn.Conn, server bool, l *slog.Logger) *tcon
 	if l == nil {
 		l = slog.Default()
 	}
-	return &tconn{p: p, c: c, server: server, log: l, streams: map[int32]*tstream{},
+	tc := &tconn{p: p, c: c, server: server, log: l, streams: map[int32]*tstream{},
 		changed: make(chan struct{}), done: make(chan struct{})}
+	tc.wcond.L = &tc.wmu
+	return tc
 }
 
 // signalLocked wakes those waiting for a change of the stream set.
@@ -228,28 +236,90 @@ func (c *tconn) signalLocked() {
 	c.changed = make(chan struct{})
 }
 
-// writeFrames writes fs and flushes. A write error closes the connection.
+// maxPendingWrite bounds the encoded frames waiting for a flush: a writer
+// that finds more waits for the flush in progress.
+const maxPendingWrite = 4 << 20
+
+// writeFrames encodes fs into the connection's write buffer and makes sure
+// it is flushed. Writes combine: when no flush is in progress the caller
+// flushes, and keeps flushing while others add frames meanwhile; when one
+// is, the caller's frames go out with the flusher's next write and it
+// returns at once. So under load many frames leave in one system call,
+// and an idle connection still writes at once. A write error closes the
+// connection.
 func (c *tconn) writeFrames(fs ...*Frame) error {
 	c.wmu.Lock()
-	w := c.c.Writer()
-	var err error
+	for c.wbusy && len(c.wbuf) >= maxPendingWrite && c.werr == nil {
+		c.wcond.Wait()
+	}
+	if c.werr != nil {
+		err := c.werr
+		c.wmu.Unlock()
+		return err
+	}
+	n := len(c.wbuf)
 	for _, f := range fs {
-		if err = writeFrame(w, f); err != nil {
-			break
+		var err error
+		if c.wbuf, err = AppendFrame(c.wbuf, f); err != nil {
+			c.wbuf = c.wbuf[:n] // this frame only: nothing of it is sent
+			c.wmu.Unlock()
+			return err
 		}
 	}
-	if err == nil {
-		err = w.Flush()
+	if c.wbusy {
+		c.wmu.Unlock()
+		return nil
 	}
+	c.wbusy = true
+	// Yield once before writing: goroutines that are ready to send (other
+	// streams' handlers, with few CPUs) add their frames to this write.
+	c.wmu.Unlock()
+	runtime.Gosched()
+	c.wmu.Lock()
+	w := c.c.Writer()
+	for len(c.wbuf) > 0 && c.werr == nil {
+		buf := c.wbuf
+		c.wbuf = c.wspare[:0]
+		c.wmu.Unlock()
+		_, err := w.WriteBinary(buf)
+		if err == nil {
+			err = w.Flush()
+		}
+		c.wmu.Lock()
+		if cap(buf) <= maxPendingWrite {
+			c.wspare = buf[:0]
+		}
+		if err != nil {
+			c.werr = status.Wrap(status.ErrConnLost, "ttstream: write", err)
+		}
+		c.wcond.Broadcast()
+	}
+	c.wbusy = false
+	err := c.werr
+	c.wcond.Broadcast()
 	c.wmu.Unlock()
 	if err != nil {
-		var fe *FrameError
-		if errors.As(err, &fe) {
-			return err // this frame only: nothing was flushed
-		}
-		c.closeWith(status.Wrap(status.ErrConnLost, "ttstream: write", err))
+		c.closeWith(err)
 	}
 	return err
+}
+
+// drain waits until every frame written so far is flushed, the connection
+// failed, or d passed.
+func (c *tconn) drain(d time.Duration) {
+	timedOut := false
+	t := time.AfterFunc(d, func() {
+		c.wmu.Lock()
+		timedOut = true
+		c.wcond.Broadcast()
+		c.wmu.Unlock()
+	})
+	defer t.Stop()
+	c.wmu.Lock()
+	for (c.wbusy || len(c.wbuf) > 0) && c.werr == nil && !timedOut {
+		c.wcond.Wait()
+	}
+	c.wmu.Unlock()
 }
 
 // Serve implements stream.ServerConn.
@@ -431,6 +501,7 @@ func (c *tconn) Shutdown(ctx context.Context) error {
 	cancelStop := context.AfterFunc(ctx, func() { close(stop) })
 	defer cancelStop()
 	if c.waitStreams(stop) {
+		c.drain(stream.StopGrace)
 		_ = c.Close()
 		return nil
 	}
@@ -446,6 +517,7 @@ func (c *tconn) Shutdown(ctx context.Context) error {
 	t := time.NewTimer(stream.StopGrace)
 	c.waitStreams(t.C)
 	t.Stop()
+	c.drain(stream.StopGrace)
 	_ = c.Close()
 	return ctx.Err()
 }
