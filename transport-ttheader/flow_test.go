@@ -101,7 +101,8 @@ func TestFlowControlSlowReader(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		window int
-	}{{"on", ttheader.DefaultStreamWindow}, {"off", 0}} {
+		pause  time.Duration // per MiB read
+	}{{"on", ttheader.DefaultStreamWindow, 15 * time.Millisecond}, {"off", 0, 40 * time.Millisecond}} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := ttheader.NewStreamProtocol(ttheader.WithStreamWindow(tc.window))
 			var sent atomic.Int64
@@ -118,7 +119,7 @@ func TestFlowControlSlowReader(t *testing.T) {
 			}
 			_ = cs.CloseSend()
 			var lead int64
-			read, maxBuf := slowRead(t, cs, 15*time.Millisecond, &sent, &lead)
+			read, maxBuf := slowRead(t, cs, tc.pause, &sent, &lead)
 			close(stop)
 			peak := <-peakc
 			growth := int64(peak) - int64(base.HeapAlloc)

@@ -288,6 +288,8 @@ func (c *tconn) writeFrames(fs ...*Frame) error {
 		c.wmu.Lock()
 		if cap(buf) <= maxPendingWrite {
 			c.wspare = buf[:0]
+		} else {
+			c.wspare = nil // let a large buffer go (and never alias c.wbuf)
 		}
 		if err != nil {
 			c.werr = status.Wrap(status.ErrConnLost, "ttstream: write", err)
