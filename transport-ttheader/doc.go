@@ -35,9 +35,9 @@
 //
 // Between Skiff peers, streams have flow control: a window per stream in
 // each direction, with credit returned in [FrameWindow] frames as the
-// receiver reads. It is negotiated per stream (see [KeyFlowWindow] and
-// [WithStreamWindow]), so that Kitex peers, which have none, never see a
-// frame they do not know.
+// receiver reads. It is negotiated per connection on stream 0 (see
+// [KeyFlowWindow] and [WithStreamWindow]), so that Kitex peers, which
+// have none, never see a frame they do not know.
 //
 // [HeaderLen], [PutHeader], [AppendHeader], [PeekHeader] and
 // [DecodeHeader] give direct access to the header encoding. Decoding

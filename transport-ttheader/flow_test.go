@@ -343,10 +343,9 @@ func TestBadFrameClosesOnlyItsConnection(t *testing.T) {
 }
 
 // TestFlowControlUpload sends 16 MiB from a client to a handler that reads
-// slowly: after the server's first window frame the client keeps to the
-// server's window, so the server never holds more than the window plus
-// what the client sent before that frame arrived (at most one window
-// here) and one message.
+// slowly, on a connection whose flow-control handshake is done: the client
+// keeps to the server's window, so the server never holds more than the
+// window and one message.
 func TestFlowControlUpload(t *testing.T) {
 	const total = 16 << 20
 	const window = 256 << 10
@@ -376,6 +375,19 @@ func TestFlowControlUpload(t *testing.T) {
 		_ = s.Close(stream.Header{{Name: "n", Value: strconv.Itoa(n)}})
 	})
 	cc := dialTT(t, p, srv.addr)
+	// One empty call first: the server's answer to the connection's
+	// preface (its window) arrives within the first round trip; a stream
+	// opened before it sends unlimited until then, as toward a Kitex
+	// server.
+	warm, err := cc.NewStream(context.Background(), stream.Header{{Name: ":path", Value: "/S/Up"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = warm.CloseSend()
+	if _, err := io.ReadAll(warm); err != nil {
+		t.Fatal(err)
+	}
+	<-maxBuf
 	cs, err := cc.NewStream(context.Background(), stream.Header{{Name: ":path", Value: "/S/Up"}})
 	if err != nil {
 		t.Fatal(err)
@@ -397,8 +409,8 @@ func TestFlowControlUpload(t *testing.T) {
 	}
 	most := <-maxBuf
 	t.Logf("16 MiB upload to a slow handler, %d KiB window: the server held at most %d KiB", window>>10, most>>10)
-	if most > 2*window+msgSize {
-		t.Fatalf("the server held %d bytes, over twice the window", most)
+	if most > window+msgSize {
+		t.Fatalf("the server held %d bytes, over the window", most)
 	}
 }
 

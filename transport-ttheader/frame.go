@@ -32,9 +32,10 @@ const (
 	// KeyFrameType holds the frame type ("1" meta ... "5" rst).
 	KeyFrameType uint16 = 27
 	// KeyFlowWindow is Skiff's flow-control key, outside Kitex's int key
-	// range (0 to 27): on a client's header frame it announces the
-	// client's receive window in bytes (and that the client takes
-	// FrameWindow frames); on a FrameWindow frame it is the credit.
+	// range (0 to 27): on the meta frames of stream 0 (a client's
+	// preface, a server's answer) and on a client's header frames it is
+	// the sender's receive window per stream in bytes; on a FrameWindow
+	// frame it is the credit.
 	KeyFlowWindow uint16 = 0x5357
 )
 

@@ -187,7 +187,12 @@ func (p *StreamProtocol) NewServerConn(c conn.Conn, prm stream.ServerConnParams)
 func (p *StreamProtocol) NewClientConn(c conn.Conn, prm stream.ClientConnParams) (stream.ClientConn, error) {
 	tc := newTConn(p, c, false, prm.Logger)
 	tc.authority = prm.Authority
-	if err := tc.writeFrames(&Frame{Type: FrameMeta}); err != nil {
+	preface := &Frame{Type: FrameMeta}
+	if w := p.o.window; w > 0 {
+		// Announces flow control; a Skiff server with it on answers.
+		preface.Meta.Ints = []codec.IntKV{{Key: KeyFlowWindow, Value: strconv.Itoa(w)}}
+	}
+	if err := tc.writeFrames(preface); err != nil {
 		return nil, err
 	}
 	go func() { _ = tc.serve() }()
@@ -210,14 +215,16 @@ type tconn struct {
 	wbusy  bool      // a goroutine is flushing
 	werr   error     // the write error that closed the connection
 
-	mu        sync.Mutex
-	streams   map[int32]*tstream
-	nextID    int32
-	goingAway bool          // server: Shutdown began; client: the server said it is going away
-	closed    bool          // c is closed (or closing)
-	closeErr  error         // why, for streams that fail
-	changed   chan struct{} // closed and replaced when streams empties or the conn closes
-	done      chan struct{} // closed when the reader ends
+	mu         sync.Mutex
+	streams    map[int32]*tstream
+	nextID     int32
+	goingAway  bool          // server: Shutdown began; client: the server said it is going away
+	peerFC     bool          // both sides announced flow control on stream 0
+	peerWindow int64         // client: the server's receive window per stream
+	closed     bool          // c is closed (or closing)
+	closeErr   error         // why, for streams that fail
+	changed    chan struct{} // closed and replaced when streams empties or the conn closes
+	done       chan struct{} // closed when the reader ends
 }
 
 func newTConn(p *StreamProtocol, c conn.Conn, server bool, l *slog.Logger) *tconn {
@@ -281,10 +288,7 @@ func (c *tconn) writeFrames(fs ...*Frame) error {
 		buf := c.wbuf
 		c.wbuf = c.wspare[:0]
 		c.wmu.Unlock()
-		_, err := w.WriteBinary(buf)
-		if err == nil {
-			err = w.Flush()
-		}
+		err := writeOut(c.c, w, buf)
 		c.wmu.Lock()
 		if cap(buf) <= maxPendingWrite {
 			c.wspare = buf[:0]
@@ -302,6 +306,26 @@ func (c *tconn) writeFrames(fs ...*Frame) error {
 	c.wmu.Unlock()
 	if err != nil {
 		c.closeWith(err)
+	}
+	return err
+}
+
+// writeOut writes buf to c and flushes. The engine may close c at any
+// time (a server's exit wait ending, a peer hanging up), and Netpoll frees
+// a connection's buffers on close, so writing to a closed connection can
+// panic inside Netpoll: writeOut checks that c is open first and turns
+// such a panic into an error.
+func writeOut(c conn.Conn, w conn.Writer, buf []byte) (err error) {
+	if !c.IsActive() {
+		return net.ErrClosed
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w (write on a closing connection: %v)", net.ErrClosed, p)
+		}
+	}()
+	if _, err = w.WriteBinary(buf); err == nil {
+		err = w.Flush()
 	}
 	return err
 }
@@ -365,14 +389,24 @@ func (c *tconn) lookup(id int32) *tstream {
 // dispatch handles one frame; an error closes the connection.
 func (c *tconn) dispatch(f *Frame) error {
 	if f.StreamID == 0 {
-		if !c.server && f.Type == FrameMeta {
+		if f.Type != FrameMeta {
+			return nil // connection frames Skiff does not know are ignored, as in Kitex
+		}
+		if !c.server {
 			if _, ok := f.Meta.Str(KeyConnReset); ok {
 				c.mu.Lock()
 				c.goingAway = true
 				c.mu.Unlock()
 			}
 		}
-		return nil // connection frames Skiff does not know are ignored, as in Kitex
+		if v, ok := f.Meta.Int(KeyFlowWindow); ok && c.p.o.window > 0 {
+			n, err := strconv.ParseInt(v, 10, 32)
+			if err != nil || n <= 0 {
+				return frameErr("bad flow-control window %q", clipKey(v))
+			}
+			c.peerFlowControl(n)
+		}
+		return nil
 	}
 	if f.Type == FrameHeader && c.server {
 		return c.openServerStream(f)
@@ -401,6 +435,36 @@ func (c *tconn) dispatch(f *Frame) error {
 	return nil
 }
 
+// peerFlowControl handles the peer's flow-control announcement on stream
+// 0. On a server (the client's preface), it answers with its own window;
+// on a client (that answer), every stream uses the server's window from
+// then on, and the streams already open switch to it (what they sent
+// counts against it).
+func (c *tconn) peerFlowControl(n int64) {
+	c.mu.Lock()
+	if c.peerFC {
+		c.mu.Unlock()
+		return
+	}
+	c.peerFC, c.peerWindow = true, n
+	var open []*tstream
+	if !c.server {
+		for _, s := range c.streams {
+			open = append(open, s)
+		}
+	}
+	c.mu.Unlock()
+	if c.server {
+		f := &Frame{Type: FrameMeta}
+		f.Meta.Ints = []codec.IntKV{{Key: KeyFlowWindow, Value: strconv.Itoa(c.p.o.window)}}
+		_ = c.writeFrames(f)
+		return
+	}
+	for _, s := range open {
+		s.onWindow(0)
+	}
+}
+
 // openServerStream starts a stream for a client's header frame.
 func (c *tconn) openServerStream(f *Frame) error {
 	c.mu.Lock()
@@ -417,18 +481,16 @@ func (c *tconn) openServerStream(f *Frame) error {
 	s := newTStream(c, f.StreamID, f.Method)
 	s.reqHeader = c.requestHeader(f)
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
-	if v, ok := f.Meta.Int(KeyFlowWindow); ok && c.p.o.window > 0 {
+	if v, ok := f.Meta.Int(KeyFlowWindow); ok && c.peerFC {
 		if n, err := strconv.ParseInt(v, 10, 32); err == nil && n > 0 {
+			// Both sides do flow control (the client's preface said so
+			// and this server answered): the client's window for this
+			// stream is n, this server's is its own, from the start.
 			s.fcSend, s.sendWin, s.fcRecv = true, n, true
 		}
 	}
 	c.streams[f.StreamID] = s
 	c.mu.Unlock()
-	if s.fcRecv {
-		// The first frame of the stream: the client learns that this
-		// server does flow control, and its window.
-		_ = c.writeFrames(windowFrame(s.id, c.p.o.window))
-	}
 	go c.runHandler(serverStream{s})
 	return nil
 }
@@ -614,6 +676,9 @@ func (c *tconn) NewStream(ctx context.Context, h stream.Header) (stream.RawClien
 		c.nextID++
 	}
 	s := newTStream(c, c.nextID, f.Method)
+	if c.peerFC {
+		s.fcSend, s.fcRecv, s.sendWin = true, true, c.peerWindow
+	}
 	s.ctx = ctx
 	s.proto = f.ProtocolID
 	s.hdrDone = make(chan struct{})
@@ -689,4 +754,13 @@ func (e *ResetError) ResetException() (typeID int32, msg string, ok bool) {
 		return 0, "", false
 	}
 	return e.Exception.TypeID, e.Exception.Message, true
+}
+
+// peerWindowLocked returns the server's per-stream window, as the client
+// learnt it. (Read under the stream's lock; peerWindow is set once,
+// before peerFC, and read after.)
+func (c *tconn) peerWindowLocked() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.peerWindow
 }

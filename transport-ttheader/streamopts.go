@@ -23,9 +23,10 @@ func (f streamOptionFunc) apply(o *streamOptions) { f(o) }
 // WithStreamWindow sets the receive window of each stream in bytes
 // (default [DefaultStreamWindow]); 0 turns flow control off, as in Kitex.
 // Flow control only runs between two peers that both have it on: a
-// client announces its window on the stream's header frame (int key
-// [KeyFlowWindow]), and a server that has it on answers with a
-// [FrameWindow] frame before anything else on the stream.
+// client announces its window (int key [KeyFlowWindow]) on the meta frame
+// it sends on stream 0 when it connects and on each header frame, and a
+// server that has it on answers on stream 0 with its own window. Kitex
+// peers ignore both, so toward Kitex it stays off.
 func WithStreamWindow(n int) StreamOption {
 	return streamOptionFunc(func(o *streamOptions) {
 		if n >= 0 {

@@ -147,13 +147,15 @@ func (s *tstream) onRst(f *Frame) {
 	}
 }
 
+// onWindow adds n bytes of credit. On a client stream still without flow
+// control (opened before the server's answer to the preface), it turns
+// flow control on with the server's window; what was sent counts against
+// it.
 func (s *tstream) onWindow(n int64) {
 	s.mu.Lock()
 	if !s.fcSend {
-		// The first credit of a client stream: the server does flow
-		// control. Data sent before it counts against it.
 		s.fcSend, s.fcRecv = true, true
-		s.sendWin = -s.sent
+		s.sendWin = s.c.peerWindowLocked() - s.sent
 	}
 	s.sendWin += n
 	s.cond.Broadcast()
