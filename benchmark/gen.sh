@@ -2,6 +2,8 @@
 # gen.sh regenerates the peers' generated code committed in this module:
 #   kitex_gen/echo    Kitex Thrift code for ../examples/echo/echo.thrift (the IDL Skiff's echo uses)
 #   kitex_gen/echopb  Kitex Protobuf code for idl/echo.proto
+#   kitex_gen/streamecho, skiffstream  Kitex (streamx) and Skiff code for idl/stream.thrift,
+#                     the Thrift streaming service of the ttstream bidi benchmark
 #   grpcpb            grpc-go code (protoc-gen-go + protoc-gen-go-grpc) for idl/echo.proto,
 #                     plus Skiff's service code for it (protoc-gen-skiff from ../tool; grpc_compat=true
 #                     names its client EchoServiceSkiffClient, apart from grpc-go's EchoServiceClient)
@@ -11,9 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export GOWORK=off
 
-rm -rf kitex_gen grpcpb
+rm -rf kitex_gen grpcpb skiffstream
 go tool kitex -module github.com/skiffrpc/skiff/benchmark -gen-path kitex_gen ../examples/echo/echo.thrift
 go tool kitex -module github.com/skiffrpc/skiff/benchmark -gen-path kitex_gen idl/echo.proto
+go tool kitex -streamx -module github.com/skiffrpc/skiff/benchmark -gen-path kitex_gen idl/stream.thrift
+(cd ../tool && go run ./cmd/skiff -out ../benchmark/skiffstream -module github.com/skiffrpc/skiff/benchmark/skiffstream ../benchmark/idl/stream.thrift)
 
 mkdir -p grpcpb
 go build -o .bin/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go

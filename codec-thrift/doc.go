@@ -13,12 +13,18 @@
 //   - [Buffered], the unframed transport (registry name "buffered"): a bare
 //     message whose length is found by walking its struct, and [Framed], an
 //     alias of the core Framed transport.
+//   - [TTStream], the stream codec (registry name "ttstream-thrift") of
+//     Thrift streams over TTHeader Streaming, Kitex's streamx protocol,
+//     with transport-ttheader's TTStream transport: one struct per data
+//     frame, handler errors as an EXCEPTION message in the trailer frame,
+//     business errors as biz-status keys, metainfo and metadata as header
+//     keys.
 //   - [FastCodec], the fast path that generated structs implement, and the
 //     allocation-free helpers that generated code calls ([AppendI32],
 //     [ReadString], [Skip], ...).
 //
-// Importing the package registers [Codec], [Payload] and [Buffered] in the
-// core registries.
+// Importing the package registers [Codec], [Payload], [Buffered] and
+// [TTStream] in the core registries.
 //
 // # Payload values
 //

@@ -21,6 +21,24 @@
 // package frames them; what the keys mean (caller, callee, timeout,
 // metainfo, business errors) is the runtime's business.
 //
+// # TTHeader Streaming (ttstream)
+//
+// [TTStream] ("ttstream") is Kitex's streaming transport, a core stream
+// protocol (github.com/skiffrpc/skiff/core/stream): every frame is a
+// TTHeader with flag 0x0002 whose sequence number is the stream id, with
+// the frame type (meta, header, data, trailer, rst) in int key 27 and the
+// method in int key 9 ([Frame], [AppendFrame], [DecodeFrame],
+// [ReadFrame]). Many streams share a connection. It is registered with the
+// core stream registry on import, so servers sniff it on their port; a
+// client uses it with client.WithStreamTransport(ttheader.TTStream) and a
+// stream codec such as codec-thrift's TTStream.
+//
+// Between Skiff peers, streams have flow control: a window per stream in
+// each direction, with credit returned in [FrameWindow] frames as the
+// receiver reads. It is negotiated per connection on stream 0 (see
+// [KeyFlowWindow] and [WithStreamWindow]), so that Kitex peers, which
+// have none, never see a frame they do not know.
+//
 // [HeaderLen], [PutHeader], [AppendHeader], [PeekHeader] and
 // [DecodeHeader] give direct access to the header encoding. Decoding
 // bounds every length by the header size and the frame and reports bad

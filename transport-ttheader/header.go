@@ -258,9 +258,20 @@ func DecodeHeader(b []byte, meta *codec.Metadata) (Header, error) {
 	}
 	info := b[FixedLen:end]
 	h.ProtocolID = info[0]
+	if _, err := decodeInfo(info, meta); err != nil {
+		return h, err
+	}
+	return h, nil
+}
+
+// decodeInfo decodes an info area (protocol id, transforms, info blocks)
+// and appends its key/values to meta (nil: check only). It returns the
+// protocol id.
+func decodeInfo(info []byte, meta *codec.Metadata) (uint8, error) {
+	var err error
 	i := 2 + int(info[1])
 	if i > len(info) {
-		return h, status.Protocolf("ttheader: %d transforms run past the header info of %d bytes", info[1], len(info))
+		return 0, status.Protocolf("ttheader: %d transforms run past the header info of %d bytes", info[1], len(info))
 	}
 	// Stored keys and values are substrings of one copy of the info area:
 	// one allocation per header, whatever the number of keys.
@@ -278,7 +289,7 @@ func DecodeHeader(b []byte, meta *codec.Metadata) (Header, error) {
 		case infoPadding:
 		case infoKeyValue, infoIntKV:
 			if len(info)-i < 2 {
-				return h, status.Protocolf("ttheader: info block %#02x count runs past the header", id)
+				return 0, status.Protocolf("ttheader: info block %#02x count runs past the header", id)
 			}
 			n := int(be.Uint16(info[i:]))
 			i += 2
@@ -287,15 +298,15 @@ func DecodeHeader(b []byte, meta *codec.Metadata) (Header, error) {
 				var ks, ke, vs, ve int
 				if id == infoIntKV {
 					if len(info)-i < 2 {
-						return h, status.Protocolf("ttheader: int key runs past the header")
+						return 0, status.Protocolf("ttheader: int key runs past the header")
 					}
 					key = be.Uint16(info[i:])
 					i += 2
 				} else if ks, ke, i, err = str16(info, i, "key"); err != nil {
-					return h, err
+					return 0, err
 				}
 				if vs, ve, i, err = str16(info, i, "value"); err != nil {
-					return h, err
+					return 0, err
 				}
 				if meta == nil {
 					continue
@@ -310,17 +321,17 @@ func DecodeHeader(b []byte, meta *codec.Metadata) (Header, error) {
 		case infoACLToken:
 			var vs, ve int
 			if vs, ve, i, err = str16(info, i, "ACL token"); err != nil {
-				return h, err
+				return 0, err
 			}
 			if meta != nil {
 				copyInfo()
 				meta.Strs = append(meta.Strs, codec.StrKV{Key: ACLTokenKey, Value: str[vs:ve]})
 			}
 		default:
-			return h, status.Protocolf("ttheader: unknown info id %#02x", id)
+			return 0, status.Protocolf("ttheader: unknown info id %#02x", id)
 		}
 	}
-	return h, nil
+	return info[0], nil
 }
 
 // str16 reads a u16-length string at b[i:] and returns its bounds and the

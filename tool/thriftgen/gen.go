@@ -182,6 +182,7 @@ func (g *gen) generate() ([]byte, error) {
 		{"server", "github.com/skiffrpc/skiff/core/server"},
 		{"service", "github.com/skiffrpc/skiff/core/service"},
 		{"status", "github.com/skiffrpc/skiff/core/status"},
+		{"stream", "github.com/skiffrpc/skiff/core/stream"},
 	}
 	for _, s := range skiff {
 		if uses(src, s[0]) {

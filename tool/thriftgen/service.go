@@ -18,6 +18,54 @@ type method struct {
 	resultT  string
 	poolArgs string
 	poolRes  string
+	mode     string // streaming mode: "", "bidirectional", "client" or "server"
+}
+
+// Streaming modes of the streaming.mode annotation, as Kitex reads it.
+const (
+	modeBidi   = "bidirectional"
+	modeClient = "client"
+	modeServer = "server"
+)
+
+// streamMode returns fn's streaming.mode annotation: "" for a ping-pong
+// method (no annotation, or "unary"), else one of the three stream modes.
+func streamMode(fn *parser.Function) (string, bool) {
+	for _, a := range fn.Annotations {
+		if a.Key != "streaming.mode" {
+			continue
+		}
+		if len(a.Values) != 1 {
+			return "", false
+		}
+		switch v := a.Values[0]; v {
+		case "unary", "":
+			return "", true
+		case modeBidi, modeClient, modeServer:
+			return v, true
+		}
+		return "", false
+	}
+	return "", true
+}
+
+// streamTypes returns the request and response struct types of a
+// streaming method, without the pointer.
+func (g *gen) streamTypes(m *method) (req, res string) {
+	return strings.TrimPrefix(g.goType(m.args[0].t), "*"), strings.TrimPrefix(g.goType(m.ret), "*")
+}
+
+// streamingModeConst returns the core/service constant of a mode.
+func streamingModeConst(mode string) string {
+	switch mode {
+	case modeBidi:
+		return "service.StreamingBidi"
+	case modeClient:
+		return "service.StreamingClient"
+	case modeServer:
+		return "service.StreamingServer"
+	}
+	return "service.StreamingNone"
 }
 
 func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
@@ -74,6 +122,18 @@ func (g *gen) methods(s *parser.Service) ([]*method, error) {
 		if fn.Oneway && (!fn.Void || len(fn.Throws) > 0) {
 			return nil, g.f.errAt(fn.Name, "oneway %s.%s must be void and throw nothing", s.Name, fn.Name)
 		}
+		mode, ok := streamMode(fn)
+		if !ok {
+			return nil, g.f.errAt(fn.Name, "%s.%s: streaming.mode must be \"bidirectional\", \"client\", \"server\" or \"unary\"", s.Name, fn.Name)
+		}
+		if mode != "" {
+			// As Kitex: one struct argument (the message type of the
+			// requests), a struct result (of the responses), no throws.
+			if fn.Oneway || len(m.args) != 1 || m.args[0].t.kind != kStruct || m.ret == nil || m.ret.kind != kStruct || len(fn.Throws) > 0 {
+				return nil, g.f.errAt(fn.Name, "streaming %s.%s must take one struct argument, return a struct and throw nothing", s.Name, fn.Name)
+			}
+		}
+		m.mode = mode
 		ms = append(ms, m)
 	}
 	return ms, nil
@@ -119,6 +179,10 @@ func (g *gen) service(w *writer, s *parser.Service) error {
 		return err
 	}
 	sn := goName(s.Name)
+	streaming := false
+	for _, m := range ms {
+		streaming = streaming || m.mode != ""
+	}
 	baseQ := ""
 	if bs != nil {
 		baseQ = g.qual(bf) + goName(bs.Name)
@@ -139,6 +203,18 @@ func (g *gen) service(w *writer, s *parser.Service) error {
 		if m.fn.ReservedComments == "" {
 			w.p("// %s handles %s.%s.", m.name, s.Name, m.fn.Name)
 		}
+		if m.mode != "" {
+			req, res := g.streamTypes(m)
+			switch m.mode {
+			case modeBidi:
+				w.p("%s(ctx context.Context, s stream.BidiStreamingServer[%s, %s]) error", m.name, req, res)
+			case modeClient:
+				w.p("%s(ctx context.Context, s stream.ClientStreamingServer[%s, %s]) error", m.name, req, res)
+			case modeServer:
+				w.p("%s(ctx context.Context, req *%s, s stream.ServerStreamingServer[%s]) error", m.name, req, res)
+			}
+			continue
+		}
 		d, _ := g.params(m)
 		if d != "" {
 			d = ", " + d
@@ -154,6 +230,12 @@ func (g *gen) service(w *writer, s *parser.Service) error {
 	w.p("func %sServiceInfo() *service.Info {", sn)
 	w.p("info := &service.Info{")
 	w.p("Name: %s,", quote(s.Name))
+	if streaming {
+		// Kitex names a Thrift service's gRPC path after the IDL
+		// namespace ("/ns.Service/Method"); streaming services take it
+		// as their package, so those paths route here.
+		w.p("Package: %s,", quote(g.f.pkg))
+	}
 	w.p("HandlerType: (*%s)(nil),", sn)
 	w.p("Codec: \"thrift\",")
 	w.p("Methods: map[string]*service.MethodInfo{")
@@ -167,7 +249,7 @@ func (g *gen) service(w *writer, s *parser.Service) error {
 		} else {
 			w.p("NewResult: func() any { return %s.Get() },", m.poolRes)
 		}
-		w.p("StreamingMode: service.StreamingNone,")
+		w.p("StreamingMode: %s,", streamingModeConst(m.mode))
 		w.p("},")
 	}
 	w.p("},")
@@ -208,6 +290,10 @@ func (g *gen) service(w *writer, s *parser.Service) error {
 	// Handlers.
 	for _, m := range ms {
 		h := lowerFirst(sn) + m.name + "Handler"
+		if m.mode != "" {
+			g.streamHandler(w, s, m, h)
+			continue
+		}
 		argsName := "args"
 		if len(m.args) == 0 {
 			argsName = "_"
@@ -271,6 +357,11 @@ func (g *gen) service(w *writer, s *parser.Service) error {
 	w.p("// *...Result, filled from the reply, or nil for a oneway method.")
 	w.p("type %sInvoker interface {", sn)
 	w.p("Call(ctx context.Context, method string, args, result any, opts ...client.CallOption) error")
+	if streaming {
+		w.p("// NewStream opens a stream of a streaming method (the client must")
+		w.p("// use a stream transport, such as ttstream or HTTP/2).")
+		w.p("NewStream(ctx context.Context, method string, opts ...client.CallOption) (stream.ClientStream, error)")
+	}
 	w.p("}")
 	w.p("")
 	w.p("// %sClient is the typed client of the service %s. It is safe for", sn, s.Name)
@@ -296,6 +387,10 @@ func (g *gen) service(w *writer, s *parser.Service) error {
 	w.p("}")
 	w.p("")
 	for _, m := range ms {
+		if m.mode != "" {
+			g.streamClient(w, s, m)
+			continue
+		}
 		d, _ := g.params(m)
 		if d != "" {
 			d = ", " + d
@@ -419,4 +514,62 @@ func prefixJoin(xs []string) string {
 		return ""
 	}
 	return ", " + strings.Join(xs, ", ")
+}
+
+// streamHandler writes the server handler of a streaming method: it wraps
+// the server stream in its typed form (and reads the one request of a
+// server-streaming method) and calls the implementation.
+func (g *gen) streamHandler(w *writer, s *parser.Service, m *method, h string) {
+	sn := goName(s.Name)
+	req, res := g.streamTypes(m)
+	w.p("func %s(_ context.Context, impl any, args, _ any) error {", h)
+	w.p("ss, ok := args.(stream.ServerStream)")
+	w.p("if !ok {")
+	w.p("return status.New(status.Unimplemented, %s)", quote("method "+s.Name+"."+m.fn.Name+" streams: call it over a streaming transport"))
+	w.p("}")
+	w.p("st := &stream.GenericServerStream[%s, %s]{ServerStream: ss}", req, res)
+	if m.mode == modeServer {
+		w.p("req := new(%s)", req)
+		w.p("if err := ss.RecvMsg(req); err != nil {")
+		w.p("return err")
+		w.p("}")
+		w.p("return impl.(%s).%s(ss.Context(), req, st)", sn, m.name)
+	} else {
+		w.p("return impl.(%s).%s(ss.Context(), st)", sn, m.name)
+	}
+	w.p("}")
+	w.p("")
+}
+
+// streamClient writes the typed client method of a streaming method.
+func (g *gen) streamClient(w *writer, s *parser.Service, m *method) {
+	sn := goName(s.Name)
+	req, res := g.streamTypes(m)
+	switch m.mode {
+	case modeBidi:
+		w.p("// %s opens a bidirectional stream of %s.%s.", m.name, s.Name, m.fn.Name)
+		w.p("func (c *%sClient) %s(ctx context.Context, opts ...client.CallOption) (stream.BidiStreamingClient[%s, %s], error) {", sn, m.name, req, res)
+	case modeClient:
+		w.p("// %s opens a client stream of %s.%s: Send the requests, then", m.name, s.Name, m.fn.Name)
+		w.p("// CloseAndRecv the response.")
+		w.p("func (c *%sClient) %s(ctx context.Context, opts ...client.CallOption) (stream.ClientStreamingClient[%s, %s], error) {", sn, m.name, req, res)
+	case modeServer:
+		w.p("// %s sends req to %s.%s and returns the stream of responses.", m.name, s.Name, m.fn.Name)
+		w.p("func (c *%sClient) %s(ctx context.Context, req *%s, opts ...client.CallOption) (stream.ServerStreamingClient[%s], error) {", sn, m.name, req, res)
+	}
+	w.p("cs, err := c.inv.NewStream(ctx, %s, opts...)", quote(m.fn.Name))
+	w.p("if err != nil {")
+	w.p("return nil, err")
+	w.p("}")
+	if m.mode == modeServer {
+		w.p("if err := cs.SendMsg(req); err != nil {")
+		w.p("return nil, err")
+		w.p("}")
+		w.p("if err := cs.CloseSend(); err != nil {")
+		w.p("return nil, err")
+		w.p("}")
+	}
+	w.p("return &stream.GenericClientStream[%s, %s]{ClientStream: cs}, nil", req, res)
+	w.p("}")
+	w.p("")
 }

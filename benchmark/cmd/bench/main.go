@@ -46,6 +46,8 @@ var frameworks = map[string]framework{
 	"grpc":                {serve: serveGRPC, dial: dialGRPC},
 	"grpc-bidi":           {serve: serveGRPC, dial: dialGRPCBidi},
 	"kitex-grpc-bidi":     {serve: serveKitexPB, dial: dialKitexGRPCBidi},
+	"skiff-ttstream-bidi": {serve: serveSkiff, dial: dialSkiffTTStreamBidi},
+	"kitex-ttstream-bidi": {serve: serveKitexTTStream, dial: dialKitexTTStreamBidi},
 }
 
 func frameworkNames() string {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/skiffrpc/skiff/benchmark/grpcpb"
+	se "github.com/skiffrpc/skiff/benchmark/skiffstream/streamecho"
 	skiffclient "github.com/skiffrpc/skiff/core/client"
 	"github.com/skiffrpc/skiff/core/engine"
 	skiffserver "github.com/skiffrpc/skiff/core/server"
@@ -41,6 +42,10 @@ func serveSkiffOn(addr string, e engine.Engine) error {
 	}
 	// The same port serves echo.proto over Kitex Protobuf and gRPC.
 	if err := grpcpb.RegisterEchoService(svr, skiffPBEcho{}); err != nil {
+		return err
+	}
+	// And idl/stream.thrift's streams over ttstream.
+	if err := svr.RegisterService(se.StreamServiceServiceInfo(), skiffStreamEcho{}); err != nil {
 		return err
 	}
 	return svr.Start()

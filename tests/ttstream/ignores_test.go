@@ -1,0 +1,15 @@
+package ttstream_test
+
+import "go.uber.org/goleak"
+
+// kitexIgnores are Kitex's process-wide background goroutines (see
+// tests/kitex): the RPC-timeout worker pool, the shared ticker, the
+// load-balancer cache watcher, and the gRPC client's process-wide stream
+// preallocation goroutine.
+var kitexIgnores = []goleak.Option{
+	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createTicker.func1"),
+	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createWorker.func1"),
+	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/utils.(*SharedTicker).Tick"),
+	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/loadbalance/lbcache.(*BalancerFactory).watcher"),
+	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/remote/trans/nphttp2/grpc.preallocateForStream"),
+}

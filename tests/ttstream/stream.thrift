@@ -1,0 +1,19 @@
+// Streaming IDL for the ttstream interoperability tests: Kitex's
+// streaming annotations on one service of each mode.
+namespace go streamecho
+
+struct EchoRequest {
+    1: required string message
+    2: optional i64 seq
+}
+
+struct EchoResponse {
+    1: required string message
+    2: optional i64 seq
+}
+
+service StreamService {
+    EchoResponse Bidi(1: EchoRequest req) (streaming.mode="bidirectional")
+    EchoResponse Collect(1: EchoRequest req) (streaming.mode="client")
+    EchoResponse Spread(1: EchoRequest req) (streaming.mode="server")
+}
