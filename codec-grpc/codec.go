@@ -98,6 +98,10 @@ func init() { stream.RegisterCodec(Default) }
 // Name returns "grpc".
 func (c *Codec) Name() string { return Name }
 
+// ForProtocol implements stream.ProtocolMatcher: gRPC is the default codec
+// of HTTP/2 ("http2").
+func (c *Codec) ForProtocol(protocol string) bool { return protocol == "http2" }
+
 // Detect reports whether h is a gRPC request: a content-type of
 // application/grpc, optionally with a "+subtype" or parameters.
 func (c *Codec) Detect(h stream.Header) bool {

@@ -85,6 +85,10 @@ type resetException interface {
 
 func (ttCodec) Name() string { return "ttstream-thrift" }
 
+// ForProtocol implements stream.ProtocolMatcher: it is the default codec of
+// TTHeader streaming ("ttstream").
+func (ttCodec) ForProtocol(protocol string) bool { return protocol == "ttstream" }
+
 // Detect accepts the content type a ttstream server stream shows for
 // Thrift frames.
 func (ttCodec) Detect(h stream.Header) bool { return h.Get("content-type") == ContentTypeTTStream }

@@ -99,7 +99,7 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	if o.streamProto != nil {
 		if c.scodec = o.streamCodec; c.scodec == nil {
 			if cs := stream.Codecs(); len(cs) > 0 {
-				c.scodec = cs[0]
+				c.scodec = defaultStreamCodec(cs, o.streamProto.Name())
 			} else {
 				return nil, errors.New("client: WithStreamTransport without a stream codec (import codec-grpc, or use WithStreamCodec)")
 			}
@@ -344,6 +344,26 @@ func (c *Client) balance(ctx context.Context, req, resp any) error {
 		ci.EndAttempt(at, err)
 	}
 	return err
+}
+
+// defaultStreamCodec is the first of cs made for the stream protocol
+// named proto (stream.ProtocolMatcher), else the first that says nothing
+// about protocols, else the first.
+func defaultStreamCodec(cs []stream.Codec, proto string) stream.Codec {
+	var neutral stream.Codec
+	for _, c := range cs {
+		pm, ok := c.(stream.ProtocolMatcher)
+		switch {
+		case ok && pm.ForProtocol(proto):
+			return c
+		case !ok && neutral == nil:
+			neutral = c
+		}
+	}
+	if neutral != nil {
+		return neutral
+	}
+	return cs[0]
 }
 
 // instances is the size of the current instance set.

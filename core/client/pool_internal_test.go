@@ -163,3 +163,45 @@ func TestLongPoolForgetsRemovedInstances(t *testing.T) {
 		t.Errorf("%d removed instances still remembered after goneTTL", n)
 	}
 }
+
+// fakeCodec is a stream codec that names the protocols it is made for
+// (none: it says nothing about protocols).
+type fakeCodec struct {
+	stream.Codec
+	name   string
+	protos []string
+}
+
+type matchingCodec struct{ fakeCodec }
+
+func (c matchingCodec) ForProtocol(p string) bool {
+	for _, q := range c.protos {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDefaultStreamCodec: a client with a stream transport and no codec
+// takes the codec made for that transport, whatever the registration
+// order.
+func TestDefaultStreamCodec(t *testing.T) {
+	grpc := matchingCodec{fakeCodec{name: "grpc", protos: []string{"http2"}}}
+	tts := matchingCodec{fakeCodec{name: "ttstream-thrift", protos: []string{"ttstream"}}}
+	other := fakeCodec{name: "other"}
+	for _, cs := range [][]stream.Codec{{grpc, tts, other}, {tts, other, grpc}} {
+		if got := defaultStreamCodec(cs, "ttstream"); got != stream.Codec(tts) {
+			t.Errorf("ttstream: got %v", got)
+		}
+		if got := defaultStreamCodec(cs, "http2"); got != stream.Codec(grpc) {
+			t.Errorf("http2: got %v", got)
+		}
+		if got := defaultStreamCodec(cs, "quic"); got != stream.Codec(other) {
+			t.Errorf("an unclaimed protocol: got %v, want the codec that says nothing", got)
+		}
+	}
+	if got := defaultStreamCodec([]stream.Codec{grpc}, "quic"); got != stream.Codec(grpc) {
+		t.Errorf("only one codec: got %v", got)
+	}
+}

@@ -24,6 +24,15 @@ type Codec interface {
 	NewClientStream(ctx context.Context, cc ClientConn, svc *service.Info, method string) (ClientStream, error)
 }
 
+// ProtocolMatcher is an optional capability of a [Codec] that names the
+// stream protocols it is the default codec of: a client given a stream
+// transport but no stream codec takes the first registered codec whose
+// ForProtocol accepts the transport's name (codec-grpc: "http2";
+// codec-thrift's TTStream: "ttstream").
+type ProtocolMatcher interface {
+	ForProtocol(protocol string) bool
+}
+
 // UnaryCaller is an optional capability of a [Codec] with a faster path
 // for unary calls than a message stream.
 type UnaryCaller interface {
