@@ -174,7 +174,7 @@ type fakeCodec struct {
 
 type matchingCodec struct{ fakeCodec }
 
-func (c matchingCodec) ForProtocol(p string) bool {
+func (c *matchingCodec) ForProtocol(p string) bool {
 	for _, q := range c.protos {
 		if p == q {
 			return true
@@ -187,9 +187,9 @@ func (c matchingCodec) ForProtocol(p string) bool {
 // takes the codec made for that transport, whatever the registration
 // order.
 func TestDefaultStreamCodec(t *testing.T) {
-	grpc := matchingCodec{fakeCodec{name: "grpc", protos: []string{"http2"}}}
-	tts := matchingCodec{fakeCodec{name: "ttstream-thrift", protos: []string{"ttstream"}}}
-	other := fakeCodec{name: "other"}
+	grpc := &matchingCodec{fakeCodec{name: "grpc", protos: []string{"http2"}}}
+	tts := &matchingCodec{fakeCodec{name: "ttstream-thrift", protos: []string{"ttstream"}}}
+	other := &fakeCodec{name: "other"}
 	for _, cs := range [][]stream.Codec{{grpc, tts, other}, {tts, other, grpc}} {
 		if got := defaultStreamCodec(cs, "ttstream"); got != stream.Codec(tts) {
 			t.Errorf("ttstream: got %v", got)
