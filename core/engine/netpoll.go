@@ -122,28 +122,8 @@ type npServer struct {
 	loop netpoll.EventLoop
 
 	mu      sync.Mutex
-	down    bool             // Shutdown was called
-	serving chan struct{}    // closed when Serve returns; nil before Serve
-	ln      netpoll.Listener // what Serve serves; nil before Serve
-	stopped bool             // StopAccepting was called
-}
-
-var _ AcceptStopper = (*npServer)(nil)
-
-// StopAccepting implements AcceptStopper. It shuts the listening socket
-// down for reading (new connections are refused, pending accepts end)
-// without closing its file descriptor, which Netpoll closes in Shutdown:
-// closing it here would let the number be reused before Netpoll closes and
-// detaches it again.
-func (s *npServer) StopAccepting() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopped || s.ln == nil {
-		s.stopped = true
-		return
-	}
-	s.stopped = true
-	_ = syscall.Shutdown(s.ln.Fd(), syscall.SHUT_RD)
+	down    bool          // Shutdown was called
+	serving chan struct{} // closed when Serve returns; nil before Serve
 }
 
 func (npEngine) NewServer(p ServerParams) (Server, error) {
@@ -218,20 +198,10 @@ func (s *npServer) Serve(ln net.Listener) error {
 		return nil
 	}
 	serving := make(chan struct{})
-	s.serving, s.ln = serving, nl
-	stopped := s.stopped
+	s.serving = serving
 	s.mu.Unlock()
 	defer close(serving)
-	if stopped {
-		_ = syscall.Shutdown(nl.Fd(), syscall.SHUT_RD)
-	}
-	err := s.loop.Serve(nl)
-	s.mu.Lock()
-	if s.stopped || s.down {
-		err = nil // the listener was shut down on purpose
-	}
-	s.mu.Unlock()
-	return err
+	return s.loop.Serve(nl)
 }
 
 func (s *npServer) Shutdown(ctx context.Context) error {

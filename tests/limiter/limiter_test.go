@@ -347,8 +347,17 @@ func TestConcurrencyLimit(t *testing.T) {
 	for range 2 {
 		go func() { errs <- call(context.Background(), "block") }()
 	}
-	<-h.entered
-	<-h.entered
+	for range 2 {
+		select {
+		case <-h.entered:
+		case err := <-errs:
+			close(h.release)
+			t.Fatalf("a blocking call within the limit ended before its handler blocked: %v", err)
+		case <-time.After(10 * time.Second):
+			close(h.release)
+			t.Fatal("the blocking calls did not reach their handler")
+		}
+	}
 	if err := call(context.Background(), "x"); !remoteOverload(err) {
 		t.Fatalf("TTHeader call beyond 2 in flight: %v, want overload", err)
 	}
