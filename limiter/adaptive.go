@@ -168,7 +168,7 @@ func (a *adaptive) roll(p, now int64) {
 		return // no call has finished yet: nothing to compare with
 	}
 	noLoad := float64(min(a.minCur, a.minPrev))
-	a.shed(wait, max(noLoad, waitFloor))
+	a.shed(wait, max(tolerance*noLoad, waitFloor))
 	if n == 0 {
 		return
 	}
