@@ -61,9 +61,9 @@ const (
 // about one per CPU however long the queue. The mean time goroutines wait
 // to run (runtime/metrics' scheduler latencies) measures that queue; a
 // proportional-integral controller (as in PIE, RFC 8033) moves a drop
-// fraction so that it stays near twice the no-load latency (tolerance;
-// at least 0.5 ms),
-// and calls are admitted evenly at the complementary fraction.
+// fraction so that it stays near twice the no-load latency (tolerance; at
+// least 0.5 ms), and calls are admitted evenly at the complementary
+// fraction.
 type adaptive struct {
 	err *status.Error
 
