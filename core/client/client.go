@@ -89,10 +89,11 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 	if pm, ok := c.proto.(transport.MetaHandler); ok {
 		c.meta = transport.ChainMeta(append([]transport.MetaHandler{pm}, o.metaHandlers...)...)
 	}
+	if o.tls != nil && o.engineSet && o.engine.Name() != engine.Std.Name() {
+		// Framed and stream transports alike dial TLS on the std engine.
+		return nil, fmt.Errorf("client: WithTLSConfig needs the std engine, not %s (Netpoll has no TLS); leave WithEngine out", o.engine.Name())
+	}
 	if o.tls != nil && o.streamProto == nil {
-		if o.engineSet && o.engine.Name() != engine.Std.Name() {
-			return nil, fmt.Errorf("client: WithTLSConfig needs the std engine, not %s (Netpoll has no TLS); leave WithEngine out", o.engine.Name())
-		}
 		o.engine = newTLSEngine(o.tls)
 		c.opts.engine = o.engine
 	}

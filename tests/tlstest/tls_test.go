@@ -270,4 +270,11 @@ func TestTLSWrongEngine(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "std engine") {
 		t.Errorf("client.New with TLS on Netpoll: %v", err)
 	}
+	// The same for a stream transport (gRPC).
+	_, err = client.New(greeterpb.GreeterServiceInfo(), client.WithHostPorts("127.0.0.1:1"), client.WithEngine(engine.Netpoll),
+		client.WithStreamTransport(h2transport.New()), client.WithStreamCodec(grpccodec.Default),
+		client.WithTLSConfig(&tls.Config{RootCAs: p.pool}))
+	if err == nil || !strings.Contains(err.Error(), "std engine") {
+		t.Errorf("gRPC client.New with TLS on Netpoll: %v", err)
+	}
 }
