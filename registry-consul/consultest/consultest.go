@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,7 +153,21 @@ func StartCluster(t testing.TB, n int) []*Agent {
 
 func newAgent(t testing.TB, bin, ip, dataDir string) *Agent {
 	t.Helper()
-	p := ports{http: freePort(t, ip), serfLAN: freePort(t, ip), serfWAN: freePort(t, ip), server: freePort(t, ip)}
+	// Four distinct ports: a port freed by one pick can come back from
+	// the next.
+	var got []int
+	pick := func() int {
+		for range 50 {
+			p := freePort(t, ip)
+			if !slices.Contains(got, p) {
+				got = append(got, p)
+				return p
+			}
+		}
+		t.Fatalf("consultest: no distinct free port on %s", ip)
+		return 0
+	}
+	p := ports{http: pick(), serfLAN: pick(), serfWAN: pick(), server: pick()}
 	a := &Agent{t: t, bin: bin, ip: ip, ports: p, dataDir: dataDir,
 		HTTPAddr:    net.JoinHostPort(ip, strconv.Itoa(p.http)),
 		SerfLANAddr: net.JoinHostPort(ip, strconv.Itoa(p.serfLAN)),
