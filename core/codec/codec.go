@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/skiffrpc/skiff/core/status"
 )
@@ -149,6 +150,12 @@ type Message struct {
 	// headers included. A transport's ReadMessage sets it; 0 means the
 	// transport did not say (the runtime then counts the message bytes).
 	Size int
+	// Received, on a request a server read, is when its last byte had
+	// arrived (at the latest): the server sets it after ReadMessage, before
+	// the transport's ServerReadMeta, so a relative time budget the request
+	// carries (TTHeader's timeout) counts from its arrival, not from when
+	// the server got round to it. Zero when unknown (count from now then).
+	Received time.Time
 }
 
 // Reset clears m for reuse and keeps the storage of its metadata.

@@ -31,6 +31,9 @@ type serverState struct {
 	Connections     int64               `json:"connections"`
 	StreamConns     int                 `json:"stream_connections"`
 	Draining        bool                `json:"draining"`
+	// ExpiredCalls counts the calls dropped because the caller's deadline
+	// passed before they started (they waited to be read or to run).
+	ExpiredCalls int64 `json:"expired_calls"`
 }
 
 // registerDiag registers the server's probe once it listens on addr.
@@ -61,7 +64,7 @@ func (s *Server) diagState() any {
 		ExitWaitTime: s.opts.exitWait.String(), MaxFrameSize: s.opts.maxFrame, StatsLevel: int(s.level),
 		Middlewares: len(s.opts.middlewares), Tracers: len(s.opts.tracers), Engine: fmt.Sprintf("%T", s.opts.engine),
 		Services: map[string][]string{}, UnknownMethods: s.unknownMethod() != nil,
-		Connections: s.conns.Load(), Draining: s.draining.Load(),
+		Connections: s.conns.Load(), Draining: s.draining.Load(), ExpiredCalls: s.expired.Load(),
 		Transports: []string{}, StreamProtocols: []string{},
 	}
 	for _, p := range s.opts.transports {

@@ -50,6 +50,7 @@ type Server struct {
 	stopErr  error
 	draining atomic.Bool  // replies ask clients to drop their connections
 	ooo      atomic.Int64 // out-of-order calls running on workers (serveOne)
+	expired  atomic.Int64 // calls dropped because their deadline passed before they started
 	impls    []any        // registered implementations, for Drainer
 
 	byFull   map[string]map[string]*method // full service name (package.Name) -> methods
@@ -452,6 +453,8 @@ type connState struct {
 	batchDone chan struct{} // capacity 1: the batch's last worker is done
 	timer     *time.Timer   // the reader's budget timer
 
+	arr arrivals // when the reader's buffered bytes arrived (reading goroutine only)
+
 	work        chan oooTask  // unbuffered: to an idle worker
 	idleWorkers atomic.Int32  // workers waiting on work
 	done        chan struct{} // closed when the connection closes: idle workers end
@@ -545,11 +548,17 @@ func (s *Server) serve(st *connState, r transport.Reader, w transport.Writer) er
 		default:
 		}
 	}
+	// The bytes buffered now arrived by now (requests' deadlines count
+	// from it).
+	st.arr.note(time.Now(), r.Len())
 	var err error
 	for {
 		if err = s.serveOne(st, r, w); err != nil || r.Len() == 0 {
 			break
 		}
+	}
+	if r.Len() == 0 {
+		st.arr.reset() // nothing is buffered: no arrival to remember
 	}
 	if st.workers != nil {
 		st.wmu.Lock()
@@ -664,6 +673,7 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	if err != nil {
 		return s.connError(st, "read", err)
 	}
+	msg.Received = st.arr.take(msg.Size)
 	c := s.pickCodec(st, msg, payload)
 	if c == nil {
 		return s.connError(st, "decode", status.Protocolf("no codec recognises the message (first bytes %x)", head(payload)))
@@ -740,8 +750,69 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 			// reading the connection until it is done (backpressure).
 		}
 	}
+	if r.Len() > 0 {
+		// Requests buffered behind this one wait for it: they arrived by
+		// now, whenever they are read.
+		st.arr.note(time.Now(), r.Len())
+	}
 	s.invoke(st, w, c, m, msg, args, recvSize, 0)
 	return nil
+}
+
+// arrivals tracks when the bytes buffered in a connection's reader had
+// arrived, so that a request's deadline counts from its arrival and not
+// from when the server got round to reading it: requests wait in the
+// buffer behind a slow in-order call, or behind a connection at its
+// WithConnConcurrency bound. Only the reading goroutine uses it.
+type arrivals struct {
+	segs []arrival // oldest first, from head on
+	head int
+	n    int // the bytes segs account for: at most the buffered bytes
+}
+
+// arrival says that n more buffered bytes had arrived by at.
+type arrival struct {
+	at time.Time
+	n  int
+}
+
+// note records that the buffered bytes (buffered counts them all) that
+// are not accounted for yet had arrived by now.
+func (a *arrivals) note(now time.Time, buffered int) {
+	if buffered > a.n {
+		a.segs = append(a.segs, arrival{now, buffered - a.n})
+		a.n = buffered
+	}
+}
+
+// reset forgets every arrival.
+func (a *arrivals) reset() { a.segs, a.head, a.n = a.segs[:0], 0, 0 }
+
+// take consumes the size bytes of a message just read and returns when its
+// last byte had arrived: the time of the note that accounted for it, or
+// now when it had not been wholly buffered at the last note (or its size
+// is unknown), which resets the accounting.
+func (a *arrivals) take(size int) time.Time {
+	if size <= 0 || size > a.n {
+		a.reset()
+		return time.Now()
+	}
+	a.n -= size
+	for {
+		sg := &a.segs[a.head]
+		if sg.n > size {
+			sg.n -= size
+			return sg.at
+		}
+		size -= sg.n
+		at := sg.at
+		if a.head++; a.head == len(a.segs) {
+			a.segs, a.head = a.segs[:0], 0
+		}
+		if size == 0 {
+			return at
+		}
+	}
 }
 
 // oooTask is one out-of-order call handed to a worker.
@@ -863,7 +934,12 @@ func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *met
 	hctx = s.startCall(ci, hctx)
 	var err error
 	if hctx.Err() != nil {
-		// The caller's deadline passed before the call started: give up.
+		// The caller's deadline passed before the call started (while it
+		// waited to be read, or behind other calls): drop it, the caller
+		// gave up.
+		s.expired.Add(1)
+		s.log.Debug("skiff: dropped a call whose deadline passed before it started",
+			"service", ci.Service, "method", msg.Method, "remote", st.remote, "waited", time.Since(msg.Received))
 		err = status.Wrap(status.ErrTimeout, "deadline passed before "+msg.Method+" started", hctx.Err())
 	} else {
 		err = s.handle(ci, hctx, m, args, result)
