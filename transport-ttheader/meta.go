@@ -101,17 +101,17 @@ func (p *Protocol) ClientWriteMeta(ctx context.Context, msg *codec.Message) {
 		}
 		m.SetInt(KeyToMethod, msg.Method)
 		appendCarrier(m, &ci.Request)
-		left := ci.RPCTimeout
+		left, bounded := ci.RPCTimeout, ci.RPCTimeout > 0
 		if d, ok := ctx.Deadline(); ok {
-			if until := time.Until(d); left <= 0 || until < left {
-				left = until
+			if until := time.Until(d); !bounded || until < left {
+				left, bounded = until, true
 			}
 		}
-		if left > 0 {
-			ms := left.Milliseconds()
-			if ms == 0 {
-				ms = 1
-			}
+		if bounded {
+			// A deadline that passed while the request waited to be
+			// written still bounds it: the server gets the least budget
+			// the key carries (1 ms), not none.
+			ms := max(left.Milliseconds(), 1)
 			m.SetInt(KeyRPCTimeout, strconv.FormatInt(ms, 10))
 		}
 	}
@@ -154,7 +154,8 @@ func (p *Protocol) ClientReadMeta(ctx context.Context, msg *codec.Message) error
 // metadata (callinfo.Info.Request), metainfo values to the context (transient
 // ones for this hop only), backward values can be sent with
 // metainfo.SendBackwardValue, and the caller's time budget (int key 12)
-// becomes the handler context's deadline.
+// becomes the handler context's deadline, counted from msg.Received (when
+// the request arrived) when the server set it, else from now.
 func (p *Protocol) ServerReadMeta(ctx context.Context, msg *codec.Message) (context.Context, context.CancelFunc) {
 	m := &msg.Meta
 	if ci := callinfo.From(ctx); ci != nil {
@@ -166,7 +167,13 @@ func (p *Protocol) ServerReadMeta(ctx context.Context, msg *codec.Message) (cont
 	if v, ok := m.Int(KeyRPCTimeout); ok {
 		if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
 			// Bound absurd values so the duration cannot overflow.
-			return context.WithTimeout(ctx, time.Duration(min(ms, maxTimeoutMS))*time.Millisecond)
+			d := time.Duration(min(ms, maxTimeoutMS)) * time.Millisecond
+			if !msg.Received.IsZero() {
+				// The budget counts from the request's arrival: time
+				// it spent waiting to be read or to run is spent.
+				return context.WithDeadline(ctx, msg.Received.Add(d))
+			}
+			return context.WithTimeout(ctx, d)
 		}
 	}
 	return ctx, nil
