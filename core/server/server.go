@@ -51,6 +51,7 @@ type Server struct {
 	draining atomic.Bool  // replies ask clients to drop their connections
 	ooo      atomic.Int64 // out-of-order calls running on workers (serveOne)
 	expired  atomic.Int64 // calls dropped because their deadline passed before they started
+	lastRead atomic.Int64 // while draining: when a request was last read (unix ns)
 	impls    []any        // registered implementations, for Drainer
 
 	byFull   map[string]map[string]*method // full service name (package.Name) -> methods
@@ -321,10 +322,13 @@ func (s *Server) Run() error {
 // implementation that is a [Drainer] (the gRPC health service turns
 // NOT_SERVING); deregisters (WithRegistry; after Start's registration
 // returned), so clients that resolve the server in the meantime still
-// reach it; stops accepting (new connections are refused) and at the same
-// time asks stream connections (HTTP/2) to go away; waits up to the exit
-// wait time for in-flight calls and streams to finish and their replies to
-// be written; ends the streams still open with an "unavailable" status
+// reach it; stops accepting (new connections are refused; on the Netpoll
+// engine only once the in-flight calls below have ended, as Netpoll stops
+// accepting in its Shutdown) and at the same time asks stream connections
+// (HTTP/2) to go away; waits for a quiet moment (no request read for
+// 100 ms) so that calls sent by clients that had not yet seen the
+// deregistration still arrive, and up to the exit wait time for in-flight
+// calls and streams to finish and their replies to be written; ends the streams still open with an "unavailable" status
 // (stream.ErrServerStopping); then closes every connection. It returns nil
 // when everything ended in time, and an error matching [ErrForcedStop]
 // when the exit wait cut work short. Stop is idempotent; later calls
@@ -343,8 +347,9 @@ func (s *Server) Stop() error {
 		if reg != nil {
 			s.deregister(reg)
 		}
-		s.draining.Store(true)
 		start := time.Now()
+		s.lastRead.Store(start.UnixNano())
+		s.draining.Store(true)
 		ctx, cancel := context.WithDeadline(context.Background(), start.Add(s.opts.exitWait))
 		defer cancel()
 		// Stop accepting at once, and ask stream connections (HTTP/2) to
@@ -354,6 +359,13 @@ func (s *Server) Stop() error {
 		}
 		streams := make(chan bool, 1)
 		go func() { streams <- s.shutdownStreams(ctx) }()
+		// Clients of connections that cannot be told to go away (Thrift
+		// Framed and Buffered have no crrst) learn it from the
+		// deregistration: give the calls they sent meanwhile a quiet
+		// moment to arrive before idle connections are closed.
+		if s.conns.Load() > 0 {
+			s.awaitQuiet(ctx)
+		}
 		// The engine would close the connections that look idle, and a
 		// connection whose calls run on workers (out of order) looks idle:
 		// let those calls end first.
@@ -381,6 +393,32 @@ func (s *Server) Stop() error {
 		s.unregisterDiag(err)
 	})
 	return s.stopErr
+}
+
+// drainQuiet is how long no request must have been read, once Stop
+// stopped accepting, before it closes the idle connections: a client
+// that picked this server just before the deregistration reached it may
+// be writing a call on a pooled connection, and a connection closed under
+// it loses that call (Framed and Buffered have no way to tell their
+// clients to go away). A client still sending after that is not told by
+// the registry; its calls wait for the exit wait like in-flight ones.
+const drainQuiet = 100 * time.Millisecond
+
+// awaitQuiet waits until no request was read for drainQuiet, or ctx is
+// done.
+func (s *Server) awaitQuiet(ctx context.Context) {
+	for {
+		left := drainQuiet - time.Since(time.Unix(0, s.lastRead.Load()))
+		if left <= 0 || ctx.Err() != nil {
+			return
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 }
 
 // awaitWorkers waits until no out-of-order call runs on a worker, or ctx
@@ -550,7 +588,11 @@ func (s *Server) serve(st *connState, r transport.Reader, w transport.Writer) er
 	}
 	// The bytes buffered now arrived by now (requests' deadlines count
 	// from it).
-	st.arr.note(time.Now(), r.Len())
+	now := time.Now()
+	st.arr.note(now, r.Len())
+	if s.draining.Load() {
+		s.lastRead.Store(now.UnixNano()) // Stop waits for a quiet moment
+	}
 	var err error
 	for {
 		if err = s.serveOne(st, r, w); err != nil || r.Len() == 0 {
