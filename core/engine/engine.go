@@ -68,13 +68,15 @@ type Server interface {
 	Shutdown(ctx context.Context) error
 }
 
-// AcceptStopper is an optional capability of a [Server] (Std has it):
-// StopAccepting makes it refuse new connections at once, while it goes on
-// serving the open ones until Shutdown, which then returns as usual. A
-// server that must let work finish on its open connections before
-// Shutdown closes the idle ones stops accepting with it first. Netpoll has
-// no safe way to stop accepting before its Shutdown: closing or shutting
-// down its listening socket races with its poller.
+// AcceptStopper is an optional capability of a [Server] (Std and Netpoll
+// have it): StopAccepting makes it refuse new connections at once, while
+// it goes on serving the open ones until Shutdown, which then returns as
+// usual. A server that must let work finish on its open connections before
+// Shutdown closes the idle ones stops accepting with it first. Netpoll
+// does not poll a *net.TCPListener or *net.UnixListener itself: Go's
+// poller accepts from it and hands the connections over, so that closing
+// it never races with Netpoll's poller; a listener from Netpoll's own
+// Listen stops accepting in Shutdown only.
 type AcceptStopper interface {
 	StopAccepting()
 }

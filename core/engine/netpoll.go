@@ -28,8 +28,11 @@ type npEngine struct{}
 
 func (npEngine) Name() string { return "netpoll" }
 
+// Listen listens with Go's net package: the server accepts from the
+// listener on Go's poller and hands the connections to Netpoll (see
+// goAcceptListener), so that it can stop accepting at once.
 func (npEngine) Listen(network, address string) (net.Listener, error) {
-	return netpoll.CreateListener(network, address)
+	return net.Listen(network, address)
 }
 
 // CheckListener accepts the listeners whose file descriptor Netpoll can
@@ -129,8 +132,27 @@ type npServer struct {
 	loop netpoll.EventLoop
 
 	mu      sync.Mutex
-	down    bool          // Shutdown was called
-	serving chan struct{} // closed when Serve returns; nil before Serve
+	down    bool              // Shutdown was called
+	serving chan struct{}     // closed when Serve returns; nil before Serve
+	gal     *goAcceptListener // what Serve polls for a TCP or Unix listener
+	noMore  bool              // StopAccepting was called
+}
+
+var _ AcceptStopper = (*npServer)(nil)
+
+// StopAccepting implements AcceptStopper: new connections are refused at
+// once. It closes the real listener, which Go's poller accepts from for
+// Netpoll (see goAcceptListener); Netpoll's own descriptor, a pipe, is
+// left to its Shutdown. A listener from Netpoll's own Listen is polled by
+// Netpoll directly: it stops accepting in Shutdown only.
+func (s *npServer) StopAccepting() {
+	s.mu.Lock()
+	s.noMore = true
+	gal := s.gal
+	s.mu.Unlock()
+	if gal != nil {
+		gal.stopAccepting()
+	}
 }
 
 func (npEngine) NewServer(p ServerParams) (Server, error) {
@@ -192,17 +214,23 @@ func (s *npServer) Serve(ln net.Listener) error {
 		return err
 	}
 	nl, ok := ln.(netpoll.Listener)
+	var gal *goAcceptListener
 	if !ok {
 		var err error
-		if nl, err = netpoll.ConvertListener(ln); err != nil {
+		if gal, err = newGoAcceptListener(ln); err != nil {
 			return err
 		}
+		nl = gal
 	}
 	s.mu.Lock()
 	if s.down {
 		s.mu.Unlock()
-		_ = ln.Close()
+		_ = nl.Close()
 		return nil
+	}
+	s.gal = gal
+	if s.noMore && gal != nil {
+		gal.stopAccepting()
 	}
 	serving := make(chan struct{})
 	s.serving = serving
