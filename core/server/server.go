@@ -322,13 +322,13 @@ func (s *Server) Run() error {
 // implementation that is a [Drainer] (the gRPC health service turns
 // NOT_SERVING); deregisters (WithRegistry; after Start's registration
 // returned), so clients that resolve the server in the meantime still
-// reach it; stops accepting (new connections are refused; on the Netpoll
-// engine only once the in-flight calls below have ended, as Netpoll stops
-// accepting in its Shutdown) and at the same time asks stream connections
-// (HTTP/2) to go away; waits for a quiet moment (no request read for
-// 100 ms) so that calls sent by clients that had not yet seen the
+// reach it; stops accepting (new connections are refused at once, on both
+// engines, whatever is still open) and at the same time asks stream
+// connections (HTTP/2) to go away; waits for a quiet moment (no request
+// read for 100 ms) so that calls sent by clients that had not yet seen the
 // deregistration still arrive, and up to the exit wait time for in-flight
-// calls and streams to finish and their replies to be written; ends the streams still open with an "unavailable" status
+// calls and streams to finish and their replies to be written; ends the
+// streams still open with an "unavailable" status
 // (stream.ErrServerStopping); then closes every connection. It returns nil
 // when everything ended in time, and an error matching [ErrForcedStop]
 // when the exit wait cut work short. Stop is idempotent; later calls
