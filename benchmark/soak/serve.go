@@ -122,7 +122,7 @@ func EngineByName(name string) (engine.Engine, error) {
 // "sample" line of in with a JSON Sample line. On "stop" or the end of in
 // it stops gracefully, writes "stopped <error or ok>" and returns.
 func Serve(in io.Reader, out io.Writer, eng engine.Engine) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	svr, err := newServer("127.0.0.1:0", eng, log)
 	if err != nil {
 		return err

@@ -220,6 +220,7 @@ const (
 type loadgen struct {
 	cfg                 *Config
 	mem                 *registrytest.Memory
+	hostile             string // the measured server's address
 	pooled, mux, shortC *echo.Client
 	grpc                *greeterpb.GreeterClient
 	closers             []*client.Client
@@ -269,8 +270,9 @@ func (g *loadgen) close() {
 
 // call makes the i-th call of the mix: mostly calls that succeed (TTHeader
 // pooled and multiplexed, gRPC unary), and some gRPC streams, calls that
-// time out, are cancelled or fail with a declared exception, and new
-// connections (short connections, clients made for one call).
+// time out, are cancelled or fail with a declared exception, new
+// connections (short connections, clients made for one call) and a
+// hostile one (garbage bytes, which the server must answer by closing).
 func (g *loadgen) call(ctx context.Context, i int) {
 	kind, t0 := "", time.Now()
 	var res outcome
@@ -327,13 +329,17 @@ func (g *loadgen) call(ctx context.Context, i int) {
 			res = expected
 		}
 	case 19:
-		if i%40 == 19 {
+		switch i / 20 % 4 {
+		case 0:
 			kind = "short-connection"
 			_, e := g.shortC.Echo(ctx, &echo.EchoRequest{Message: "x"})
 			res = expectOK(e)
-		} else {
+		case 1, 2:
 			kind = "new-client"
 			res = expectOK(g.oneShot(ctx))
+		case 3:
+			kind = "garbage"
+			res = expectOK(g.garbage())
 		}
 	}
 	g.calls.Add(1)
@@ -375,6 +381,30 @@ func (g *loadgen) stream(ctx context.Context) error {
 		}
 		if err != nil {
 			return err
+		}
+	}
+}
+
+// garbage is a hostile client: it sends bytes no protocol knows to the
+// measured server, which must close the connection.
+func (g *loadgen) garbage() error {
+	c, err := net.DialTimeout("tcp", g.hostile, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c.Write([]byte("\x00\x00\x00\x10GARBAGE-GARBAGE!NOT A PROTOCOL AT ALL")); err != nil {
+		return nil // closed already
+	}
+	var b [64]byte
+	for {
+		if _, err := c.Read(b[:]); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return errors.New("the server kept a garbage connection open for 3 s")
+			}
+			return nil // closed by the server
 		}
 	}
 }
@@ -514,7 +544,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer rs.stop()
 
-	g := &loadgen{cfg: &cfg, mem: mem}
+	g := &loadgen{cfg: &cfg, mem: mem, hostile: ch.addr}
 	if err := g.dial(); err != nil {
 		return nil, err
 	}
