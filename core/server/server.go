@@ -325,8 +325,8 @@ func (s *Server) Run() error {
 // reach it; stops accepting (new connections are refused at once, on both
 // engines, whatever is still open) and at the same time asks stream
 // connections (HTTP/2) to go away; waits for a quiet moment (no request
-// read for 100 ms) so that calls sent by clients that had not yet seen the
-// deregistration still arrive, and up to the exit wait time for in-flight
+// read for 100 ms, 1 s at most) so that calls sent by clients that had not
+// yet seen the deregistration still arrive, and up to the exit wait time for in-flight
 // calls and streams to finish and their replies to be written; ends the
 // streams still open with an "unavailable" status
 // (stream.ErrServerStopping); then closes every connection. It returns nil
@@ -404,9 +404,16 @@ func (s *Server) Stop() error {
 // the registry; its calls wait for the exit wait like in-flight ones.
 const drainQuiet = 100 * time.Millisecond
 
-// awaitQuiet waits until no request was read for drainQuiet, or ctx is
-// done.
+// drainQuietMax bounds the wait for a quiet moment: clients that keep
+// calling a server that no longer accepts were not told by the registry
+// (a static address list), and waiting longer for them serves nobody.
+const drainQuietMax = time.Second
+
+// awaitQuiet waits until no request was read for drainQuiet, for at most
+// drainQuietMax, or until ctx is done.
 func (s *Server) awaitQuiet(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, drainQuietMax)
+	defer cancel()
 	for {
 		left := drainQuiet - time.Since(time.Unix(0, s.lastRead.Load()))
 		if left <= 0 || ctx.Err() != nil {
