@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -296,7 +297,7 @@ func (c *Client) newCallInfo(ctx context.Context, method string, opts []CallOpti
 // pick sets the attempt's instance and address from the current picker,
 // built from the last instance set discovery delivered. Only the first
 // call of a client (before any instance set) waits for the resolver.
-func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) (*pickerEntry, error) {
+func (c *Client) pick(ctx context.Context, at *callinfo.Attempt, avoid []string) (*pickerEntry, error) {
 	if c.sub == nil {
 		return nil, status.Wrap(status.ErrNoInstance, "no resolver and no host ports for "+c.svc.Name, nil)
 	}
@@ -310,13 +311,20 @@ func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) (*pickerEntry, 
 		}
 	}
 	var in discovery.Instance
-	if pe.errPick != nil {
-		var err error
-		if in, err = pe.errPick.Pick(ctx); err != nil {
-			return nil, err
+	// An instance to avoid (it refused this call) is picked again at most
+	// a few times before it is taken all the same.
+	for try := 0; ; try++ {
+		if pe.errPick != nil {
+			var err error
+			if in, err = pe.errPick.Pick(ctx); err != nil {
+				return nil, err
+			}
+		} else {
+			in = pe.picker.Next(ctx)
 		}
-	} else {
-		in = pe.picker.Next(ctx)
+		if in == nil || len(avoid) == 0 || try >= 4*pe.n || !slices.Contains(avoid, in.Address()) {
+			break
+		}
 	}
 	if in == nil {
 		return nil, status.Wrap(status.ErrNoInstance, "no instance of "+c.svc.Name, nil)
@@ -329,23 +337,31 @@ func (c *Client) pick(ctx context.Context, at *callinfo.Attempt) (*pickerEntry, 
 // to an address), then runs the instance middleware. Each time the client
 // middleware calls it is a new attempt with its own record.
 //
-// When the connection to the picked instance is refused (nothing was sent:
-// the instance is gone, though discovery still lists it) and there are
-// other instances, the call is balanced once more, as grpc-go never sends a call to a backend it could
+// When the connection to the picked instance is refused or reset while
+// connecting (nothing was sent: the instance is gone or going, though
+// discovery still lists it) and there are other instances, the call is
+// balanced again, away from the instances that refused it (up to
+// maxRebalance times), as grpc-go never sends a call to a backend it could
 // not connect to while another is up. A refused dial is fast, so this
-// costs one failed dial, not a timeout.
+// costs failed dials, not a timeout.
 func (c *Client) balance(ctx context.Context, req, resp any) error {
 	ci := callinfo.From(ctx)
 	actx, at := ci.StartAttempt(ctx)
-	err := c.attempt(actx, ci, at, req, resp)
+	err := c.attempt(actx, ci, at, req, nil, resp)
 	ci.EndAttempt(at, err)
-	if err != nil && refused(err) && ci.Target == "" && ctx.Err() == nil && c.instances() > 1 {
+	var avoid []string
+	for i := 0; i < maxRebalance && err != nil && refused(err) && ci.Target == "" && ctx.Err() == nil &&
+		c.instances() > len(avoid)+1; i++ {
+		avoid = append(avoid, at.Address)
 		actx, at = ci.StartAttempt(ctx)
-		err = c.attempt(actx, ci, at, req, resp)
+		err = c.attempt(actx, ci, at, req, avoid, resp)
 		ci.EndAttempt(at, err)
 	}
 	return err
 }
+
+// maxRebalance bounds how many times a refused call is balanced again.
+const maxRebalance = 2
 
 // defaultStreamCodec is the first of cs made for the stream protocol
 // named proto (stream.ProtocolMatcher), else the first that says nothing
@@ -376,12 +392,13 @@ func (c *Client) instances() int {
 }
 
 // refused reports whether err is a dial the peer refused (nothing
-// listens there any more).
+// listens there any more) or reset (its listener closed with the dial in
+// its backlog): nothing was sent.
 func refused(err error) bool {
-	return errors.Is(err, status.ErrConnect) && errors.Is(err, syscall.ECONNREFUSED)
+	return errors.Is(err, status.ErrConnect) && (errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET))
 }
 
-func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt, req, resp any) (err error) {
+func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.Attempt, req any, avoid []string, resp any) (err error) {
 	if at.Address = ci.Target; at.Address != "" {
 		return c.inner(ctx, req, resp)
 	}
@@ -397,7 +414,7 @@ func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.At
 		at.Address = addr
 		return c.inner(ctx, req, resp)
 	}
-	pe, err := c.pick(ctx, at)
+	pe, err := c.pick(ctx, at, avoid)
 	if err != nil {
 		return err
 	}

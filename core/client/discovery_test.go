@@ -406,8 +406,8 @@ func TestFeedbackOnPanic(t *testing.T) {
 }
 
 // TestRefusedInstanceRebalanced: an instance that refuses connections
-// (gone, though still listed) costs no call: the call is balanced once
-// more, on each engine.
+// (gone, though still listed) costs no call: the call is balanced again,
+// away from it, on each engine.
 func TestRefusedInstanceRebalanced(t *testing.T) {
 	live := start(t, func(_ context.Context, in []byte) ([]byte, error) { return in, nil })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -440,6 +440,24 @@ func TestRefusedInstanceRebalanced(t *testing.T) {
 				t.Errorf("%d attempts for 20 calls, half of them first to the dead instance", n)
 			}
 		})
+	}
+	// Two of three instances refuse: the call is balanced away from each
+	// refusal, never back to it.
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead2 := ln2.Addr().String()
+	_ = ln2.Close()
+	cli3, err := client.New(toycodec.Service(), client.WithHostPorts(dead, dead2, live), client.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli3.Close()
+	for i := range 30 {
+		if _, err := call(cli3, "x"); err != nil {
+			t.Fatalf("two of three refusing, call %d: %v", i, err)
+		}
 	}
 	// Pinned to the dead address, the refusal is the call's error.
 	cli, err := client.New(toycodec.Service(), client.WithHostPorts(live), client.WithLogger(quiet))
