@@ -43,10 +43,16 @@ func TestSoakSmoke(t *testing.T) {
 		}
 		sample, restart = 10*time.Second, time.Minute
 	}
-	drift := 0.05
+	long := d > time.Minute
+	// RSS is still settling 20 s in: the smoke run's drift limit only
+	// catches a gross leak; the long run holds the 5 %.
+	drift := 0.25
 	if raceEnabled {
 		drift = 0.5
 		t.Log("built with -race: the RSS drift limit is 50 % (the race detector's memory grows with the goroutines started)")
+	}
+	if long && !raceEnabled {
+		drift = 0.05
 	}
 	self, err := os.Executable()
 	if err != nil {
