@@ -236,7 +236,11 @@ func (s *npServer) Serve(ln net.Listener) error {
 	s.serving = serving
 	s.mu.Unlock()
 	defer close(serving)
-	return s.loop.Serve(nl)
+	err := s.loop.Serve(nl)
+	if gal != nil {
+		_ = gal.Close() // done already when Shutdown stopped Serve
+	}
+	return err
 }
 
 func (s *npServer) Shutdown(ctx context.Context) error {
