@@ -5,6 +5,7 @@ package engine
 import (
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -15,14 +16,15 @@ import (
 // descriptor itself, and closing or shutting down that descriptor before
 // Netpoll's Shutdown detached it races with its poller (a stale event of
 // the closed descriptor reached another server's listener). So the real
-// listener is accepted from by Go's own poller, on a goroutine, and Netpoll
-// polls the read end of a pipe instead: each accepted connection's
-// descriptor is duplicated (Netpoll owns the copy), queued, and announced
-// with one byte on the pipe, which Netpoll's Accept consumes. StopAccepting
+// listener is accepted from on a goroutine that Go's own poller wakes, and
+// Netpoll polls the read end of a pipe instead: each accepted connection's
+// descriptor (Netpoll owns it) is queued and announced with one byte on
+// the pipe, which Netpoll's Accept consumes. StopAccepting
 // closes the real listener (new connections are refused at once) and
 // leaves the pipe to Netpoll, which detaches and closes it in Shutdown.
 type goAcceptListener struct {
 	ln         net.Listener
+	lnFile     *os.File // a duplicate of ln's descriptor, which acceptLoop polls
 	addr       net.Addr
 	rfd, wfd   int // the pipe: Netpoll polls rfd
 	mu         sync.Mutex
@@ -35,38 +37,91 @@ type goAcceptListener struct {
 // newGoAcceptListener starts accepting from ln, a *net.TCPListener or a
 // *net.UnixListener.
 func newGoAcceptListener(ln net.Listener) (*goAcceptListener, error) {
+	// A listener's RawConn cannot wait for it to be readable: a pollable
+	// *os.File of a duplicate of its descriptor can.
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("engine: the listener has no descriptor")
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(s uintptr) {
+		syscall.ForkLock.RLock()
+		fd, derr = syscall.Dup(int(s))
+		if derr == nil {
+			syscall.CloseOnExec(fd)
+		}
+		syscall.ForkLock.RUnlock()
+	}); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, derr
+	}
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		_ = syscall.Close(fd)
+		return nil, err
+	}
+	lnFile := os.NewFile(uintptr(fd), "listener") // pollable: non-blocking
 	var p [2]int
 	syscall.ForkLock.RLock()
-	err := syscall.Pipe(p[:])
+	err = syscall.Pipe(p[:])
 	if err == nil {
 		syscall.CloseOnExec(p[0])
 		syscall.CloseOnExec(p[1])
 	}
 	syscall.ForkLock.RUnlock()
 	if err != nil {
+		_ = lnFile.Close()
 		return nil, err
 	}
 	for _, fd := range p {
 		if err := syscall.SetNonblock(fd, true); err != nil {
 			_ = syscall.Close(p[0])
 			_ = syscall.Close(p[1])
+			_ = lnFile.Close()
 			return nil, err
 		}
 	}
-	l := &goAcceptListener{ln: ln, addr: ln.Addr(), rfd: p[0], wfd: p[1], acceptDone: make(chan struct{})}
+	l := &goAcceptListener{ln: ln, lnFile: lnFile, addr: ln.Addr(), rfd: p[0], wfd: p[1], acceptDone: make(chan struct{})}
 	go l.acceptLoop()
 	return l, nil
 }
 
 // acceptLoop accepts connections from the real listener until it closes.
+// Go's poller waits for the listener to be readable; the accept itself is
+// a raw system call, so the connection's descriptor is never Go's (no
+// duplicate, nothing to unregister) and goes to Netpoll as it is.
 func (l *goAcceptListener) acceptLoop() {
 	defer close(l.acceptDone)
+	network := l.addr.Network()
+	rc, err := l.lnFile.SyscallConn()
+	if err != nil {
+		return
+	}
 	backoff := time.Duration(0)
 	for {
-		c, err := l.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
+		nfd := -1
+		var sa syscall.Sockaddr
+		var aerr error
+		if err := rc.Read(func(fd uintptr) bool {
+			syscall.ForkLock.RLock()
+			nfd, sa, aerr = syscall.Accept(int(fd))
+			if aerr == nil {
+				syscall.CloseOnExec(nfd)
+			}
+			syscall.ForkLock.RUnlock()
+			return aerr != syscall.EAGAIN // EAGAIN: wait until readable
+		}); err != nil {
+			return // the listener was closed
+		}
+		if aerr != nil {
+			if aerr == syscall.EINTR || aerr == syscall.ECONNABORTED {
+				continue
 			}
 			// Out of descriptors and the like: wait a little, as
 			// net/http does.
@@ -75,16 +130,39 @@ func (l *goAcceptListener) acceptLoop() {
 			continue
 		}
 		backoff = 0
-		ac, err := adopt(c)
-		_ = c.Close() // the copy lives on
-		if err != nil {
-			continue // the connection is dropped: its peer sees it closed
+		if err := syscall.SetNonblock(nfd, true); err != nil {
+			_ = syscall.Close(nfd)
+			continue
 		}
+		if network == "tcp" {
+			// As Netpoll's own accept path and Go's net package do.
+			_ = syscall.SetsockoptInt(nfd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+		}
+		ac := &acceptedConn{fd: nfd, local: l.addr, remote: sockaddrToAddr(network, sa)}
 		if !l.enqueue(ac) {
-			_ = syscall.Close(ac.fd)
+			_ = syscall.Close(nfd)
 			return
 		}
 	}
+}
+
+// sockaddrToAddr converts an accepted peer's address.
+func sockaddrToAddr(network string, sa syscall.Sockaddr) net.Addr {
+	switch sa := sa.(type) {
+	case *syscall.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(append([]byte(nil), sa.Addr[:]...)), Port: sa.Port}
+	case *syscall.SockaddrInet6:
+		zone := ""
+		if sa.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); err == nil {
+				zone = ifi.Name
+			}
+		}
+		return &net.TCPAddr{IP: net.IP(append([]byte(nil), sa.Addr[:]...)), Port: sa.Port, Zone: zone}
+	case *syscall.SockaddrUnix:
+		return &net.UnixAddr{Name: sa.Name, Net: network}
+	}
+	return &net.UnixAddr{Net: network} // an unnamed peer
 }
 
 // enqueue queues c and announces it on the pipe; false once Close was
@@ -151,6 +229,10 @@ func (l *goAcceptListener) stopAccepting() {
 	l.lnClosed = true
 	l.mu.Unlock()
 	if !closed {
+		// Both descriptors of the listening socket: it is closed when
+		// the last one is. Go's poller owns both, so closing them is
+		// safe while acceptLoop waits.
+		_ = l.lnFile.Close()
 		_ = l.ln.Close()
 	}
 }
@@ -179,40 +261,12 @@ func (l *goAcceptListener) Close() error {
 	return nil
 }
 
-// acceptedConn is an accepted connection's duplicated descriptor, which
-// Netpoll takes over (it reads only Fd, LocalAddr and RemoteAddr, and
-// closes the descriptor itself).
+// acceptedConn is an accepted connection's descriptor, which Netpoll
+// takes over (it reads only Fd, LocalAddr and RemoteAddr, and closes the
+// descriptor itself).
 type acceptedConn struct {
 	fd            int
 	local, remote net.Addr
-}
-
-// adopt duplicates c's descriptor (close-on-exec).
-func adopt(c net.Conn) (*acceptedConn, error) {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return nil, errors.New("engine: accepted connection has no descriptor")
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	fd := -1
-	var derr error
-	if err := rc.Control(func(s uintptr) {
-		syscall.ForkLock.RLock()
-		fd, derr = syscall.Dup(int(s))
-		if derr == nil {
-			syscall.CloseOnExec(fd)
-		}
-		syscall.ForkLock.RUnlock()
-	}); err != nil {
-		return nil, err
-	}
-	if derr != nil {
-		return nil, derr
-	}
-	return &acceptedConn{fd: fd, local: c.LocalAddr(), remote: c.RemoteAddr()}, nil
 }
 
 var errAdopted = errors.New("engine: the connection belongs to Netpoll")

@@ -16,7 +16,7 @@ import (
 
 // npServe serves the echo protocol on a Netpoll server listening on
 // loopback and returns it with its address.
-func npServe(t *testing.T) (engine.Server, string, chan error) {
+func npServe(t testing.TB) (engine.Server, string, chan error) {
 	t.Helper()
 	ln, err := engine.Netpoll.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -32,7 +32,7 @@ func npServe(t *testing.T) (engine.Server, string, chan error) {
 }
 
 // npEchoOnce sends one echo request on c and reads the reply.
-func npEchoOnce(t *testing.T, c net.Conn, body string) {
+func npEchoOnce(t testing.TB, c net.Conn, body string) {
 	t.Helper()
 	msg := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
 	msg = append(msg, body...)
@@ -61,7 +61,7 @@ func readFull(c net.Conn, b []byte) (int, error) {
 	return n, nil
 }
 
-func npShutdown(t *testing.T, srv engine.Server, served chan error) {
+func npShutdown(t testing.TB, srv engine.Server, served chan error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -141,4 +141,21 @@ func TestNetpollStopAcceptingChurn(t *testing.T) {
 			t.Errorf("%d descriptors open after 40 servers, %d before", after, before)
 		}
 	}
+}
+
+// BenchmarkNetpollAcceptEcho: a new connection, one echo, close (the cost
+// of the accept hand-over from Go's poller to Netpoll's).
+func BenchmarkNetpollAcceptEcho(b *testing.B) {
+	srv, addr, served := npServe(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		npEchoOnce(b, c, "x")
+		_ = c.Close()
+	}
+	b.StopTimer()
+	npShutdown(b, srv, served)
 }
