@@ -266,6 +266,9 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 	c.busy.Store(int32(c.nactive))
 	c.handlers++
 	c.mu.Unlock()
+	if f.end {
+		c.owe(s) // its handler replies soon (hold.go)
+	}
 	c.dispatch(ss)
 	return nil
 }

@@ -61,6 +61,8 @@ type h2stream struct {
 	endSending bool  // END_STREAM is being written
 	remoteDone bool  // END_STREAM received or the stream was reset
 	removed    bool  // gone from the connection's table
+	// Guarded by conn.wmu: the hold this stream owes a write to (hold.go).
+	oweGen uint32
 	// Owned by the writing goroutine.
 	wbuf    []byte
 	whold   *[]byte
@@ -200,6 +202,7 @@ func (s *h2stream) resetLocal(code uint32, err error, inline bool) {
 	closeConn := c.removeLocked(s)
 	c.mu.Unlock()
 	c.sendRST(s.id, http2.ErrCode(code), inline)
+	c.settle(s, inline)
 	s.failRecv(err)
 	s.finish()
 	c.signalIdle()
@@ -224,6 +227,7 @@ func (s *h2stream) resetRemoteErr(err error) {
 	}
 	closeConn := c.removeLocked(s)
 	c.mu.Unlock()
+	c.settle(s, false)
 	s.failRecv(err)
 	s.finish()
 	c.signalIdle()
