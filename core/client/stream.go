@@ -285,9 +285,6 @@ func newStreamPool(c *Client) *streamPool {
 		n = DefaultStreamConnsPerHost
 	}
 	eng := c.opts.engine
-	if !c.opts.engineSet {
-		eng = engine.Std
-	}
 	return &streamPool{proto: c.opts.streamProto, eng: eng, tls: c.opts.tls,
 		timeout: c.opts.connectTimeout, n: n, hosts: map[string]*streamHost{}}
 }

@@ -95,6 +95,13 @@ func dialSkiffTTHeaderWith(addr string, conc int, opts ...skiffclient.Option) (c
 
 // dialSkiffTTHeaderMux is dialSkiffTTHeader over Skiff's default
 // multiplexed connections (WithMultiplex(0)).
+// dialSkiffTTHeaderAuto is a TTHeader client with Skiff's defaults: it
+// offers out-of-order replies and multiplexes once the server takes them.
+func dialSkiffTTHeaderAuto(addr string, _ int) (client, error) {
+	return newSkiffClient(addr, skiffclient.WithTransport(ttheader.TTHeaderFramed),
+		skiffclient.WithCaller("bench"))
+}
+
 func dialSkiffTTHeaderMux(addr string, _ int) (client, error) {
 	return newSkiffClient(addr, skiffclient.WithTransport(ttheader.TTHeaderFramed),
 		skiffclient.WithCaller("bench"), skiffclient.WithMultiplex(0))
