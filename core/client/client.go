@@ -596,6 +596,7 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 		stop = context.AfterFunc(ctx, func() { _ = pc.Close() })
 	}
 	at.Stats.Record(stats.ReadStart)
+	msg.Meta.Reset() // the reply's headers, not the request's, are read into it
 	err = c.readReply(pc, msg, resp)
 	at.Stats.Record(stats.ReadFinish)
 	at.Stats.RecvSize = msg.Size
