@@ -40,12 +40,13 @@ func (s *ServerSuite) Options() []server.Option {
 type serverKey struct{}
 
 // serverCall is a served call's instrumentation state. Its span begins
-// once the request metadata is known: in the middleware, or in Finish for
-// a call that never reached its handler. (Stream codecs start the server's
-// tracers before they read the request header, so the tracer's Start
-// cannot see the caller's trace context yet.) Everything a call needs
-// lives here, in one allocation: the carrier the propagator reads and the
-// span start options.
+// once the request metadata is known: in the tracer's Start when the
+// transport has read it already (unary calls with metadata), else in the
+// middleware, back-dated to the call's start (stream codecs start the
+// server's tracers before they read the request header), or in Finish for
+// a call that never reached its handler. Everything a call needs lives
+// here, in one allocation: the carrier the propagator reads and the span
+// start options.
 type serverCall struct {
 	context.Context
 	ci    *callinfo.Info
@@ -78,9 +79,9 @@ func serverCallFrom(ctx context.Context) *serverCall {
 
 // begin continues ctx with the caller's trace context and baggage, read
 // from the request metadata (and ctx's transient metainfo), and starts the
-// server span, back-dated to the call's start, once. It returns the context
-// for the handler, or ctx when begin had already run.
-func (c *serverCall) begin(in *instr, ctx context.Context) context.Context {
+// server span, once; back-dated to the call's start when late. It returns
+// the context for the handler, or ctx when begin had already run.
+func (c *serverCall) begin(in *instr, ctx context.Context, late bool) context.Context {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.begun {
@@ -97,7 +98,10 @@ func (c *serverCall) begin(in *instr, ctx context.Context) context.Context {
 	// The kind and rpc.* attributes are shared by every call of the method
 	// (the sampler sees them); the peer's address is set when the span
 	// ends, with the outcome: one attribute slice per call instead of two.
-	opts := append(append(c.opts[:0], d.start...), trace.WithTimestamp(c.start))
+	opts := d.start
+	if late {
+		opts = append(append(c.opts[:0], d.start...), trace.WithTimestamp(c.start))
+	}
 	ctx, c.span = in.tracer.Start(ctx, d.name, opts...)
 	c.spanCtx = ctx
 	c.rec = c.span.IsRecording()
@@ -112,7 +116,14 @@ func (t serverTracer) Start(ctx context.Context) context.Context {
 	if ci == nil || ci.Stats.Level() == stats.LevelDisabled {
 		return ctx
 	}
-	return &serverCall{Context: ctx, ci: ci, start: time.Now(), desc: t.in.methods.get(ci)}
+	c := &serverCall{Context: ctx, ci: ci, start: time.Now(), desc: t.in.methods.get(ci)}
+	if c.ci.Request.Len() > 0 {
+		// The transport read the request metadata before the call
+		// started: the span begins now, and the handler's context
+		// carries it.
+		c.Context = c.begin(t.in, ctx, false)
+	}
+	return c
 }
 
 // Finish implements stats.Tracer: it ends the span and records the
@@ -123,7 +134,7 @@ func (t serverTracer) Finish(ctx context.Context) {
 		return
 	}
 	ci := c.ci
-	c.begin(t.in, c.Context) // a call that never reached its handler
+	c.begin(t.in, c.Context, true) // a call that never reached its handler
 	start, end := times(&ci.Stats, c.start)
 	r := classify(ci.Stats.Err)
 	// Metrics first: once the span has ended, the call is fully recorded.
@@ -155,7 +166,7 @@ func (s *ServerSuite) middleware(next endpoint.Endpoint) endpoint.Endpoint {
 		if c == nil {
 			return next(ctx, req, resp)
 		}
-		hctx := c.begin(s.in, ctx)
+		hctx := c.begin(s.in, ctx, true)
 		if ss, ok := req.(stream.ServerStream); ok {
 			c.stream = true
 			events := c.rec && !s.in.cfg.noMessages && c.ci.Stats.Level() >= stats.LevelDetailed
