@@ -7,6 +7,4 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require go.uber.org/goleak v1.3.0 // indirect
-
 replace github.com/skiffrpc/skiff/core => ../core

@@ -63,7 +63,6 @@ require (
 	github.com/skiffrpc/skiff/registry-consul v0.0.0
 	github.com/skiffrpc/skiff/transport-http2 v0.0.0
 	github.com/skiffrpc/skiff/transport-ttheader v0.0.0
-	go.uber.org/goleak v1.3.0 // indirect
 )
 
 replace (
