@@ -3,7 +3,7 @@ module github.com/skiffrpc/skiff/breaker
 go 1.26.0
 
 require (
-	github.com/skiffrpc/skiff/core v0.0.0
+	github.com/skiffrpc/skiff/core v0.2.0
 	github.com/sony/gobreaker/v2 v2.4.0
 )
 

@@ -3,7 +3,7 @@ module github.com/skiffrpc/skiff/codec-protobuf
 go 1.26.0
 
 require (
-	github.com/skiffrpc/skiff/core v0.0.0
+	github.com/skiffrpc/skiff/core v0.2.0
 	google.golang.org/protobuf v1.36.12
 )
 

@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/bufbuild/protocompile v0.14.1
 	github.com/cloudwego/thriftgo v0.4.3
-	github.com/skiffrpc/skiff/core v0.0.0
+	github.com/skiffrpc/skiff/core v0.2.0
 	google.golang.org/protobuf v1.36.12
 )
 

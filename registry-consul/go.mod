@@ -4,7 +4,7 @@ go 1.26.7
 
 require (
 	github.com/hashicorp/consul/api v1.34.5
-	github.com/skiffrpc/skiff/core v0.0.0
+	github.com/skiffrpc/skiff/core v0.2.0
 )
 
 require (

@@ -2,7 +2,7 @@ module github.com/skiffrpc/skiff/retry
 
 go 1.26.0
 
-require github.com/skiffrpc/skiff/core v0.0.0
+require github.com/skiffrpc/skiff/core v0.2.0
 
 require (
 	github.com/bytedance/gopkg v0.1.1 // indirect

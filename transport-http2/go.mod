@@ -3,7 +3,7 @@ module github.com/skiffrpc/skiff/transport-http2
 go 1.26.0
 
 require (
-	github.com/skiffrpc/skiff/core v0.0.0
+	github.com/skiffrpc/skiff/core v0.2.0
 	golang.org/x/net v0.62.0
 )
 
