@@ -65,13 +65,16 @@ verify() {
   local upstream download
   upstream=$(go env GOPROXY)
   download="$(go env GOMODCACHE)/cache/download"
+  local mods
+  mods=$(released)
+  [ -n "$mods" ] || { echo "release.sh: no released modules in go.work" >&2; return 1; }
   mkdir -p "$tmp/app"
   (
     cd "$tmp/app"
     export GOWORK=off GOFLAGS="-mod=mod -modcacherw -trimpath" GOSUMDB=off GOTOOLCHAIN=local \
       GOMODCACHE="$tmp/modcache" GOPROXY="file://$tmp/proxy,file://$download,$upstream"
     go mod init example.com/releasecheck >/dev/null 2>&1
-    for m in $(released); do
+    for m in $mods; do
       echo "=== github.com/skiffrpc/skiff/$m@$v"
       go get "github.com/skiffrpc/skiff/$m@$v" 2>&1 | grep -v '^go: \(added\|upgraded\|downloading\|finding\)' || true
       go build "github.com/skiffrpc/skiff/$m/..."
