@@ -105,6 +105,9 @@ case "$cmd" in
     for m in $(released); do
       if git rev-parse -q --verify "refs/tags/$m/$v" >/dev/null; then echo "release.sh: tag $m/$v exists" >&2; exit 1; fi
     done
+    if [ -f CHANGELOG.md ] && ! grep -q "^## .*${v//./\\.}" CHANGELOG.md; then
+      echo "release.sh: warning: CHANGELOG.md has no heading for $v" >&2
+    fi
     bump "$v"
     if [ -n "$(git status --porcelain)" ]; then
       git commit -q -am "Release $v"

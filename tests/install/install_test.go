@@ -235,6 +235,10 @@ func TestInstall(t *testing.T) {
 		t.Errorf("skiff version: %s", out)
 	}
 	t.Logf("go install skiff@%s: %v", v, time.Since(start).Round(time.Millisecond))
+	// @latest names the same release (go install ...@latest once failed).
+	if out := u.run(t.TempDir(), "go", "list", "-m", skiffPrefix+"tool@latest"); strings.TrimSpace(out) != skiffPrefix+"tool "+v {
+		t.Errorf("go list -m tool@latest: %s", out)
+	}
 
 	t.Run("thrift", func(t *testing.T) {
 		u := *u
