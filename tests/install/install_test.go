@@ -359,3 +359,32 @@ func TestVersionsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestNoGoleakInReleasedModules checks that no released module requires
+// go.uber.org/goleak: a requirement, even one only tests use, lands in the
+// module graph of every user of the module. core/leaktest does the same
+// check without it.
+func TestNoGoleakInReleasedModules(t *testing.T) {
+	mods, err := filepath.Glob(filepath.Join(root, "*", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range mods {
+		switch filepath.Base(filepath.Dir(p)) {
+		case "examples", "tests", "benchmark":
+			continue // not released
+		}
+		n++
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "go.uber.org/goleak") {
+			t.Errorf("%s requires go.uber.org/goleak: use github.com/skiffrpc/skiff/core/leaktest", p)
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d released modules found", n)
+	}
+}
