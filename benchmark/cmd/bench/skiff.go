@@ -36,7 +36,12 @@ func serveSkiffStd(addr string) error {
 }
 
 func serveSkiffOn(addr string, e engine.Engine) error {
-	svr := skiffserver.New(skiffserver.WithAddress(addr), skiffserver.WithEngine(e))
+	return serveSkiffWith(addr, skiffserver.WithEngine(e))
+}
+
+// serveSkiffWith starts the benchmark's Skiff server with opts.
+func serveSkiffWith(addr string, opts ...skiffserver.Option) error {
+	svr := skiffserver.New(append([]skiffserver.Option{skiffserver.WithAddress(addr)}, opts...)...)
 	if err := svr.RegisterService(echo.ServiceInfo(), skiffEcho{}); err != nil {
 		return err
 	}
