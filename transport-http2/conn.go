@@ -826,13 +826,14 @@ func (c *conn) onData(f *http2.DataFrame) error {
 	}
 	data := f.Data()
 	ended := f.StreamEnded()
-	if ended && !s.ended.Load() {
-		c.owe(s) // before its goroutine can see the end (hold.go)
+	owes := (ended || len(data) > 0) && !s.ended.Load()
+	if owes {
+		c.owe(s) // before its goroutine can see the data (hold.go)
 	}
 	s.mu.Lock()
 	if s.rEOF || s.rerr != nil {
 		s.mu.Unlock()
-		if ended {
+		if owes {
 			c.settle(s, false)
 		}
 		if s.rEOF {
@@ -843,7 +844,7 @@ func (c *conn) onData(f *http2.DataFrame) error {
 	s.recvWin -= flen
 	if s.recvWin < 0 {
 		s.mu.Unlock()
-		if ended {
+		if owes {
 			c.settle(s, false)
 		}
 		return streamError{id: id, code: http2.ErrCodeFlowControl}

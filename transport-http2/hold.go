@@ -4,16 +4,16 @@ import "time"
 
 // Write coalescing.
 //
-// One read wake-up often completes many streams at once: a server reads a
-// batch of requests, a client a batch of responses. The goroutines it
-// wakes (handlers, callers) each queue frames soon after: replies on a
-// server, the next requests on a client that calls in a loop. Written one
+// One read wake-up often feeds many streams at once: a server reads a
+// batch of requests, a client a batch of responses or stream messages.
+// The goroutines it wakes (handlers, callers) each queue frames soon
+// after: replies on a server, the next requests or messages on a client. Written one
 // by one, each costs a syscall; written together, one. So when the frame
 // reader completes a stream whose goroutine is expected to write (it
 // "owes" a write), the connection holds its writes: frames are queued but
-// not flushed until every stream the wake-up completed has settled (its
-// handler ended, its caller read the end of the response) and the reader
-// has drained its input. The last goroutine to settle writes the whole
+// not flushed until every stream the wake-up fed has settled (its
+// goroutine queued frames of its own, waits to read more, or its stream
+// ended) and the reader has drained its input. The last goroutine to settle writes the whole
 // batch itself. A goroutine that does not settle soon (a slow handler, a
 // caller busy elsewhere) must not hold up the others: the hold also ends
 // when holdGap passes with no stream owing or settling, and at the latest
@@ -37,7 +37,7 @@ const (
 // soon, and holds the connection's writes until it has settled. The frame
 // reader calls it; wmu is held.
 func (c *conn) oweLocked(s *h2stream) {
-	if s.oweGen != 0 {
+	if s.oweGen.Load() != 0 {
 		return
 	}
 	if !c.hold {
@@ -56,11 +56,14 @@ func (c *conn) oweLocked(s *h2stream) {
 	c.holdTicks++
 	c.holdOpen = true
 	c.holdOwed++
-	s.oweGen = c.holdGen
+	s.oweGen.Store(c.holdGen)
 }
 
 // owe is oweLocked for the frame reader, which does not hold wmu.
 func (c *conn) owe(s *h2stream) {
+	if s.oweGen.Load() != 0 {
+		return
+	}
 	c.wmu.Lock()
 	c.oweLocked(s)
 	c.wmu.Unlock()
@@ -82,31 +85,55 @@ func (c *conn) readDrained() {
 	c.wmu.Unlock()
 }
 
-// settle records that the goroutine serving s no longer owes a write (it
-// wrote, or it will not). The last to settle writes the held batch: itself
-// when inline (an application goroutine, which may block on the socket),
-// else through the writer goroutine (the frame reader, timers).
+// settleLocked records that the goroutine serving s no longer owes a
+// write: it queued its frames, waits to read, or its stream ended. It
+// reports whether that ended the hold, in which case the caller writes
+// what is queued. wmu is held.
+func (c *conn) settleLocked(s *h2stream) bool {
+	gen := s.oweGen.Load()
+	if gen == 0 {
+		return false
+	}
+	s.oweGen.Store(0)
+	if gen != c.holdGen || !c.hold {
+		return false
+	}
+	c.holdTicks++
+	c.holdOwed--
+	if c.holdOwed > 0 || c.holdOpen {
+		return false
+	}
+	c.releaseLocked()
+	return true
+}
+
+// settle is settleLocked for a goroutine without wmu. The last to settle
+// writes the held batch: itself when inline (an application goroutine,
+// which may block on the socket), else through the writer goroutine (the
+// frame reader, timers).
 func (c *conn) settle(s *h2stream, inline bool) {
+	if s.oweGen.Load() == 0 {
+		return
+	}
 	c.wmu.Lock()
-	if s.oweGen != 0 {
-		owed := s.oweGen == c.holdGen && c.hold
-		s.oweGen = 0
-		if owed {
-			c.holdTicks++
-			c.holdOwed--
-			if c.holdOwed == 0 && !c.holdOpen {
-				c.releaseLocked()
-				if len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() {
-					if inline && !c.wactive && c.writerUp && !c.wclose {
-						c.writeInlineLocked()
-					} else {
-						c.kickLocked()
-					}
-				}
-			}
+	if c.settleLocked(s) && len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() {
+		if inline {
+			c.writeNowLocked()
+		} else {
+			c.kickLocked()
 		}
 	}
 	c.wmu.Unlock()
+}
+
+// writeNowLocked writes wbuf from the calling goroutine unless a write is
+// in progress (or the writer must do it); wmu is held.
+func (c *conn) writeNowLocked() {
+	if !c.wactive && c.writerUp && !c.wclose {
+		c.writeInlineLocked()
+	} else {
+		c.kickLocked()
+	}
 }
 
 // holdExpired runs every holdGap during a hold: it ends a hold that saw

@@ -61,8 +61,9 @@ type h2stream struct {
 	endSending bool  // END_STREAM is being written
 	remoteDone bool  // END_STREAM received or the stream was reset
 	removed    bool  // gone from the connection's table
-	// Guarded by conn.wmu: the hold this stream owes a write to (hold.go).
-	oweGen uint32
+	// The hold this stream owes a write to (hold.go); written under
+	// conn.wmu, read without it to skip settling streams that owe nothing.
+	oweGen atomic.Uint32
 	// Owned by the writing goroutine.
 	wbuf    []byte
 	whold   *[]byte
@@ -121,6 +122,13 @@ func (s *h2stream) read(p []byte) (int, error) {
 		if len(p) == 0 {
 			s.mu.Unlock()
 			return 0, nil
+		}
+		if s.oweGen.Load() != 0 {
+			// Waiting for more: it will not write before then (hold.go).
+			s.mu.Unlock()
+			s.c.settle(s, true)
+			s.mu.Lock()
+			continue
 		}
 		s.rcond.Wait()
 	}
@@ -313,7 +321,11 @@ func (s *h2stream) send(pre headerFunc, end bool, tr stream.Header, hasTr bool) 
 			c.encodeRegular(tr)
 			c.writeHeaderBlockLocked(s.id, true)
 		}
-		c.flushLocked()
+		if c.settleLocked(s) { // its frames are queued (hold.go)
+			c.writeNowLocked()
+		} else {
+			c.flushLocked()
+		}
 		c.wmu.Unlock()
 		p = p[n:]
 		if last {
