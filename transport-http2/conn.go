@@ -42,6 +42,8 @@ type conn struct {
 	authority        string                         // client: default :authority
 	handler          func(s stream.RawServerStream) // server
 	work             chan *serverStream             // server: streams for idle workers
+	budget           *memBudget                     // server: the Protocol's stream memory budget, or nil
+	charged          atomic.Int64                   // server: what this connection's streams are charged
 	idleWorkers      atomic.Int32
 
 	// Read side, used by the reading goroutine only.

@@ -74,6 +74,8 @@ type options struct {
 	pingNoStreams      bool
 	resetBurst         float64
 	resetRate          float64
+	streamMemory       int64      // WithStreamMemory
+	budget             *memBudget // made by New from streamMemory; nil: none
 }
 
 func defaultOptions() options {
@@ -88,6 +90,7 @@ func defaultOptions() options {
 		minPingInterval:   DefaultMinPingInterval,
 		resetBurst:        DefaultMaxResetBurst,
 		resetRate:         DefaultMaxResetRate,
+		streamMemory:      DefaultStreamMemory,
 	}
 }
 
@@ -183,6 +186,34 @@ func WithMaxResetRate(burst int, perSecond float64) Option {
 			o.resetRate = perSecond
 		}
 	}
+}
+
+// WithStreamMemory sets the memory budget of the server streams of a
+// Protocol, across all its connections (default [DefaultStreamMemory];
+// n <= 0 means none). Each open stream is charged a fixed overhead (its
+// state and goroutine), the buffers the transport holds for it (received
+// data not read yet, response data waiting for the client's flow-control
+// window) and the request bytes its handler read before it began to
+// answer (a codec assembling a request message), at most 4 MiB of those.
+//
+// The budget bounds admission: once it is spent, new streams are refused
+// with REFUSED_STREAM (clients retry them elsewhere or later; grpc-go
+// does so transparently) on the connections holding more than a
+// sixteenth of it, and once it is spent by a quarter more, on every
+// connection. Streams already open are not cut, and a connection holding
+// little (a healthy client among stalled ones) keeps opening streams
+// until the hard bound. Each connection is bounded on its own by its
+// stream limit ([WithMaxConcurrentStreams]) and its windows. The server
+// logs a warning when it starts refusing (at most once a second), and
+// [Protocol.MemoryStats] reports the budget, its use and the count
+// refused.
+//
+// The budget belongs to the Protocol value: the one registered by this
+// package (used by every server that does not set its stream protocols)
+// is shared by all those servers of the process; give a server a budget
+// of its own with server.WithStreamProtocols(h2transport.New(...)).
+func WithStreamMemory(n int64) Option {
+	return func(o *options) { o.streamMemory = n }
 }
 
 // TLSConfig returns a copy of cfg (nil: an empty config) that negotiates

@@ -233,6 +233,8 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 	// quarter over the limit, streams are refused too.
 	maxStreams := int(c.opts.maxStreams)
 	refuse := c.goAway || len(c.streams) >= maxStreams || c.handlers >= maxStreams+maxStreams/4+16
+	// Past the stream memory budget (budget.go), refused too.
+	overBudget := !refuse && c.budget != nil && c.budget.refuses(c.charged.Load())
 	c.mu.Unlock()
 	if f.truncated {
 		return streamError{id: id, code: http2.ErrCodeFrameSize}
@@ -241,6 +243,10 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 		return streamError{id: id, code: http2.ErrCodeProtocol}
 	}
 	if refuse {
+		return streamError{id: id, code: http2.ErrCodeRefusedStream}
+	}
+	if overBudget {
+		c.budget.noteRefused(c.log, c.ec.RemoteAddr())
 		return streamError{id: id, code: http2.ErrCodeRefusedStream}
 	}
 
@@ -266,6 +272,7 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 	c.busy.Store(int32(c.nactive))
 	c.handlers++
 	c.mu.Unlock()
+	c.charge(streamOverhead) // given back by settle, when the handler ends
 	c.dispatch(ss)
 	return nil
 }
@@ -331,6 +338,7 @@ func (c *conn) runHandler(ss *serverStream) {
 			ss.Reset(stream.CodeInternal)
 		}
 		ss.releaseSend()
+		ss.settle()
 		c.mu.Lock()
 		c.handlers--
 		c.mu.Unlock()
@@ -385,6 +393,7 @@ func (ss *serverStream) WriteHeader(h stream.Header) error {
 		return err
 	}
 	ss.respHdr = h
+	ss.answered()
 	c := ss.c
 	c.wmu.Lock()
 	if err := c.writableLocked(); err != nil {
@@ -405,7 +414,10 @@ func (ss *serverStream) pre() headerFunc {
 }
 
 // Write buffers response data, after the header block.
-func (ss *serverStream) Write(p []byte) (int, error) { return ss.write(p, ss.pre()) }
+func (ss *serverStream) Write(p []byte) (int, error) {
+	ss.answered()
+	return ss.write(p, ss.pre())
+}
 
 // Flush sends buffered data, blocking on flow control.
 func (ss *serverStream) Flush() error {
@@ -422,6 +434,7 @@ func (ss *serverStream) Close(trailer stream.Header) error {
 	if ss.ended.Swap(true) {
 		return errStreamClosed
 	}
+	ss.answered()
 	c := ss.c
 	var err error
 	if !ss.hdrSent && len(ss.wbuf) == 0 {
