@@ -12,8 +12,8 @@ import (
 //
 // Why: one connection may hold at most its stream limit
 // ([DefaultMaxConcurrentStreams], 1,000) of streams, each buffering at
-// most a window (64 KiB) in the transport, some 80 MiB with their
-// goroutines; 256 MiB lets three such connections fill up before new
+// most a window (64 KiB) in the transport, some 100 MiB with their
+// goroutines; 256 MiB lets two such connections fill up before new
 // streams are refused, far more than healthy clients hold, and keeps a
 // flood of stalled streams from many connections from taking a server
 // with a few GiB of memory down.
@@ -21,10 +21,11 @@ const DefaultStreamMemory = 256 << 20
 
 const (
 	// streamOverhead is what an open server stream is charged besides its
-	// buffers: its state, its handler goroutine's stack and the first
-	// buffer of its codec (measured: a stalled gRPC stream holds about
-	// 10-20 KiB of live heap and stack before it buffers any data).
-	streamOverhead = 16 << 10
+	// buffers: its state, its handler goroutine's stack, its header
+	// fields and its codec's state. Measured (tests/hostile): 1,000
+	// stalled gRPC streams took some 40 MiB of RSS, of which their
+	// transport buffers were about 8 MiB.
+	streamOverhead = 32 << 10
 	// maxHeldRequest caps what a stream is charged for request bytes its
 	// handler has read and not answered yet: a codec assembles at most
 	// one message at a time (gRPC's default maximum: 4 MiB).
@@ -66,14 +67,17 @@ type memBudget struct {
 
 // refuses reports whether a new stream must be refused on a connection
 // whose streams are charged held bytes: once the budget is spent, on
-// connections holding more than their share; once it is spent by a
-// quarter more, on every connection.
+// connections holding more than their share; once twice the budget is,
+// on every connection. (Streams admitted before the budget was spent go
+// on charging what they buffer, so the memory charged can pass the budget
+// by a part: the margin keeps the connections that hold little served
+// meanwhile.)
 func (b *memBudget) refuses(held int64) bool {
 	used := b.used.Load() + streamOverhead
 	if used <= b.limit {
 		return false
 	}
-	return used > b.limit+b.limit/4 || held >= b.limit/budgetShare
+	return used > 2*b.limit || held >= b.limit/budgetShare
 }
 
 // noteRefused counts a refused stream and logs a warning, at most once a

@@ -3,7 +3,7 @@ package h2transport
 import "testing"
 
 // refuses: within the budget every stream is admitted; past it, only the
-// connections holding more than their share are refused; past 1.25 times
+// connections holding more than their share are refused; past twice
 // it, every connection is.
 func TestBudgetRefuses(t *testing.T) {
 	const limit = 16 << 20
@@ -16,8 +16,8 @@ func TestBudgetRefuses(t *testing.T) {
 		{used: limit - streamOverhead, held: limit, want: false},
 		{used: limit, held: share - 1, want: false},
 		{used: limit, held: share, want: true},
-		{used: limit + limit/4 - streamOverhead, held: 0, want: false},
-		{used: limit + limit/4 - streamOverhead + 1, held: 0, want: true},
+		{used: 2*limit - streamOverhead, held: 0, want: false},
+		{used: 2*limit - streamOverhead + 1, held: 0, want: true},
 	} {
 		b := &memBudget{limit: limit}
 		b.used.Store(tc.used)

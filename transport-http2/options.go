@@ -199,10 +199,11 @@ func WithMaxResetRate(burst int, perSecond float64) Option {
 // The budget bounds admission: once it is spent, new streams are refused
 // with REFUSED_STREAM (clients retry them elsewhere or later; grpc-go
 // does so transparently) on the connections holding more than a
-// sixteenth of it, and once it is spent by a quarter more, on every
-// connection. Streams already open are not cut, and a connection holding
-// little (a healthy client among stalled ones) keeps opening streams
-// until the hard bound. Each connection is bounded on its own by its
+// sixteenth of it, and once twice the budget is spent, on every
+// connection. Streams already open are not cut: those admitted before the
+// budget was spent go on charging what they buffer, so the memory charged
+// can pass the budget by a part. A connection holding little (a healthy
+// client among stalled ones) keeps opening streams until the hard bound. Each connection is bounded on its own by its
 // stream limit ([WithMaxConcurrentStreams]) and its windows. The server
 // logs a warning when it starts refusing (at most once a second), and
 // [Protocol.MemoryStats] reports the budget, its use and the count
