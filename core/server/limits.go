@@ -23,10 +23,13 @@ const DefaultMaxConns = 10000
 // have by default).
 //
 // A connection beyond the bound is accepted and closed at once, before
-// any of its bytes is read: the client sees its connection closed by the
-// peer straight away (a Skiff client reports the call as not sent, so it
-// can retry on another instance), rather than waiting in the kernel's
-// accept queue until its dial timeout, and the queue keeps draining. The
+// any of its bytes is read, so no request sent on it is served: the client
+// sees its connection closed by the peer straight away, rather than
+// waiting in the kernel's accept queue until its dial timeout, and the
+// queue keeps draining. A Skiff client fails the call with Unavailable:
+// status.ErrUnsent when it sees the close while connecting (safe to retry
+// anywhere), status.ErrConnLost when it had already written the request
+// (which the server did not read, though the client cannot know it). The
 // open connections are not touched: the calls of clients already
 // connected go on as before. The server logs a warning when it starts
 // refusing (at most once a second, with the count refused so far), and

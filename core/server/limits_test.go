@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -9,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffrpc/skiff/core/client"
 	"github.com/skiffrpc/skiff/core/diag"
+	"github.com/skiffrpc/skiff/core/internal/toycodec"
 	"github.com/skiffrpc/skiff/core/leaktest"
 	"github.com/skiffrpc/skiff/core/server"
+	"github.com/skiffrpc/skiff/core/status"
 )
 
 // WithMaxConns: beyond the bound a new connection is closed at once with
@@ -121,4 +126,57 @@ func TestMaxConnsDefault(t *testing.T) {
 	if got := max(reg0); got != 0 {
 		t.Errorf("WithMaxConns(0): bound %d, want 0 (none)", got)
 	}
+}
+
+// A Skiff client whose connection is over the bound fails fast with
+// Unavailable (not sent when it sees the close while connecting, connection
+// lost when it sees it while waiting for the reply), pooled or not.
+func TestMaxConnsClientError(t *testing.T) {
+	for _, eng := range testEngines() {
+		t.Run(eng.Name(), func(t *testing.T) {
+			svr := start(t, echo, server.WithEngine(eng), server.WithMaxConns(1))
+			c, err := net.Dial("tcp", svr.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := toyCall(c, 1, "x"); err != nil {
+				t.Fatal(err)
+			}
+			for _, opt := range []client.Option{client.WithLongConnection(client.PoolConfig{}), client.WithShortConnection()} {
+				cli := newClient(t, svr.Addr().String(), opt, client.WithRPCTimeout(5*time.Second))
+				t0 := time.Now()
+				var out toycodec.Bytes
+				err := cli.Call(context.Background(), "Echo", &toycodec.Bytes{B: []byte("y")}, &out)
+				if status.CodeOf(err) != status.Unavailable || time.Since(t0) > 2*time.Second {
+					t.Errorf("call over the bound: %v (code %v) after %v; want Unavailable at once", err, status.CodeOf(err), time.Since(t0))
+				}
+			}
+		})
+	}
+}
+
+// A server with its connection bound and idle timeout set for a small
+// container: at most 500 connections, idle ones closed after 2 minutes.
+// A client connection over the bound is closed at once; the others are
+// served as before.
+func ExampleWithMaxConns() {
+	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithLogger(quiet),
+		server.WithMaxConns(500), server.WithIdleTimeout(2*time.Minute))
+	if err := svr.RegisterService(toycodec.Service(), toycodec.Handler(echo)); err != nil {
+		panic(err)
+	}
+	if err := svr.Start(); err != nil {
+		panic(err)
+	}
+	defer svr.Stop()
+	cli, err := client.New(toycodec.Service(), client.WithHostPorts(svr.Addr().String()))
+	if err != nil {
+		panic(err)
+	}
+	defer cli.Close()
+	var out toycodec.Bytes
+	err = cli.Call(context.Background(), "Echo", &toycodec.Bytes{B: []byte("within the bound")}, &out)
+	fmt.Println(string(out.B), err)
+	// Output: within the bound <nil>
 }
