@@ -29,6 +29,7 @@ const childEnv = "SKIFF_HOSTILE_SERVER"
 const (
 	childMaxConns     = 1500            // server.WithMaxConns: the idle phase opens 2,000
 	childReadTimeout  = 2 * time.Second // server.WithReadTimeout: slowloris, 16 MB headers
+	childIdleTimeout  = 3 * time.Second // server.WithIdleTimeout: the idle connections the bound let in
 	childStreamMemory = 16 << 20        // h2transport.WithStreamMemory: stalled HTTP/2 streams
 	childExitWait     = 500 * time.Millisecond
 )
@@ -80,7 +81,7 @@ func runChild(engName string) int {
 	reg := diag.NewRegistry(16)
 	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithEngine(eng),
 		server.WithLogger(slog.New(slog.DiscardHandler)),
-		server.WithMaxConns(childMaxConns), server.WithReadTimeout(childReadTimeout),
+		server.WithMaxConns(childMaxConns), server.WithReadTimeout(childReadTimeout), server.WithIdleTimeout(childIdleTimeout),
 		server.WithExitWaitTime(childExitWait), server.WithDiagnosis(reg),
 		server.WithStreamProtocols(h2), server.WithStreamCodecs(grpccodec.Default))
 	if err := svr.RegisterService(echo.ServiceInfo(), echoImpl{}); err != nil {

@@ -33,31 +33,37 @@ const (
 	stalledConns   = 4 // the stalled streams are spread over these
 )
 
-// Memory bounds: how much the server's RSS may grow over its baseline
-// (after start-up and warm-up with the healthy client) at the peak of each
-// phase. Measured on a 2-core x86-64 Linux machine, the growth was about
-// (no -race / -race): idle ~ see README; the bounds are about twice the
-// measurement without -race, and the -race ones about twice that under
-// the race detector, whose shadow memory multiplies what every byte costs.
+// Memory bounds: how much the server's RSS may grow at the peak of each
+// phase over its RSS when the phase began (each phase begins with
+// debug.FreeOSMemory in the server, so that its growth is its own). The
+// bounds are about twice the growth measured on a 2-core x86-64 Linux
+// machine (README.md has the numbers), separately without and with the
+// race detector, whose shadow memory multiplies what every byte costs.
+// Without the bounds the issue is about (std's allocation of announced
+// frame sizes, the stream memory budget), bigheader grew by gigabytes and
+// h2stalled by 95-122 MiB.
 var rssBound = map[string][2]int64{ // phase -> {without -race, with -race}
 	"idle":      {32 << 20, 200 << 20},
 	"slowloris": {16 << 20, 80 << 20},
 	"bigheader": {32 << 20, 96 << 20},
 	"garbage":   {16 << 20, 48 << 20},
-	"h2stalled": {64 << 20, 160 << 20},
+	"h2stalled": {80 << 20, 200 << 20},
 }
 
 // p99Bound is how far the healthy client's p99 may rise over its baseline
 // during an attack: 3x, as the issue asks, with a floor of 10 ms (on a
 // shared 2-core machine a few deschedulings in a window cost that much,
-// whatever the baseline: p99 of a 1.5 s window is its 15th-worst call). Under -race everything runs 5-10x slower and scheduling noise
-// dominates: the bound is 5x with a floor of 25 ms there, and the p99 that
-// counts is the one measured without -race (logged, and recorded in the
-// README).
+// whatever the baseline: p99 of a 1.5 s window is its 15th-worst call).
+// Under -race everything runs 5-10x slower and scheduling noise
+// dominates (p99s of 34 and 48 ms against 7-9 ms baselines were seen in
+// the h2stalled phase on Netpoll, with p50 unchanged at 1 ms: the race
+// detector's collector pauses over a 300 MiB heap): the bound is 5x with a
+// floor of 100 ms there, and the p99 that counts is the one measured
+// without -race (logged, and recorded in README.md).
 func p99Bound(base time.Duration) time.Duration {
 	mult, floor := time.Duration(3), 10*time.Millisecond
 	if raceEnabled {
-		mult, floor = 5, 25*time.Millisecond
+		mult, floor = 5, 100*time.Millisecond
 	}
 	return max(mult*base, floor)
 }
@@ -69,7 +75,7 @@ func p99Bound(base time.Duration) time.Duration {
 // baseline, and the attack is dealt with as the server's bounds say.
 func TestHostileClients(t *testing.T) {
 	if testing.Short() {
-		t.Skip("Show 1 hostile-client suite: about 30 s")
+		t.Skip("Show 1 hostile-client suite: about 25 s")
 	}
 	raiseFDLimit(t, 3*idleConns+512)
 	for _, eng := range []engine.Engine{engine.Std, engine.Netpoll} {
@@ -163,9 +169,11 @@ func hostileSuite(t *testing.T, eng string) {
 
 	// 1. Idle connections, past WithMaxConns: the server keeps up to its
 	// bound and closes the others at once; the healthy client's
-	// connections are untouched.
+	// connections are untouched; the idle timeout then closes the ones it
+	// kept.
 	{
 		stop := begin()
+		t0 := time.Now()
 		cr := dialCrowd(t, addr, idleConns)
 		cr.watch()
 		h.reset()
@@ -179,8 +187,13 @@ func hostileSuite(t *testing.T, eng string) {
 		if st.Conns > childMaxConns || closed < idleConns-childMaxConns || st.RefusedConns < int64(idleConns-childMaxConns) {
 			t.Errorf("idle: %d connections held, %d closed, %d refused; want at most %d held and the rest closed", st.Conns, closed, st.RefusedConns, childMaxConns)
 		}
-		cr.close()
 		check("idle", peak, w)
+		n, last := cr.waitClosed(childIdleTimeout + 4*time.Second)
+		t.Logf("idle: all %d closed by the server %v after the first dial (idle timeout %v)", n, last.Sub(t0).Round(time.Millisecond), childIdleTimeout)
+		if n != idleConns || last.Sub(t0) > childIdleTimeout+3*time.Second {
+			t.Errorf("idle: %d of %d closed, the last %v after the first dial; want all within the idle timeout %v + 3 s", n, idleConns, last.Sub(t0), childIdleTimeout)
+		}
+		cr.close()
 		settle("idle")
 	}
 
