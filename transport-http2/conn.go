@@ -108,6 +108,10 @@ type conn struct {
 	kaTime    time.Duration
 	kaTimeout time.Duration
 	kaIdle    bool // ping without open streams
+
+	// Server: WithMaxConnectionIdle, guarded by mu.
+	idleSince   time.Time   // when the last stream ended (or Serve began)
+	maxIdleTime *time.Timer // checks idleSince; nil when off
 }
 
 func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
@@ -584,6 +588,9 @@ func (c *conn) close(err error) {
 	if c.kaTimer != nil {
 		c.kaTimer.Stop()
 	}
+	if c.maxIdleTime != nil {
+		c.maxIdleTime.Stop()
+	}
 	if c.settingsCh != nil && !c.gotSettingsLocked() {
 		close(c.settingsCh)
 	}
@@ -628,6 +635,9 @@ func (c *conn) removeLocked(s *h2stream) bool {
 	delete(c.streams, s.id)
 	c.nactive--
 	c.busy.Store(int32(c.nactive))
+	if c.nactive == 0 && c.maxIdleTime != nil {
+		c.idleSince = time.Now()
+	}
 	c.cond.Broadcast()
 	return !c.server && c.goAway && c.nactive == 0
 }

@@ -27,6 +27,10 @@ const (
 	// DefaultMinPingInterval is the shortest interval between client PINGs
 	// a server accepts while streams are open (grpc-go: 5 minutes).
 	DefaultMinPingInterval = 5 * time.Minute
+	// DefaultMaxConnectionIdle is how long a server connection may have
+	// no open stream before the server closes it with GOAWAY (see
+	// [WithMaxConnectionIdle]).
+	DefaultMaxConnectionIdle = 10 * time.Minute
 	// DefaultMaxResetBurst and DefaultMaxResetRate bound how fast a client
 	// may reset streams (a token bucket): beyond it the server ends the
 	// connection with ENHANCE_YOUR_CALM (the "rapid reset" attack).
@@ -74,8 +78,9 @@ type options struct {
 	pingNoStreams      bool
 	resetBurst         float64
 	resetRate          float64
-	streamMemory       int64      // WithStreamMemory
-	budget             *memBudget // made by New from streamMemory; nil: none
+	maxIdle            time.Duration // WithMaxConnectionIdle
+	streamMemory       int64         // WithStreamMemory
+	budget             *memBudget    // made by New from streamMemory; nil: none
 }
 
 func defaultOptions() options {
@@ -91,6 +96,7 @@ func defaultOptions() options {
 		resetBurst:        DefaultMaxResetBurst,
 		resetRate:         DefaultMaxResetRate,
 		streamMemory:      DefaultStreamMemory,
+		maxIdle:           DefaultMaxConnectionIdle,
 	}
 }
 
@@ -186,6 +192,23 @@ func WithMaxResetRate(burst int, perSecond float64) Option {
 			o.resetRate = perSecond
 		}
 	}
+}
+
+// WithMaxConnectionIdle makes a server close a connection that has had no
+// open stream for d (default [DefaultMaxConnectionIdle]; 0 means never),
+// gracefully: GOAWAY with NO_ERROR and debug data "max_idle", then the
+// close. A stream the client opened meanwhile is beyond the GOAWAY's last
+// stream id, so the client knows it was not processed and retries it on a
+// new connection (Skiff's client and grpc-go's do so transparently).
+//
+// grpc-go's MaxConnectionIdle does the same and is off by default; here it
+// is on, at the idle timeout Skiff servers apply to their other
+// connections (server.DefaultIdleTimeout), because an HTTP/2 connection
+// is not idle to the server's engine while it is open: without it, a
+// client that opens connections and no streams would hold them, and the
+// server's connection slots (server.WithMaxConns), for ever.
+func WithMaxConnectionIdle(d time.Duration) Option {
+	return func(o *options) { o.maxIdle = max(d, 0) }
 }
 
 // WithStreamMemory sets the memory budget of the server streams of a

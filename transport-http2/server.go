@@ -75,6 +75,7 @@ func (sc *serverConn) serve() error {
 	close(c.started)
 	c.connRecvWin = int64(max(o.connWindow, defaultWindow))
 	c.startKeepalive(o.serverKATime, o.serverKATimeout, true)
+	c.startMaxIdle(o.maxIdle)
 	return c.readLoop()
 }
 
@@ -186,6 +187,44 @@ func (sc *serverConn) stopStreams() {
 			return
 		}
 	}
+}
+
+// startMaxIdle starts the WithMaxConnectionIdle check of a server
+// connection (d > 0).
+func (c *conn) startMaxIdle(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.idleSince = time.Now()
+		c.maxIdleTime = time.AfterFunc(time.Hour, func() { c.checkMaxIdle(d) })
+		c.maxIdleTime.Reset(d) // armed once the field is set: checkMaxIdle uses it
+	}
+	c.mu.Unlock()
+}
+
+// checkMaxIdle closes the connection with GOAWAY if it has had no open
+// stream and no running handler for d; otherwise it checks again when
+// that could be the case.
+func (c *conn) checkMaxIdle(d time.Duration) {
+	c.mu.Lock()
+	if c.closed || c.draining || c.goAway {
+		c.mu.Unlock()
+		return
+	}
+	left := d
+	if c.nactive == 0 && c.handlers == 0 {
+		left = d - time.Since(c.idleSince)
+	}
+	if left > 0 {
+		c.maxIdleTime.Reset(left)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.log.Debug("h2transport: closing an idle connection (WithMaxConnectionIdle)", "remote", c.ec.RemoteAddr(), "idle", d)
+	c.goAwayAndClose(http2.ErrCodeNo, "max_idle", errClosedByUser)
 }
 
 // shutdownPing is the data of the PING that Shutdown sends between its
