@@ -1,3 +1,5 @@
+//go:build linux
+
 package hostile_test
 
 import (
@@ -127,4 +129,14 @@ func runChild(engName string) int {
 	}
 	_ = svr.Stop()
 	return 0
+}
+
+// childMain runs the child server when this binary was re-executed as
+// one; ok is false otherwise.
+func childMain() (code int, ok bool) {
+	eng := os.Getenv(childEnv)
+	if eng == "" {
+		return 0, false
+	}
+	return runChild(eng), true
 }

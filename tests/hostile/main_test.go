@@ -8,9 +8,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if eng := os.Getenv(childEnv); eng != "" {
-		// Re-executed by TestHostileClients: serve until stdin closes.
-		os.Exit(runChild(eng))
+	if code, ok := childMain(); ok {
+		// Re-executed by TestHostileClients: served until stdin closed.
+		os.Exit(code)
 	}
 	leaktest.VerifyTestMain(m)
 }
