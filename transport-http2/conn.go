@@ -40,6 +40,8 @@ type conn struct {
 	authority   string                         // client: default :authority
 	handler     func(s stream.RawServerStream) // server
 	work        chan *serverStream             // server: streams for idle workers
+	budget      *memBudget                     // server: the Protocol's stream memory budget, or nil
+	charged     atomic.Int64                   // server: what this connection's streams are charged
 	idleWorkers atomic.Int32
 
 	// Read side, used by the reading goroutine only.
@@ -114,6 +116,10 @@ type conn struct {
 	kaTime    time.Duration
 	kaTimeout time.Duration
 	kaIdle    bool // ping without open streams
+
+	// Server: WithMaxConnectionIdle, guarded by mu.
+	idleSince   time.Time   // when the last stream ended (or Serve began)
+	maxIdleTime *time.Timer // checks idleSince; nil when off
 }
 
 func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
@@ -603,6 +609,9 @@ func (c *conn) close(err error) {
 	if c.kaTimer != nil {
 		c.kaTimer.Stop()
 	}
+	if c.maxIdleTime != nil {
+		c.maxIdleTime.Stop()
+	}
 	if c.settingsCh != nil && !c.gotSettingsLocked() {
 		close(c.settingsCh)
 	}
@@ -650,6 +659,9 @@ func (c *conn) removeLocked(s *h2stream) bool {
 	delete(c.streams, s.id)
 	c.nactive--
 	c.busy.Store(int32(c.nactive))
+	if c.nactive == 0 && c.maxIdleTime != nil {
+		c.idleSince = time.Now()
+	}
 	c.cond.Broadcast()
 	return !c.server && c.goAway && c.nactive == 0
 }

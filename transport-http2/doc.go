@@ -32,6 +32,14 @@
 //     ("too_many_control_frames"), RST_STREAM for cancellation and GOAWAY
 //     for graceful shutdown. Malformed frames end the connection with the
 //     GOAWAY code RFC 9113 gives.
+//   - A server connection with no open stream for 10 minutes is closed
+//     with GOAWAY ([WithMaxConnectionIdle]; grpc-go's MaxConnectionIdle,
+//     which is off there by default).
+//   - A memory budget across all server connections of a Protocol
+//     (default 256 MiB, [WithStreamMemory]): open streams are charged
+//     their state and the data buffered for them, and once the budget is
+//     spent new streams are refused with REFUSED_STREAM, first on the
+//     connections that hold the most ([Protocol.MemoryStats]).
 //
 // Writing: frames of all streams go into one connection buffer. A
 // goroutine that sends data or ends a stream writes that buffer to the

@@ -69,7 +69,16 @@ type h2stream struct {
 	whold   *[]byte
 	hdrSent bool
 
-	// Server side.
+	// Server side: the stream memory budget (budget.go). charged,
+	// reqHeld, settled and responded are guarded by mu; wcharged and
+	// wresponded belong to the writing goroutine.
+	charged    int64 // rbuf's capacity and reqHeld, charged to the budget
+	reqHeld    int64 // request bytes read before the handler answered
+	settled    bool  // the handler ended: nothing more is charged
+	responded  bool  // the handler began to answer
+	wcharged   int64 // wbuf's capacity, charged to the budget
+	wresponded bool  // responded, as the writing goroutine knows it
+
 	req     stream.Header
 	respHdr stream.Header
 	ctx     context.Context
@@ -92,6 +101,7 @@ func (s *h2stream) notifyLocked() { s.rcond.Broadcast() }
 
 // appendRecv buffers received data; s.mu is held.
 func (s *h2stream) appendRecv(data []byte) {
+	before := cap(s.rbuf)
 	if s.rbuf == nil {
 		s.rbuf, s.rhold = getBuf()
 	}
@@ -101,6 +111,14 @@ func (s *h2stream) appendRecv(data []byte) {
 		s.roff = 0
 	}
 	s.rbuf = append(s.rbuf, data...)
+	s.chargeLocked(int64(cap(s.rbuf) - before))
+}
+
+// dropRecvLocked returns the receive buffer to the pool; s.mu is held.
+func (s *h2stream) dropRecvLocked() {
+	s.chargeLocked(-int64(cap(s.rbuf)))
+	putBuf(s.rhold, s.rbuf)
+	s.rbuf, s.rhold, s.roff = nil, nil, 0
 }
 
 // read implements Read of both stream kinds.
@@ -135,8 +153,14 @@ func (s *h2stream) read(p []byte) (int, error) {
 	n := copy(p, s.rbuf[s.roff:])
 	s.roff += n
 	if s.roff == len(s.rbuf) {
-		putBuf(s.rhold, s.rbuf)
-		s.rbuf, s.rhold, s.roff = nil, nil, 0
+		s.dropRecvLocked()
+	}
+	if s.c.budget != nil && !s.responded && s.reqHeld < maxHeldRequest {
+		// Read, not answered: a codec is likely assembling a request
+		// message from it.
+		d := min(int64(n), maxHeldRequest-s.reqHeld)
+		s.reqHeld += d
+		s.chargeLocked(d)
 	}
 	upd := 0
 	if !s.rEOF {
@@ -161,8 +185,7 @@ func (s *h2stream) failRecv(err error) {
 		s.rerr = err // after END_STREAM, what was received stays readable
 	}
 	if s.rbuf != nil && s.rerr != nil {
-		putBuf(s.rhold, s.rbuf)
-		s.rbuf, s.rhold, s.roff = nil, nil, 0
+		s.dropRecvLocked()
 	}
 	if s.client {
 		s.hdrSet = true // Header returns the error
@@ -344,10 +367,15 @@ func (s *h2stream) write(p []byte, pre headerFunc) (int, error) {
 	if err := s.sendState(); err != nil {
 		return 0, err
 	}
+	before := cap(s.wbuf)
 	if s.wbuf == nil {
 		s.wbuf, s.whold = getBuf()
 	}
 	s.wbuf = append(s.wbuf, p...)
+	if d := int64(cap(s.wbuf) - before); d != 0 && s.c.budget != nil {
+		s.wcharged += d
+		s.c.charge(d)
+	}
 	if len(s.wbuf) >= writeChunk {
 		if err := s.send(pre, false, nil, false); err != nil {
 			return 0, err
@@ -376,4 +404,6 @@ func (s *h2stream) releaseSend() {
 		putBuf(s.whold, s.wbuf)
 		s.wbuf, s.whold = nil, nil
 	}
+	s.c.charge(-s.wcharged)
+	s.wcharged = 0
 }
