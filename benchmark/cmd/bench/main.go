@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // A framework is one RPC stack: a server and a client of the echo service.
@@ -99,5 +100,27 @@ func flagSet(mode string) (*flag.FlagSet, *string, *string) {
 	fs := flag.NewFlagSet("bench "+mode, flag.ExitOnError)
 	fw := fs.String("framework", "skiff-framed", "framework: "+frameworkNames())
 	addr := fs.String("addr", "127.0.0.1:8888", "listen address (server) or server address (client)")
+	fs.Int64Var(&slow.every, "slow-every", 0, "every this many calls of each caller is slow: the server's handler (Skiff frameworks) sleeps -slow-delay, and the client leaves the call out of its latencies (0: none)")
+	fs.DurationVar(&slow.delay, "slow-delay", 100*time.Millisecond, "the sleep of a slow call")
 	return fs, fw, addr
+}
+
+// slow is the slow-call mode of this process, set from its flags before
+// anything runs.
+var slow struct {
+	every int64
+	delay time.Duration
+}
+
+// isSlow reports whether the call with sequence number seq (a caller's id
+// in the high 32 bits, its count in the low ones) is a slow one.
+func isSlow(seq int64) bool {
+	return slow.every > 0 && (seq&0xffffffff)%slow.every == 0
+}
+
+// slowDown sleeps in a slow call's handler.
+func slowDown(seq int64) {
+	if isSlow(seq) {
+		time.Sleep(slow.delay)
+	}
 }

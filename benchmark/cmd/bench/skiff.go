@@ -18,6 +18,9 @@ import (
 type skiffEcho struct{}
 
 func (skiffEcho) Echo(_ context.Context, req *echo.EchoRequest) (*echo.EchoResponse, error) {
+	if req.Seq != nil {
+		slowDown(*req.Seq)
+	}
 	return &echo.EchoResponse{Message: req.Message, Seq: req.Seq}, nil
 }
 

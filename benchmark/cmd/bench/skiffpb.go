@@ -21,6 +21,7 @@ import (
 type skiffPBEcho struct{}
 
 func (skiffPBEcho) Echo(_ context.Context, req *grpcpb.EchoRequest) (*grpcpb.EchoResponse, error) {
+	slowDown(req.Seq)
 	return &grpcpb.EchoResponse{Message: req.Message, Seq: req.Seq}, nil
 }
 
