@@ -38,6 +38,7 @@ type Client struct {
 	mux      *muxPool
 	auto     *muxPool     // the default mode's multiplexed connections, for upgraded addresses
 	upgraded sync.Map     // addr -> struct{}: its server serves calls out of order (auto)
+	tlsNames sync.Map     // addr -> host name a WithURL call resolved to it (TLS ServerName)
 	spool    *streamPool  // with a stream transport
 	scodec   stream.Codec // with a stream transport
 	tname    string       // transport name for call info
@@ -94,7 +95,7 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("client: WithTLSConfig needs the std engine, not %s (Netpoll has no TLS); leave WithEngine out", o.engine.Name())
 	}
 	if o.tls != nil && o.streamProto == nil {
-		o.engine = newTLSEngine(o.tls)
+		o.engine = newTLSEngine(o.tls, &c.tlsNames)
 		c.opts.engine = o.engine
 	}
 	if o.streamProto != nil {
@@ -395,6 +396,9 @@ func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.At
 			return status.Wrap(status.ErrNoInstance, "resolve URL "+u, err)
 		}
 		at.Address = addr
+		if c.opts.tls != nil {
+			c.rememberTLSName(u, addr)
+		}
 		return c.inner(ctx, req, resp)
 	}
 	pe, err := c.pick(ctx, at)
