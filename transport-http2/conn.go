@@ -566,6 +566,12 @@ func (c *conn) goAwayAndClose(code http2.ErrCode, debug string, err error) {
 	last := c.maxPeerID
 	c.goAway = true
 	c.mu.Unlock()
+	c.goAwayLastAndClose(last, code, debug, err)
+}
+
+// goAwayLastAndClose sends GOAWAY with last and code and closes the
+// connection; goAway is already set.
+func (c *conn) goAwayLastAndClose(last uint32, code http2.ErrCode, debug string, err error) {
 	c.wmu.Lock()
 	if c.werr == nil && !c.isClosed() {
 		c.writeGoAwayLocked(last, code, debug)
@@ -672,6 +678,9 @@ func (c *conn) removeLocked(s *h2stream) bool {
 // returns the error that ended it.
 func (c *conn) readLoop() error {
 	for {
+		if c.rdOwed && c.rd.nextWaits() {
+			c.readDrained() // the next read waits: the wake-up's work is known
+		}
 		fh, err := c.fr.ReadFrameHeader()
 		var f http2.Frame
 		if err == nil {
@@ -694,9 +703,6 @@ func (c *conn) readLoop() error {
 		}
 		c.activity.Store(true)
 		err = c.handleFrame(f)
-		if c.rdOwed && c.rd.nextWaits() {
-			c.readDrained() // the next read waits: the wake-up's work is known
-		}
 		if err == nil && c.ctlOverflow.Load() {
 			err = connError{code: http2.ErrCodeEnhanceYourCalm, debug: "too_many_control_frames"}
 		}

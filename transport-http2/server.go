@@ -222,9 +222,14 @@ func (c *conn) checkMaxIdle(d time.Duration) {
 		c.mu.Unlock()
 		return
 	}
+	// Decided with the last stream id in the same critical section: a
+	// stream the reader accepts from now on is refused (goAway), so the
+	// GOAWAY never covers a stream that this close would cut.
+	last := c.maxPeerID
+	c.goAway = true
 	c.mu.Unlock()
 	c.log.Debug("h2transport: closing an idle connection (WithMaxConnectionIdle)", "remote", c.ec.RemoteAddr(), "idle", d)
-	c.goAwayAndClose(http2.ErrCodeNo, "max_idle", errClosedByUser)
+	c.goAwayLastAndClose(last, http2.ErrCodeNo, "max_idle", errClosedByUser)
 }
 
 // shutdownPing is the data of the PING that Shutdown sends between its

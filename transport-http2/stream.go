@@ -233,7 +233,8 @@ func (s *h2stream) resetLocal(code uint32, err error, inline bool) {
 	closeConn := c.removeLocked(s)
 	c.mu.Unlock()
 	c.sendRST(s.id, http2.ErrCode(code), inline)
-	c.settle(s, inline)
+	c.settle(s, false) // never waits for the socket, as sendRST
+
 	s.failRecv(err)
 	s.finish()
 	c.signalIdle()

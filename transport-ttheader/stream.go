@@ -207,13 +207,14 @@ type tconn struct {
 	handler   func(stream.RawServerStream)
 	authority string
 
-	wmu    sync.Mutex
-	wcond  sync.Cond // on wmu: a flush ended
-	wbuf   []byte    // encoded frames waiting for a flush
-	wspare []byte    // the other buffer
-	wbusy  bool      // a goroutine is flushing
-	werr   error     // the write error that closed the connection
-	hold   writeHold // write coalescing (streamhold.go)
+	wmu     sync.Mutex
+	wcond   sync.Cond // on wmu: a flush ended
+	wbuf    []byte    // encoded frames waiting for a flush
+	wspare  []byte    // the other buffer
+	wbusy   bool      // a goroutine is flushing
+	werr    error     // the write error that closed the connection
+	hold    writeHold // write coalescing (streamhold.go)
+	wclosed bool      // closeWith ran
 
 	mu         sync.Mutex
 	streams    map[int32]*tstream
@@ -350,7 +351,7 @@ func (c *tconn) drain(d time.Duration) {
 	})
 	defer t.Stop()
 	c.wmu.Lock()
-	for (c.wbusy || len(c.wbuf) > 0) && c.werr == nil && !timedOut {
+	for (c.wbusy || len(c.wbuf) > 0) && c.werr == nil && !c.wclosed && !timedOut {
 		c.wcond.Wait()
 	}
 	c.wmu.Unlock()
@@ -651,6 +652,9 @@ func (c *tconn) closeWith(err error) {
 	c.mu.Unlock()
 	c.wmu.Lock()
 	c.releaseLocked()
+	c.wclosed = true // Shutdown's drain stops waiting: nothing more is written
+	c.wbuf = c.wbuf[:0]
+	c.wcond.Broadcast()
 	c.wmu.Unlock()
 	for _, s := range open {
 		s.fail(err)

@@ -123,6 +123,8 @@ func (c *tconn) settle(s *tstream) {
 }
 
 // readDrained tells the hold the reader has handled its wake-up's input.
+// When that ends the hold, a new goroutine writes the queue: the reader
+// does not become the connection's writer under load.
 func (c *tconn) readDrained() {
 	c.wmu.Lock()
 	h := &c.hold
@@ -130,8 +132,12 @@ func (c *tconn) readDrained() {
 	if h.on && h.owed == 0 {
 		c.releaseLocked()
 		if len(c.wbuf) > 0 && !c.wbusy {
-			c.flushLocked()
-			return
+			c.wbusy = true // taken by the goroutine, so no one else starts a flush
+			go func() {
+				c.wmu.Lock()
+				c.wbusy = false
+				c.flushLocked()
+			}()
 		}
 	}
 	c.wmu.Unlock()

@@ -378,6 +378,7 @@ func (mc *muxConn) readLoop() {
 			mc.retired = true // the server is shutting down: no new calls here
 		}
 		drained := mc.retired && len(mc.pending) == 0 && !mc.flushing
+		flushHeld := drained && mc.hold.on && mc.releaseLocked() // queued oneway requests go out first
 		mc.mu.Unlock()
 		if call != nil {
 			call.size = msg.Size
@@ -386,6 +387,9 @@ func (mc *muxConn) readLoop() {
 		}
 		_ = r.Release()
 		if drained {
+			if flushHeld {
+				_ = mc.flush()
+			}
 			mc.fail(status.Wrap(status.ErrUnsent, "retired connection drained", nil))
 			return
 		}

@@ -110,6 +110,9 @@ func (mc *muxConn) settle(call *muxCall) {
 }
 
 // readDrained tells the hold the reader has handled its wake-up's input.
+// When that ends the hold, the queue is written by a new goroutine: the
+// reader never writes, so it never stops delivering replies while a
+// write waits for a peer that is itself busy writing.
 func (mc *muxConn) readDrained() {
 	mc.mu.Lock()
 	h := &mc.hold
@@ -117,7 +120,7 @@ func (mc *muxConn) readDrained() {
 	flush := h.on && h.owed == 0 && mc.releaseLocked()
 	mc.mu.Unlock()
 	if flush {
-		_ = mc.flush()
+		go mc.flush() //nolint:errcheck // a failed flush fails the connection
 	}
 }
 
