@@ -73,14 +73,17 @@ verify() {
     cd "$tmp/app"
     export GOWORK=off GOFLAGS="-mod=mod -modcacherw -trimpath" GOSUMDB=off GOTOOLCHAIN=local \
       GOMODCACHE="$tmp/modcache" GOPROXY="file://$tmp/proxy,file://$download,$upstream"
-    go mod init example.com/releasecheck >/dev/null 2>&1
+    # Every step says its own failure: set -e does not hold in a
+    # subshell of a function called from an if (tag's verify).
+    go mod init example.com/releasecheck >/dev/null 2>&1 || exit 1
     for m in $mods; do
       echo "=== github.com/skiffrpc/skiff/$m@$v"
-      go get "github.com/skiffrpc/skiff/$m@$v" 2>&1 | grep -v '^go: \(added\|upgraded\|downloading\|finding\)' || true
-      go build "github.com/skiffrpc/skiff/$m/..."
+      out=$(go get "github.com/skiffrpc/skiff/$m@$v" 2>&1) || { echo "$out" >&2; exit 1; }
+      echo "$out" | grep -v '^go: \(added\|upgraded\|downloading\|finding\)' || true
+      go build "github.com/skiffrpc/skiff/$m/..." || exit 1
     done
     if grep -q '^replace' go.mod; then echo "release.sh: the check module has a replace directive" >&2; exit 1; fi
-  )
+  ) || return 1
   echo "release.sh: every released module at $v builds through the module proxy protocol, without replace"
 }
 
