@@ -7,9 +7,9 @@ require (
 	github.com/cloudwego/kitex v0.15.2
 	github.com/cloudwego/prutal v0.1.3
 	github.com/kitex-contrib/obs-opentelemetry v0.2.9
-	github.com/skiffrpc/skiff/core v0.0.0
-	github.com/skiffrpc/skiff/examples v0.0.0
-	github.com/skiffrpc/skiff/limiter v0.0.0
+	github.com/skiffrpc/skiff/core v0.2.0
+	github.com/skiffrpc/skiff/examples v0.2.0
+	github.com/skiffrpc/skiff/limiter v0.2.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/sdk/metric v1.47.0
@@ -61,15 +61,15 @@ require (
 	github.com/klauspost/cpuid/v2 v2.2.9 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180228061459-e0a39a4cb421 // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
-	github.com/skiffrpc/skiff/breaker v0.0.0
-	github.com/skiffrpc/skiff/codec-grpc v0.0.0
-	github.com/skiffrpc/skiff/codec-protobuf v0.0.0
-	github.com/skiffrpc/skiff/codec-thrift v0.0.0
-	github.com/skiffrpc/skiff/loadbalance v0.0.0
-	github.com/skiffrpc/skiff/otel v0.0.0
-	github.com/skiffrpc/skiff/retry v0.0.0
-	github.com/skiffrpc/skiff/transport-http2 v0.0.0
-	github.com/skiffrpc/skiff/transport-ttheader v0.0.0
+	github.com/skiffrpc/skiff/breaker v0.2.0
+	github.com/skiffrpc/skiff/codec-grpc v0.2.0
+	github.com/skiffrpc/skiff/codec-protobuf v0.2.0
+	github.com/skiffrpc/skiff/codec-thrift v0.2.0
+	github.com/skiffrpc/skiff/loadbalance v0.2.0
+	github.com/skiffrpc/skiff/otel v0.2.0
+	github.com/skiffrpc/skiff/retry v0.2.0
+	github.com/skiffrpc/skiff/transport-http2 v0.2.0
+	github.com/skiffrpc/skiff/transport-ttheader v0.2.0
 	github.com/sony/gobreaker/v2 v2.4.0 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/tidwall/gjson v1.17.3 // indirect

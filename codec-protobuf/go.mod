@@ -3,10 +3,8 @@ module github.com/skiffrpc/skiff/codec-protobuf
 go 1.26.0
 
 require (
-	github.com/skiffrpc/skiff/core v0.0.0
+	github.com/skiffrpc/skiff/core v0.2.0
 	google.golang.org/protobuf v1.36.12
 )
-
-require go.uber.org/goleak v1.3.0 // indirect
 
 replace github.com/skiffrpc/skiff/core => ../core

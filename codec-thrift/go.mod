@@ -4,8 +4,7 @@ go 1.26.0
 
 require (
 	github.com/apache/thrift v0.22.0
-	github.com/skiffrpc/skiff/core v0.0.0
-	go.uber.org/goleak v1.3.0
+	github.com/skiffrpc/skiff/core v0.2.0
 )
 
 replace github.com/skiffrpc/skiff/core => ../core

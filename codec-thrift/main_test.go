@@ -3,7 +3,7 @@ package thriftcodec_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/skiffrpc/skiff/core/leaktest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }

@@ -2,10 +2,7 @@ module github.com/skiffrpc/skiff/core
 
 go 1.26.0
 
-require (
-	github.com/cloudwego/netpoll v0.7.2
-	go.uber.org/goleak v1.3.0
-)
+require github.com/cloudwego/netpoll v0.7.2
 
 require (
 	github.com/bytedance/gopkg v0.1.1 // indirect

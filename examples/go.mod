@@ -5,8 +5,8 @@ go 1.26.7
 require (
 	github.com/apache/thrift v0.22.0
 	github.com/prometheus/client_golang v1.24.1
-	github.com/skiffrpc/skiff/codec-thrift v0.0.0
-	github.com/skiffrpc/skiff/core v0.0.0
+	github.com/skiffrpc/skiff/codec-thrift v0.2.0
+	github.com/skiffrpc/skiff/core v0.2.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/exporters/prometheus v0.69.0
 	go.opentelemetry.io/otel/exporters/stdout/stdoutmetric v1.47.0
@@ -57,13 +57,12 @@ require (
 	github.com/bytedance/gopkg v0.1.1 // indirect
 	github.com/cloudwego/gopkg v0.1.4 // indirect
 	github.com/cloudwego/netpoll v0.7.2 // indirect
-	github.com/skiffrpc/skiff/codec-grpc v0.0.0
-	github.com/skiffrpc/skiff/codec-protobuf v0.0.0
-	github.com/skiffrpc/skiff/otel v0.0.0
-	github.com/skiffrpc/skiff/registry-consul v0.0.0
-	github.com/skiffrpc/skiff/transport-http2 v0.0.0
-	github.com/skiffrpc/skiff/transport-ttheader v0.0.0
-	go.uber.org/goleak v1.3.0 // indirect
+	github.com/skiffrpc/skiff/codec-grpc v0.2.0
+	github.com/skiffrpc/skiff/codec-protobuf v0.2.0
+	github.com/skiffrpc/skiff/otel v0.2.0
+	github.com/skiffrpc/skiff/registry-consul v0.2.0
+	github.com/skiffrpc/skiff/transport-http2 v0.2.0
+	github.com/skiffrpc/skiff/transport-ttheader v0.2.0
 )
 
 replace (

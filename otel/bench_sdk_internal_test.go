@@ -29,10 +29,21 @@ func BenchmarkSDK(b *testing.B) {
 }
 
 func benchSDK(b *testing.B, sampler sdktrace.Sampler, noTracing bool) {
+	call := sdkCall(b, sampler, noTracing)
+	b.ReportAllocs()
+	for b.Loop() {
+		call()
+	}
+}
+
+// sdkCall returns a function that runs one call through the client tracer
+// and the server tracer and middleware, with the SDK set up as
+// BenchmarkSDK describes.
+func sdkCall(tb testing.TB, sampler sdktrace.Sampler, noTracing bool) func() {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discard{}), sdktrace.WithSampler(sampler))
-	defer tp.Shutdown(context.Background())
+	tb.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-	defer mp.Shutdown(context.Background())
+	tb.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
 	opts := []Option{WithTracerProvider(tp), WithMeterProvider(mp)}
 	if noTracing {
 		opts = append(opts, WithoutTracing())
@@ -41,13 +52,13 @@ func benchSDK(b *testing.B, sampler sdktrace.Sampler, noTracing bool) {
 	ct, st := clientTracer{cs.in}, serverTracer{ss.in}
 	mw := ss.middleware(func(context.Context, any, any) error { return nil })
 	peer := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
-	b.ReportAllocs()
-	for b.Loop() {
+	return func() {
 		ci := callinfo.NewCall(context.Background())
 		ci.Service, ci.Method, ci.Codec = "EchoService", "Echo", "thrift"
 		ci.Stats.Reset(stats.LevelDetailed)
 		ctx := ct.Start(ci)
 
+		// The server reads what the client's transport would send.
 		si := callinfo.New(context.Background())
 		si.Service, si.Method, si.Codec, si.RemoteAddr = "EchoService", "Echo", "thrift", peer
 		si.Request = ci.Request

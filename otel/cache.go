@@ -1,6 +1,7 @@
 package skiffotel
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -95,4 +96,29 @@ func (d *methodDesc) recordOptions(grpc bool, r *result) []metric.RecordOption {
 	o := d.metricOptions(grpc, r.code, r.errType)
 	d.fails.Store(k, o) // bounded: codes times error types
 	return o
+}
+
+// maxPeers bounds the cache of peer address attributes.
+const maxPeers = 1024
+
+// peers caches the network.peer.address attribute of the IP addresses
+// seen, so that a call does not format its peer's address afresh. Ports
+// are integers and need no cache.
+type peers struct {
+	m sync.Map // netip.Addr -> attribute.KeyValue
+	n atomic.Int32
+}
+
+// address returns the network.peer.address attribute of ip.
+func (ps *peers) address(ip netip.Addr) attribute.KeyValue {
+	if kv, ok := ps.m.Load(ip); ok {
+		return kv.(attribute.KeyValue)
+	}
+	kv := semconv.NetworkPeerAddress(ip.String())
+	if ps.n.Load() < maxPeers {
+		if _, loaded := ps.m.LoadOrStore(ip, kv); !loaded {
+			ps.n.Add(1)
+		}
+	}
+	return kv
 }

@@ -116,15 +116,17 @@ func (t clientTracer) Finish(ctx context.Context) {
 	if c.span != nil && !c.rec {
 		c.span.End()
 	} else if c.span != nil {
-		attrs := make([]attribute.KeyValue, 0, 8)
+		buf := t.in.getAttrs()
+		defer t.in.putAttrs(buf)
+		attrs := buf[:0]
 		if at := c.last.Load(); at != nil {
 			attrs = serverAttrs(attrs, at.Address)
 			if at.RemoteAddr != nil {
-				attrs = peerAttrs(attrs, at.RemoteAddr)
+				attrs = t.in.peerAttrs(attrs, at.RemoteAddr)
 			} else {
 				// Stream transports do not record the connection's
 				// address: an IP literal dialed is the peer.
-				attrs = dialedPeerAttrs(attrs, at.Address)
+				attrs = t.in.dialedPeerAttrs(attrs, at.Address)
 			}
 		} else if ci.Target != "" {
 			attrs = serverAttrs(attrs, ci.Target)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/skiffrpc/skiff/core/callinfo"
@@ -47,6 +48,8 @@ const AttemptEvent = "rpc.attempt"
 type instr struct {
 	cfg      *config
 	methods  methods
+	peers    peers
+	attrs    sync.Pool // *attrBuf
 	tracer   trace.Tracer
 	kind     trace.SpanKind
 	duration metric.Float64Histogram
@@ -188,11 +191,13 @@ func (r *result) setStatus(span trace.Span, server bool) {
 }
 
 // peerAttrs appends network.peer.address and network.peer.port for a.
-func peerAttrs(attrs []attribute.KeyValue, a net.Addr) []attribute.KeyValue {
+func (in *instr) peerAttrs(attrs []attribute.KeyValue, a net.Addr) []attribute.KeyValue {
 	switch a := a.(type) {
 	case nil:
 	case *net.TCPAddr:
-		attrs = append(attrs, semconv.NetworkPeerAddress(a.IP.String()), semconv.NetworkPeerPort(a.Port))
+		if ip, ok := netip.AddrFromSlice(a.IP); ok {
+			attrs = append(attrs, in.peers.address(ip.Unmap()), semconv.NetworkPeerPort(a.Port))
+		}
 	default:
 		host, port, err := net.SplitHostPort(a.String())
 		if err != nil {
@@ -208,7 +213,7 @@ func peerAttrs(attrs []attribute.KeyValue, a net.Addr) []attribute.KeyValue {
 
 // dialedPeerAttrs appends network.peer.address and network.peer.port for
 // a dialed "ip:port" address; nothing for a host name.
-func dialedPeerAttrs(attrs []attribute.KeyValue, addr string) []attribute.KeyValue {
+func (in *instr) dialedPeerAttrs(attrs []attribute.KeyValue, addr string) []attribute.KeyValue {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return attrs
@@ -218,7 +223,7 @@ func dialedPeerAttrs(attrs []attribute.KeyValue, addr string) []attribute.KeyVal
 	if perr != nil || err != nil {
 		return attrs
 	}
-	return append(attrs, semconv.NetworkPeerAddress(ip.String()), semconv.NetworkPeerPort(p))
+	return append(attrs, in.peers.address(ip), semconv.NetworkPeerPort(p))
 }
 
 // serverAttrs appends server.address and server.port for a "host:port"
@@ -270,4 +275,21 @@ func (in *instr) record(ctx context.Context, d *methodDesc, ci *callinfo.Info, r
 		in.reqPer.Record(ctx, reqs, opts...)
 		in.respPer.Record(ctx, resps, opts...)
 	}
+}
+
+// attrBuf holds the attributes a span gets when it ends (at most 8: server
+// address and port, peer address and port, attempts, gRPC status, outcome
+// and business code). SetAttributes copies them, so the buffers are reused.
+type attrBuf [8]attribute.KeyValue
+
+func (in *instr) getAttrs() *attrBuf {
+	if b, ok := in.attrs.Get().(*attrBuf); ok {
+		return b
+	}
+	return new(attrBuf)
+}
+
+func (in *instr) putAttrs(b *attrBuf) {
+	*b = attrBuf{}
+	in.attrs.Put(b)
 }

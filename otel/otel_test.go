@@ -298,3 +298,31 @@ func TestClientParent(t *testing.T) {
 		t.Errorf("traceparent %q, want %q", traceparent, want)
 	}
 }
+
+// TestExemplars: both sides record their metrics in the span's context,
+// so a meter provider keeping exemplars (the SDK's default filter keeps
+// them for sampled spans) links each duration to its span.
+func TestExemplars(t *testing.T) {
+	tel := newTelemetry(t)
+	addr := startServer(t, behave, server.WithSuite(skiffotel.NewServerSuite(tel.opts()...)))
+	cli := newClient(t, addr, client.WithSuite(skiffotel.NewClientSuite(tel.opts()...)))
+	if _, err := call(context.Background(), cli, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	clientSpan, serverSpan := waitSpans(t, tel, 2)
+	m := tel.metrics(t)
+	for name, span := range map[string]sdktrace.ReadOnlySpan{"rpc.client.duration": clientSpan, "rpc.server.duration": serverSpan} {
+		h, ok := m[name].Data.(metricdata.Histogram[float64])
+		if !ok || len(h.DataPoints) != 1 {
+			t.Fatalf("%s: %#v", name, m[name].Data)
+		}
+		ex := h.DataPoints[0].Exemplars
+		if len(ex) != 1 {
+			t.Fatalf("%s: %d exemplars, want 1", name, len(ex))
+		}
+		sc := span.SpanContext()
+		if trace.TraceID(ex[0].TraceID) != sc.TraceID() || trace.SpanID(ex[0].SpanID) != sc.SpanID() {
+			t.Errorf("%s exemplar of trace %x span %x, want %s %s", name, ex[0].TraceID, ex[0].SpanID, sc.TraceID(), sc.SpanID())
+		}
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"github.com/skiffrpc/skiff/core/server"
 	"github.com/skiffrpc/skiff/core/stats"
 	"github.com/skiffrpc/skiff/core/stream"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -41,21 +40,29 @@ func (s *ServerSuite) Options() []server.Option {
 type serverKey struct{}
 
 // serverCall is a served call's instrumentation state. Its span begins
-// once the request metadata is known: in the middleware, or in Finish for
-// a call that never reached its handler. (Stream codecs start the server's
-// tracers before they read the request header, so the tracer's Start
-// cannot see the caller's trace context yet.)
+// once the request metadata is known: in the tracer's Start when the
+// transport has read it already (unary calls with metadata), else in the
+// middleware, back-dated to the call's start (stream codecs start the
+// server's tracers before they read the request header), or in Finish for
+// a call that never reached its handler. Everything a call needs lives
+// here, in one allocation: the carrier the propagator reads and the span
+// start options.
 type serverCall struct {
 	context.Context
 	ci    *callinfo.Info
 	start time.Time
 
-	once   sync.Once
-	span   trace.Span // nil without tracing, or before begin
-	rec    bool       // span records (was sampled): worth attributes and events
-	stream bool
-	recvd  atomic.Int64
-	sent   atomic.Int64
+	mu      sync.Mutex
+	begun   bool
+	carrier serverCarrier
+	opts    [3]trace.SpanStartOption
+	desc    *methodDesc
+	span    trace.Span      // nil without tracing, or before begin
+	spanCtx context.Context // the context with the span, for the metrics (exemplars)
+	rec     bool            // span records (was sampled): worth attributes and events
+	stream  bool
+	recvd   atomic.Int64
+	sent    atomic.Int64
 }
 
 func (c *serverCall) Value(k any) any {
@@ -70,27 +77,34 @@ func serverCallFrom(ctx context.Context) *serverCall {
 	return c
 }
 
-// begin starts the server span, back-dated to the call's start, once:
-// ctx is the context to continue, with the caller's trace context
-// extracted from the request metadata. It returns the context with the
-// span, or ctx when begin had already run or tracing is off.
-func (c *serverCall) begin(in *instr, ctx context.Context) context.Context {
-	started := false
-	c.once.Do(func() {
-		started = true
-		if in.tracer == nil {
-			return
-		}
-		d := in.methods.get(c.ci)
-		// The peer's address is set when the span ends, with the outcome:
-		// one attribute slice per call instead of two.
-		ctx, c.span = in.tracer.Start(ctx, d.name, append(d.start[:len(d.start):len(d.start)],
-			trace.WithTimestamp(c.start))...)
-		c.rec = c.span.IsRecording()
-	})
-	if !started && c.span != nil {
-		ctx = trace.ContextWithSpan(ctx, c.span)
+// begin continues ctx with the caller's trace context and baggage, read
+// from the request metadata (and ctx's transient metainfo), and starts the
+// server span, once; back-dated to the call's start when late. It returns
+// the context for the handler, or ctx when begin had already run.
+func (c *serverCall) begin(in *instr, ctx context.Context, late bool) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.begun {
+		return ctx
 	}
+	c.begun = true
+	c.carrier = serverCarrier{md: &c.ci.Request, ctx: ctx}
+	ctx = in.cfg.prop.Extract(ctx, &c.carrier)
+	c.carrier.ctx = nil
+	if in.tracer == nil {
+		return ctx
+	}
+	d := c.desc
+	// The kind and rpc.* attributes are shared by every call of the method
+	// (the sampler sees them); the peer's address is set when the span
+	// ends, with the outcome: one attribute slice per call instead of two.
+	opts := d.start
+	if late {
+		opts = append(append(c.opts[:0], d.start...), trace.WithTimestamp(c.start))
+	}
+	ctx, c.span = in.tracer.Start(ctx, d.name, opts...)
+	c.spanCtx = ctx
+	c.rec = c.span.IsRecording()
 	return ctx
 }
 
@@ -102,7 +116,14 @@ func (t serverTracer) Start(ctx context.Context) context.Context {
 	if ci == nil || ci.Stats.Level() == stats.LevelDisabled {
 		return ctx
 	}
-	return &serverCall{Context: ctx, ci: ci, start: time.Now()}
+	c := &serverCall{Context: ctx, ci: ci, start: time.Now(), desc: t.in.methods.get(ci)}
+	if c.ci.Request.Len() > 0 {
+		// The transport read the request metadata before the call
+		// started: the span begins now, and the handler's context
+		// carries it.
+		c.Context = c.begin(t.in, ctx, false)
+	}
+	return c
 }
 
 // Finish implements stats.Tracer: it ends the span and records the
@@ -113,16 +134,23 @@ func (t serverTracer) Finish(ctx context.Context) {
 		return
 	}
 	ci := c.ci
-	c.begin(t.in, t.in.cfg.prop.Extract(c.Context, serverCarrier{&ci.Request, c.Context}))
+	c.begin(t.in, c.Context, true) // a call that never reached its handler
 	start, end := times(&ci.Stats, c.start)
 	r := classify(ci.Stats.Err)
-	d := t.in.methods.get(ci)
 	// Metrics first: once the span has ended, the call is fully recorded.
-	t.in.record(ctx, d, ci, &r, start, end, c.stream, c.recvd.Load(), c.sent.Load())
+	// They are recorded in the span's context, as the client's are: a
+	// meter provider that keeps exemplars links them to the trace.
+	mctx := ctx
+	if c.spanCtx != nil {
+		mctx = c.spanCtx
+	}
+	t.in.record(mctx, c.desc, ci, &r, start, end, c.stream, c.recvd.Load(), c.sent.Load())
 	if c.span != nil && !c.rec {
 		c.span.End()
 	} else if c.span != nil {
-		attrs := peerAttrs(make([]attribute.KeyValue, 0, 5), ci.RemoteAddr)
+		buf := t.in.getAttrs()
+		defer t.in.putAttrs(buf)
+		attrs := t.in.peerAttrs(buf[:0], ci.RemoteAddr)
 		attrs = r.outcomeAttrs(attrs, ci.Codec == "grpc")
 		c.span.SetAttributes(attrs...)
 		r.setStatus(c.span, true)
@@ -138,7 +166,7 @@ func (s *ServerSuite) middleware(next endpoint.Endpoint) endpoint.Endpoint {
 		if c == nil {
 			return next(ctx, req, resp)
 		}
-		hctx := c.begin(s.in, s.in.cfg.prop.Extract(ctx, serverCarrier{&c.ci.Request, ctx}))
+		hctx := c.begin(s.in, ctx, true)
 		if ss, ok := req.(stream.ServerStream); ok {
 			c.stream = true
 			events := c.rec && !s.in.cfg.noMessages && c.ci.Stats.Level() >= stats.LevelDetailed

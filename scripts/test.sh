@@ -7,18 +7,37 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The suite (this script is the README's second command) must leave the
+# checkout as it found it: no go.work.sum or go.sum churn, no generated
+# file left behind. Compared at the end.
+status_before=$(git status --porcelain 2>/dev/null || true)
+
 bash scripts/setup.sh
 
 # The registry-consul tests run this agent; here a missing agent fails
 # them instead of skipping them.
 SKIFF_CONSUL=$(bash scripts/consul.sh)
 export SKIFF_CONSUL SKIFF_REQUIRE_CONSUL=1
-# The suite must leave the checkout as it found it (no go.work.sum or
-# go.sum churn, no generated file left behind).
-status_before=$(git status --porcelain 2>/dev/null || true)
+fail=0
+
+# The README's first command, in a fresh clone of this commit, must leave
+# git status clean (a clean clone once got go.work.sum churn from it).
+echo "=== the README's first command leaves a fresh clone's git status clean"
+clone=$(mktemp -d)
+if git clone -q "$PWD" "$clone/skiff" 2>/dev/null; then
+  if ! (cd "$clone/skiff" && go run ./examples/echo/cmd/echo >/dev/null); then
+    echo "go run ./examples/echo/cmd/echo failed in a fresh clone"; fail=1
+  fi
+  churn=$(git -C "$clone/skiff" status --porcelain)
+  if [ -n "$churn" ]; then
+    echo "go run ./examples/echo/cmd/echo changed a fresh clone:"; echo "$churn"; fail=1
+  fi
+else
+  echo "(not a git checkout: skipped)"
+fi
+rm -rf "$clone"
 
 modules=$(go work edit -json | grep '"DiskPath"' | cut -d'"' -f4)
-fail=0
 for m in $modules; do
   echo "=== $m"
   unformatted=$(cd "$m" && gofmt -l . | grep -v '/testdata/' || true)

@@ -5,12 +5,12 @@ go 1.26.7
 require (
 	github.com/apache/thrift v0.22.0
 	github.com/cloudwego/kitex v0.15.2
-	github.com/skiffrpc/skiff/breaker v0.0.0
-	github.com/skiffrpc/skiff/codec-thrift v0.0.0
-	github.com/skiffrpc/skiff/core v0.0.0
-	github.com/skiffrpc/skiff/examples v0.0.0
-	github.com/skiffrpc/skiff/retry v0.0.0
-	github.com/skiffrpc/skiff/limiter v0.0.0
+	github.com/skiffrpc/skiff/breaker v0.2.0
+	github.com/skiffrpc/skiff/codec-thrift v0.2.0
+	github.com/skiffrpc/skiff/core v0.2.0
+	github.com/skiffrpc/skiff/examples v0.2.0
+	github.com/skiffrpc/skiff/retry v0.2.0
+	github.com/skiffrpc/skiff/limiter v0.2.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -75,9 +75,9 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
-	github.com/skiffrpc/skiff/codec-grpc v0.0.0 // indirect
-	github.com/skiffrpc/skiff/codec-protobuf v0.0.0 // indirect
-	github.com/skiffrpc/skiff/transport-http2 v0.0.0 // indirect
+	github.com/skiffrpc/skiff/codec-grpc v0.2.0 // indirect
+	github.com/skiffrpc/skiff/codec-protobuf v0.2.0 // indirect
+	github.com/skiffrpc/skiff/transport-http2 v0.2.0 // indirect
 	github.com/sony/gobreaker/v2 v2.4.0 // indirect
 	github.com/spiffe/go-spiffe/v2 v2.8.1 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
@@ -115,11 +115,11 @@ require (
 	github.com/bytedance/gopkg v0.1.3
 	github.com/cloudwego/gopkg v0.1.6
 	github.com/cloudwego/netpoll v0.7.2 // indirect
-	github.com/skiffrpc/skiff/loadbalance v0.0.0
-	github.com/skiffrpc/skiff/registry-consul v0.0.0
-	github.com/skiffrpc/skiff/generic v0.0.0
-	github.com/skiffrpc/skiff/otel v0.0.0
-	github.com/skiffrpc/skiff/transport-ttheader v0.0.0
+	github.com/skiffrpc/skiff/loadbalance v0.2.0
+	github.com/skiffrpc/skiff/registry-consul v0.2.0
+	github.com/skiffrpc/skiff/generic v0.2.0
+	github.com/skiffrpc/skiff/otel v0.2.0
+	github.com/skiffrpc/skiff/transport-ttheader v0.2.0
 )
 
 replace (

@@ -245,16 +245,21 @@ func (c *conn) onResponseHeaders(f *headerBlock) error {
 	}
 	fields := f.fields
 	ended := f.end
+	if ended {
+		c.owe(s) // its caller reads the end soon, then may call again (hold.go)
+	}
 	s.mu.Lock()
 	if !s.hdrSet {
 		st := f.get(":status")
 		if st == "" {
 			s.mu.Unlock()
+			c.settle(s, false)
 			return streamError{id: id, code: http2.ErrCodeProtocol}
 		}
 		if len(st) == 3 && st[0] == '1' {
 			s.mu.Unlock()
 			if ended {
+				c.settle(s, false)
 				return streamError{id: id, code: http2.ErrCodeProtocol}
 			}
 			return nil // informational response
@@ -268,6 +273,9 @@ func (c *conn) onResponseHeaders(f *headerBlock) error {
 	} else {
 		if !ended || s.rEOF || hasPseudo(fields) {
 			s.mu.Unlock()
+			if ended {
+				c.settle(s, false)
+			}
 			return streamError{id: id, code: http2.ErrCodeProtocol}
 		}
 		s.trailer = fields
@@ -349,6 +357,7 @@ func (cs *clientStream) Header() (stream.Header, error) {
 	cs.mu.Unlock()
 	if ended {
 		cs.dropWatch() // a trailers-only response or a failed stream: the call may end now
+		cs.c.settle(&cs.h2stream, true)
 	}
 	if hdr == nil {
 		if rerr != nil {
@@ -365,6 +374,7 @@ func (cs *clientStream) Read(p []byte) (int, error) {
 	n, err := cs.read(p)
 	if err != nil {
 		cs.dropWatch() // the stream has ended: the call may end now
+		cs.c.settle(&cs.h2stream, true)
 	}
 	if err == io.EOF {
 		cs.mu.Lock()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,16 +32,17 @@ const (
 // Lock order: wmu before mu before stream.mu. Nobody waits on mu's cond
 // while holding wmu.
 type conn struct {
-	yieldBeforeWrite bool // the writer yields once before each write (std engine)
-	ec               skconn.Conn
-	opts             *options
-	log              *slog.Logger
-	server           bool
-	scheme           string
-	authority        string                         // client: default :authority
-	handler          func(s stream.RawServerStream) // server
-	work             chan *serverStream             // server: streams for idle workers
-	idleWorkers      atomic.Int32
+	ec          skconn.Conn
+	opts        *options
+	log         *slog.Logger
+	server      bool
+	scheme      string
+	authority   string                         // client: default :authority
+	handler     func(s stream.RawServerStream) // server
+	work        chan *serverStream             // server: streams for idle workers
+	budget      *memBudget                     // server: the Protocol's stream memory budget, or nil
+	charged     atomic.Int64                   // server: what this connection's streams are charged
+	idleWorkers atomic.Int32
 
 	// Read side, used by the reading goroutine only.
 	rd          *connReader
@@ -74,6 +74,16 @@ type conn struct {
 	pingStrikes  atomic.Int32
 	ctlQueued    int         // bytes of answers the reader queued since the last write began
 	ctlOverflow  atomic.Bool // ctlQueued passed maxControlQueued
+	// Write coalescing (hold.go).
+	hold      bool        // queued frames wait for owed streams to settle
+	holdOpen  bool        // the frame reader has not drained its wake-up yet
+	holdOwed  int         // streams of the hold that have not settled
+	holdGen   uint32      // numbers holds; a stream's oweGen names its hold
+	holdTimer *time.Timer // checks the hold every holdGap
+	holdTicks uint32      // counts owes and settles
+	holdSeen  uint32      // holdTicks when the timer last ran
+	holdGaps  int         // times the timer ran during this hold
+	rdOwed    bool        // frame reader only: it made streams owe since it last drained
 
 	// Stream state, guarded by mu.
 	mu             sync.Mutex
@@ -106,31 +116,33 @@ type conn struct {
 	kaTime    time.Duration
 	kaTimeout time.Duration
 	kaIdle    bool // ping without open streams
+
+	// Server: WithMaxConnectionIdle, guarded by mu.
+	idleSince   time.Time   // when the last stream ended (or Serve began)
+	maxIdleTime *time.Timer // checks idleSince; nil when off
 }
 
 func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
-	_, onStd := ec.(skconn.NetConner) // Go's poller (engine.Std): yielding batches writes
 	c := &conn{
-		yieldBeforeWrite: onStd,
-		ec:               ec,
-		opts:             o,
-		log:              logger(l),
-		server:           server,
-		scheme:           "http",
-		connRecvWin:      defaultWindow,
-		rstTokens:        o.resetBurst,
-		peerMaxFrame:     defaultFrameSize,
-		kick:             make(chan struct{}, 1),
-		writerDone:       make(chan struct{}),
-		streams:          make(map[uint32]*h2stream),
-		sendWin:          defaultWindow,
-		peerInitWin:      defaultWindow,
-		peerMaxStreams:   math.MaxUint32,
-		done:             make(chan struct{}),
-		idle:             make(chan struct{}, 1),
-		work:             make(chan *serverStream),
-		drainAck:         make(chan struct{}),
-		started:          make(chan struct{}),
+		ec:             ec,
+		opts:           o,
+		log:            logger(l),
+		server:         server,
+		scheme:         "http",
+		connRecvWin:    defaultWindow,
+		rstTokens:      o.resetBurst,
+		peerMaxFrame:   defaultFrameSize,
+		kick:           make(chan struct{}, 1),
+		writerDone:     make(chan struct{}),
+		streams:        make(map[uint32]*h2stream),
+		sendWin:        defaultWindow,
+		peerInitWin:    defaultWindow,
+		peerMaxStreams: math.MaxUint32,
+		done:           make(chan struct{}),
+		idle:           make(chan struct{}, 1),
+		work:           make(chan *serverStream),
+		drainAck:       make(chan struct{}),
+		started:        make(chan struct{}),
 	}
 	if isTLS(ec) {
 		c.scheme = "https"
@@ -155,6 +167,20 @@ func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
 type connReader struct {
 	r   transport.Reader
 	err error
+}
+
+// nextWaits reports whether reading the next frame would wait for the
+// network: it is not all buffered yet.
+func (a *connReader) nextWaits() bool {
+	n := a.r.Len()
+	if n < frameHeaderLen {
+		return true
+	}
+	h, err := a.r.Peek(frameHeaderLen)
+	if err != nil {
+		return true
+	}
+	return n < frameHeaderLen+(int(h[0])<<16|int(h[1])<<8|int(h[2]))
 }
 
 func (a *connReader) Read(p []byte) (int, error) {
@@ -297,7 +323,7 @@ func (c *conn) writeHeaderBlockLocked(id uint32, end bool) {
 
 // kickLocked makes the writer goroutine write wbuf.
 func (c *conn) kickLocked() {
-	if !c.wactive {
+	if !c.wactive && !c.heldLocked() {
 		c.wactive = true
 		c.kick <- struct{}{}
 	}
@@ -317,10 +343,20 @@ func (c *conn) flushLocked() {
 	// frames into one write (other goroutines may be about to add theirs,
 	// and on a single P no one else runs during an inline write); a lone
 	// stream writes at once.
+	if c.heldLocked() {
+		return // the hold's end writes it (hold.go)
+	}
 	if c.wactive || !c.writerUp || c.wclose || c.busy.Load() > inlineMaxStreams {
 		c.kickLocked()
 		return
 	}
+	c.writeInlineLocked()
+}
+
+// writeInlineLocked writes wbuf from the calling goroutine; no write is in
+// progress and the writer goroutine is up. wmu is held and released during
+// the write.
+func (c *conn) writeInlineLocked() {
 	c.wactive = true
 	buf := c.wbuf
 	c.wbuf = c.wspare[:0]
@@ -384,17 +420,8 @@ func (c *conn) writeLoop() {
 		case <-c.done:
 			return
 		}
-		if c.yieldBeforeWrite {
-			// Let the goroutines that are ready to write (handlers or
-			// callers woken by the same read) queue their frames first,
-			// so one write carries them all: a writer woken by a channel
-			// runs next, right after the first of them. Only on the Go
-			// runtime's poller: Netpoll's poller can hold a lone P in
-			// epoll_wait while a yielded goroutine waits (20 ms stalls).
-			runtime.Gosched()
-		}
 		c.wmu.Lock()
-		for len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() {
+		for len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() && !c.heldLocked() {
 			buf := c.wbuf
 			c.wbuf = c.wspare[:0]
 			c.wspare = nil
@@ -539,6 +566,12 @@ func (c *conn) goAwayAndClose(code http2.ErrCode, debug string, err error) {
 	last := c.maxPeerID
 	c.goAway = true
 	c.mu.Unlock()
+	c.goAwayLastAndClose(last, code, debug, err)
+}
+
+// goAwayLastAndClose sends GOAWAY with last and code and closes the
+// connection; goAway is already set.
+func (c *conn) goAwayLastAndClose(last uint32, code http2.ErrCode, debug string, err error) {
 	c.wmu.Lock()
 	if c.werr == nil && !c.isClosed() {
 		c.writeGoAwayLocked(last, code, debug)
@@ -582,6 +615,9 @@ func (c *conn) close(err error) {
 	if c.kaTimer != nil {
 		c.kaTimer.Stop()
 	}
+	if c.maxIdleTime != nil {
+		c.maxIdleTime.Stop()
+	}
 	if c.settingsCh != nil && !c.gotSettingsLocked() {
 		close(c.settingsCh)
 	}
@@ -590,6 +626,9 @@ func (c *conn) close(err error) {
 	_ = c.ec.Close()
 	c.wmu.Lock()
 	c.wcond.Broadcast()
+	if c.hold {
+		c.releaseLocked()
+	}
 	c.wmu.Unlock()
 	for _, s := range streams {
 		s.failRecv(serr)
@@ -626,6 +665,9 @@ func (c *conn) removeLocked(s *h2stream) bool {
 	delete(c.streams, s.id)
 	c.nactive--
 	c.busy.Store(int32(c.nactive))
+	if c.nactive == 0 && c.maxIdleTime != nil {
+		c.idleSince = time.Now()
+	}
 	c.cond.Broadcast()
 	return !c.server && c.goAway && c.nactive == 0
 }
@@ -636,6 +678,9 @@ func (c *conn) removeLocked(s *h2stream) bool {
 // returns the error that ended it.
 func (c *conn) readLoop() error {
 	for {
+		if c.rdOwed && c.rd.nextWaits() {
+			c.readDrained() // the next read waits: the wake-up's work is known
+		}
 		fh, err := c.fr.ReadFrameHeader()
 		var f http2.Frame
 		if err == nil {
@@ -798,9 +843,17 @@ func (c *conn) onData(f *http2.DataFrame) error {
 		return nil // a stream that ended or was reset: drop
 	}
 	data := f.Data()
+	ended := f.StreamEnded()
+	owes := (ended || len(data) > 0) && !s.ended.Load()
+	if owes {
+		c.owe(s) // before its goroutine can see the data (hold.go)
+	}
 	s.mu.Lock()
 	if s.rEOF || s.rerr != nil {
 		s.mu.Unlock()
+		if owes {
+			c.settle(s, false)
+		}
 		if s.rEOF {
 			return streamError{id: id, code: http2.ErrCodeStreamClosed}
 		}
@@ -809,6 +862,9 @@ func (c *conn) onData(f *http2.DataFrame) error {
 	s.recvWin -= flen
 	if s.recvWin < 0 {
 		s.mu.Unlock()
+		if owes {
+			c.settle(s, false)
+		}
 		return streamError{id: id, code: http2.ErrCodeFlowControl}
 	}
 	upd := 0
@@ -823,7 +879,6 @@ func (c *conn) onData(f *http2.DataFrame) error {
 	if len(data) > 0 {
 		s.appendRecv(data)
 	}
-	ended := f.StreamEnded()
 	if ended {
 		s.rEOF = true
 	}
@@ -873,6 +928,9 @@ func (c *conn) remoteEnded(s *h2stream) {
 // localEnded records that END_STREAM was sent (or the stream is given up
 // on this side).
 func (c *conn) localEnded(s *h2stream) {
+	if c.server {
+		defer c.settle(s, true) // the reply is queued: the held batch may go (hold.go)
+	}
 	c.mu.Lock()
 	s.localDone = true
 	if s.sendErr == nil {

@@ -32,6 +32,14 @@
 //     ("too_many_control_frames"), RST_STREAM for cancellation and GOAWAY
 //     for graceful shutdown. Malformed frames end the connection with the
 //     GOAWAY code RFC 9113 gives.
+//   - A server connection with no open stream for 10 minutes is closed
+//     with GOAWAY ([WithMaxConnectionIdle]; grpc-go's MaxConnectionIdle,
+//     which is off there by default).
+//   - A memory budget across all server connections of a Protocol
+//     (default 256 MiB, [WithStreamMemory]): open streams are charged
+//     their state and the data buffered for them, and once the budget is
+//     spent new streams are refused with REFUSED_STREAM, first on the
+//     connections that hold the most ([Protocol.MemoryStats]).
 //
 // Writing: frames of all streams go into one connection buffer. A
 // goroutine that sends data or ends a stream writes that buffer to the
@@ -39,7 +47,13 @@
 // in progress, so frames of many streams share one system call; the frame
 // reader never waits for the socket (its answers go through a writer
 // goroutine). With more than two streams open, frames go through the
-// writer goroutine, which batches them. NewStream queues the request
+// writer goroutine. When a read hands data to streams whose goroutines
+// are about to answer (handlers, callers), the connection holds its writes
+// until each of them has queued its frames, waits to read more, or ended,
+// and the last of them writes the batch; a quiet gap of 50 µs (1 ms at
+// most) ends a hold, so a slow handler never delays the others' replies
+// by more. No goroutine yields to the scheduler to batch, so batching is
+// the same on Netpoll and on the std engine. NewStream queues the request
 // header block; it is sent with the stream's first Flush, CloseSend,
 // Header or Read call (or any earlier write on the connection), so a
 // request's header and data share one write. Handlers run on

@@ -61,3 +61,14 @@ func Example() {
 	fmt.Println(h.Get(":status"), string(body), s.Trailer().Get("x-result"))
 	// Output: 200 hello, skiff ok
 }
+
+// A protocol for a server of its own, with a stream memory budget of
+// 64 MiB and 200 streams per connection; give it to the server with
+// server.WithStreamProtocols(p). MemoryStats tells how much of the budget
+// its open streams hold and how many streams it refused.
+func ExampleWithStreamMemory() {
+	p := h2transport.New(h2transport.WithStreamMemory(64<<20), h2transport.WithMaxConcurrentStreams(200))
+	st := p.MemoryStats()
+	fmt.Printf("budget %d MiB, in use %d, refused %d\n", st.Budget>>20, st.InUse, st.Refused)
+	// Output: budget 64 MiB, in use 0, refused 0
+}

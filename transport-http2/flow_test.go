@@ -125,7 +125,7 @@ func TestSlowReaderBoundedMemory(t *testing.T) {
 
 // TestCancelFreesStream cancels a client stream: the server handler sees
 // its context done, the stream slots are freed on both sides and no
-// goroutine is left (TestMain checks with goleak).
+// goroutine is left (TestMain checks with leaktest).
 func TestCancelFreesStream(t *testing.T) {
 	started := make(chan struct{}, 1)
 	handlerDone := make(chan error, 1)

@@ -27,6 +27,10 @@ const (
 	// DefaultMinPingInterval is the shortest interval between client PINGs
 	// a server accepts while streams are open (grpc-go: 5 minutes).
 	DefaultMinPingInterval = 5 * time.Minute
+	// DefaultMaxConnectionIdle is how long a server connection may have
+	// no open stream before the server closes it with GOAWAY (see
+	// [WithMaxConnectionIdle]).
+	DefaultMaxConnectionIdle = 10 * time.Minute
 	// DefaultMaxResetBurst and DefaultMaxResetRate bound how fast a client
 	// may reset streams (a token bucket): beyond it the server ends the
 	// connection with ENHANCE_YOUR_CALM (the "rapid reset" attack).
@@ -74,6 +78,9 @@ type options struct {
 	pingNoStreams      bool
 	resetBurst         float64
 	resetRate          float64
+	maxIdle            time.Duration // WithMaxConnectionIdle
+	streamMemory       int64         // WithStreamMemory
+	budget             *memBudget    // made by New from streamMemory; nil: none
 }
 
 func defaultOptions() options {
@@ -88,6 +95,8 @@ func defaultOptions() options {
 		minPingInterval:   DefaultMinPingInterval,
 		resetBurst:        DefaultMaxResetBurst,
 		resetRate:         DefaultMaxResetRate,
+		streamMemory:      DefaultStreamMemory,
+		maxIdle:           DefaultMaxConnectionIdle,
 	}
 }
 
@@ -183,6 +192,52 @@ func WithMaxResetRate(burst int, perSecond float64) Option {
 			o.resetRate = perSecond
 		}
 	}
+}
+
+// WithMaxConnectionIdle makes a server close a connection that has had no
+// open stream for d (default [DefaultMaxConnectionIdle]; 0 means never),
+// gracefully: GOAWAY with NO_ERROR and debug data "max_idle", then the
+// close. A stream the client opened meanwhile is beyond the GOAWAY's last
+// stream id, so the client knows it was not processed and retries it on a
+// new connection (Skiff's client and grpc-go's do so transparently).
+//
+// grpc-go's MaxConnectionIdle does the same and is off by default; here it
+// is on, at the idle timeout Skiff servers apply to their other
+// connections (server.DefaultIdleTimeout), because an HTTP/2 connection
+// is not idle to the server's engine while it is open: without it, a
+// client that opens connections and no streams would hold them, and the
+// server's connection slots (server.WithMaxConns), for ever.
+func WithMaxConnectionIdle(d time.Duration) Option {
+	return func(o *options) { o.maxIdle = max(d, 0) }
+}
+
+// WithStreamMemory sets the memory budget of the server streams of a
+// Protocol, across all its connections (default [DefaultStreamMemory];
+// n <= 0 means none). Each open stream is charged a fixed overhead (its
+// state and goroutine), the buffers the transport holds for it (received
+// data not read yet, response data waiting for the client's flow-control
+// window) and the request bytes its handler read before it began to
+// answer (a codec assembling a request message), at most 4 MiB of those.
+//
+// The budget bounds admission: once it is spent, new streams are refused
+// with REFUSED_STREAM (clients retry them elsewhere or later; grpc-go
+// does so transparently) on the connections holding more than a
+// sixteenth of it, and once twice the budget is spent, on every
+// connection. Streams already open are not cut: those admitted before the
+// budget was spent go on charging what they buffer, so the memory charged
+// can pass the budget by a part. A connection holding little (a healthy
+// client among stalled ones) keeps opening streams until the hard bound. Each connection is bounded on its own by its
+// stream limit ([WithMaxConcurrentStreams]) and its windows. The server
+// logs a warning when it starts refusing (at most once a second), and
+// [Protocol.MemoryStats] reports the budget, its use and the count
+// refused.
+//
+// The budget belongs to the Protocol value: the one registered by this
+// package (used by every server that does not set its stream protocols)
+// is shared by all those servers of the process; give a server a budget
+// of its own with server.WithStreamProtocols(h2transport.New(...)).
+func WithStreamMemory(n int64) Option {
+	return func(o *options) { o.streamMemory = n }
 }
 
 // TLSConfig returns a copy of cfg (nil: an empty config) that negotiates

@@ -28,6 +28,9 @@ func New(opts ...Option) *Protocol {
 	for _, o := range opts {
 		o(&p.opts)
 	}
+	if p.opts.streamMemory > 0 {
+		p.opts.budget = &memBudget{limit: p.opts.streamMemory}
+	}
 	return p
 }
 
@@ -52,6 +55,7 @@ func (p *Protocol) NewServerConn(c skconn.Conn, params stream.ServerConnParams) 
 	}
 	cc := newConn(c, &p.opts, true, params.Logger)
 	cc.handler = params.Handler
+	cc.budget = p.opts.budget
 	return &serverConn{c: cc}, nil
 }
 

@@ -75,6 +75,7 @@ func (sc *serverConn) serve() error {
 	close(c.started)
 	c.connRecvWin = int64(max(o.connWindow, defaultWindow))
 	c.startKeepalive(o.serverKATime, o.serverKATimeout, true)
+	c.startMaxIdle(o.maxIdle)
 	return c.readLoop()
 }
 
@@ -188,6 +189,49 @@ func (sc *serverConn) stopStreams() {
 	}
 }
 
+// startMaxIdle starts the WithMaxConnectionIdle check of a server
+// connection (d > 0).
+func (c *conn) startMaxIdle(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.idleSince = time.Now()
+		c.maxIdleTime = time.AfterFunc(time.Hour, func() { c.checkMaxIdle(d) })
+		c.maxIdleTime.Reset(d) // armed once the field is set: checkMaxIdle uses it
+	}
+	c.mu.Unlock()
+}
+
+// checkMaxIdle closes the connection with GOAWAY if it has had no open
+// stream and no running handler for d; otherwise it checks again when
+// that could be the case.
+func (c *conn) checkMaxIdle(d time.Duration) {
+	c.mu.Lock()
+	if c.closed || c.draining || c.goAway {
+		c.mu.Unlock()
+		return
+	}
+	left := d
+	if c.nactive == 0 && c.handlers == 0 {
+		left = d - time.Since(c.idleSince)
+	}
+	if left > 0 {
+		c.maxIdleTime.Reset(left)
+		c.mu.Unlock()
+		return
+	}
+	// Decided with the last stream id in the same critical section: a
+	// stream the reader accepts from now on is refused (goAway), so the
+	// GOAWAY never covers a stream that this close would cut.
+	last := c.maxPeerID
+	c.goAway = true
+	c.mu.Unlock()
+	c.log.Debug("h2transport: closing an idle connection (WithMaxConnectionIdle)", "remote", c.ec.RemoteAddr(), "idle", d)
+	c.goAwayLastAndClose(last, http2.ErrCodeNo, "max_idle", errClosedByUser)
+}
+
 // shutdownPing is the data of the PING that Shutdown sends between its
 // two GOAWAY frames.
 var shutdownPing = [8]byte{'s', 'k', 'i', 'f', 'f', 'g', 'o', 'a'}
@@ -233,6 +277,8 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 	// quarter over the limit, streams are refused too.
 	maxStreams := int(c.opts.maxStreams)
 	refuse := c.goAway || len(c.streams) >= maxStreams || c.handlers >= maxStreams+maxStreams/4+16
+	// Past the stream memory budget (budget.go), refused too.
+	overBudget := !refuse && c.budget != nil && c.budget.refuses(c.charged.Load())
 	c.mu.Unlock()
 	if f.truncated {
 		return streamError{id: id, code: http2.ErrCodeFrameSize}
@@ -241,6 +287,10 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 		return streamError{id: id, code: http2.ErrCodeProtocol}
 	}
 	if refuse {
+		return streamError{id: id, code: http2.ErrCodeRefusedStream}
+	}
+	if overBudget {
+		c.budget.noteRefused(c.log, c.ec.RemoteAddr())
 		return streamError{id: id, code: http2.ErrCodeRefusedStream}
 	}
 
@@ -266,6 +316,10 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 	c.busy.Store(int32(c.nactive))
 	c.handlers++
 	c.mu.Unlock()
+	if f.end {
+		c.owe(s) // its handler replies soon (hold.go)
+	}
+	c.charge(streamOverhead) // given back by refund, when the handler ends
 	c.dispatch(ss)
 	return nil
 }
@@ -331,6 +385,7 @@ func (c *conn) runHandler(ss *serverStream) {
 			ss.Reset(stream.CodeInternal)
 		}
 		ss.releaseSend()
+		ss.refund()
 		c.mu.Lock()
 		c.handlers--
 		c.mu.Unlock()
@@ -385,6 +440,7 @@ func (ss *serverStream) WriteHeader(h stream.Header) error {
 		return err
 	}
 	ss.respHdr = h
+	ss.answered()
 	c := ss.c
 	c.wmu.Lock()
 	if err := c.writableLocked(); err != nil {
@@ -405,7 +461,10 @@ func (ss *serverStream) pre() headerFunc {
 }
 
 // Write buffers response data, after the header block.
-func (ss *serverStream) Write(p []byte) (int, error) { return ss.write(p, ss.pre()) }
+func (ss *serverStream) Write(p []byte) (int, error) {
+	ss.answered()
+	return ss.write(p, ss.pre())
+}
 
 // Flush sends buffered data, blocking on flow control.
 func (ss *serverStream) Flush() error {
@@ -422,6 +481,7 @@ func (ss *serverStream) Close(trailer stream.Header) error {
 	if ss.ended.Swap(true) {
 		return errStreamClosed
 	}
+	ss.answered()
 	c := ss.c
 	var err error
 	if !ss.hdrSent && len(ss.wbuf) == 0 {

@@ -61,12 +61,24 @@ type h2stream struct {
 	endSending bool  // END_STREAM is being written
 	remoteDone bool  // END_STREAM received or the stream was reset
 	removed    bool  // gone from the connection's table
+	// The hold this stream owes a write to (hold.go); written under
+	// conn.wmu, read without it to skip settling streams that owe nothing.
+	oweGen atomic.Uint32
 	// Owned by the writing goroutine.
 	wbuf    []byte
 	whold   *[]byte
 	hdrSent bool
 
-	// Server side.
+	// Server side: the stream memory budget (budget.go). charged,
+	// reqHeld, settled and responded are guarded by mu; wcharged and
+	// wresponded belong to the writing goroutine.
+	charged    int64 // rbuf's capacity and reqHeld, charged to the budget
+	reqHeld    int64 // request bytes read before the handler answered
+	settled    bool  // the handler ended: nothing more is charged
+	responded  bool  // the handler began to answer
+	wcharged   int64 // wbuf's capacity, charged to the budget
+	wresponded bool  // responded, as the writing goroutine knows it
+
 	req     stream.Header
 	respHdr stream.Header
 	ctx     context.Context
@@ -89,6 +101,7 @@ func (s *h2stream) notifyLocked() { s.rcond.Broadcast() }
 
 // appendRecv buffers received data; s.mu is held.
 func (s *h2stream) appendRecv(data []byte) {
+	before := cap(s.rbuf)
 	if s.rbuf == nil {
 		s.rbuf, s.rhold = getBuf()
 	}
@@ -98,6 +111,14 @@ func (s *h2stream) appendRecv(data []byte) {
 		s.roff = 0
 	}
 	s.rbuf = append(s.rbuf, data...)
+	s.chargeLocked(int64(cap(s.rbuf) - before))
+}
+
+// dropRecvLocked returns the receive buffer to the pool; s.mu is held.
+func (s *h2stream) dropRecvLocked() {
+	s.chargeLocked(-int64(cap(s.rbuf)))
+	putBuf(s.rhold, s.rbuf)
+	s.rbuf, s.rhold, s.roff = nil, nil, 0
 }
 
 // read implements Read of both stream kinds.
@@ -120,13 +141,26 @@ func (s *h2stream) read(p []byte) (int, error) {
 			s.mu.Unlock()
 			return 0, nil
 		}
+		if s.oweGen.Load() != 0 {
+			// Waiting for more: it will not write before then (hold.go).
+			s.mu.Unlock()
+			s.c.settle(s, true)
+			s.mu.Lock()
+			continue
+		}
 		s.rcond.Wait()
 	}
 	n := copy(p, s.rbuf[s.roff:])
 	s.roff += n
 	if s.roff == len(s.rbuf) {
-		putBuf(s.rhold, s.rbuf)
-		s.rbuf, s.rhold, s.roff = nil, nil, 0
+		s.dropRecvLocked()
+	}
+	if s.c.budget != nil && !s.responded && s.reqHeld < maxHeldRequest {
+		// Read, not answered: a codec is likely assembling a request
+		// message from it.
+		d := min(int64(n), maxHeldRequest-s.reqHeld)
+		s.reqHeld += d
+		s.chargeLocked(d)
 	}
 	upd := 0
 	if !s.rEOF {
@@ -151,8 +185,7 @@ func (s *h2stream) failRecv(err error) {
 		s.rerr = err // after END_STREAM, what was received stays readable
 	}
 	if s.rbuf != nil && s.rerr != nil {
-		putBuf(s.rhold, s.rbuf)
-		s.rbuf, s.rhold, s.roff = nil, nil, 0
+		s.dropRecvLocked()
 	}
 	if s.client {
 		s.hdrSet = true // Header returns the error
@@ -200,6 +233,8 @@ func (s *h2stream) resetLocal(code uint32, err error, inline bool) {
 	closeConn := c.removeLocked(s)
 	c.mu.Unlock()
 	c.sendRST(s.id, http2.ErrCode(code), inline)
+	c.settle(s, false) // never waits for the socket, as sendRST
+
 	s.failRecv(err)
 	s.finish()
 	c.signalIdle()
@@ -224,6 +259,7 @@ func (s *h2stream) resetRemoteErr(err error) {
 	}
 	closeConn := c.removeLocked(s)
 	c.mu.Unlock()
+	c.settle(s, false)
 	s.failRecv(err)
 	s.finish()
 	c.signalIdle()
@@ -309,7 +345,11 @@ func (s *h2stream) send(pre headerFunc, end bool, tr stream.Header, hasTr bool) 
 			c.encodeRegular(tr)
 			c.writeHeaderBlockLocked(s.id, true)
 		}
-		c.flushLocked()
+		if c.settleLocked(s) { // its frames are queued (hold.go)
+			c.writeNowLocked()
+		} else {
+			c.flushLocked()
+		}
 		c.wmu.Unlock()
 		p = p[n:]
 		if last {
@@ -328,10 +368,15 @@ func (s *h2stream) write(p []byte, pre headerFunc) (int, error) {
 	if err := s.sendState(); err != nil {
 		return 0, err
 	}
+	before := cap(s.wbuf)
 	if s.wbuf == nil {
 		s.wbuf, s.whold = getBuf()
 	}
 	s.wbuf = append(s.wbuf, p...)
+	if d := int64(cap(s.wbuf) - before); d != 0 && s.c.budget != nil {
+		s.wcharged += d
+		s.c.charge(d)
+	}
 	if len(s.wbuf) >= writeChunk {
 		if err := s.send(pre, false, nil, false); err != nil {
 			return 0, err
@@ -360,4 +405,6 @@ func (s *h2stream) releaseSend() {
 		putBuf(s.whold, s.wbuf)
 		s.wbuf, s.whold = nil, nil
 	}
+	s.c.charge(-s.wcharged)
+	s.wcharged = 0
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -208,12 +207,14 @@ type tconn struct {
 	handler   func(stream.RawServerStream)
 	authority string
 
-	wmu    sync.Mutex
-	wcond  sync.Cond // on wmu: a flush ended
-	wbuf   []byte    // encoded frames waiting for a flush
-	wspare []byte    // the other buffer
-	wbusy  bool      // a goroutine is flushing
-	werr   error     // the write error that closed the connection
+	wmu     sync.Mutex
+	wcond   sync.Cond // on wmu: a flush ended
+	wbuf    []byte    // encoded frames waiting for a flush
+	wspare  []byte    // the other buffer
+	wbusy   bool      // a goroutine is flushing
+	werr    error     // the write error that closed the connection
+	hold    writeHold // write coalescing (streamhold.go)
+	wclosed bool      // closeWith ran
 
 	mu         sync.Mutex
 	streams    map[int32]*tstream
@@ -224,6 +225,7 @@ type tconn struct {
 	closed     bool          // c is closed (or closing)
 	closeErr   error         // why, for streams that fail
 	changed    chan struct{} // closed and replaced when streams empties or the conn closes
+	rdOwed     bool          // reader only: streams owe since the input last drained
 	done       chan struct{} // closed when the reader ends
 }
 
@@ -254,7 +256,11 @@ const maxPendingWrite = 4 << 20
 // returns at once. So under load many frames leave in one system call,
 // and an idle connection still writes at once. A write error closes the
 // connection.
-func (c *tconn) writeFrames(fs ...*Frame) error {
+func (c *tconn) writeFrames(fs ...*Frame) error { return c.writeFor(nil, fs...) }
+
+// writeFor is writeFrames for the goroutine serving s (nil for none): its
+// queued frames settle what s owes (streamhold.go).
+func (c *tconn) writeFor(s *tstream, fs ...*Frame) error {
 	c.wmu.Lock()
 	for c.wbusy && len(c.wbuf) >= maxPendingWrite && c.werr == nil {
 		c.wcond.Wait()
@@ -273,18 +279,21 @@ func (c *tconn) writeFrames(fs ...*Frame) error {
 			return err
 		}
 	}
-	if c.wbusy {
+	released := s != nil && c.settleLocked(s)
+	if c.wbusy || (!released && c.heldLocked()) {
+		// The flush in progress, or the end of the hold, writes them.
 		c.wmu.Unlock()
 		return nil
 	}
+	return c.flushLocked()
+}
+
+// flushLocked writes the queue until it is empty or held; wmu is held,
+// no flush is in progress, and wmu is released on return.
+func (c *tconn) flushLocked() error {
 	c.wbusy = true
-	// Yield once before writing: goroutines that are ready to send (other
-	// streams' handlers, with few CPUs) add their frames to this write.
-	c.wmu.Unlock()
-	runtime.Gosched()
-	c.wmu.Lock()
 	w := c.c.Writer()
-	for len(c.wbuf) > 0 && c.werr == nil {
+	for len(c.wbuf) > 0 && c.werr == nil && !c.heldLocked() {
 		buf := c.wbuf
 		c.wbuf = c.wspare[:0]
 		c.wmu.Unlock()
@@ -342,7 +351,7 @@ func (c *tconn) drain(d time.Duration) {
 	})
 	defer t.Stop()
 	c.wmu.Lock()
-	for (c.wbusy || len(c.wbuf) > 0) && c.werr == nil && !timedOut {
+	for (c.wbusy || len(c.wbuf) > 0) && c.werr == nil && !c.wclosed && !timedOut {
 		c.wcond.Wait()
 	}
 	c.wmu.Unlock()
@@ -361,6 +370,10 @@ func (c *tconn) serve() error {
 		_ = r.Release()
 		if err == nil {
 			err = c.dispatch(&f)
+			if c.rdOwed && nextFrameWaits(r) {
+				c.rdOwed = false
+				c.readDrained() // the wake-up's work is known (streamhold.go)
+			}
 		}
 		if err != nil {
 			c.mu.Lock()
@@ -376,6 +389,18 @@ func (c *tconn) serve() error {
 			}
 			return err
 		}
+	}
+}
+
+// oweFor makes s owe a settle (streamhold.go) unless its side has ended;
+// the reader calls it before handing s a frame.
+func (c *tconn) oweFor(s *tstream) {
+	s.mu.Lock()
+	done := s.localEnded || s.ended
+	s.mu.Unlock()
+	if !done {
+		c.owe(s)
+		c.rdOwed = true
 	}
 }
 
@@ -419,8 +444,10 @@ func (c *tconn) dispatch(f *Frame) error {
 	case FrameHeader:
 		s.onHeader(f)
 	case FrameData:
+		c.oweFor(s)
 		s.onData(f.Payload)
 	case FrameTrailer:
+		c.oweFor(s)
 		s.onTrailer(f)
 	case FrameRst:
 		s.onRst(f)
@@ -623,6 +650,12 @@ func (c *tconn) closeWith(err error) {
 	c.streams = map[int32]*tstream{}
 	c.signalLocked()
 	c.mu.Unlock()
+	c.wmu.Lock()
+	c.releaseLocked()
+	c.wclosed = true // Shutdown's drain stops waiting: nothing more is written
+	c.wbuf = c.wbuf[:0]
+	c.wcond.Broadcast()
+	c.wmu.Unlock()
 	for _, s := range open {
 		s.fail(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
 	"sync"
+	"sync/atomic"
 )
 
 // tstream is one ttstream stream, the server side (RawServerStream) or the
@@ -25,6 +26,8 @@ type tstream struct {
 	reqHeader stream.Header // server: the request header block
 
 	wbuf []byte // Write's buffer; used by the writing goroutine only
+
+	oweGen atomic.Uint32 // the write hold s owes a settle to (streamhold.go)
 
 	mu   sync.Mutex
 	cond sync.Cond
@@ -198,6 +201,13 @@ func (s *tstream) waitData() error {
 		if s.rEOF {
 			return io.EOF
 		}
+		if s.oweGen.Load() != 0 {
+			// Waiting for more: it writes nothing before (streamhold.go).
+			s.mu.Unlock()
+			s.c.settle(s)
+			s.mu.Lock()
+			continue
+		}
 		s.cond.Wait()
 	}
 	return nil
@@ -224,6 +234,7 @@ func (s *tstream) Read(p []byte) (int, error) {
 	s.mu.Lock()
 	if err := s.waitData(); err != nil {
 		s.mu.Unlock()
+		s.c.settle(s) // the stream ended: nothing more to answer (streamhold.go)
 		return 0, err
 	}
 	n := copy(p, s.rq[0])
@@ -244,6 +255,7 @@ func (s *tstream) ReadMsg() ([]byte, error) {
 	s.mu.Lock()
 	if err := s.waitData(); err != nil {
 		s.mu.Unlock()
+		s.c.settle(s) // the stream ended: nothing more to answer (streamhold.go)
 		return nil, err
 	}
 	m := s.rq[0]
@@ -281,6 +293,12 @@ func (s *tstream) sendData(p []byte) error {
 		if !s.fcSend || s.sendWin > 0 {
 			break
 		}
+		if s.oweGen.Load() != 0 {
+			s.mu.Unlock()
+			s.c.settle(s) // it waits for window: nothing to write before
+			s.mu.Lock()
+			continue
+		}
 		s.cond.Wait()
 	}
 	if s.fcSend {
@@ -293,9 +311,9 @@ func (s *tstream) sendData(p []byte) error {
 	data := Frame{Type: FrameData, StreamID: s.id, Method: s.method, ProtocolID: s.proto, Payload: p}
 	if hdr {
 		h := Frame{Type: FrameHeader, StreamID: s.id, Method: s.method}
-		return s.c.writeFrames(&h, &data)
+		return s.c.writeFor(s, &h, &data)
 	}
-	return s.c.writeFrames(&data)
+	return s.c.writeFor(s, &data)
 }
 
 // headerFirstLocked reports whether the server's header frame is still to
@@ -344,7 +362,7 @@ func (s *tstream) Flush() error {
 	if !hdr {
 		return err
 	}
-	return s.c.writeFrames(&Frame{Type: FrameHeader, StreamID: s.id, Method: s.method})
+	return s.c.writeFor(s, &Frame{Type: FrameHeader, StreamID: s.id, Method: s.method})
 }
 
 // WriteMsg implements MsgStream. p is copied into the connection's
@@ -376,7 +394,7 @@ func (s serverStream) WriteHeader(h stream.Header) error {
 	s.mu.Unlock()
 	f := &Frame{Type: FrameHeader, StreamID: s.id, Method: s.method}
 	f.Meta.Strs = fieldsToStrs(h)
-	return s.c.writeFrames(f)
+	return s.c.writeFor(s.tstream, f)
 }
 
 // fieldsToStrs turns header fields into string keys, leaving out
@@ -416,7 +434,7 @@ func (s serverStream) CloseWithPayload(trailer stream.Header, payload []byte) er
 	s.mu.Unlock()
 	f := &Frame{Type: FrameTrailer, StreamID: s.id, Method: s.method, Payload: payload}
 	f.Meta.Strs = fieldsToStrs(trailer)
-	err := s.c.writeFrames(f)
+	err := s.c.writeFor(s.tstream, f)
 	s.c.remove(s.tstream)
 	s.cancel(context.Canceled)
 	return err
@@ -434,7 +452,7 @@ func (s *tstream) resetWith(code uint32, err error) {
 		return
 	}
 	payload := AppendException(nil, s.method, s.id, resetException(code))
-	_ = s.c.writeFrames(&Frame{Type: FrameRst, StreamID: s.id, Method: s.method, Payload: payload})
+	_ = s.c.writeFor(s, &Frame{Type: FrameRst, StreamID: s.id, Method: s.method, Payload: payload})
 	s.c.remove(s)
 }
 
@@ -456,7 +474,7 @@ func (s clientStream) CloseSend() error {
 	}
 	s.localEnded = true
 	s.mu.Unlock()
-	return s.c.writeFrames(&Frame{Type: FrameTrailer, StreamID: s.id, Method: s.method})
+	return s.c.writeFor(s.tstream, &Frame{Type: FrameTrailer, StreamID: s.id, Method: s.method})
 }
 
 // Header implements stream.RawClientStream: it waits for the response

@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/skiffrpc/skiff/core/discovery"
 	"github.com/skiffrpc/skiff/core/stats"
@@ -39,15 +40,10 @@ type Info struct {
 	RemoteAddr net.Addr
 	// SeqID is the request's sequence id on the wire (server only; on the
 	// client see Attempt.SeqID).
-	SeqID int32
+	SeqID    int32
+	attempts atomic.Int32
 	// Oneway is true for a call that gets no reply.
 	Oneway bool
-	// RPCTimeout bounds the whole call; 0 means none.
-	RPCTimeout time.Duration
-	// ConnectTimeout bounds dialing; 0 means the client default.
-	ConnectTimeout time.Duration
-	// Transport and Codec name the protocols the call used.
-	Transport, Codec string
 	// OverStreams is true on a client call made over a stream transport
 	// (client.WithStreamTransport, such as HTTP/2 with gRPC): each attempt
 	// is a stream of its own, and ending an attempt's context resets that
@@ -57,6 +53,13 @@ type Info struct {
 	// connection. A retry module uses it to choose how to abandon a backup
 	// request that lost.
 	OverStreams bool
+	inRecord    bool // i is the info of a callRecord (NewCall)
+	// RPCTimeout bounds the whole call; 0 means none.
+	RPCTimeout time.Duration
+	// ConnectTimeout bounds dialing; 0 means the client default.
+	ConnectTimeout time.Duration
+	// Transport and Codec name the protocols the call used.
+	Transport, Codec string
 	// Request is the request's metadata: client middleware sets keys to
 	// send with the call; on the server it holds what the client sent.
 	Request Metadata
@@ -69,10 +72,8 @@ type Info struct {
 	// events and sizes of its last finished attempt.
 	Stats stats.Record
 
-	opts     []option // per-call options (Key)
-	first    *Attempt // the first attempt's record (NewCall allocates it with the Info)
-	attempts atomic.Int32
-	last     atomic.Pointer[Attempt]
+	opts []option // per-call options (Key)
+	last atomic.Pointer[Attempt]
 }
 
 // Attempt is one try of a client call on one instance. A call has one
@@ -92,7 +93,8 @@ type Attempt struct {
 	// RemoteAddr is the network address of the connection used.
 	RemoteAddr net.Addr
 	// SeqID is the request's sequence id on the wire.
-	SeqID int32
+	SeqID    int32
+	released atomic.Bool
 	// Stats is the attempt's record: connection, write and read events
 	// and the bytes sent and received.
 	Stats stats.Record
@@ -100,8 +102,6 @@ type Attempt struct {
 	Response Metadata
 	// Err is the attempt's outcome, set when it ends.
 	Err error
-
-	released atomic.Bool
 }
 
 // ReleaseRequest records that the runtime no longer reads the call's
@@ -130,7 +130,8 @@ type attemptKey struct{}
 func New(parent context.Context) *Info { return &Info{parent: parent} }
 
 // callRecord is a client call's Info and its first attempt in one
-// allocation.
+// allocation. info must stay its first field: an Info with inRecord set
+// finds its first attempt by converting its own address.
 type callRecord struct {
 	info  Info
 	first Attempt
@@ -142,7 +143,7 @@ type callRecord struct {
 func NewCall(parent context.Context) *Info {
 	c := &callRecord{}
 	c.info.parent = parent
-	c.info.first = &c.first
+	c.info.inRecord = true
 	return &c.info
 }
 
@@ -172,12 +173,9 @@ func AttemptFrom(ctx context.Context) *Attempt {
 // before others start, and then any number may run at once. The attempt's
 // Stats are reset to the call's stats level.
 func (i *Info) StartAttempt(ctx context.Context) (context.Context, *Attempt) {
-	if i.first == nil && i.attempts.Load() == 0 {
-		i.first = new(Attempt) // an Info from New: the first attempt is not preallocated
-	}
 	n := int(i.attempts.Add(1))
-	if n == 1 {
-		a := i.first
+	if n == 1 && i.inRecord {
+		a := &(*callRecord)(unsafe.Pointer(i)).first
 		a.call, a.N = i, 1
 		a.Stats.Reset(i.Stats.Level())
 		return ctx, a
@@ -219,9 +217,12 @@ func (i *Info) FinishStats() {
 	}
 }
 
+// firstAttempt returns the preallocated first attempt of an Info from
+// NewCall once it has started, or nil. (An Info from New carries its
+// attempts in the contexts StartAttempt returns.)
 func (i *Info) firstAttempt() *Attempt {
-	if i.attempts.Load() > 0 {
-		return i.first
+	if i.inRecord && i.attempts.Load() > 0 {
+		return &(*callRecord)(unsafe.Pointer(i)).first
 	}
 	return nil
 }

@@ -39,6 +39,7 @@ type Client struct {
 	mux      *muxPool
 	auto     *muxPool     // the default mode's multiplexed connections, for upgraded addresses
 	upgraded sync.Map     // addr -> struct{}: its server serves calls out of order (auto)
+	tlsNames sync.Map     // addr -> host name a WithURL call resolved to it (TLS ServerName)
 	spool    *streamPool  // with a stream transport
 	scodec   stream.Codec // with a stream transport
 	tname    string       // transport name for call info
@@ -95,7 +96,7 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("client: WithTLSConfig needs the std engine, not %s (Netpoll has no TLS); leave WithEngine out", o.engine.Name())
 	}
 	if o.tls != nil && o.streamProto == nil {
-		o.engine = newTLSEngine(o.tls)
+		o.engine = newTLSEngine(o.tls, &c.tlsNames)
 		c.opts.engine = o.engine
 	}
 	if o.streamProto != nil {
@@ -412,6 +413,9 @@ func (c *Client) attempt(ctx context.Context, ci *callinfo.Info, at *callinfo.At
 			return status.Wrap(status.ErrNoInstance, "resolve URL "+u, err)
 		}
 		at.Address = addr
+		if c.opts.tls != nil {
+			c.rememberTLSName(u, addr)
+		}
 		return c.inner(ctx, req, resp)
 	}
 	pe, err := c.pick(ctx, at, avoid)
@@ -613,6 +617,7 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 		stop = context.AfterFunc(ctx, func() { _ = pc.Close() })
 	}
 	at.Stats.Record(stats.ReadStart)
+	msg.Meta.Reset() // the reply's headers, not the request's, are read into it
 	err = c.readReply(pc, msg, resp)
 	at.Stats.Record(stats.ReadFinish)
 	at.Stats.RecvSize = msg.Size

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +54,7 @@ type muxConn struct {
 	retired  bool  // the server asked for no new calls on this connection
 	err      error // set once the connection failed; it is then closed
 	lastSend time.Time
+	hold     muxHold // write coalescing (muxhold.go)
 }
 
 // muxCall is one caller waiting for its reply. Pooled.
@@ -66,6 +66,7 @@ type muxCall struct {
 	size   int // bytes of the reply on the wire
 	done   chan struct{}
 	timer  *time.Timer
+	oweGen uint32 // the hold this call owes a settle to (muxhold.go); guarded by muxConn.mu
 }
 
 var muxCalls = sync.Pool{New: func() any { return &muxCall{done: make(chan struct{}, 1)} }}
@@ -269,6 +270,7 @@ func (mc *muxConn) fail(err error) {
 		return
 	}
 	mc.err = err
+	mc.releaseLocked()
 	calls := mc.pending
 	mc.pending = map[int32]*muxCall{}
 	mc.mu.Unlock()
@@ -304,27 +306,15 @@ func (mc *muxConn) send(msg *codec.Message, call *muxCall) (int, error) {
 		mc.pending[msg.SeqID] = call
 	}
 	mc.lastSend = time.Now()
-	if mc.flushing {
+	if mc.flushing || mc.heldLocked() {
+		// The flushing caller, or the end of the hold, writes it.
 		mc.mu.Unlock()
 		return size, nil
 	}
 	mc.flushing = true
-	deep := len(mc.pending) > muxYieldDepth
 	mc.mu.Unlock()
-	if deep {
-		// With a deep pipeline, let the other runnable callers queue
-		// their requests first so that one write carries them all: the
-		// write syscall does not yield the P, so on one P every caller
-		// would otherwise flush alone. Shallow pipelines skip the yield,
-		// which would only add latency.
-		runtime.Gosched()
-	}
 	return size, mc.flush()
 }
-
-// muxYieldDepth is the number of calls waiting on a connection above which
-// the flushing caller yields before writing.
-const muxYieldDepth = 64
 
 // flush writes pending bytes until there are none; only one caller runs
 // it at a time.
@@ -365,6 +355,7 @@ func (mc *muxConn) readLoop() {
 	c := mc.p.c
 	r := mc.conn.Reader()
 	msg := &codec.Message{}
+	owed := false // callers were handed replies since the input last drained
 	for {
 		payload, err := c.proto.ReadMessage(r, msg, c.opts.maxFrame)
 		if err != nil {
@@ -379,10 +370,15 @@ func (mc *muxConn) readLoop() {
 		mc.mu.Lock()
 		call := mc.pending[msg.SeqID]
 		delete(mc.pending, msg.SeqID)
+		if call != nil {
+			mc.oweLocked(call) // its caller may send again soon (muxhold.go)
+			owed = true
+		}
 		if msg.ConnReset {
 			mc.retired = true // the server is shutting down: no new calls here
 		}
 		drained := mc.retired && len(mc.pending) == 0 && !mc.flushing
+		flushHeld := drained && mc.hold.on && mc.releaseLocked() // queued oneway requests go out first
 		mc.mu.Unlock()
 		if call != nil {
 			call.size = msg.Size
@@ -391,8 +387,15 @@ func (mc *muxConn) readLoop() {
 		}
 		_ = r.Release()
 		if drained {
+			if flushHeld {
+				_ = mc.flush()
+			}
 			mc.fail(status.Wrap(status.ErrUnsent, "retired connection drained", nil))
 			return
+		}
+		if owed && nextFrameWaits(r) {
+			owed = false
+			mc.readDrained()
 		}
 		msg.Reset()
 	}
@@ -486,6 +489,7 @@ func (c *Client) muxRoundTrip(p *muxPool, ctx context.Context, ci *callinfo.Info
 		if call.timer != nil {
 			call.timer.Stop()
 		}
+		mc.settle(call)
 		err := call.err
 		at.Stats.RecvSize = call.size
 		call.ctx, call.resp, call.err = nil, nil, nil
@@ -502,6 +506,7 @@ func (c *Client) muxRoundTrip(p *muxPool, ctx context.Context, ci *callinfo.Info
 	if !mc.forget(msg.SeqID) {
 		// The reader already took the call: wait for it to finish with resp.
 		<-call.done
+		mc.settle(call)
 	}
 	call.ctx, call.resp, call.err = nil, nil, nil
 	muxCalls.Put(call)

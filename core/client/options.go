@@ -170,9 +170,7 @@ func WithTransport(p transport.Protocol) Option {
 func WithCodec(c codec.Codec) Option { return optionFunc(func(o *options) { o.codec = c }) }
 
 // WithEngine sets the connection engine (default engine.Default, Netpoll
-// where it runs; for stream transports such as HTTP/2 the default is
-// engine.Std, whose Go-runtime poller lets the transport batch writes
-// without Netpoll's single-core stalls).
+// where it runs, for every transport, HTTP/2 included).
 func WithEngine(e engine.Engine) Option {
 	return optionFunc(func(o *options) { o.engine, o.engineSet = e, true })
 }

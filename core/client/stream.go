@@ -58,9 +58,10 @@ func WithStreamConnsPerHost(n int) Option {
 // TLS, so New fails when WithEngine asks for another engine. For stream
 // transports (WithStreamTransport) NextProtos defaults to "h2"; framed
 // transports (Thrift, TTHeader, Kitex Protobuf) offer no ALPN unless cfg
-// does. ServerName defaults to the host dialled. A failed handshake is a
-// connect error (status.ErrConnect) that says when the server looks like
-// a plaintext one. cfg is cloned; a nil cfg turns TLS off.
+// does. ServerName defaults to the host dialled, or, for a call made with
+// WithURL, the host name of its URL (as an HTTPS client verifies it). A
+// failed handshake is a connect error (status.ErrConnect) that says when
+// the server looks like a plaintext one. cfg is cloned; a nil cfg turns TLS off.
 func WithTLSConfig(cfg *tls.Config) Option {
 	return optionFunc(func(o *options) {
 		if cfg != nil {
@@ -263,6 +264,7 @@ type streamPool struct {
 	proto   stream.Protocol
 	eng     engine.Engine
 	tls     *tls.Config
+	names   *sync.Map // the client's tlsNames
 	timeout time.Duration
 	n       int
 
@@ -285,10 +287,7 @@ func newStreamPool(c *Client) *streamPool {
 		n = DefaultStreamConnsPerHost
 	}
 	eng := c.opts.engine
-	if !c.opts.engineSet {
-		eng = engine.Std
-	}
-	return &streamPool{proto: c.opts.streamProto, eng: eng, tls: c.opts.tls,
+	return &streamPool{proto: c.opts.streamProto, eng: eng, tls: c.opts.tls, names: &c.tlsNames,
 		timeout: c.opts.connectTimeout, n: n, hosts: map[string]*streamHost{}}
 }
 
@@ -393,7 +392,7 @@ func (p *streamPool) dial(addr string) (stream.ClientConn, error) {
 	var conn engine.Conn
 	eng := p.eng
 	if p.tls != nil {
-		eng = newTLSEngine(p.tls, "h2")
+		eng = newTLSEngine(p.tls, p.names, "h2")
 	}
 	conn, err := eng.Dial(nw, addr, p.timeout)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
+	"sync"
 	"time"
 
 	"github.com/skiffrpc/skiff/core/engine"
@@ -17,11 +19,31 @@ import (
 type tlsEngine struct {
 	engine.Engine // engine.Std
 	cfg           *tls.Config
-	alpn          []string // NextProtos when cfg has none
+	names         *sync.Map // addr -> ServerName to verify (WithURL's host), when cfg has none
+	alpn          []string  // NextProtos when cfg has none
 }
 
-func newTLSEngine(cfg *tls.Config, alpn ...string) tlsEngine {
-	return tlsEngine{Engine: engine.Std, cfg: cfg, alpn: alpn}
+func newTLSEngine(cfg *tls.Config, names *sync.Map, alpn ...string) tlsEngine {
+	return tlsEngine{Engine: engine.Std, cfg: cfg, names: names, alpn: alpn}
+}
+
+// rememberTLSName records the host name of a WithURL call's URL for the
+// address it resolved to, so that a TLS dial to that address verifies the
+// server's certificate against the name, as an HTTPS client does, not
+// against the IP address. An address reached under several names keeps
+// the last one for its next connections.
+func (c *Client) rememberTLSName(rawURL, addr string) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return
+	}
+	host := u.Hostname()
+	if host == "" || net.ParseIP(host) != nil {
+		return
+	}
+	if old, ok := c.tlsNames.Load(addr); !ok || old.(string) != host {
+		c.tlsNames.Store(addr, host)
+	}
 }
 
 // Dial connects and completes the TLS handshake within timeout.
@@ -32,7 +54,10 @@ func (e tlsEngine) Dial(network, addr string, timeout time.Duration) (engine.Con
 		cfg.NextProtos = e.alpn
 	}
 	if cfg.ServerName == "" && network != "unix" {
-		if host, _, err := net.SplitHostPort(addr); err == nil {
+		if name, ok := e.loadName(addr); ok {
+			cfg = cfg.Clone()
+			cfg.ServerName = name
+		} else if host, _, err := net.SplitHostPort(addr); err == nil {
 			cfg = cfg.Clone()
 			cfg.ServerName = host
 		}
@@ -61,4 +86,16 @@ func tlsDialError(addr string, err error) error {
 		return err // nothing answered: not a TLS matter
 	}
 	return fmt.Errorf("TLS handshake with %s: %w", addr, err)
+}
+
+// loadName returns the ServerName recorded for addr, if any.
+func (e tlsEngine) loadName(addr string) (string, bool) {
+	if e.names == nil {
+		return "", false
+	}
+	v, ok := e.names.Load(addr)
+	if !ok {
+		return "", false
+	}
+	return v.(string), true
 }

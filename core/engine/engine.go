@@ -91,7 +91,9 @@ type ServerParams struct {
 	// Netpoll it bounds each blocking read of the handler.
 	ReadTimeout time.Duration
 	// IdleTimeout closes a connection with no traffic for this long; 0
-	// means never.
+	// means never. A connection is not idle while OnRequest runs for it
+	// (a stream connection, whose protocol has its own keepalive). On
+	// Netpoll it also sets TCP keepalive to this period.
 	IdleTimeout time.Duration
 }
 

@@ -116,10 +116,53 @@ type npConnCtx struct {
 }
 
 // npServerConn is a connection a server accepted: it remembers whether
-// the handler closed it.
+// the handler closed it, and watches it for the idle timeout.
 type npServerConn struct {
 	npConn
 	closed atomic.Bool
+
+	// The idle timeout (ServerParams.IdleTimeout). Netpoll's own idle
+	// option only turns TCP keepalive on, which a live peer answers, so
+	// an idle connection would stay open for ever: a timer closes it.
+	idleTimeout time.Duration
+	idleTimer   *time.Timer
+	lastActive  atomic.Int64 // unix nanoseconds OnRequest last began or ended
+	busy        atomic.Int32 // OnRequest is running
+}
+
+// watchIdle starts the idle timer of c.
+func (c *npServerConn) watchIdle(d time.Duration) {
+	c.idleTimeout = d
+	c.lastActive.Store(time.Now().UnixNano())
+	// Armed once the field is set: checkIdle uses it.
+	c.idleTimer = time.AfterFunc(time.Hour, c.checkIdle)
+	c.idleTimer.Reset(d)
+}
+
+// checkIdle closes c if it has been idle for the idle timeout: no
+// OnRequest running, none since then, nothing buffered. Otherwise it
+// checks again when the timeout would be up.
+func (c *npServerConn) checkIdle() {
+	if !c.Connection.IsActive() {
+		return
+	}
+	left := c.idleTimeout - time.Duration(time.Now().UnixNano()-c.lastActive.Load())
+	if c.busy.Load() > 0 || c.Connection.Reader().Len() > 0 {
+		left = c.idleTimeout
+	}
+	if left > 0 {
+		c.idleTimer.Reset(left)
+		return
+	}
+	_ = c.Close()
+}
+
+// active records that OnRequest began (n = 1) or ended (n = -1).
+func (c *npServerConn) active(n int32) {
+	if c.idleTimer != nil {
+		c.busy.Add(n)
+		c.lastActive.Store(time.Now().UnixNano())
+	}
 }
 
 // Close closes the connection.
@@ -174,6 +217,9 @@ func (npEngine) NewServer(p ServerParams) (Server, error) {
 			// after OnConnect returns (Netpoll runs both on the
 			// connection's processing lock).
 			_ = c.AddCloseCallback(func(netpoll.Connection) error {
+				if nc.idleTimer != nil {
+					nc.idleTimer.Stop()
+				}
 				h.OnDisconnect(cc.Context, nc)
 				return nil
 			})
@@ -184,6 +230,9 @@ func (npEngine) NewServer(p ServerParams) (Server, error) {
 			// Closed by OnConnect, not by the peer: the peer's last bytes
 			// are still served when it closed right after sending them.
 			cc.refused = nc.closed.Load()
+			if p.IdleTimeout > 0 && !cc.refused {
+				nc.watchIdle(p.IdleTimeout)
+			}
 			return cc
 		}),
 	}
@@ -191,6 +240,9 @@ func (npEngine) NewServer(p ServerParams) (Server, error) {
 		opts = append(opts, netpoll.WithReadTimeout(p.ReadTimeout))
 	}
 	if p.IdleTimeout > 0 {
+		// TCP keepalive at this period: a peer that vanished is found
+		// even while OnRequest waits (a stream connection). The idle
+		// close itself is the connection's timer (watchIdle).
 		opts = append(opts, netpoll.WithIdleTimeout(p.IdleTimeout))
 	}
 	loop, err := netpoll.NewEventLoop(func(ctx context.Context, c netpoll.Connection) error {
@@ -198,7 +250,10 @@ func (npEngine) NewServer(p ServerParams) (Server, error) {
 		if !ok || cc.refused {
 			return c.Close()
 		}
-		if err := h.OnRequest(cc.Context, cc.conn); err != nil {
+		cc.conn.active(1)
+		err := h.OnRequest(cc.Context, cc.conn)
+		cc.conn.active(-1)
+		if err != nil {
 			return c.Close()
 		}
 		return nil

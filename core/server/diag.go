@@ -29,6 +29,8 @@ type serverState struct {
 	Services        map[string][]string `json:"services"` // service name -> methods
 	UnknownMethods  bool                `json:"unknown_method_handler"`
 	Connections     int64               `json:"connections"`
+	MaxConnections  int                 `json:"max_connections"`     // WithMaxConns; <= 0: no bound
+	RefusedConns    int64               `json:"refused_connections"` // closed at the bound so far
 	StreamConns     int                 `json:"stream_connections"`
 	Draining        bool                `json:"draining"`
 	// ExpiredCalls counts the calls dropped because the caller's deadline
@@ -65,6 +67,7 @@ func (s *Server) diagState() any {
 		Middlewares: len(s.opts.middlewares), Tracers: len(s.opts.tracers), Engine: fmt.Sprintf("%T", s.opts.engine),
 		Services: map[string][]string{}, UnknownMethods: s.unknownMethod() != nil,
 		Connections: s.conns.Load(), Draining: s.draining.Load(), ExpiredCalls: s.expired.Load(),
+		MaxConnections: s.opts.maxConns, RefusedConns: s.limit.refused.Load(),
 		Transports: []string{}, StreamProtocols: []string{},
 	}
 	for _, p := range s.opts.transports {

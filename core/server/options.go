@@ -27,7 +27,13 @@ const (
 	// DefaultReadTimeout bounds reading the rest of a partly received
 	// request.
 	DefaultReadTimeout = 5 * time.Second
-	// DefaultIdleTimeout closes connections idle this long.
+	// DefaultIdleTimeout closes connections idle this long. Ten minutes,
+	// as Kitex: far longer than the idle timeout of client pools (Skiff's
+	// DefaultPoolConfig: one minute), so a client closes its idle
+	// connections itself and never finds one closed under it, while the
+	// connections of clients that vanished without a FIN are reclaimed in
+	// bounded time. Idle connections cannot exhaust the server meanwhile:
+	// WithMaxConns bounds how many are open.
 	DefaultIdleTimeout = 10 * time.Minute
 )
 
@@ -49,6 +55,7 @@ type options struct {
 	readTimeout      time.Duration
 	idleTimeout      time.Duration
 	maxFrame         int
+	maxConns         int // WithMaxConns (limits.go)
 	middlewares      []endpoint.Middleware
 	tracers          []stats.Tracer
 	statsLevel       *stats.Level
@@ -78,6 +85,7 @@ func defaultOptions() options {
 		readTimeout:     DefaultReadTimeout,
 		idleTimeout:     DefaultIdleTimeout,
 		maxFrame:        transport.DefaultMaxFrameSize,
+		maxConns:        DefaultMaxConns,
 		connConcurrency: DefaultConnConcurrency,
 	}
 }

@@ -65,6 +65,7 @@ type Server struct {
 	scodecs     []stream.Codec // the registered stream codecs, taken once
 
 	conns    atomic.Int64 // open connections (accepted, not refused)
+	limit    connLimit    // WithMaxConns (limits.go)
 	diagName string       // WithDiagnosis: the probe's name; set by Start
 	diagStop func()       // unregisters the probe
 }
@@ -516,13 +517,12 @@ type connHandler Server
 
 func (h *connHandler) OnConnect(ctx context.Context, c engine.Conn) context.Context {
 	st := &connState{Context: ctx, remote: c.RemoteAddr(), conn: c}
-	if s := (*Server)(h); s.hasConnHooks() && !s.acceptConn(st) {
+	if s := (*Server)(h); s.hasConnHooks() && !s.acceptConn(st) || !s.admitConn(st) {
 		// Refused: close before reading anything (the engine then calls
 		// no OnRequest, only OnDisconnect).
+		s.closeConn(st) // the hooks that accepted it are told
 		st.refused = true
 		_ = c.Close()
-	} else {
-		s.conns.Add(1)
 	}
 	return st
 }

@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/leaktest"
 	"github.com/skiffrpc/skiff/core/status"
@@ -278,7 +276,7 @@ type clientSide struct {
 // closes everything and then checks for leaked goroutines.
 func (k *kit) start(t *testing.T, h handlerFunc) *fixture {
 	t.Helper()
-	leakOpt := goleak.IgnoreCurrent()
+	leakOpt := leaktest.IgnoreCurrent()
 	t.Cleanup(func() { leaktest.VerifyNone(t, leakOpt) })
 	f := &fixture{
 		t: t, k: k, h: h,

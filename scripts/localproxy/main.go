@@ -1,18 +1,30 @@
 // Command localproxy writes a Go module proxy tree (GOPROXY=file://DIR)
-// holding every module of this repository's go.work, but the tests and
-// benchmark modules, at one commit (default HEAD), as a pseudo-version
-// v0.0.0-<commit time>-<12 hex digits>. The requires between Skiff modules
-// name that version and the replace directives to sibling directories are
-// dropped, so the tree is what a user would get from a published commit:
+// holding every released module of this repository's go.work (all but
+// examples, tests and benchmark), laid out per the module proxy protocol
+// (<module>/@v/list, .info, .mod, .zip, and <module>/@latest) and the
+// module zip rules (no nested modules, no vendor directories). Files come
+// from git (a commit's tree, never the working directory). The requires
+// between Skiff modules name the published version and replace directives
+// to sibling directories are dropped, so the tree is what a user gets from
+// the module proxy:
 //
 //	bash scripts/localproxy.sh /tmp/skiffproxy
 //	GOPROXY=file:///tmp/skiffproxy,https://proxy.golang.org GONOSUMDB=github.com/skiffrpc \
 //	  go install github.com/skiffrpc/skiff/tool/cmd/skiff@<printed version>
 //
-// It prints the version. Files come from git (the commit's tree, not the
-// working directory), laid out per the module proxy protocol
-// (<module>/@v/list, .info, .mod, .zip, and <module>/@latest) and the
-// module zip rules (no nested modules, no vendor directories).
+// By default it publishes the release version core/doc.go names at -rev
+// (the version scripts/release.sh bumps; -version overrides it). Each
+// module comes from its release tag (<dir>/<version>, Go's multi-module
+// form) when the tag exists, else from -rev: a preview of the unreleased
+// version, which a clean clone without tags (CI) still installs and builds
+// as users will once the tags are pushed. A preview never leaves this
+// machine: the proxy tree is for tests and for scripts/release.sh's
+// verification. With -pseudo it publishes -rev as a pseudo-version
+// (v0.0.0-<commit time>-<12 hex digits>) instead, as a published commit
+// between releases.
+//
+// It prints the version on stdout and, on stderr, where each module came
+// from.
 package main
 
 import (
@@ -38,18 +50,20 @@ import (
 const modulePrefix = "github.com/skiffrpc/skiff/"
 
 // skipped are go.work modules that are not published.
-var skipped = map[string]bool{"tests": true, "benchmark": true}
+var skipped = map[string]bool{"tests": true, "benchmark": true, "examples": true}
 
 func main() {
 	out := flag.String("out", "", "directory to write the proxy tree to (required)")
-	rev := flag.String("rev", "HEAD", "git revision to publish")
+	rev := flag.String("rev", "HEAD", "git revision to publish modules without a release tag from")
 	repo := flag.String("repo", ".", "repository root")
+	version := flag.String("version", "", "release version to publish (default: core.Version in core/doc.go at -rev)")
+	pseudo := flag.Bool("pseudo", false, "publish -rev as a pseudo-version instead of the release version")
 	flag.Parse()
-	if *out == "" {
-		fmt.Fprintln(os.Stderr, "usage: localproxy -out dir [-rev HEAD] [-repo .]")
+	if *out == "" || flag.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "usage: localproxy -out dir [-rev HEAD] [-repo .] [-version vX.Y.Z | -pseudo]")
 		os.Exit(2)
 	}
-	v, err := build(*repo, *rev, *out)
+	v, err := build(*repo, *rev, *out, *version, *pseudo, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "localproxy:", err)
 		os.Exit(1)
@@ -69,44 +83,33 @@ func git(repo string, args ...string) ([]byte, error) {
 	return b, nil
 }
 
-// build writes the tree and returns the version.
-func build(repo, rev, out string) (string, error) {
+// commit is a commit's tree, read once.
+type commit struct {
+	hash  string
+	time  time.Time
+	tree  map[string][]byte
+	files []string
+}
+
+// readCommit reads rev's hash, time and tree.
+func readCommit(repo, rev string) (*commit, error) {
 	line, err := git(repo, "log", "-1", "--format=%H %ct", rev)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	f := strings.Fields(string(line))
 	if len(f) != 2 {
-		return "", fmt.Errorf("git log: %q", line)
+		return nil, fmt.Errorf("git log: %q", line)
 	}
-	hash := f[0]
 	secs, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	t := time.Unix(secs, 0).UTC()
-	version := "v0.0.0-" + t.Format("20060102150405") + "-" + hash[:12]
-
-	work, err := git(repo, "show", rev+":go.work")
+	c := &commit{hash: f[0], time: time.Unix(secs, 0).UTC(), tree: map[string][]byte{}}
+	tb, err := git(repo, "archive", "--format=tar", c.hash)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	var dirs []string
-	for _, m := range regexp.MustCompile(`(?m)^\s*\./([\w.-]+)\s*$`).FindAllStringSubmatch(string(work), -1) {
-		if !skipped[m[1]] {
-			dirs = append(dirs, m[1])
-		}
-	}
-	if len(dirs) == 0 {
-		return "", fmt.Errorf("no modules in go.work")
-	}
-	// The commit's tree, read once.
-	tb, err := git(repo, "archive", "--format=tar", rev)
-	if err != nil {
-		return "", err
-	}
-	tree := map[string][]byte{}
-	var files []string
 	tr := tar.NewReader(bytes.NewReader(tb))
 	for {
 		h, err := tr.Next()
@@ -114,35 +117,90 @@ func build(repo, rev, out string) (string, error) {
 			break
 		}
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
 		b, err := io.ReadAll(tr)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		tree[h.Name] = b
-		files = append(files, h.Name)
+		c.tree[h.Name] = b
+		c.files = append(c.files, h.Name)
 	}
-	info, err := json.Marshal(struct {
-		Version string
-		Time    time.Time
-	}{version, t})
+	return c, nil
+}
+
+// coreVersion is the constant core/doc.go declares.
+var coreVersion = regexp.MustCompile(`(?m)^const Version = "(v[^"]+)"`)
+
+// semver is the form of a release version this tool publishes.
+var semver = regexp.MustCompile(`^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$`)
+
+// build writes the tree and returns the version.
+func build(repo, rev, out, version string, pseudo bool, log io.Writer) (string, error) {
+	head, err := readCommit(repo, rev)
 	if err != nil {
 		return "", err
 	}
+	switch {
+	case pseudo && version != "":
+		return "", fmt.Errorf("-pseudo and -version exclude each other")
+	case pseudo:
+		version = "v0.0.0-" + head.time.Format("20060102150405") + "-" + head.hash[:12]
+	case version == "":
+		m := coreVersion.FindSubmatch(head.tree["core/doc.go"])
+		if m == nil {
+			return "", fmt.Errorf("core/doc.go at %s declares no Version", rev)
+		}
+		version = string(m[1])
+	}
+	if !pseudo && !semver.MatchString(version) {
+		return "", fmt.Errorf("version %q is not a semantic version (vMAJOR.MINOR.PATCH)", version)
+	}
+
+	var dirs []string
+	for _, m := range regexp.MustCompile(`(?m)^\s*\./([\w.-]+)\s*$`).FindAllStringSubmatch(string(head.tree["go.work"]), -1) {
+		if !skipped[m[1]] {
+			dirs = append(dirs, m[1])
+		}
+	}
+	if len(dirs) == 0 {
+		return "", fmt.Errorf("no modules in go.work at %s", rev)
+	}
+	commits := map[string]*commit{head.hash: head}
 	for _, dir := range dirs {
 		mod := modulePrefix + dir
-		gomod, ok := tree[dir+"/go.mod"]
+		src := head
+		from := "preview of " + head.hash[:12] + " (no tag " + dir + "/" + version + ")"
+		if pseudo {
+			from = "commit " + head.hash[:12]
+		} else if h, err := git(repo, "rev-parse", "-q", "--verify", "refs/tags/"+dir+"/"+version+"^{commit}"); err == nil {
+			hash := strings.TrimSpace(string(h))
+			if src = commits[hash]; src == nil {
+				if src, err = readCommit(repo, hash); err != nil {
+					return "", err
+				}
+				commits[hash] = src
+			}
+			from = "tag " + dir + "/" + version + " (" + hash[:12] + ")"
+		}
+		gomod, ok := src.tree[dir+"/go.mod"]
 		if !ok {
-			return "", fmt.Errorf("%s has no go.mod", dir)
+			return "", fmt.Errorf("%s has no go.mod at %s", dir, from)
 		}
 		gomod = rewriteGoMod(gomod, version)
-		zb, err := moduleZip(tree, dir, mod, version, files, gomod)
+		zb, err := moduleZip(src.tree, dir, mod, version, src.files, gomod)
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", dir, err)
+		}
+		info, err := json.Marshal(struct {
+			Version string
+			Time    time.Time
+		}{version, src.time})
+		if err != nil {
+			return "", err
 		}
 		base := filepath.Join(out, filepath.FromSlash(mod), "@v")
 		if err := os.MkdirAll(base, 0o755); err != nil {
@@ -158,6 +216,7 @@ func build(repo, rev, out string) (string, error) {
 		if err := os.WriteFile(filepath.Join(out, filepath.FromSlash(mod), "@latest"), info, 0o644); err != nil {
 			return "", err
 		}
+		fmt.Fprintf(log, "localproxy: %s@%s: %s\n", mod, version, from)
 	}
 	return version, nil
 }
@@ -178,7 +237,7 @@ func rewriteGoMod(gomod []byte, version string) []byte {
 		if local := regexp.MustCompile(`=>\s*\.\.?/`).MatchString(t); local && (inReplace || strings.HasPrefix(t, "replace ")) {
 			continue
 		}
-		l = regexp.MustCompile(`(`+regexp.QuoteMeta(modulePrefix)+`[\w.-]+) v0\.0\.0(\s|$)`).ReplaceAllString(l, "$1 "+version+"$2")
+		l = regexp.MustCompile(`(`+regexp.QuoteMeta(modulePrefix)+`[\w.-]+) v\S+(\s|$)`).ReplaceAllString(l, "$1 "+version+"$2")
 		b.WriteString(l)
 	}
 	return []byte(b.String())

@@ -5,7 +5,8 @@ import (
 	"time"
 
 	"github.com/apache/thrift/lib/go/thrift"
-	"go.uber.org/goleak"
+
+	"github.com/skiffrpc/skiff/core/leaktest"
 )
 
 func TestMain(m *testing.M) {
@@ -13,9 +14,8 @@ func TestMain(m *testing.M) {
 	// away; with a bound it closes the stragglers instead, so a peer that
 	// keeps a connection open fails the leak check rather than hanging.
 	thrift.ServerStopTimeout = 5 * time.Second
-	goleak.VerifyTestMain(m,
-		// Netpoll's pollers start on first use and live for the process:
-		// they belong to the engine, not to any server or client.
-		goleak.IgnoreAnyFunction("github.com/cloudwego/netpoll.(*defaultPoll).Wait"),
-	)
+	// Netpoll's pollers start on first use and live for the process:
+	// they belong to the engine, not to any server or client (leaktest
+	// ignores them).
+	leaktest.VerifyTestMain(m)
 }

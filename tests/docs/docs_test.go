@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
+	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -24,9 +29,10 @@ var skiffModules = []string{"core", "codec-thrift", "codec-protobuf", "codec-grp
 
 // snippet is one Go code block of a page.
 type snippet struct {
-	page string
-	line int
-	code string
+	page   string // relative to the repository root
+	line   int
+	code   string
+	offset int // lines of code before the block's first line (a wrapped fragment's prelude)
 }
 
 // errPos matches a position in a snippet's file in go vet's output.
@@ -48,14 +54,15 @@ func snippets(t *testing.T) []snippet {
 			t.Fatal(err)
 		}
 		for _, m := range fence.FindAllSubmatchIndex(b, -1) {
-			out = append(out, snippet{page: filepath.Base(p), line: 1 + strings.Count(string(b[:m[0]]), "\n"), code: string(b[m[2]:m[3]])})
+			out = append(out, snippet{page: "docs/" + filepath.Base(p), line: 1 + strings.Count(string(b[:m[0]]), "\n"), code: string(b[m[2]:m[3]])})
 		}
 	}
 	return out
 }
 
-// TestSnippetsCompile builds every Go code block of docs/*.md as a program
-// of its own in the module example.com/echosvc, the module the getting
+// TestSnippetsCompile builds every Go code block of docs/*.md, and of the
+// README (fragments: see readmeSnippets), as a program of its own in the
+// module example.com/echosvc, the module the getting
 // started page scaffolds: gen/echo holds what skiff generates for
 // examples/echo/echo.thrift, and the Skiff modules are this checkout's. A
 // block is a whole file (package clause, imports); go vet checks it too.
@@ -99,9 +106,10 @@ func TestSnippetsCompile(t *testing.T) {
 	goCmd(t, filepath.Join(abs, "tool"), "run", "./cmd/skiff", "-out", filepath.Join(dir, "gen"), "-module", "example.com/echosvc/gen",
 		filepath.Join(abs, "examples", "echo", "echo.thrift"))
 
+	sn = append(sn, readmeSnippets(t)...)
 	where := map[string]snippet{}
 	for i, s := range sn {
-		name := fmt.Sprintf("s%02d_%s", i, strings.TrimSuffix(strings.ReplaceAll(s.page, "-", "_"), ".md"))
+		name := fmt.Sprintf("s%02d_%s", i, strings.TrimSuffix(strings.ReplaceAll(path.Base(s.page), "-", "_"), ".md"))
 		where[name] = s
 		write(t, filepath.Join(dir, "snippets", name, "main.go"), s.code)
 	}
@@ -116,7 +124,7 @@ func TestSnippetsCompile(t *testing.T) {
 			if !ok || err != nil {
 				return m
 			}
-			return fmt.Sprintf("docs/%s:%d", s.page, s.line+n)
+			return fmt.Sprintf("%s:%d", s.page, s.line+n-s.offset)
 		})
 		t.Fatalf("docs snippets do not build:\n%s", out)
 	}
@@ -152,15 +160,22 @@ func goCmd(t *testing.T, dir string, args ...string) {
 
 var link = regexp.MustCompile(`\]\(([^)\s]+)\)`)
 
-// TestLinks checks every relative link of docs/*.md and README.md: the
-// file it names exists, and an anchor (#...) names a heading of that file.
+// TestLinks checks every link of docs/*.md, the README and the modules'
+// READMEs. A relative link names a file that exists, and its anchor (#...)
+// a heading of that file. An external link is checked for its form only
+// (an http, https or mailto URL with a host or address, no spaces): the
+// test never dials out.
 func TestLinks(t *testing.T) {
 	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages = append(pages, filepath.Join(root, "README.md"))
-	n := 0
+	modules, err := filepath.Glob(filepath.Join(root, "*", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(append(pages, filepath.Join(root, "README.md")), modules...)
+	n, external := 0, 0
 	for _, p := range pages {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -170,6 +185,10 @@ func TestLinks(t *testing.T) {
 		for _, m := range link.FindAllStringSubmatch(text, -1) {
 			target := m[1]
 			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				external++
+				if err := checkURL(target); err != nil {
+					t.Errorf("%s: link %s: %v", rel(p), target, err)
+				}
 				continue
 			}
 			n++
@@ -187,8 +206,47 @@ func TestLinks(t *testing.T) {
 			}
 		}
 	}
-	if n < 20 {
-		t.Errorf("only %d relative links checked", n)
+	if n < 20 || external < 3 {
+		t.Errorf("only %d relative and %d external links checked", n, external)
+	}
+	t.Logf("%d pages: %d relative links, %d external links (form only)", len(pages), n, external)
+}
+
+// checkURL checks an external link's form without fetching it.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	switch u.Scheme {
+	case "http", "https":
+		if u.Host == "" || strings.ContainsAny(u.Host, " _") || !strings.Contains(u.Host, ".") {
+			return fmt.Errorf("bad host %q", u.Host)
+		}
+	case "mailto":
+		if !strings.Contains(u.Opaque, "@") {
+			return fmt.Errorf("bad address %q", u.Opaque)
+		}
+	default:
+		return fmt.Errorf("scheme %q is not http, https or mailto", u.Scheme)
+	}
+	return nil
+}
+
+func TestCheckURL(t *testing.T) {
+	for s, ok := range map[string]bool{
+		"https://go.dev/ref/mod#versions": true,
+		"http://example.com":              true,
+		"mailto:dev@example.com":          true,
+		"https:///path":                   false,
+		"ftp://example.com/x":             false,
+		"https://local_host/x":            false,
+		"https://localhost/x":             false,
+		"mailto:nobody":                   false,
+	} {
+		if err := checkURL(s); (err == nil) != ok {
+			t.Errorf("checkURL(%q) = %v, want ok %v", s, err, ok)
+		}
 	}
 }
 
@@ -244,4 +302,76 @@ func TestSlug(t *testing.T) {
 			t.Errorf("slug(%q) = %q, want %q", h, got, want)
 		}
 	}
+}
+
+// importBlock is a fragment's import declaration.
+var importBlock = regexp.MustCompile(`(?ms)^import \((.*?)^\)\n?`)
+
+// readmeSnippets returns the README's Go code blocks made programs: the
+// README shows fragments (statements, after an import block of their own
+// at most) using what skiff generates for examples/echo/echo.thrift as
+// package echo and the greeter example's package as pb, with ctx and a
+// handler in scope.
+func readmeSnippets(t *testing.T) []snippet {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []snippet
+	for _, m := range fence.FindAllSubmatchIndex(b, -1) {
+		code, offset, err := wrapFragment(string(b[m[2]:m[3]]))
+		if err != nil {
+			t.Fatalf("README.md:%d: %v", 1+strings.Count(string(b[:m[0]]), "\n"), err)
+		}
+		out = append(out, snippet{page: "README.md", line: 1 + strings.Count(string(b[:m[0]]), "\n"), code: code, offset: offset})
+	}
+	if len(out) == 0 {
+		t.Fatal("no Go code block in README.md")
+	}
+	return out
+}
+
+// wrapFragment returns a program whose main runs the fragment's
+// statements, and how many lines precede the first of them. Every
+// variable the fragment declares at its top level is then used, so an
+// unused result does not fail the build.
+func wrapFragment(frag string) (string, int, error) {
+	imports := []string{`"context"`, `"time"`, `"github.com/skiffrpc/skiff/core/client"`, `"github.com/skiffrpc/skiff/core/server"`,
+		`"example.com/echosvc/gen/echo"`, `pb "github.com/skiffrpc/skiff/examples/greeter/greeterpb"`}
+	body := frag
+	if m := importBlock.FindStringSubmatchIndex(frag); m != nil {
+		for _, l := range strings.Split(frag[m[2]:m[3]], "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.Contains(strings.Join(imports, "\n"), l) {
+				imports = append(imports, l)
+			}
+		}
+		body = frag[:m[0]] + strings.Repeat("\n", strings.Count(frag[m[0]:m[1]], "\n")) + frag[m[1]:]
+	}
+	prelude := "package main\n\nimport (\n\t" + strings.Join(imports, "\n\t") + "\n)\n\n" +
+		"var _, _, _, _, _, _ = context.Background, time.Second, client.New, server.New, echo.EchoServiceServiceInfo, pb.GreeterServiceInfo\n\n" +
+		"// handler stands for the README's implementation of the service.\ntype handler struct{ echo.EchoService }\n\n" +
+		"func main() {\n\tctx := context.Background()\n\t_ = ctx\n"
+	src := prelude + body + "}\n"
+	f, err := parser.ParseFile(token.NewFileSet(), "main.go", src, 0)
+	if err != nil {
+		return "", 0, err
+	}
+	var used []string
+	for _, d := range f.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || fn.Name.Name != "main" {
+			continue
+		}
+		for _, st := range fn.Body.List {
+			if as, ok := st.(*ast.AssignStmt); ok && as.Tok == token.DEFINE {
+				for _, e := range as.Lhs {
+					if id, ok := e.(*ast.Ident); ok && id.Name != "_" && id.Name != "ctx" {
+						used = append(used, "\t_ = "+id.Name+"\n")
+					}
+				}
+			}
+		}
+	}
+	return prelude + body + strings.Join(used, "") + "}\n", strings.Count(prelude, "\n"), nil
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/cloudwego/kitex/pkg/klog"
-	"go.uber.org/goleak"
 
 	"github.com/skiffrpc/skiff/core/leaktest"
 )
@@ -31,12 +30,12 @@ var (
 // its global load-balancer cache, and its gRPC client's stream-field
 // preallocator (nphttp2 fills a 256-slot channel forever). grpc-go leaves
 // none. Anything else left running fails the tests.
-var ignores = []goleak.Option{
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createTicker.func1"),
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createWorker.func1"),
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/utils.(*SharedTicker).Tick"),
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/loadbalance/lbcache.(*BalancerFactory).watcher"),
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/remote/trans/nphttp2/grpc.preallocateForStream"),
+var ignores = []leaktest.Option{
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createTicker.func1"),
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createWorker.func1"),
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/utils.(*SharedTicker).Tick"),
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/loadbalance/lbcache.(*BalancerFactory).watcher"),
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/remote/trans/nphttp2/grpc.preallocateForStream"),
 }
 
 func TestMain(m *testing.M) {
@@ -51,13 +50,13 @@ func TestMain(m *testing.M) {
 	if !testing.Short() {
 		interopClient, buildErr = buildInteropClient(dir)
 	}
-	// goleak.VerifyTestMain exits; the leak check runs by hand so the
+	// leaktest.VerifyTestMain exits; the leak check runs by hand so the
 	// temporary directory is removed first.
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	if code == 0 {
-		if err := goleak.Find(leaktest.Options(ignores...)...); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+		if err := leaktest.Find(ignores...); err != nil {
+			fmt.Fprintf(os.Stderr, "leaktest: %v\n", err)
 			code = 1
 		}
 	}

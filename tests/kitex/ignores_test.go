@@ -1,15 +1,15 @@
 package kitex_test
 
-import "go.uber.org/goleak"
+import "github.com/skiffrpc/skiff/core/leaktest"
 
 // kitexIgnores are Kitex's process-wide background goroutines, started by
 // the first client and kept for the life of the process by design: the
 // shared RPC-timeout worker pool and its ticker, the shared ticker, and the
 // watcher of the global load-balancer cache. Anything else left running
 // fails the tests.
-var kitexIgnores = []goleak.Option{
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createTicker.func1"),
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createWorker.func1"),
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/utils.(*SharedTicker).Tick"),
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/loadbalance/lbcache.(*BalancerFactory).watcher"),
+var kitexIgnores = []leaktest.Option{
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createTicker.func1"),
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createWorker.func1"),
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/utils.(*SharedTicker).Tick"),
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/loadbalance/lbcache.(*BalancerFactory).watcher"),
 }

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/cloudwego/kitex/pkg/klog"
-	"go.uber.org/goleak"
 
 	"github.com/skiffrpc/skiff/core/leaktest"
 )
@@ -22,9 +21,9 @@ func TestMain(m *testing.M) {
 // shared RPC-timeout worker pool and its ticker, the shared ticker, and the
 // watcher of the global load-balancer cache. Anything else left running
 // fails the tests.
-var kitexIgnores = []goleak.Option{
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createTicker.func1"),
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createWorker.func1"),
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/utils.(*SharedTicker).Tick"),
-	goleak.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/loadbalance/lbcache.(*BalancerFactory).watcher"),
+var kitexIgnores = []leaktest.Option{
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createTicker.func1"),
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/client.(*timeoutPool).createWorker.func1"),
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/utils.(*SharedTicker).Tick"),
+	leaktest.IgnoreAnyFunction("github.com/cloudwego/kitex/pkg/loadbalance/lbcache.(*BalancerFactory).watcher"),
 }

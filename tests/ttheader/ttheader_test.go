@@ -10,6 +10,7 @@ import (
 	thriftcodec "github.com/skiffrpc/skiff/codec-thrift"
 	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/client"
+	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/leaktest"
 	"github.com/skiffrpc/skiff/core/metainfo"
 	"github.com/skiffrpc/skiff/core/server"
@@ -136,5 +137,35 @@ func TestThreeHops(t *testing.T) {
 	var be *status.BizError
 	if !errors.As(err, &be) || be.Code != 4001 || be.Message != "quota exceeded" || be.Extra["retry"] != "no" {
 		t.Fatalf("business error at A: %v", err)
+	}
+}
+
+// A pooled (ping-pong) client reads the reply's headers into a fresh
+// metadata set: keys the request carried must not come back as the reply's
+// metadata the server never sent.
+func TestReplyMetaIsTheReplys(t *testing.T) {
+	addr := start(t, hopHandler{echoBack})
+	echoed := make(chan bool, 3)
+	mw := func(next endpoint.Endpoint) endpoint.Endpoint {
+		return func(ctx context.Context, req, resp any) error {
+			callinfo.From(ctx).Request.Set("x-request-only", "1")
+			err := next(ctx, req, resp)
+			_, ok := callinfo.AttemptFrom(ctx).Response.Get("x-request-only")
+			echoed <- ok
+			return err
+		}
+	}
+	cli := dial(t, addr, client.WithTransport(ttheader.TTHeader), client.WithInstanceMiddleware(mw),
+		client.WithLongConnection(client.PoolConfig{MaxIdlePerAddress: 2}))
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if _, err := cli.Echo(ctx, &echo.EchoRequest{Message: "x"}); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		cancel()
+		if <-echoed {
+			t.Fatalf("call %d: the request's metadata came back as the reply's", i)
+		}
 	}
 }

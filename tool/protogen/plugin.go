@@ -81,4 +81,4 @@ func run(req *pluginpb.CodeGeneratorRequest, messages bool) *pluginpb.CodeGenera
 
 // Version is the version of protoc-gen-skiff and of the generated service
 // code's format.
-const Version = "v0.1.0"
+const Version = "v0.2.0"

@@ -21,7 +21,7 @@ import (
 
 // SkiffVersion is the version of the Skiff modules a scaffolded go.mod
 // requires.
-const SkiffVersion = "v0.1.0"
+const SkiffVersion = "v0.2.0"
 
 // ProtobufVersion is the version of google.golang.org/protobuf a
 // scaffolded go.mod requires: the one whose generator wrote the messages.

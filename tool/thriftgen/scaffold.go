@@ -15,7 +15,7 @@ import (
 
 // SkiffVersion is the version of the Skiff modules a scaffolded go.mod
 // requires when no SkiffReplace directory is given.
-const SkiffVersion = "v0.1.0"
+const SkiffVersion = "v0.2.0"
 
 // ApacheThriftVersion is the Apache Thrift Go library version a scaffolded
 // go.mod requires (the one codec-thrift is built with).

@@ -46,6 +46,7 @@ const (
 type worker struct {
 	lat    []int64 // nanoseconds, measured calls only
 	errors int64
+	slow   int64    // measured slow calls (-slow-every), not in lat
 	_      [64]byte // keep workers' hot fields on separate cache lines
 }
 
@@ -113,6 +114,10 @@ func clientMain(args []string) error {
 					firstErr.CompareAndSwap(nil, &msg)
 					continue
 				}
+				if isSlow(seq) {
+					w.slow++ // not among the latencies: the others' are measured
+					continue
+				}
 				w.lat = append(w.lat, int64(d))
 			}
 		}(int64(i))
@@ -168,13 +173,15 @@ func clientMain(args []string) error {
 	}
 
 	var all []int64
+	var slowCalls int64
 	res := Result{Framework: *fw, Concurrency: *conc, Size: *size, Seconds: elapsed.Seconds()}
 	for i := range workers {
 		all = append(all, workers[i].lat...)
 		res.Errors += workers[i].errors
+		slowCalls += workers[i].slow
 	}
 	slices.Sort(all)
-	res.Calls = int64(len(all))
+	res.Calls = int64(len(all)) + slowCalls
 	res.QPS = float64(res.Calls) / elapsed.Seconds()
 	res.P50 = percentile(all, 0.50)
 	res.P99 = percentile(all, 0.99)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // A framework is one RPC stack: a server and a client of the echo service.
@@ -25,29 +26,32 @@ type client interface {
 }
 
 var frameworks = map[string]framework{
-	"raw":                 {serve: serveRaw, dial: dialRaw},
-	"skiff-framed":        {serve: serveSkiff, dial: dialSkiffFramed},
-	"skiff-framed-std":    {serve: serveSkiffStd, dial: dialSkiffFramedStd},
-	"skiff-mux":           {serve: serveSkiff, dial: dialSkiffMux},
-	"skiff-mux-std":       {serve: serveSkiff, dial: dialSkiffMuxStd},
-	"skiff-ttheader":      {serve: serveSkiff, dial: dialSkiffTTHeader},
-	"skiff-ttheader-mux":  {serve: serveSkiff, dial: dialSkiffTTHeaderMux},
-	"skiff-ttheader-otel": {serve: serveSkiffOtel, dial: dialSkiffTTHeaderOtel},
-	"kitex-ttheader-otel": {serve: serveKitexThriftOtel, dial: dialKitexTTHeaderOtel},
-	"kitex-framed":        {serve: serveKitexThrift, dial: dialKitexFramed},
-	"kitex-ttheader":      {serve: serveKitexThriftMeta, dial: dialKitexTTHeader},
-	"kitex-pb":            {serve: serveKitexPB, dial: dialKitexPB},
-	"kitex-grpc":          {serve: serveKitexPB, dial: dialKitexGRPC},
-	"skiff-pb":            {serve: serveSkiff, dial: dialSkiffPB},
-	"skiff-grpc":          {serve: serveSkiffStd, dial: dialSkiffGRPC},
-	"skiff-grpc-np":       {serve: serveSkiff, dial: dialSkiffGRPC},
-	"skiff-grpc-bidi":     {serve: serveSkiffStd, dial: dialSkiffGRPCBidi},
-	"skiff-grpc-bidi-np":  {serve: serveSkiff, dial: dialSkiffGRPCBidi},
-	"grpc":                {serve: serveGRPC, dial: dialGRPC},
-	"grpc-bidi":           {serve: serveGRPC, dial: dialGRPCBidi},
-	"kitex-grpc-bidi":     {serve: serveKitexPB, dial: dialKitexGRPCBidi},
-	"skiff-ttstream-bidi": {serve: serveSkiff, dial: dialSkiffTTStreamBidi},
-	"kitex-ttstream-bidi": {serve: serveKitexTTStream, dial: dialKitexTTStreamBidi},
+	"raw":                   {serve: serveRaw, dial: dialRaw},
+	"skiff-framed":          {serve: serveSkiff, dial: dialSkiffFramed},
+	"skiff-framed-std":      {serve: serveSkiffStd, dial: dialSkiffFramedStd},
+	"skiff-mux":             {serve: serveSkiff, dial: dialSkiffMux},
+	"skiff-mux-std":         {serve: serveSkiff, dial: dialSkiffMuxStd},
+	"skiff-ttheader":        {serve: serveSkiff, dial: dialSkiffTTHeader},
+	"skiff-ttheader-mux":    {serve: serveSkiff, dial: dialSkiffTTHeaderMux},
+	"skiff-ttheader-otel":   {serve: serveSkiffOtel, dial: dialSkiffTTHeaderOtel},
+	"skiff-ttheader-otel10": {serve: serveSkiffOtel, dial: dialSkiffTTHeaderOtel10},
+	"skiff-grpc-otel":       {serve: serveSkiffOtel, dial: dialSkiffGRPCOtel},
+	"kitex-ttheader-otel":   {serve: serveKitexThriftOtel, dial: dialKitexTTHeaderOtel},
+	"kitex-framed":          {serve: serveKitexThrift, dial: dialKitexFramed},
+	"kitex-ttheader":        {serve: serveKitexThriftMeta, dial: dialKitexTTHeader},
+	"kitex-pb":              {serve: serveKitexPB, dial: dialKitexPB},
+	"kitex-grpc":            {serve: serveKitexPB, dial: dialKitexGRPC},
+	"skiff-pb":              {serve: serveSkiff, dial: dialSkiffPB},
+	"skiff-grpc":            {serve: serveSkiff, dial: dialSkiffGRPC},
+	"skiff-grpc-std":        {serve: serveSkiffStd, dial: dialSkiffGRPCStd},
+	"skiff-grpc-bidi":       {serve: serveSkiff, dial: dialSkiffGRPCBidi},
+	"skiff-grpc-bidi-std":   {serve: serveSkiffStd, dial: dialSkiffGRPCBidiStd},
+	"skiff-ttheader-auto":   {serve: serveSkiff, dial: dialSkiffTTHeaderAuto},
+	"grpc":                  {serve: serveGRPC, dial: dialGRPC},
+	"grpc-bidi":             {serve: serveGRPC, dial: dialGRPCBidi},
+	"kitex-grpc-bidi":       {serve: serveKitexPB, dial: dialKitexGRPCBidi},
+	"skiff-ttstream-bidi":   {serve: serveSkiff, dial: dialSkiffTTStreamBidi},
+	"kitex-ttstream-bidi":   {serve: serveKitexTTStream, dial: dialKitexTTStreamBidi},
 }
 
 func frameworkNames() string {
@@ -96,5 +100,27 @@ func flagSet(mode string) (*flag.FlagSet, *string, *string) {
 	fs := flag.NewFlagSet("bench "+mode, flag.ExitOnError)
 	fw := fs.String("framework", "skiff-framed", "framework: "+frameworkNames())
 	addr := fs.String("addr", "127.0.0.1:8888", "listen address (server) or server address (client)")
+	fs.Int64Var(&slow.every, "slow-every", 0, "every this many calls of each caller is slow: the server's handler (Skiff frameworks) sleeps -slow-delay, and the client leaves the call out of its latencies (0: none)")
+	fs.DurationVar(&slow.delay, "slow-delay", 100*time.Millisecond, "the sleep of a slow call")
 	return fs, fw, addr
+}
+
+// slow is the slow-call mode of this process, set from its flags before
+// anything runs.
+var slow struct {
+	every int64
+	delay time.Duration
+}
+
+// isSlow reports whether the call with sequence number seq (a caller's id
+// in the high 32 bits, its count in the low ones) is a slow one.
+func isSlow(seq int64) bool {
+	return slow.every > 0 && (seq&0xffffffff)%slow.every == 0
+}
+
+// slowDown sleeps in a slow call's handler.
+func slowDown(seq int64) {
+	if isSlow(seq) {
+		time.Sleep(slow.delay)
+	}
 }

@@ -9,11 +9,13 @@ import (
 	kitexotel "github.com/kitex-contrib/obs-opentelemetry/tracing"
 	"github.com/skiffrpc/skiff/benchmark/grpcpb"
 	kechosvc "github.com/skiffrpc/skiff/benchmark/kitex_gen/echo/echoservice"
+	grpccodec "github.com/skiffrpc/skiff/codec-grpc"
 	skiffclient "github.com/skiffrpc/skiff/core/client"
 	"github.com/skiffrpc/skiff/core/engine"
 	skiffserver "github.com/skiffrpc/skiff/core/server"
 	"github.com/skiffrpc/skiff/examples/echo"
 	skiffotel "github.com/skiffrpc/skiff/otel"
+	h2transport "github.com/skiffrpc/skiff/transport-http2"
 	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -33,10 +35,22 @@ type discardExporter struct{}
 func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
 func (discardExporter) Shutdown(context.Context) error                             { return nil }
 
+// sampled10 is the sampler of the -otel10 frameworks: a tenth of the
+// traces that start here, and whatever the caller decided for the others
+// (the SDK's default is ParentBased(AlwaysSample())).
+func sampled10() sdktrace.Sampler {
+	return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1))
+}
+
 // otelProviders sets the process's global tracer and meter providers and
-// propagator (a bench process serves or dials once).
-func otelProviders() {
-	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{})))
+// propagator (a bench process serves or dials once). Spans are sampled by
+// the SDK's default sampler, or by the one given.
+func otelProviders(sampler ...sdktrace.Sampler) {
+	topts := []sdktrace.TracerProviderOption{sdktrace.WithBatcher(discardExporter{})}
+	if len(sampler) > 0 {
+		topts = append(topts, sdktrace.WithSampler(sampler[0]))
+	}
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(topts...))
 	otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader())))
 	otel.SetTextMapPropagator(skiffotel.DefaultPropagator())
 }
@@ -60,6 +74,20 @@ func serveSkiffOtel(addr string) error {
 func dialSkiffTTHeaderOtel(addr string, conc int) (client, error) {
 	otelProviders()
 	return dialSkiffTTHeaderWith(addr, conc, skiffclient.WithSuite(skiffotel.NewClientSuite()))
+}
+
+// dialSkiffTTHeaderOtel10 is dialSkiffTTHeaderOtel sampling a tenth of
+// the calls (the server follows the caller's decision).
+func dialSkiffTTHeaderOtel10(addr string, conc int) (client, error) {
+	otelProviders(sampled10())
+	return dialSkiffTTHeaderWith(addr, conc, skiffclient.WithSuite(skiffotel.NewClientSuite()))
+}
+
+// dialSkiffGRPCOtel is dialSkiffGRPC with the skiffotel client suite.
+func dialSkiffGRPCOtel(addr string, _ int) (client, error) {
+	otelProviders()
+	return newSkiffPBClient(addr, skiffclient.WithStreamTransport(h2transport.New()),
+		skiffclient.WithStreamCodec(grpccodec.Default), skiffclient.WithSuite(skiffotel.NewClientSuite()))
 }
 
 // serveKitexThriftOtel is serveKitexThriftMeta with obs-opentelemetry's

@@ -18,6 +18,9 @@ import (
 type skiffEcho struct{}
 
 func (skiffEcho) Echo(_ context.Context, req *echo.EchoRequest) (*echo.EchoResponse, error) {
+	if req.Seq != nil {
+		slowDown(*req.Seq)
+	}
 	return &echo.EchoResponse{Message: req.Message, Seq: req.Seq}, nil
 }
 
@@ -36,7 +39,12 @@ func serveSkiffStd(addr string) error {
 }
 
 func serveSkiffOn(addr string, e engine.Engine) error {
-	svr := skiffserver.New(skiffserver.WithAddress(addr), skiffserver.WithEngine(e))
+	return serveSkiffWith(addr, skiffserver.WithEngine(e))
+}
+
+// serveSkiffWith starts the benchmark's Skiff server with opts.
+func serveSkiffWith(addr string, opts ...skiffserver.Option) error {
+	svr := skiffserver.New(append([]skiffserver.Option{skiffserver.WithAddress(addr)}, opts...)...)
 	if err := svr.RegisterService(echo.ServiceInfo(), skiffEcho{}); err != nil {
 		return err
 	}
@@ -95,6 +103,13 @@ func dialSkiffTTHeaderWith(addr string, conc int, opts ...skiffclient.Option) (c
 
 // dialSkiffTTHeaderMux is dialSkiffTTHeader over Skiff's default
 // multiplexed connections (WithMultiplex(0)).
+// dialSkiffTTHeaderAuto is a TTHeader client with Skiff's defaults: it
+// offers out-of-order replies and multiplexes once the server takes them.
+func dialSkiffTTHeaderAuto(addr string, _ int) (client, error) {
+	return newSkiffClient(addr, skiffclient.WithTransport(ttheader.TTHeaderFramed),
+		skiffclient.WithCaller("bench"))
+}
+
 func dialSkiffTTHeaderMux(addr string, _ int) (client, error) {
 	return newSkiffClient(addr, skiffclient.WithTransport(ttheader.TTHeaderFramed),
 		skiffclient.WithCaller("bench"), skiffclient.WithMultiplex(0))

@@ -8,6 +8,7 @@ import (
 	grpccodec "github.com/skiffrpc/skiff/codec-grpc"
 	_ "github.com/skiffrpc/skiff/codec-protobuf" // Kitex Protobuf codec
 	skiffclient "github.com/skiffrpc/skiff/core/client"
+	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/stream"
 	h2transport "github.com/skiffrpc/skiff/transport-http2"
 	ttheader "github.com/skiffrpc/skiff/transport-ttheader"
@@ -20,6 +21,7 @@ import (
 type skiffPBEcho struct{}
 
 func (skiffPBEcho) Echo(_ context.Context, req *grpcpb.EchoRequest) (*grpcpb.EchoResponse, error) {
+	slowDown(req.Seq)
 	return &grpcpb.EchoResponse{Message: req.Message, Seq: req.Seq}, nil
 }
 
@@ -71,9 +73,17 @@ func dialSkiffPB(addr string, _ int) (client, error) {
 // default. The skiff-grpc frameworks run the server on the std engine too
 // (server.WithEngine(engine.Std), the setting for a gRPC server); the -np
 // ones keep the server on Netpoll (a port shared with Thrift).
-func dialSkiffGRPC(addr string, _ int) (client, error) {
-	return newSkiffPBClient(addr, skiffclient.WithStreamTransport(h2transport.New()),
-		skiffclient.WithStreamCodec(grpccodec.Default))
+func dialSkiffGRPC(addr string, conc int) (client, error) { return dialSkiffGRPCWith(addr, conc) }
+
+// dialSkiffGRPCWith is dialSkiffGRPC with more options.
+func dialSkiffGRPCWith(addr string, _ int, opts ...skiffclient.Option) (client, error) {
+	return newSkiffPBClient(addr, append([]skiffclient.Option{skiffclient.WithStreamTransport(h2transport.New()),
+		skiffclient.WithStreamCodec(grpccodec.Default)}, opts...)...)
+}
+
+// dialSkiffGRPCStd is dialSkiffGRPC on the std engine.
+func dialSkiffGRPCStd(addr string, conc int) (client, error) {
+	return dialSkiffGRPCWith(addr, conc, skiffclient.WithEngine(engine.Std))
 }
 
 type skiffBidi struct {
@@ -93,9 +103,19 @@ func (b skiffBidi) roundTrip(body string, seq int64) (int, int64, error) {
 
 func (b skiffBidi) closeSend() { _ = b.s.CloseSend() }
 
+// dialSkiffGRPCBidiStd is dialSkiffGRPCBidi on the std engine.
+func dialSkiffGRPCBidiStd(addr string, conc int) (client, error) {
+	return dialSkiffGRPCBidiWith(addr, conc, skiffclient.WithEngine(engine.Std))
+}
+
 func dialSkiffGRPCBidi(addr string, conc int) (client, error) {
-	c, err := newSkiffPBClient(addr, skiffclient.WithStreamTransport(h2transport.New()),
-		skiffclient.WithStreamCodec(grpccodec.Default))
+	return dialSkiffGRPCBidiWith(addr, conc)
+}
+
+// dialSkiffGRPCBidiWith is dialSkiffGRPCBidi with more options.
+func dialSkiffGRPCBidiWith(addr string, conc int, opts ...skiffclient.Option) (client, error) {
+	c, err := newSkiffPBClient(addr, append([]skiffclient.Option{skiffclient.WithStreamTransport(h2transport.New()),
+		skiffclient.WithStreamCodec(grpccodec.Default)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-var allFrameworks = []string{"raw", "skiff-framed", "skiff-framed-std", "skiff-mux", "skiff-mux-std", "skiff-ttheader", "skiff-ttheader-mux", "skiff-ttheader-otel", "kitex-framed", "kitex-ttheader", "kitex-ttheader-otel", "kitex-pb", "skiff-pb", "kitex-grpc", "grpc", "skiff-grpc", "skiff-grpc-np", "kitex-grpc-bidi", "grpc-bidi", "skiff-grpc-bidi", "skiff-grpc-bidi-np", "skiff-ttstream-bidi", "kitex-ttstream-bidi"}
+var allFrameworks = []string{"raw", "skiff-framed", "skiff-framed-std", "skiff-mux", "skiff-mux-std", "skiff-ttheader", "skiff-ttheader-mux", "skiff-ttheader-otel", "skiff-ttheader-otel10", "kitex-framed", "kitex-ttheader", "kitex-ttheader-otel", "kitex-pb", "skiff-pb", "kitex-grpc", "grpc", "skiff-grpc", "skiff-grpc-std", "skiff-grpc-otel", "kitex-grpc-bidi", "grpc-bidi", "skiff-grpc-bidi", "skiff-grpc-bidi-std", "skiff-ttheader-auto", "skiff-ttheader-std", "skiff-ttheader-tls", "skiff-ttstream-bidi", "kitex-ttstream-bidi"}
 
 type config struct {
 	Frameworks  []string      `json:"frameworks"`
@@ -35,6 +35,11 @@ type config struct {
 	CPUProfile  bool          `json:"cpuprofile"`
 	Quick       bool          `json:"quick"`
 	CommandLine string        `json:"command_line"`
+	// SlowEvery and SlowDelay: every SlowEvery-th call of each caller
+	// takes SlowDelay in the server's handler (Skiff frameworks), and is
+	// left out of the latency figures (0: none).
+	SlowEvery int           `json:"slow_every,omitempty"`
+	SlowDelay time.Duration `json:"-"`
 }
 
 func main() {
@@ -60,6 +65,8 @@ func run() error {
 	cpuprofile := flag.Bool("cpuprofile", false, "write CPU profiles of each server (whole run) and client (measuring window) to <out>/profiles/")
 	total := flag.Duration("timeout", 60*time.Minute, "stop everything after this long")
 	fromJSON := flag.String("report", "", "only redraw latest.md and the charts in -out from this results JSON (a latest.json), running nothing")
+	slowEvery := flag.Int("slow-every", 0, "every this many calls of each caller, the server's handler sleeps -slow-delay (Skiff frameworks only); those calls are left out of the latencies (0: none)")
+	slowDelay := flag.Duration("slow-delay", 100*time.Millisecond, "the sleep of a slow call (see -slow-every)")
 	retries := flag.Int("noisy-retries", 2, "run a scenario again, up to this many times, when other load on the machine took more than 10% of a CPU during its window; the quietest try is kept")
 	flag.Parse()
 
@@ -83,7 +90,7 @@ func run() error {
 		BaseConc: *baseConc, BaseSize: *baseSize,
 		Warmup: *warmup, Duration: *duration, WarmupS: warmup.Seconds(), DurationS: duration.Seconds(),
 		ServerCPU: *serverCPU, ClientCPU: *clientCPU, Pinned: !*noPin,
-		CPUProfile: *cpuprofile, Quick: *quick,
+		CPUProfile: *cpuprofile, Quick: *quick, SlowEvery: *slowEvery, SlowDelay: *slowDelay,
 		CommandLine: strings.Join(append([]string{"benchdrive"}, os.Args[1:]...), " "),
 	}
 	for _, f := range strings.Split(*fws, ",") {

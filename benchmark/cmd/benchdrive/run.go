@@ -145,6 +145,11 @@ func runOneErr(ctx context.Context, cfg config, bin, outDir string, r *Run) erro
 	cargs := []string{bin, "client", "-framework", r.Framework, "-addr", addr,
 		"-c", strconv.Itoa(r.Concurrency), "-size", strconv.Itoa(r.Size),
 		"-warmup", cfg.Warmup.String(), "-duration", cfg.Duration.String()}
+	if cfg.SlowEvery > 0 {
+		slow := []string{"-slow-every", strconv.Itoa(cfg.SlowEvery), "-slow-delay", cfg.SlowDelay.String()}
+		sargs = append(sargs, slow...)
+		cargs = append(cargs, slow...)
+	}
 	if cfg.CPUProfile {
 		dir := filepath.Join(outDir, "profiles")
 		if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -550,14 +550,15 @@ func TestBareGoPackage(t *testing.T) {
 	}
 }
 
-// TestScaffoldThroughLocalProxy publishes this checkout's committed HEAD as
-// a local module proxy (scripts/localproxy: every module at a
-// pseudo-version), installs skiff from it with go install
+// TestScaffoldThroughLocalProxy publishes this checkout's released modules
+// as a local module proxy (scripts/localproxy: every module at the release
+// version core.Version names, from its tag or else from the committed HEAD
+// as a preview), installs skiff from it with go install
 // .../tool/cmd/skiff@version into an empty module cache, scaffolds a
 // Thrift and a protobuf service with the installed skiff and no
 // -skiff-replace (go.mod requires the installed skiff's own version), and
 // builds each with its ./build.sh through the proxy; the scaffold's client
-// then succeeds against its server. It tests the committed HEAD, not the
+// then succeeds against its server. It tests committed code, not the
 // working tree. Third-party modules come from the module cache's download
 // directory used as a second proxy (the usual GOPROXY only for what it
 // lacks), so a machine that ran the other tests fetches nothing; -trimpath
@@ -594,8 +595,8 @@ func TestScaffoldThroughLocalProxy(t *testing.T) {
 		t.Fatalf("localproxy: %v", err)
 	}
 	version := strings.TrimSpace(string(vout))
-	if !regexp.MustCompile(`^v0\.0\.0-\d{14}-[0-9a-f]{12}$`).MatchString(version) {
-		t.Fatalf("localproxy printed %q, want a pseudo-version", version)
+	if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(version) {
+		t.Fatalf("localproxy printed %q, want the release version", version)
 	}
 	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-modcacherw -mod=mod -trimpath", "GOSUMDB=off", "GOTOOLCHAIN=local",
 		"GOPROXY=file://"+filepath.ToSlash(proxy)+",file://"+filepath.ToSlash(download)+","+upstream, "GOMODCACHE="+filepath.Join(home, "modcache"), "GOBIN="+bin)

@@ -1,0 +1,9 @@
+package install
+
+import (
+	"testing"
+
+	"github.com/skiffrpc/skiff/core/leaktest"
+)
+
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }

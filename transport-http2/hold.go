@@ -1,0 +1,174 @@
+package h2transport
+
+import "time"
+
+// Write coalescing.
+//
+// One read wake-up often feeds many streams at once: a server reads a
+// batch of requests, a client a batch of responses or stream messages.
+// The goroutines it wakes (handlers, callers) each queue frames soon
+// after: replies on a server, the next requests or messages on a client. Written one
+// by one, each costs a syscall; written together, one. So when the frame
+// reader completes a stream whose goroutine is expected to write (it
+// "owes" a write), the connection holds its writes: frames are queued but
+// not flushed until every stream the wake-up fed has settled (its
+// goroutine queued frames of its own, waits to read more, or its stream
+// ended) and the reader has drained its input. The last goroutine to settle writes the whole
+// batch itself. A goroutine that does not settle soon (a slow handler, a
+// caller busy elsewhere) must not hold up the others: the hold also ends
+// when holdGap passes with no stream owing or settling, and at the latest
+// after holdMaxGaps gaps.
+//
+// This needs no yield to the scheduler (runtime.Gosched), so it works the
+// same on every engine: Netpoll's poller can keep a lone P in epoll_wait
+// while a yielded goroutine waits its turn.
+
+const (
+	// holdGap is the quiet time after which a hold ends: fast goroutines
+	// settle well within it, one after the other.
+	holdGap = 50 * time.Microsecond
+	// holdMaxGaps bounds a hold that keeps seeing activity.
+	holdMaxGaps = 20
+	// holdMaxBytes flushes a held batch that has grown this large.
+	holdMaxBytes = 256 << 10
+)
+
+// oweLocked records that the goroutine serving s is expected to write
+// soon, and holds the connection's writes until it has settled. The frame
+// reader calls it; wmu is held.
+func (c *conn) oweLocked(s *h2stream) {
+	if s.oweGen.Load() != 0 {
+		return
+	}
+	if !c.hold {
+		c.hold = true
+		c.holdGen++
+		if c.holdGen == 0 {
+			c.holdGen = 1
+		}
+		c.holdGaps, c.holdSeen = 0, c.holdTicks
+		if c.holdTimer == nil {
+			c.holdTimer = time.AfterFunc(holdGap, c.holdExpired)
+		} else {
+			c.holdTimer.Reset(holdGap)
+		}
+	}
+	c.holdTicks++
+	c.holdOpen = true
+	c.holdOwed++
+	s.oweGen.Store(c.holdGen)
+}
+
+// owe is oweLocked for the frame reader, which does not hold wmu.
+func (c *conn) owe(s *h2stream) {
+	if s.oweGen.Load() != 0 {
+		return
+	}
+	c.wmu.Lock()
+	c.oweLocked(s)
+	c.wmu.Unlock()
+	c.rdOwed = true
+}
+
+// readDrained tells the hold that the frame reader has handled all the
+// input of its wake-up: once the owed streams settle, the batch goes out.
+func (c *conn) readDrained() {
+	c.rdOwed = false
+	c.wmu.Lock()
+	c.holdOpen = false
+	if c.hold && c.holdOwed == 0 {
+		c.releaseLocked()
+		if len(c.wbuf) > 0 {
+			c.kickLocked()
+		}
+	}
+	c.wmu.Unlock()
+}
+
+// settleLocked records that the goroutine serving s no longer owes a
+// write: it queued its frames, waits to read, or its stream ended. It
+// reports whether that ended the hold, in which case the caller writes
+// what is queued. wmu is held.
+func (c *conn) settleLocked(s *h2stream) bool {
+	gen := s.oweGen.Load()
+	if gen == 0 {
+		return false
+	}
+	s.oweGen.Store(0)
+	if gen != c.holdGen || !c.hold {
+		return false
+	}
+	c.holdTicks++
+	c.holdOwed--
+	if c.holdOwed > 0 || c.holdOpen {
+		return false
+	}
+	c.releaseLocked()
+	return true
+}
+
+// settle is settleLocked for a goroutine without wmu. The last to settle
+// writes the held batch: itself when inline (an application goroutine,
+// which may block on the socket), else through the writer goroutine (the
+// frame reader, timers).
+func (c *conn) settle(s *h2stream, inline bool) {
+	if s.oweGen.Load() == 0 {
+		return
+	}
+	c.wmu.Lock()
+	if c.settleLocked(s) && len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() {
+		if inline {
+			c.writeNowLocked()
+		} else {
+			c.kickLocked()
+		}
+	}
+	c.wmu.Unlock()
+}
+
+// writeNowLocked writes wbuf from the calling goroutine unless a write is
+// in progress (or the writer must do it); wmu is held.
+func (c *conn) writeNowLocked() {
+	if !c.wactive && c.writerUp && !c.wclose {
+		c.writeInlineLocked()
+	} else {
+		c.kickLocked()
+	}
+}
+
+// holdExpired runs every holdGap during a hold: it ends a hold that saw
+// no activity since the last run, or that has run holdMaxGaps times.
+func (c *conn) holdExpired() {
+	c.wmu.Lock()
+	if c.hold && c.holdTicks != c.holdSeen && c.holdGaps < holdMaxGaps {
+		c.holdSeen = c.holdTicks
+		c.holdGaps++
+		c.holdTimer.Reset(holdGap)
+	} else if c.hold {
+		c.releaseLocked()
+		if len(c.wbuf) > 0 {
+			c.kickLocked()
+		}
+	}
+	c.wmu.Unlock()
+}
+
+// releaseLocked ends the hold; streams still owing from it no longer
+// count. The caller flushes or kicks the writer.
+func (c *conn) releaseLocked() {
+	c.hold = false
+	c.holdOpen = false
+	c.holdOwed = 0
+	c.holdGen++
+	if c.holdGen == 0 {
+		c.holdGen = 1
+	}
+	if c.holdTimer != nil {
+		c.holdTimer.Stop()
+	}
+}
+
+// heldLocked reports whether queued frames wait for the hold to end.
+func (c *conn) heldLocked() bool {
+	return c.hold && len(c.wbuf) < holdMaxBytes && !c.wclose && c.werr == nil
+}
