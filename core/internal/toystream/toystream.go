@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,9 +61,19 @@ type conn struct {
 	closed  bool
 }
 
-func (c *conn) write(id uint32, kind byte, p []byte) error {
+func (c *conn) write(id uint32, kind byte, p []byte) (err error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	// Netpoll frees a connection's buffers on close: a write racing a
+	// close (a reset from a context watcher, say) must fail, not crash.
+	if !c.c.IsActive() {
+		return net.ErrClosed
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w (write on a closing connection: %v)", net.ErrClosed, r)
+		}
+	}()
 	w := c.c.Writer()
 	b, err := w.Malloc(9 + len(p))
 	if err != nil {
