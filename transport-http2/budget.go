@@ -127,20 +127,28 @@ func (s *h2stream) answered() {
 }
 
 // refund runs when the handler of a server stream ended: what is still
-// buffered for reading is dropped, and everything the stream was charged
-// goes back to the budget.
+// buffered for reading is dropped (its connection window goes back), and
+// everything the stream was charged goes back to the budget.
 func (s *h2stream) refund() {
-	if s.c.budget == nil {
-		return
-	}
 	s.mu.Lock()
+	var dropped int64
 	if s.rbuf != nil {
+		if !s.flowDone {
+			dropped = int64(len(s.rbuf) - s.roff)
+		}
 		putBuf(s.rhold, s.rbuf)
 		s.rbuf, s.rhold, s.roff = nil, nil, 0
 	}
-	s.settled = true
-	d := s.charged + s.wcharged + streamOverhead
-	s.charged, s.wcharged = 0, 0
+	s.flowDone = true
+	var d int64
+	if s.c.budget != nil {
+		s.settled = true
+		d = s.charged + s.wcharged + streamOverhead
+		s.charged, s.wcharged = 0, 0
+	}
 	s.mu.Unlock()
 	s.c.charge(-d)
+	if dropped > 0 {
+		s.c.consumed(dropped, false)
+	}
 }
