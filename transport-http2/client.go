@@ -311,7 +311,7 @@ func (cs *clientStream) sendQueued() {
 	}
 	c := cs.c
 	c.wmu.Lock()
-	if len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() {
+	if c.pendingLocked() > 0 && c.werr == nil && !c.isClosed() {
 		c.flushLocked()
 	}
 	c.wmu.Unlock()

@@ -60,6 +60,9 @@ type conn struct {
 	wcond        sync.Cond // signalled when wbuf drains
 	wbuf         []byte    // frames waiting for the writer goroutine
 	wspare       []byte
+	wsegs        [][]byte // full segments queued before wbuf (reserveLocked)
+	wsegLen      int      // their bytes
+	wsegSpare    [][]byte
 	wactive      bool // the writer goroutine was kicked and has not gone idle
 	wclose       bool // the writer returns once wbuf is written
 	werr         error
@@ -261,6 +264,7 @@ func (c *conn) writeDataLocked(id uint32, p []byte, end bool) {
 		if end && n == len(p) {
 			f = http2.FlagDataEndStream
 		}
+		c.reserveLocked(frameHeaderLen + n)
 		c.appendFrameHeader(n, http2.FrameData, f, id)
 		c.wbuf = append(c.wbuf, p[:n]...)
 		p = p[n:]
@@ -336,6 +340,70 @@ func (c *conn) writeHeaderBlockLocked(id uint32, end bool) {
 	}
 }
 
+// wsegSize is the size of the pooled segments that large DATA frames are
+// queued in: a batch of large messages is not copied again and again as
+// one buffer grows.
+const wsegSize = 256 << 10
+
+var segPool = sync.Pool{New: func() any { b := make([]byte, 0, wsegSize); return &b }}
+
+// reserveLocked makes room for a frame of n bytes: a large frame that does
+// not fit in wbuf goes into a new segment (pooled, or of its own size),
+// wbuf joining the full segments. wmu is held.
+func (c *conn) reserveLocked(n int) {
+	if n < 4<<10 || len(c.wbuf)+n <= cap(c.wbuf) {
+		return
+	}
+	if len(c.wbuf) > 0 {
+		c.wsegs = append(c.wsegs, c.wbuf)
+		c.wsegLen += len(c.wbuf)
+	}
+	if n <= wsegSize {
+		c.wbuf = (*segPool.Get().(*[]byte))[:0]
+	} else {
+		c.wbuf = make([]byte, 0, n)
+	}
+}
+
+// pendingLocked returns the bytes queued for the socket; wmu is held.
+func (c *conn) pendingLocked() int { return c.wsegLen + len(c.wbuf) }
+
+// takeLocked takes what is queued for a write; wmu is held.
+func (c *conn) takeLocked() [][]byte {
+	segs := append(c.wsegs, c.wbuf)
+	c.wsegs, c.wsegSpare, c.wsegLen = c.wsegSpare[:0], nil, 0
+	c.wbuf, c.wspare = c.wspare[:0], nil
+	return segs
+}
+
+// recycleLocked keeps the written segments for later writes; wmu is held.
+func (c *conn) recycleLocked(segs [][]byte) {
+	for i, b := range segs {
+		switch {
+		case cap(b) == wsegSize:
+			b = b[:0]
+			segPool.Put(&b)
+		case i == len(segs)-1 && cap(b) <= 1<<20:
+			c.wspare = b[:0]
+		}
+	}
+	clear(segs)
+	c.wsegSpare = segs[:0]
+}
+
+// writeSegs writes segments and flushes.
+func writeSegs(w transport.Writer, segs [][]byte) error {
+	for _, b := range segs {
+		if len(b) == 0 {
+			continue
+		}
+		if _, err := w.WriteBinary(b); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
+
 // kickLocked makes the writer goroutine write wbuf.
 func (c *conn) kickLocked() {
 	if !c.wactive && !c.heldLocked() {
@@ -373,27 +441,19 @@ func (c *conn) flushLocked() {
 // the write.
 func (c *conn) writeInlineLocked() {
 	c.wactive = true
-	buf := c.wbuf
-	c.wbuf = c.wspare[:0]
-	c.wspare = nil
+	segs := c.takeLocked()
 	c.ctlQueued = 0
 	c.wmu.Unlock()
-	w := c.ec.Writer()
-	_, err := w.WriteBinary(buf)
-	if err == nil {
-		err = w.Flush()
-	}
+	err := writeSegs(c.ec.Writer(), segs)
 	c.wmu.Lock()
-	if cap(buf) <= 1<<20 {
-		c.wspare = buf[:0]
-	}
+	c.recycleLocked(segs)
 	c.wcond.Broadcast()
 	if err != nil {
 		c.werr = err
 		c.kick <- struct{}{} // the writer goroutine closes the connection
 		return
 	}
-	if len(c.wbuf) > 0 || c.wclose {
+	if c.pendingLocked() > 0 || c.wclose {
 		c.kick <- struct{}{} // more arrived meanwhile: the writer goroutine takes it
 		return
 	}
@@ -403,7 +463,7 @@ func (c *conn) writeInlineLocked() {
 // writableLocked waits while too much is queued; it returns the error
 // that keeps the connection from writing, if any.
 func (c *conn) writableLocked() error {
-	for len(c.wbuf) > maxPending && c.werr == nil && !c.isClosed() {
+	for c.pendingLocked() > maxPending && c.werr == nil && !c.isClosed() {
 		c.kickLocked() // frames may be queued unflushed (sendData)
 		c.wcond.Wait()
 	}
@@ -437,20 +497,13 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.wmu.Lock()
-		for len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() && !c.heldLocked() {
-			buf := c.wbuf
-			c.wbuf = c.wspare[:0]
-			c.wspare = nil
+		for c.pendingLocked() > 0 && c.werr == nil && !c.isClosed() && !c.heldLocked() {
+			segs := c.takeLocked()
 			c.ctlQueued = 0
 			c.wmu.Unlock()
-			_, err := w.WriteBinary(buf)
-			if err == nil {
-				err = w.Flush()
-			}
+			err := writeSegs(w, segs)
 			c.wmu.Lock()
-			if cap(buf) <= 1<<20 {
-				c.wspare = buf[:0]
-			}
+			c.recycleLocked(segs)
 			if err != nil {
 				c.werr = err
 			}

@@ -199,6 +199,14 @@ func (s *h2stream) read(p []byte) (int, error) {
 	return n, nil
 }
 
+// Buffered returns how many received bytes Read would return without
+// waiting. Codecs use it to size their buffers.
+func (s *h2stream) Buffered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rbuf) - s.roff
+}
+
 // failRecv makes reads fail with err.
 func (s *h2stream) failRecv(err error) {
 	s.mu.Lock()
@@ -425,7 +433,7 @@ func (s *h2stream) sendData(pre headerFunc, p []byte, end bool, tr stream.Header
 			c.writeHeaderBlockLocked(s.id, true)
 		}
 		switch {
-		case last && !flush && len(c.wbuf) < holdMaxBytes:
+		case last && !flush && c.pendingLocked() < holdMaxBytes:
 			s.unflushed.Store(true) // queued: the stream's next send flushes
 		case c.settleLocked(s): // its frames are queued (hold.go)
 			s.unflushed.Store(false)
