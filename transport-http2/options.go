@@ -251,8 +251,13 @@ func WithMaxConnectionIdle(d time.Duration) Option {
 // connection. Streams already open are not cut: those admitted before the
 // budget was spent go on charging what they buffer, so the memory charged
 // can pass the budget by a part. A connection holding little (a healthy
-// client among stalled ones) keeps opening streams until the hard bound. Each connection is bounded on its own by its
-// stream limit ([WithMaxConcurrentStreams]) and its windows. The server
+// client among stalled ones) keeps opening streams until the hard bound.
+// Each connection is bounded on its own by its stream limit
+// ([WithMaxConcurrentStreams]) and its connection window: the data
+// buffered unread for its streams never exceeds the connection window
+// (at most [MaxConnWindow] when the windows grow with the bandwidth-delay
+// product), however large the stream windows grew, because DATA waiting
+// unread keeps its connection credit. The server
 // logs a warning when it starts refusing (at most once a second), and
 // [Protocol.MemoryStats] reports the budget, its use and the count
 // refused.
