@@ -61,7 +61,7 @@ const readBufSize = 4 << 10
 
 // maxPooledBuf bounds the buffers that go back to the pools, so a rare
 // large message does not pin its memory.
-const maxPooledBuf = 64 << 10
+const maxPooledBuf = 256 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, readBufSize); return &b }}
 
@@ -91,6 +91,12 @@ func (fr *FrameReader) unpool() {
 	}
 }
 
+// buffered is implemented by stream transports that can tell how many
+// received bytes a Read would return at once (h2transport's streams).
+type buffered interface {
+	Buffered() int
+}
+
 // fill reads until at least n bytes are buffered. It returns io.EOF when
 // the stream ends with nothing buffered, and io.ErrUnexpectedEOF when it
 // ends inside a message.
@@ -110,8 +116,14 @@ func (fr *FrameReader) fill(n int) error {
 	for fr.end-fr.off < n {
 		if fr.end == len(fr.buf) {
 			// Grow with the data that has arrived, never past n: a length
-			// prefix alone does not reserve the message's memory.
-			nb := make([]byte, min(n, 2*len(fr.buf)))
+			// prefix alone does not reserve the message's memory. Data the
+			// stream has received already counts: a message that arrived
+			// whole takes one allocation.
+			size := 2 * len(fr.buf)
+			if b, ok := fr.r.(buffered); ok {
+				size = max(size, fr.end-fr.off+b.Buffered())
+			}
+			nb := make([]byte, min(n, size))
 			copy(nb, fr.buf[fr.off:fr.end])
 			fr.unpool()
 			fr.buf, fr.end, fr.off = nb, fr.end-fr.off, 0

@@ -3,6 +3,7 @@ package h2transport_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -178,4 +179,43 @@ func mustRequest(url string, body []byte) *http.Request {
 		panic(err)
 	}
 	return req
+}
+
+// benchEchoLarge answers one request of up to 64 KiB with its body.
+func benchEchoLarge(s stream.RawServerStream) {
+	buf := make([]byte, 64<<10+1)
+	n := 0
+	for n < len(buf) {
+		m, err := s.Read(buf[n:])
+		n += m
+		if err != nil {
+			break
+		}
+	}
+	_, _ = s.Write(buf[:n])
+	_ = s.Close(stream.Header{{Name: "grpc-status", Value: "0"}})
+}
+
+// BenchmarkStreamLargeParallel: 16 KiB and 64 KiB each way on 50
+// concurrent streams of one connection (Netpoll): the path of large
+// messages (windows that grow with the bandwidth-delay product, large
+// writes queued in segments).
+func BenchmarkStreamLargeParallel(b *testing.B) {
+	for _, size := range []int{16 << 10, 64 << 10} {
+		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+			srv := startServer(b, benchEchoLarge, serverConfig{})
+			cc := dial(b, srv.addr)
+			body := bytes.Repeat([]byte("x"), size)
+			b.SetBytes(int64(2 * size))
+			b.ReportAllocs()
+			b.SetParallelism(50)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				buf := make([]byte, size+1)
+				for pb.Next() {
+					benchCall(b, cc, body, buf)
+				}
+			})
+		})
+	}
 }

@@ -11,9 +11,12 @@ import (
 // streams (see [WithStreamMemory]): 256 MiB.
 //
 // Why: one connection may hold at most its stream limit
-// ([DefaultMaxConcurrentStreams], 1,000) of streams, each buffering at
-// most a window (64 KiB) in the transport, some 100 MiB with their
-// goroutines; 256 MiB lets two such connections fill up before new
+// ([DefaultMaxConcurrentStreams], 1,000) of streams, some 32 MiB of state
+// and goroutines, and buffer at most its connection window of request
+// data its handlers have not read (1 MiB at first, at most
+// [MaxConnWindow], 16 MiB, once the measured bandwidth-delay product
+// raised it: data waiting unread keeps its connection credit), some 50 MiB
+// in all; 256 MiB lets several such connections fill up before new
 // streams are refused, far more than healthy clients hold, and keeps a
 // flood of stalled streams from many connections from taking a server
 // with a few GiB of memory down.
@@ -127,20 +130,28 @@ func (s *h2stream) answered() {
 }
 
 // refund runs when the handler of a server stream ended: what is still
-// buffered for reading is dropped, and everything the stream was charged
-// goes back to the budget.
+// buffered for reading is dropped (its connection window goes back), and
+// everything the stream was charged goes back to the budget.
 func (s *h2stream) refund() {
-	if s.c.budget == nil {
-		return
-	}
 	s.mu.Lock()
+	var dropped int64
 	if s.rbuf != nil {
+		if !s.flowDone {
+			dropped = int64(len(s.rbuf) - s.roff)
+		}
 		putBuf(s.rhold, s.rbuf)
 		s.rbuf, s.rhold, s.roff = nil, nil, 0
 	}
-	s.settled = true
-	d := s.charged + s.wcharged + streamOverhead
-	s.charged, s.wcharged = 0, 0
+	s.flowDone = true
+	var d int64
+	if s.c.budget != nil {
+		s.settled = true
+		d = s.charged + s.wcharged + streamOverhead
+		s.charged, s.wcharged = 0, 0
+	}
 	s.mu.Unlock()
 	s.c.charge(-d)
+	if dropped > 0 {
+		s.c.consumed(dropped, false)
+	}
 }

@@ -39,7 +39,7 @@ func (c *conn) clientHandshake(readerDone chan struct{}) error {
 	}
 	c.kickLocked()
 	c.wmu.Unlock()
-	c.connRecvWin = int64(max(o.connWindow, defaultWindow))
+	c.connRecvWin = c.connWin // before the reader starts: no lock needed
 	c.startWriter()
 	go func() {
 		defer close(readerDone)
@@ -145,6 +145,7 @@ func (cc *clientConn) NewStream(ctx context.Context, h stream.Header) (stream.Ra
 	s.id = c.nextID
 	c.nextID += 2
 	s.sendWin = c.peerInitWin
+	s.recvWin = c.streamWin.Load() // under mu: raiseWindows sees it or set it
 	c.streams[s.id] = s
 	c.mu.Unlock()
 	c.encodeRequest(h)
@@ -300,12 +301,17 @@ type clientStream struct {
 
 // sendQueued flushes the request header block if nothing flushed it yet.
 func (cs *clientStream) sendQueued() {
+	if cs.unflushed.Load() {
+		cs.hdrQueued.Store(false)
+		cs.flushQueued()
+		return
+	}
 	if !cs.hdrQueued.Swap(false) {
 		return
 	}
 	c := cs.c
 	c.wmu.Lock()
-	if len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() {
+	if c.pendingLocked() > 0 && c.werr == nil && !c.isClosed() {
 		c.flushLocked()
 	}
 	c.wmu.Unlock()
@@ -326,7 +332,7 @@ func (cs *clientStream) Write(p []byte) (int, error) { return cs.write(p, nil) }
 
 // Flush sends buffered data.
 func (cs *clientStream) Flush() error {
-	if len(cs.wbuf) == 0 {
+	if len(cs.wbuf) == 0 && !cs.unflushed.Load() {
 		cs.sendQueued()
 		return cs.sendState()
 	}

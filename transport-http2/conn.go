@@ -49,8 +49,7 @@ type conn struct {
 	fr          *http2.Framer
 	hdec        *headerDecoder
 	gotSettings bool
-	connRecvWin int64 // connection window the peer may still use
-	connUnacked int64 // received bytes not yet given back
+	bdp         *bdpEstimator // nil: fixed windows
 	lastPingAt  time.Time
 	rstTokens   float64
 	rstLast     time.Time
@@ -61,6 +60,9 @@ type conn struct {
 	wcond        sync.Cond // signalled when wbuf drains
 	wbuf         []byte    // frames waiting for the writer goroutine
 	wspare       []byte
+	wsegs        [][]byte // full segments queued before wbuf (reserveLocked)
+	wsegLen      int      // their bytes
+	wsegSpare    [][]byte
 	wactive      bool // the writer goroutine was kicked and has not gone idle
 	wclose       bool // the writer returns once wbuf is written
 	werr         error
@@ -84,6 +86,16 @@ type conn struct {
 	holdSeen  uint32      // holdTicks when the timer last ran
 	holdGaps  int         // times the timer ran during this hold
 	rdOwed    bool        // frame reader only: it made streams owe since it last drained
+
+	// Receive flow control (bdp.go). streamWin is the receive window of
+	// new streams; the rest is guarded by fmu, which is taken last and
+	// never held while taking another lock.
+	streamWin   atomic.Int64
+	fmu         sync.Mutex
+	connWin     int64       // the connection receive window
+	connRecvWin int64       // connection window the peer may still use
+	unread      int64       // received DATA bytes not read or discarded yet
+	bdpFree     atomic.Bool // server: DATA was written since the last BDP ping forgiven
 
 	// Stream state, guarded by mu.
 	mu             sync.Mutex
@@ -130,6 +142,7 @@ func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
 		server:         server,
 		scheme:         "http",
 		connRecvWin:    defaultWindow,
+		connWin:        int64(max(o.connWindow, defaultWindow)),
 		rstTokens:      o.resetBurst,
 		peerMaxFrame:   defaultFrameSize,
 		kick:           make(chan struct{}, 1),
@@ -152,6 +165,10 @@ func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
 	}
 	c.cond.L = &c.mu
 	c.wcond.L = &c.wmu
+	c.streamWin.Store(int64(max(o.streamWindow, defaultWindow)))
+	if o.dynamicWindow {
+		c.bdp = newBDPEstimator(uint32(c.streamWin.Load()), MaxConnWindow)
+	}
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	c.rd = &connReader{r: ec.Reader()}
 	c.fr = http2.NewFramer(nil, c.rd)
@@ -247,6 +264,7 @@ func (c *conn) writeDataLocked(id uint32, p []byte, end bool) {
 		if end && n == len(p) {
 			f = http2.FlagDataEndStream
 		}
+		c.reserveLocked(frameHeaderLen + n)
 		c.appendFrameHeader(n, http2.FrameData, f, id)
 		c.wbuf = append(c.wbuf, p[:n]...)
 		p = p[n:]
@@ -256,6 +274,7 @@ func (c *conn) writeDataLocked(id uint32, p []byte, end bool) {
 	}
 	if c.server {
 		c.pingStrikes.Store(0)
+		c.bdpFree.Store(true)
 	}
 }
 
@@ -321,6 +340,70 @@ func (c *conn) writeHeaderBlockLocked(id uint32, end bool) {
 	}
 }
 
+// wsegSize is the size of the pooled segments that large DATA frames are
+// queued in: a batch of large messages is not copied again and again as
+// one buffer grows.
+const wsegSize = 256 << 10
+
+var segPool = sync.Pool{New: func() any { b := make([]byte, 0, wsegSize); return &b }}
+
+// reserveLocked makes room for a frame of n bytes: a large frame that does
+// not fit in wbuf goes into a new segment (pooled, or of its own size),
+// wbuf joining the full segments. wmu is held.
+func (c *conn) reserveLocked(n int) {
+	if n < 4<<10 || len(c.wbuf)+n <= cap(c.wbuf) {
+		return
+	}
+	if len(c.wbuf) > 0 {
+		c.wsegs = append(c.wsegs, c.wbuf)
+		c.wsegLen += len(c.wbuf)
+	}
+	if n <= wsegSize {
+		c.wbuf = (*segPool.Get().(*[]byte))[:0]
+	} else {
+		c.wbuf = make([]byte, 0, n)
+	}
+}
+
+// pendingLocked returns the bytes queued for the socket; wmu is held.
+func (c *conn) pendingLocked() int { return c.wsegLen + len(c.wbuf) }
+
+// takeLocked takes what is queued for a write; wmu is held.
+func (c *conn) takeLocked() [][]byte {
+	segs := append(c.wsegs, c.wbuf)
+	c.wsegs, c.wsegSpare, c.wsegLen = c.wsegSpare[:0], nil, 0
+	c.wbuf, c.wspare = c.wspare[:0], nil
+	return segs
+}
+
+// recycleLocked keeps the written segments for later writes; wmu is held.
+func (c *conn) recycleLocked(segs [][]byte) {
+	for i, b := range segs {
+		switch {
+		case cap(b) == wsegSize:
+			b = b[:0]
+			segPool.Put(&b)
+		case i == len(segs)-1 && cap(b) <= 1<<20:
+			c.wspare = b[:0]
+		}
+	}
+	clear(segs)
+	c.wsegSpare = segs[:0]
+}
+
+// writeSegs writes segments and flushes.
+func writeSegs(w transport.Writer, segs [][]byte) error {
+	for _, b := range segs {
+		if len(b) == 0 {
+			continue
+		}
+		if _, err := w.WriteBinary(b); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
+
 // kickLocked makes the writer goroutine write wbuf.
 func (c *conn) kickLocked() {
 	if !c.wactive && !c.heldLocked() {
@@ -358,27 +441,19 @@ func (c *conn) flushLocked() {
 // the write.
 func (c *conn) writeInlineLocked() {
 	c.wactive = true
-	buf := c.wbuf
-	c.wbuf = c.wspare[:0]
-	c.wspare = nil
+	segs := c.takeLocked()
 	c.ctlQueued = 0
 	c.wmu.Unlock()
-	w := c.ec.Writer()
-	_, err := w.WriteBinary(buf)
-	if err == nil {
-		err = w.Flush()
-	}
+	err := writeSegs(c.ec.Writer(), segs)
 	c.wmu.Lock()
-	if cap(buf) <= 1<<20 {
-		c.wspare = buf[:0]
-	}
+	c.recycleLocked(segs)
 	c.wcond.Broadcast()
 	if err != nil {
 		c.werr = err
 		c.kick <- struct{}{} // the writer goroutine closes the connection
 		return
 	}
-	if len(c.wbuf) > 0 || c.wclose {
+	if c.pendingLocked() > 0 || c.wclose {
 		c.kick <- struct{}{} // more arrived meanwhile: the writer goroutine takes it
 		return
 	}
@@ -388,7 +463,8 @@ func (c *conn) writeInlineLocked() {
 // writableLocked waits while too much is queued; it returns the error
 // that keeps the connection from writing, if any.
 func (c *conn) writableLocked() error {
-	for len(c.wbuf) > maxPending && c.werr == nil && !c.isClosed() {
+	for c.pendingLocked() > maxPending && c.werr == nil && !c.isClosed() {
+		c.kickLocked() // frames may be queued unflushed (sendData)
 		c.wcond.Wait()
 	}
 	if c.werr != nil {
@@ -421,20 +497,13 @@ func (c *conn) writeLoop() {
 			return
 		}
 		c.wmu.Lock()
-		for len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() && !c.heldLocked() {
-			buf := c.wbuf
-			c.wbuf = c.wspare[:0]
-			c.wspare = nil
+		for c.pendingLocked() > 0 && c.werr == nil && !c.isClosed() && !c.heldLocked() {
+			segs := c.takeLocked()
 			c.ctlQueued = 0
 			c.wmu.Unlock()
-			_, err := w.WriteBinary(buf)
-			if err == nil {
-				err = w.Flush()
-			}
+			err := writeSegs(w, segs)
 			c.wmu.Lock()
-			if cap(buf) <= 1<<20 {
-				c.wspare = buf[:0]
-			}
+			c.recycleLocked(segs)
 			if err != nil {
 				c.werr = err
 			}
@@ -821,26 +890,41 @@ func resetErrorLocal(code http2.ErrCode) error {
 }
 
 func (c *conn) onData(f *http2.DataFrame) error {
-	id := f.StreamID
 	flen := int64(f.Length)
 	if flen > 0 {
-		c.connRecvWin -= flen
-		if c.connRecvWin < 0 {
+		c.fmu.Lock()
+		over := flen > c.connRecvWin
+		if !over {
+			// Counted unread until it is known what was buffered.
+			c.connRecvWin -= flen
+			c.unread += flen
+		}
+		c.fmu.Unlock()
+		if over {
 			return connError{code: http2.ErrCodeFlowControl, debug: "connection window exceeded"}
 		}
-		c.connUnacked += flen
-		if c.connUnacked >= int64(c.opts.connWindow)/4 {
-			c.sendWindowUpdate(0, int(c.connUnacked), false)
-			c.connRecvWin += c.connUnacked
-			c.connUnacked = 0
+		if c.bdp != nil && c.bdp.add(uint32(flen), time.Now()) {
+			c.sendBDPPing()
 		}
 	}
+	kept, err := c.onStreamData(f)
+	if flen > 0 {
+		c.consumed(flen-int64(kept), false)
+	}
+	return err
+}
+
+// onStreamData hands the data of f to its stream. It returns how many
+// bytes the stream buffered for reading.
+func (c *conn) onStreamData(f *http2.DataFrame) (int, error) {
+	id := f.StreamID
+	flen := int64(f.Length)
 	s := c.lookup(id)
 	if s == nil {
 		if c.idleID(id) {
-			return connError{code: http2.ErrCodeProtocol, debug: "DATA on idle stream"}
+			return 0, connError{code: http2.ErrCodeProtocol, debug: "DATA on idle stream"}
 		}
-		return nil // a stream that ended or was reset: drop
+		return 0, nil // a stream that ended or was reset: drop
 	}
 	data := f.Data()
 	ended := f.StreamEnded()
@@ -855,9 +939,9 @@ func (c *conn) onData(f *http2.DataFrame) error {
 			c.settle(s, false)
 		}
 		if s.rEOF {
-			return streamError{id: id, code: http2.ErrCodeStreamClosed}
+			return 0, streamError{id: id, code: http2.ErrCodeStreamClosed}
 		}
-		return nil
+		return 0, nil
 	}
 	s.recvWin -= flen
 	if s.recvWin < 0 {
@@ -865,12 +949,12 @@ func (c *conn) onData(f *http2.DataFrame) error {
 		if owes {
 			c.settle(s, false)
 		}
-		return streamError{id: id, code: http2.ErrCodeFlowControl}
+		return 0, streamError{id: id, code: http2.ErrCodeFlowControl}
 	}
 	upd := 0
 	if pad := int(flen) - len(data); pad > 0 {
 		s.unacked += pad // padding is never read: give it back now if due
-		if s.unacked >= int(c.opts.streamWindow)/4 && !f.StreamEnded() {
+		if s.unacked >= int(c.streamWin.Load())/4 && !f.StreamEnded() {
 			upd = s.unacked
 			s.unacked = 0
 			s.recvWin += int64(upd)
@@ -890,7 +974,90 @@ func (c *conn) onData(f *http2.DataFrame) error {
 	if ended {
 		c.remoteEnded(s)
 	}
-	return nil
+	return len(data), nil
+}
+
+// consumed records that n received DATA bytes were read or discarded, and
+// gives connection window back when enough is due (see grantLocked):
+// inline or not as sendRST.
+func (c *conn) consumed(n int64, inline bool) {
+	c.fmu.Lock()
+	c.unread -= n
+	give := c.grantLocked()
+	c.fmu.Unlock()
+	if give > 0 {
+		c.sendWindowUpdate(0, int(give), inline)
+	}
+}
+
+// grantLocked returns the connection window to give back now, and counts
+// it as given. The peer may hold at most connWin of credit plus unread
+// bytes: DATA waiting in stream buffers keeps its credit until it is read,
+// so a peer that fills streams nobody reads runs out of connection window,
+// and the memory buffered for one connection stays below connWin. It
+// gives back in steps of a quarter of the window. fmu is held.
+func (c *conn) grantLocked() int64 {
+	give := c.connWin - c.connRecvWin - c.unread
+	if give < c.connWin/4 {
+		return 0
+	}
+	c.connRecvWin += give
+	return give
+}
+
+// sendBDPPing starts a bandwidth-delay sample (bdp.go); the frame reader
+// calls it.
+func (c *conn) sendBDPPing() {
+	c.wmu.Lock()
+	ok := c.controlLocked()
+	if ok {
+		c.writePingLocked(false, bdpPing)
+		c.kickLocked()
+	}
+	c.wmu.Unlock()
+	if !ok {
+		c.bdp.sent = false
+	}
+}
+
+// raiseWindows raises the receive windows to follow the bandwidth-delay
+// estimate n (bdp.go): SETTINGS_INITIAL_WINDOW_SIZE for the streams, a
+// WINDOW_UPDATE for the connection. The frame reader calls it.
+func (c *conn) raiseWindows(n uint32) {
+	sw := min(max(int64(n), defaultWindow), MaxStreamWindow)
+	var settings bool
+	c.mu.Lock()
+	if old := c.streamWin.Load(); sw > old {
+		// The peer adds the difference to the send window of every open
+		// stream when it takes the SETTINGS (RFC 9113 section 6.9.2).
+		c.streamWin.Store(sw)
+		for _, s := range c.streams {
+			s.mu.Lock()
+			s.recvWin += sw - old
+			s.mu.Unlock()
+		}
+		settings = true
+	}
+	c.mu.Unlock()
+	var give int64
+	c.fmu.Lock()
+	if cw := min(int64(n), MaxConnWindow); cw > c.connWin {
+		c.connWin = cw
+		give = c.grantLocked()
+	}
+	c.fmu.Unlock()
+	if !settings && give == 0 {
+		return
+	}
+	c.wmu.Lock()
+	if settings && c.controlLocked() {
+		c.writeSettingsLocked(http2.Setting{ID: http2.SettingInitialWindowSize, Val: uint32(sw)})
+	}
+	if give > 0 && c.controlLocked() {
+		c.writeWindowUpdateLocked(0, uint32(give))
+	}
+	c.kickLocked()
+	c.wmu.Unlock()
 }
 
 // remoteEnded records END_STREAM from the peer.
@@ -917,6 +1084,7 @@ func (c *conn) remoteEnded(s *h2stream) {
 		c.sendRST(s.id, http2.ErrCodeNo, false)
 	}
 	if remove {
+		s.releaseFlow(false)
 		s.finish()
 		c.signalIdle()
 	}
@@ -943,6 +1111,7 @@ func (c *conn) localEnded(s *h2stream) {
 	}
 	c.mu.Unlock()
 	if remove {
+		s.releaseFlow(false)
 		s.finish()
 		c.signalIdle()
 	}
@@ -1035,9 +1204,18 @@ func (c *conn) onPing(f *http2.PingFrame) error {
 			c.drainAcked = true
 			close(c.drainAck)
 		}
+		if f.Data == bdpPing && c.bdp != nil {
+			if n := c.bdp.acked(time.Now()); n > 0 {
+				c.raiseWindows(n)
+			}
+		}
 		return nil // any frame counts as keepalive activity
 	}
-	if c.server {
+	// A client measures the bandwidth-delay product with a PING when DATA
+	// arrives (bdp.go): one such PING per batch of DATA written since the
+	// last one is no strike. A client that sends them more often gets
+	// strikes as for any other PING.
+	if c.server && !(f.Data == bdpPing && c.bdpFree.Swap(false)) {
 		now := time.Now()
 		c.mu.Lock()
 		n := len(c.streams)

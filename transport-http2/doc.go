@@ -15,10 +15,16 @@
 //
 //   - Preface and SETTINGS exchange, stream states (RFC 9113 section 5.1),
 //     HEADERS + CONTINUATION, trailers and trailers-only responses.
-//   - Flow control: a stream window (default 64 KiB, [WithInitialWindowSize])
-//     given back as the application reads, so a slow reader holds at most one
-//     window per stream; a connection window (default 1 MiB) given back as
-//     frames arrive. Writers block while the peer's windows are closed.
+//   - Flow control: a stream window (initially 64 KiB) given back as the
+//     application reads, so a slow reader holds at most one window per
+//     stream; a connection window (initially 1 MiB) given back as frames
+//     arrive, except for data still waiting unread in stream buffers, so the
+//     connection window also bounds what one connection buffers. Both grow
+//     with the bandwidth-delay product each connection measures with PINGs,
+//     as in grpc-go, up to [MaxStreamWindow] (4 MiB) and [MaxConnWindow]
+//     (16 MiB); [WithInitialWindowSize], [WithConnWindowSize] or
+//     [WithDynamicWindows] fix them. Writers block while the peer's windows
+//     are closed.
 //   - SETTINGS_MAX_CONCURRENT_STREAMS (server default 1000, enforced with
 //     REFUSED_STREAM; the client waits for a free slot), a header list size
 //     limit (default 16 KiB; a block over it resets the stream with

@@ -78,7 +78,7 @@ func (c *conn) readDrained() {
 	c.holdOpen = false
 	if c.hold && c.holdOwed == 0 {
 		c.releaseLocked()
-		if len(c.wbuf) > 0 {
+		if c.pendingLocked() > 0 {
 			c.kickLocked()
 		}
 	}
@@ -116,7 +116,7 @@ func (c *conn) settle(s *h2stream, inline bool) {
 		return
 	}
 	c.wmu.Lock()
-	if c.settleLocked(s) && len(c.wbuf) > 0 && c.werr == nil && !c.isClosed() {
+	if c.settleLocked(s) && c.pendingLocked() > 0 && c.werr == nil && !c.isClosed() {
 		if inline {
 			c.writeNowLocked()
 		} else {
@@ -146,7 +146,7 @@ func (c *conn) holdExpired() {
 		c.holdTimer.Reset(holdGap)
 	} else if c.hold {
 		c.releaseLocked()
-		if len(c.wbuf) > 0 {
+		if c.pendingLocked() > 0 {
 			c.kickLocked()
 		}
 	}
@@ -170,5 +170,5 @@ func (c *conn) releaseLocked() {
 
 // heldLocked reports whether queued frames wait for the hold to end.
 func (c *conn) heldLocked() bool {
-	return c.hold && len(c.wbuf) < holdMaxBytes && !c.wclose && c.werr == nil
+	return c.hold && c.pendingLocked() < holdMaxBytes && !c.wclose && c.werr == nil
 }

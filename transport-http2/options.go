@@ -69,6 +69,7 @@ type options struct {
 	maxHeaderListSize  uint32
 	streamWindow       int32
 	connWindow         int32
+	dynamicWindow      bool          // windows follow the bandwidth-delay product (bdp.go)
 	keepaliveTime      time.Duration // client; 0 = off
 	keepaliveTimeout   time.Duration
 	keepaliveNoStreams bool
@@ -89,6 +90,7 @@ func defaultOptions() options {
 		maxHeaderListSize: DefaultMaxHeaderListSize,
 		streamWindow:      DefaultInitialWindowSize,
 		connWindow:        DefaultConnWindowSize,
+		dynamicWindow:     true,
 		keepaliveTimeout:  DefaultKeepaliveTimeout,
 		serverKATime:      DefaultServerKeepaliveTime,
 		serverKATimeout:   DefaultKeepaliveTimeout,
@@ -124,15 +126,38 @@ func WithMaxHeaderListSize(n uint32) Option {
 
 // WithInitialWindowSize sets the receive window of each stream (default
 // [DefaultInitialWindowSize]); it is what a stream buffers at most for a
-// reader that does not keep up. Values below 64 KiB are raised to 65535, the HTTP/2 default.
+// reader that does not keep up. Values below 64 KiB are raised to 65535,
+// the HTTP/2 default. Setting it fixes the windows: as in grpc-go, it turns
+// off their growth with the bandwidth-delay product (see
+// [WithDynamicWindows]).
 func WithInitialWindowSize(n int32) Option {
-	return func(o *options) { o.streamWindow = max(n, 65535) }
+	return func(o *options) {
+		o.streamWindow = max(n, 65535)
+		o.dynamicWindow = false
+	}
 }
 
 // WithConnWindowSize sets the receive window of the connection (default
-// [DefaultConnWindowSize]). Values below 64 KiB are raised to 64 KiB.
+// [DefaultConnWindowSize]), which also bounds the data buffered for the
+// streams of a connection that their readers have not taken yet. Values
+// below 64 KiB are raised to 64 KiB. Setting it fixes the windows, as
+// [WithInitialWindowSize] does.
 func WithConnWindowSize(n int32) Option {
-	return func(o *options) { o.connWindow = max(n, 65535) }
+	return func(o *options) {
+		o.connWindow = max(n, 65535)
+		o.dynamicWindow = false
+	}
+}
+
+// WithDynamicWindows turns on or off (default on) the growth of the
+// receive windows with the bandwidth-delay product each connection
+// measures with PINGs, as grpc-go does: the stream and connection windows
+// start at their initial sizes and grow, never shrinking, up to
+// [MaxStreamWindow] and [MaxConnWindow]. [WithInitialWindowSize] and
+// [WithConnWindowSize] turn it off; an option given after them turns it
+// back on from the sizes they set.
+func WithDynamicWindows(on bool) Option {
+	return func(o *options) { o.dynamicWindow = on }
 }
 
 // WithKeepalive makes client connections send a PING after interval without
@@ -226,8 +251,13 @@ func WithMaxConnectionIdle(d time.Duration) Option {
 // connection. Streams already open are not cut: those admitted before the
 // budget was spent go on charging what they buffer, so the memory charged
 // can pass the budget by a part. A connection holding little (a healthy
-// client among stalled ones) keeps opening streams until the hard bound. Each connection is bounded on its own by its
-// stream limit ([WithMaxConcurrentStreams]) and its windows. The server
+// client among stalled ones) keeps opening streams until the hard bound.
+// Each connection is bounded on its own by its stream limit
+// ([WithMaxConcurrentStreams]) and its connection window: the data
+// buffered unread for its streams never exceeds the connection window
+// (at most [MaxConnWindow] when the windows grow with the bandwidth-delay
+// product), however large the stream windows grew, because DATA waiting
+// unread keeps its connection credit. The server
 // logs a warning when it starts refusing (at most once a second), and
 // [Protocol.MemoryStats] reports the budget, its use and the count
 // refused.

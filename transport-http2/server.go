@@ -73,7 +73,9 @@ func (sc *serverConn) serve() error {
 	c.kickLocked()
 	c.wmu.Unlock()
 	close(c.started)
-	c.connRecvWin = int64(max(o.connWindow, defaultWindow))
+	c.fmu.Lock()
+	c.connRecvWin = c.connWin
+	c.fmu.Unlock()
 	c.startKeepalive(o.serverKATime, o.serverKATimeout, true)
 	c.startMaxIdle(o.maxIdle)
 	return c.readLoop()
@@ -311,6 +313,7 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 		return nil
 	}
 	s.sendWin = c.peerInitWin
+	s.recvWin = c.streamWin.Load() // under mu: raiseWindows sees it or set it
 	c.streams[id] = s
 	c.nactive++
 	c.busy.Store(int32(c.nactive))
@@ -468,7 +471,7 @@ func (ss *serverStream) Write(p []byte) (int, error) {
 
 // Flush sends buffered data, blocking on flow control.
 func (ss *serverStream) Flush() error {
-	if ss.hdrSent && len(ss.wbuf) == 0 {
+	if ss.hdrSent && len(ss.wbuf) == 0 && !ss.unflushed.Load() {
 		return ss.sendState()
 	}
 	return ss.send(ss.pre(), false, nil, false)

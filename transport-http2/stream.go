@@ -48,6 +48,9 @@ type h2stream struct {
 	rerr    error     // the stream failed
 	recvWin int64     // stream window the peer may still use
 	unacked int       // bytes read but not yet given back
+	// flowDone: the unread bytes of rbuf no longer count against the
+	// connection window (conn.unread): the stream left the table.
+	flowDone bool
 	// Client response, guarded by mu.
 	hdr     stream.Header
 	hdrSet  bool
@@ -65,9 +68,10 @@ type h2stream struct {
 	// conn.wmu, read without it to skip settling streams that owe nothing.
 	oweGen atomic.Uint32
 	// Owned by the writing goroutine.
-	wbuf    []byte
-	whold   *[]byte
-	hdrSent bool
+	wbuf      []byte
+	whold     *[]byte
+	hdrSent   bool
+	unflushed atomic.Bool // frames of the stream are queued in conn.wbuf, not flushed yet
 
 	// Server side: the stream memory budget (budget.go). charged,
 	// reqHeld, settled and responded are guarded by mu; wcharged and
@@ -94,7 +98,6 @@ type h2stream struct {
 func (s *h2stream) init(c *conn) {
 	s.c = c
 	s.rcond.L = &s.mu
-	s.recvWin = int64(c.opts.streamWindow)
 }
 
 func (s *h2stream) notifyLocked() { s.rcond.Broadcast() }
@@ -115,10 +118,17 @@ func (s *h2stream) appendRecv(data []byte) {
 }
 
 // dropRecvLocked returns the receive buffer to the pool; s.mu is held.
-func (s *h2stream) dropRecvLocked() {
+// It returns how many unread bytes it discarded: the caller passes them
+// to conn.consumed once s.mu is released.
+func (s *h2stream) dropRecvLocked() int64 {
+	var n int64
+	if !s.flowDone {
+		n = int64(len(s.rbuf) - s.roff)
+	}
 	s.chargeLocked(-int64(cap(s.rbuf)))
 	putBuf(s.rhold, s.rbuf)
 	s.rbuf, s.rhold, s.roff = nil, nil, 0
+	return n
 }
 
 // read implements Read of both stream kinds.
@@ -140,6 +150,13 @@ func (s *h2stream) read(p []byte) (int, error) {
 		if len(p) == 0 {
 			s.mu.Unlock()
 			return 0, nil
+		}
+		if s.unflushed.Load() {
+			// Waiting for the peer: what this stream queued must go.
+			s.mu.Unlock()
+			s.flushQueued()
+			s.mu.Lock()
+			continue
 		}
 		if s.oweGen.Load() != 0 {
 			// Waiting for more: it will not write before then (hold.go).
@@ -165,17 +182,29 @@ func (s *h2stream) read(p []byte) (int, error) {
 	upd := 0
 	if !s.rEOF {
 		s.unacked += n
-		if s.unacked >= int(s.c.opts.streamWindow)/4 {
+		if s.unacked >= int(s.c.streamWin.Load())/4 {
 			upd = s.unacked
 			s.unacked = 0
 			s.recvWin += int64(upd)
 		}
 	}
+	counted := !s.flowDone
 	s.mu.Unlock()
+	if counted {
+		s.c.consumed(int64(n), true)
+	}
 	if upd > 0 {
 		s.c.sendWindowUpdate(s.id, upd, true)
 	}
 	return n, nil
+}
+
+// Buffered returns how many received bytes Read would return without
+// waiting. Codecs use it to size their buffers.
+func (s *h2stream) Buffered() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rbuf) - s.roff
 }
 
 // failRecv makes reads fail with err.
@@ -184,14 +213,34 @@ func (s *h2stream) failRecv(err error) {
 	if s.rerr == nil && !s.rEOF {
 		s.rerr = err // after END_STREAM, what was received stays readable
 	}
+	var dropped int64
 	if s.rbuf != nil && s.rerr != nil {
-		s.dropRecvLocked()
+		dropped = s.dropRecvLocked()
 	}
 	if s.client {
 		s.hdrSet = true // Header returns the error
 	}
 	s.notifyLocked()
 	s.mu.Unlock()
+	if dropped > 0 {
+		s.c.consumed(dropped, false)
+	}
+}
+
+// releaseFlow runs once the stream left the connection's table: what it
+// still buffers no longer holds connection window (no more DATA can come
+// for it), whether or not it is read later.
+func (s *h2stream) releaseFlow(inline bool) {
+	s.mu.Lock()
+	var n int64
+	if !s.flowDone {
+		s.flowDone = true
+		n = int64(len(s.rbuf) - s.roff)
+	}
+	s.mu.Unlock()
+	if n > 0 {
+		s.c.consumed(n, inline)
+	}
 }
 
 // finish runs once the stream left the connection's table.
@@ -234,7 +283,7 @@ func (s *h2stream) resetLocal(code uint32, err error, inline bool) {
 	c.mu.Unlock()
 	c.sendRST(s.id, http2.ErrCode(code), inline)
 	c.settle(s, false) // never waits for the socket, as sendRST
-
+	s.releaseFlow(false)
 	s.failRecv(err)
 	s.finish()
 	c.signalIdle()
@@ -260,6 +309,7 @@ func (s *h2stream) resetRemoteErr(err error) {
 	closeConn := c.removeLocked(s)
 	c.mu.Unlock()
 	c.settle(s, false)
+	s.releaseFlow(false)
 	s.failRecv(err)
 	s.finish()
 	c.signalIdle()
@@ -287,8 +337,29 @@ func (s *h2stream) acquire(n int) (int, error) {
 			c.sendWin -= int64(m)
 			return m, nil
 		}
+		if s.unflushed.Load() {
+			// Frames queued without a flush (sendData) must go out
+			// before waiting: the peer gives window back for them.
+			c.mu.Unlock()
+			s.flushQueued()
+			c.mu.Lock()
+			continue
+		}
 		c.cond.Wait()
 	}
+}
+
+// flushQueued writes the frames sendData queued for s without a flush.
+func (s *h2stream) flushQueued() {
+	c := s.c
+	c.wmu.Lock()
+	s.unflushed.Store(false)
+	if c.settleLocked(s) {
+		c.writeNowLocked()
+	} else {
+		c.flushLocked()
+	}
+	c.wmu.Unlock()
 }
 
 // headerFunc writes a header block for the stream, wmu held.
@@ -298,8 +369,24 @@ type headerFunc func(c *conn, s *h2stream)
 // block first (in the same batch); with end set, the stream's side ends:
 // with the trailer block tr if given, else END_STREAM on the last DATA.
 func (s *h2stream) send(pre headerFunc, end bool, tr stream.Header, hasTr bool) error {
+	if err := s.sendData(pre, s.wbuf, end, tr, hasTr, true); err != nil {
+		return err
+	}
+	s.wbuf = s.wbuf[:0]
+	if end {
+		s.c.localEnded(s)
+	}
+	return nil
+}
+
+// sendData queues p as DATA frames of s, waiting for flow-control window
+// as needed, with pre and the end of the stream as send describes. With
+// flush unset, the frames of the last piece stay queued in the connection
+// buffer for a later flush (the stream's next send, or any other write
+// on the connection); pieces before it, which wait for window, are
+// always flushed.
+func (s *h2stream) sendData(pre headerFunc, p []byte, end bool, tr stream.Header, hasTr, flush bool) error {
 	c := s.c
-	p := s.wbuf
 	for {
 		n := 0
 		if len(p) > 0 {
@@ -345,28 +432,39 @@ func (s *h2stream) send(pre headerFunc, end bool, tr stream.Header, hasTr bool) 
 			c.encodeRegular(tr)
 			c.writeHeaderBlockLocked(s.id, true)
 		}
-		if c.settleLocked(s) { // its frames are queued (hold.go)
+		switch {
+		case last && !flush && c.pendingLocked() < holdMaxBytes:
+			s.unflushed.Store(true) // queued: the stream's next send flushes
+		case c.settleLocked(s): // its frames are queued (hold.go)
+			s.unflushed.Store(false)
 			c.writeNowLocked()
-		} else {
+		default:
+			s.unflushed.Store(false)
 			c.flushLocked()
 		}
 		c.wmu.Unlock()
 		p = p[n:]
 		if last {
-			break
+			return nil
 		}
 	}
-	s.wbuf = s.wbuf[:0]
-	if end {
-		s.c.localEnded(s)
-	}
-	return nil
 }
+
+// directWrite is the size from which write queues data straight into the
+// connection buffer instead of the stream's: one copy of a large message
+// less.
+const directWrite = 8 << 10
 
 // write buffers p, sending full chunks.
 func (s *h2stream) write(p []byte, pre headerFunc) (int, error) {
 	if err := s.sendState(); err != nil {
 		return 0, err
+	}
+	if len(s.wbuf) == 0 && len(p) >= directWrite {
+		if err := s.sendData(pre, p, false, nil, false, false); err != nil {
+			return 0, err
+		}
+		return len(p), nil
 	}
 	before := cap(s.wbuf)
 	if s.wbuf == nil {

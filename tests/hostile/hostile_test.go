@@ -371,6 +371,7 @@ type h2Attacker struct {
 	hbuf    bytes.Buffer
 	nextID  uint32
 	refused atomic.Int64
+	connWin atomic.Int64 // the connection window the server granted, less what was sent
 	done    chan struct{}
 }
 
@@ -380,6 +381,7 @@ func dialH2Attacker(addr string) (*h2Attacker, error) {
 		return nil, err
 	}
 	a := &h2Attacker{nc: nc, fr: http2.NewFramer(nc, nc), nextID: 1, done: make(chan struct{})}
+	a.connWin.Store(65535)
 	a.enc = hpack.NewEncoder(&a.hbuf)
 	if _, err := nc.Write([]byte(http2.ClientPreface)); err == nil {
 		err = a.fr.WriteSettings()
@@ -400,14 +402,45 @@ func dialH2Attacker(addr string) (*h2Attacker, error) {
 			if rst, ok := f.(*http2.RSTStreamFrame); ok && rst.ErrCode == http2.ErrCodeRefusedStream {
 				a.refused.Add(1)
 			}
+			if wu, ok := f.(*http2.WindowUpdateFrame); ok && wu.StreamID == 0 {
+				a.connWin.Add(int64(wu.Increment))
+			}
 		}
 	}()
+	// The server's SETTINGS come with a connection WINDOW_UPDATE.
+	for deadline := time.Now().Add(2 * time.Second); a.connWin.Load() <= 65535 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	return a, nil
 }
 
+// h2Reserve is the connection window the attacker's partial requests
+// leave for its complete ones: the server gives the window back for data
+// its handlers read, never for data waiting unread (h2transport), so the
+// partial requests would otherwise take all of it for good.
+const h2Reserve = 256 << 10
+
+// takeWindow takes n bytes of connection window: at once if keep bytes
+// are left after it, else waiting up to wait for the server to give
+// window back. It reports whether it took them.
+func (a *h2Attacker) takeWindow(n, keep int64, wait time.Duration) bool {
+	deadline := time.Now().Add(wait)
+	for {
+		if w := a.connWin.Load(); w >= n+keep && a.connWin.CompareAndSwap(w, w-n) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // stall opens n streams: even ones send a gRPC request announcing 60,000
-// bytes and send 48 KiB of it (within the stream's window); odd ones ask LotsOfHellos for 1,000 greetings of
-// 8 KiB, more than the window the attacker never gives back.
+// bytes and send up to 48 KiB of it (within the stream's window, and as
+// long as the connection window allows); odd ones ask LotsOfHellos for
+// 1,000 greetings of 8 KiB, more than the window the attacker never gives
+// back.
 func (a *h2Attacker) stall(n int) error {
 	partial := []byte{0, 0, 0, 0xEA, 0x60} // 60,000 bytes announced
 	partial = append(partial, bytes.Repeat([]byte{'x'}, 48<<10)...)
@@ -432,8 +465,18 @@ func (a *h2Attacker) stall(n int) error {
 		if err := a.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: a.hbuf.Bytes(), EndHeaders: true}); err != nil {
 			return err
 		}
+		// Within the connection window (a server ends a connection that
+		// goes beyond it): partial requests only while the reserve is
+		// left, complete ones waiting a little for window to come back.
+		keep, wait := int64(h2Reserve), time.Duration(0)
+		if end {
+			keep, wait = 0, 200*time.Millisecond
+		}
 		for len(body) > 0 {
 			k := min(len(body), 16<<10)
+			if !a.takeWindow(int64(k), keep, wait) {
+				break // the stream stays stalled where it is
+			}
 			if err := a.fr.WriteData(id, end && k == len(body), body[:k]); err != nil {
 				return err
 			}
