@@ -47,6 +47,8 @@ var frameworks = map[string]framework{
 	"skiff-grpc-bidi":       {serve: serveSkiff, dial: dialSkiffGRPCBidi},
 	"skiff-grpc-bidi-std":   {serve: serveSkiffStd, dial: dialSkiffGRPCBidiStd},
 	"skiff-ttheader-auto":   {serve: serveSkiff, dial: dialSkiffTTHeaderAuto},
+	"skiff-ttheader-std":    {serve: serveSkiffStd, dial: dialSkiffTTHeaderStd},
+	"skiff-ttheader-tls":    {serve: serveSkiffTLS, dial: dialSkiffTTHeaderTLS},
 	"grpc":                  {serve: serveGRPC, dial: dialGRPC},
 	"grpc-bidi":             {serve: serveGRPC, dial: dialGRPCBidi},
 	"kitex-grpc-bidi":       {serve: serveKitexPB, dial: dialKitexGRPCBidi},
