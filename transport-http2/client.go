@@ -246,7 +246,7 @@ func (c *conn) onResponseHeaders(f *headerBlock) error {
 	}
 	fields := f.fields
 	ended := f.end
-	if ended {
+	if ended && !c.yieldBeforeWrite {
 		c.owe(s) // its caller reads the end soon, then may call again (hold.go)
 	}
 	s.mu.Lock()

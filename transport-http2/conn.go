@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,17 +33,18 @@ const (
 // Lock order: wmu before mu before stream.mu. Nobody waits on mu's cond
 // while holding wmu.
 type conn struct {
-	ec          skconn.Conn
-	opts        *options
-	log         *slog.Logger
-	server      bool
-	scheme      string
-	authority   string                         // client: default :authority
-	handler     func(s stream.RawServerStream) // server
-	work        chan *serverStream             // server: streams for idle workers
-	budget      *memBudget                     // server: the Protocol's stream memory budget, or nil
-	charged     atomic.Int64                   // server: what this connection's streams are charged
-	idleWorkers atomic.Int32
+	yieldBeforeWrite bool // on the std engine: the writer yields once before each write so one write carries every ready stream's frames
+	ec               skconn.Conn
+	opts             *options
+	log              *slog.Logger
+	server           bool
+	scheme           string
+	authority        string                         // client: default :authority
+	handler          func(s stream.RawServerStream) // server
+	work             chan *serverStream             // server: streams for idle workers
+	budget           *memBudget                     // server: the Protocol's stream memory budget, or nil
+	charged          atomic.Int64                   // server: what this connection's streams are charged
+	idleWorkers      atomic.Int32
 
 	// Read side, used by the reading goroutine only.
 	rd          *connReader
@@ -135,27 +137,29 @@ type conn struct {
 }
 
 func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
+	_, onStd := ec.(skconn.NetConner) // Go's poller: yielding batches writes (hold.go says why not on Netpoll)
 	c := &conn{
-		ec:             ec,
-		opts:           o,
-		log:            logger(l),
-		server:         server,
-		scheme:         "http",
-		connRecvWin:    defaultWindow,
-		connWin:        int64(max(o.connWindow, defaultWindow)),
-		rstTokens:      o.resetBurst,
-		peerMaxFrame:   defaultFrameSize,
-		kick:           make(chan struct{}, 1),
-		writerDone:     make(chan struct{}),
-		streams:        make(map[uint32]*h2stream),
-		sendWin:        defaultWindow,
-		peerInitWin:    defaultWindow,
-		peerMaxStreams: math.MaxUint32,
-		done:           make(chan struct{}),
-		idle:           make(chan struct{}, 1),
-		work:           make(chan *serverStream),
-		drainAck:       make(chan struct{}),
-		started:        make(chan struct{}),
+		yieldBeforeWrite: onStd,
+		ec:               ec,
+		opts:             o,
+		log:              logger(l),
+		server:           server,
+		scheme:           "http",
+		connRecvWin:      defaultWindow,
+		connWin:          int64(max(o.connWindow, defaultWindow)),
+		rstTokens:        o.resetBurst,
+		peerMaxFrame:     defaultFrameSize,
+		kick:             make(chan struct{}, 1),
+		writerDone:       make(chan struct{}),
+		streams:          make(map[uint32]*h2stream),
+		sendWin:          defaultWindow,
+		peerInitWin:      defaultWindow,
+		peerMaxStreams:   math.MaxUint32,
+		done:             make(chan struct{}),
+		idle:             make(chan struct{}, 1),
+		work:             make(chan *serverStream),
+		drainAck:         make(chan struct{}),
+		started:          make(chan struct{}),
 	}
 	if isTLS(ec) {
 		c.scheme = "https"
@@ -495,6 +499,9 @@ func (c *conn) writeLoop() {
 		case <-c.kick:
 		case <-c.done:
 			return
+		}
+		if c.yieldBeforeWrite {
+			runtime.Gosched()
 		}
 		c.wmu.Lock()
 		for c.pendingLocked() > 0 && c.werr == nil && !c.isClosed() && !c.heldLocked() {
@@ -928,7 +935,7 @@ func (c *conn) onStreamData(f *http2.DataFrame) (int, error) {
 	}
 	data := f.Data()
 	ended := f.StreamEnded()
-	owes := (ended || len(data) > 0) && !s.ended.Load()
+	owes := !c.server && !c.yieldBeforeWrite && (ended || len(data) > 0) && !s.ended.Load()
 	if owes {
 		c.owe(s) // before its goroutine can see the data (hold.go)
 	}

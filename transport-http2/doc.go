@@ -53,13 +53,10 @@
 // in progress, so frames of many streams share one system call; the frame
 // reader never waits for the socket (its answers go through a writer
 // goroutine). With more than two streams open, frames go through the
-// writer goroutine. When a read hands data to streams whose goroutines
-// are about to answer (handlers, callers), the connection holds its writes
-// until each of them has queued its frames, waits to read more, or ended,
-// and the last of them writes the batch; a quiet gap of 50 µs (1 ms at
-// most) ends a hold, so a slow handler never delays the others' replies
-// by more. No goroutine yields to the scheduler to batch, so batching is
-// the same on Netpoll and on the std engine. NewStream queues the request
+// writer goroutine, which on the std engine yields once before writing so
+// that one write carries every ready stream's frames. On Netpoll a client
+// connection instead holds its writes while callers a read woke are about
+// to send (hold.go). NewStream queues the request
 // header block; it is sent with the stream's first Flush, CloseSend,
 // Header or Read call (or any earlier write on the connection), so a
 // request's header and data share one write. Handlers run on

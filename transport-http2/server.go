@@ -319,9 +319,6 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 	c.busy.Store(int32(c.nactive))
 	c.handlers++
 	c.mu.Unlock()
-	if f.end {
-		c.owe(s) // its handler replies soon (hold.go)
-	}
 	c.charge(streamOverhead) // given back by refund, when the handler ends
 	c.dispatch(ss)
 	return nil
