@@ -509,8 +509,10 @@ type connState struct {
 // batchBudget is how long a read wake-up waits for the workers it started
 // before it flushes the replies they wrote: long enough for fast handlers
 // to share one write, short enough not to hold up the connection's reading
-// behind a slow one.
-const batchBudget = 500 * time.Microsecond
+// behind a slow one, and not to make the client's next requests wait for
+// a whole batch of replies (measured pinned at c=100: 500 µs left the
+// server idle 40 % of the time, 46k QPS; 50 µs, 61k; 15 µs, 57k).
+const batchBudget = 50 * time.Microsecond
 
 // connHandler is the engine.Handler view of a Server.
 type connHandler Server
