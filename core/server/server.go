@@ -960,6 +960,20 @@ func (s *Server) runTask(st *connState, t oooTask) {
 // goroutine (gen 0), serve flushes the reply with the others of its read.
 // A worker of batch gen leaves the flush to serve while serve still waits
 // for that batch, and flushes itself after.
+// dropExpired counts and logs a call whose deadline passed before it
+// started (while it waited to be read, or behind other calls: the caller
+// gave up) and returns its error. It is kept out of invoke so that the hot
+// path's stack frame stays small (a handler goroutine whose stack must
+// grow pays for a copy).
+//
+//go:noinline
+func (s *Server) dropExpired(st *connState, ci *callinfo.Info, msg *codec.Message, hctx context.Context) error {
+	s.expired.Add(1)
+	s.log.Debug("skiff: dropped a call whose deadline passed before it started",
+		"service", ci.Service, "method", msg.Method, "remote", st.remote, "waited", time.Since(msg.Received))
+	return status.Wrap(status.ErrTimeout, "deadline passed before "+msg.Method+" started", hctx.Err())
+}
+
 func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *method, msg *codec.Message, args any, recvSize int, gen uint64) {
 	ci := callinfo.New(st.Context)
 	ci.Service, ci.Method, ci.SeqID = m.svc, msg.Method, msg.SeqID
@@ -985,13 +999,7 @@ func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *met
 	hctx = s.startCall(ci, hctx)
 	var err error
 	if hctx.Err() != nil {
-		// The caller's deadline passed before the call started (while it
-		// waited to be read, or behind other calls): drop it, the caller
-		// gave up.
-		s.expired.Add(1)
-		s.log.Debug("skiff: dropped a call whose deadline passed before it started",
-			"service", ci.Service, "method", msg.Method, "remote", st.remote, "waited", time.Since(msg.Received))
-		err = status.Wrap(status.ErrTimeout, "deadline passed before "+msg.Method+" started", hctx.Err())
+		err = s.dropExpired(st, ci, msg, hctx)
 	} else {
 		err = s.handle(ci, hctx, m, args, result)
 	}
@@ -1031,7 +1039,7 @@ func (s *Server) writeReply(st *connState, w transport.Writer, c codec.Codec, ms
 	n := w.MallocLen() - before
 	if gen != 0 && !(st.inBatch && st.gen == gen) {
 		if ferr := w.Flush(); ferr != nil {
-			s.log.Debug("skiff: flush reply failed", "method", msg.Method, "remote", st.remote, "err", ferr)
+			s.logReplyFailed(st, msg, "flush", ferr)
 		}
 	}
 	return n
@@ -1119,8 +1127,22 @@ func (s *Server) reply(st *connState, w transport.Writer, c codec.Codec, msg *co
 	}
 	msg.ConnReset = s.draining.Load()
 	if werr := st.proto.WriteMessage(w, msg, c); werr != nil {
-		s.log.Error("skiff: write reply failed", "method", msg.Method, "remote", st.remote, "err", werr)
+		s.logReplyFailed(st, msg, "write", werr)
 	}
+}
+
+// logReplyFailed logs a reply that could not be written ("write", an
+// error) or flushed ("flush", at debug level: the connection is going).
+// Kept out of the reply path so that its stack frames stay small (a
+// handler goroutine whose stack must grow pays for a copy).
+//
+//go:noinline
+func (s *Server) logReplyFailed(st *connState, msg *codec.Message, what string, err error) {
+	if what == "flush" {
+		s.log.Debug("skiff: flush reply failed", "method", msg.Method, "remote", st.remote, "err", err)
+		return
+	}
+	s.log.Error("skiff: write reply failed", "method", msg.Method, "remote", st.remote, "err", err)
 }
 
 // toException converts a handler error to the exception sent to the client.
