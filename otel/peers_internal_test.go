@@ -16,8 +16,8 @@ func TestPeerAttrs(t *testing.T) {
 		addr net.Addr
 		want string
 	}{
-		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 7}, "10.0.0.1"},       // 16-byte form
-		{&net.TCPAddr{IP: net.IPv4(10, 0, 0, 2).To4(), Port: 7}, "10.0.0.2"}, // 4-byte form
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 11), Port: 7}, "127.0.0.11"},       // 16-byte form
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 12).To4(), Port: 7}, "127.0.0.12"}, // 4-byte form
 		{&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 7}, "2001:db8::1"},
 		{&net.UnixAddr{Name: "/tmp/s.sock", Net: "unix"}, "/tmp/s.sock"},
 	} {
@@ -29,13 +29,13 @@ func TestPeerAttrs(t *testing.T) {
 			t.Errorf("%v: %v, want network.peer.port %d", tc.addr, attrs, a.Port)
 		}
 	}
-	if got := in.dialedPeerAttrs(nil, "10.0.0.1:9"); len(got) != 2 || got[0].Value.AsString() != "10.0.0.1" || got[1].Value.AsInt64() != 9 {
-		t.Errorf("dialed 10.0.0.1:9: %v", got)
+	if got := in.dialedPeerAttrs(nil, "127.0.0.11:9"); len(got) != 2 || got[0].Value.AsString() != "127.0.0.11" || got[1].Value.AsInt64() != 9 {
+		t.Errorf("dialed 127.0.0.11:9: %v", got)
 	}
 	if n := in.peers.n.Load(); n != 3 {
 		t.Errorf("%d cached addresses, want 3", n)
 	}
-	a := &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 7}
+	a := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 11), Port: 7}
 	buf := make([]attribute.KeyValue, 0, 2)
 	if allocs := testing.AllocsPerRun(100, func() { in.peerAttrs(buf[:0], a) }); allocs != 0 {
 		t.Errorf("%v allocations per cached peer address", allocs)
