@@ -1103,9 +1103,6 @@ func (c *conn) remoteEnded(s *h2stream) {
 // localEnded records that END_STREAM was sent (or the stream is given up
 // on this side).
 func (c *conn) localEnded(s *h2stream) {
-	if c.server {
-		defer c.settle(s, true) // the reply is queued: the held batch may go (hold.go)
-	}
 	c.mu.Lock()
 	s.localDone = true
 	if s.sendErr == nil {
