@@ -29,6 +29,6 @@ func Example() {
 }
 
 func ExampleServiceID() {
-	fmt.Println(consul.ServiceID("EchoService", "10.0.0.7:8888"))
-	// Output: EchoService@10.0.0.7:8888
+	fmt.Println(consul.ServiceID("EchoService", "127.0.0.7:8888"))
+	// Output: EchoService@127.0.0.7:8888
 }
