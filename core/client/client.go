@@ -351,8 +351,13 @@ func (c *Client) balance(ctx context.Context, req, resp any) error {
 	err := c.attempt(actx, ci, at, req, nil, resp)
 	ci.EndAttempt(at, err)
 	var avoid []string
+	// Not bounded by the set's size: discovery may drop the refusing
+	// instance while its dial fails, leaving one other instance to take
+	// the call. pick takes an avoided instance only when it picks nothing
+	// else, so a lone instance that refuses costs maxRebalance more fast
+	// refused dials.
 	for i := 0; i < maxRebalance && err != nil && refused(err) && ci.Target == "" && ctx.Err() == nil &&
-		c.instances() > len(avoid)+1; i++ {
+		c.instances() > 0; i++ {
 		avoid = append(avoid, at.Address)
 		actx, at = ci.StartAttempt(ctx)
 		err = c.attempt(actx, ci, at, req, avoid, resp)
