@@ -347,17 +347,17 @@ func (c *Client) pick(ctx context.Context, at *callinfo.Attempt, avoid []string)
 // costs failed dials, not a timeout.
 func (c *Client) balance(ctx context.Context, req, resp any) error {
 	ci := callinfo.From(ctx)
+	set := c.picker.Load() // the instance set the first pick saw
 	actx, at := ci.StartAttempt(ctx)
 	err := c.attempt(actx, ci, at, req, nil, resp)
 	ci.EndAttempt(at, err)
 	var avoid []string
-	// Not bounded by the set's size: discovery may drop the refusing
-	// instance while its dial fails, leaving one other instance to take
-	// the call. pick takes an avoided instance only when it picks nothing
-	// else, so a lone instance that refuses costs maxRebalance more fast
-	// refused dials.
+	// Balanced again while other instances may take it: the set is larger
+	// than the instances that refused, or discovery changed it meanwhile
+	// (it may have dropped the refusing instance while its dial failed,
+	// leaving one other).
 	for i := 0; i < maxRebalance && err != nil && refused(err) && ci.Target == "" && ctx.Err() == nil &&
-		c.instances() > 0; i++ {
+		c.instances() > 0 && (c.instances() > len(avoid)+1 || c.picker.Load() != set); i++ {
 		avoid = append(avoid, at.Address)
 		actx, at = ci.StartAttempt(ctx)
 		err = c.attempt(actx, ci, at, req, avoid, resp)
