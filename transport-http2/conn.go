@@ -493,13 +493,13 @@ func (c *conn) isClosed() bool {
 // batch, until the connection closes.
 func (c *conn) writeLoop() {
 	defer close(c.writerDone)
-	w := c.ec.Writer()
 	for {
 		select {
 		case <-c.kick:
 		case <-c.done:
 			return
 		}
+		w := c.ec.Writer() // per batch: an engine may note the activity
 		if c.yieldBeforeWrite {
 			runtime.Gosched()
 		}

@@ -94,8 +94,15 @@ type npConn struct {
 	netpoll.Connection
 }
 
-func (c *npConn) Reader() conn.Reader { return c.Connection.Reader() }
-func (c *npConn) Writer() conn.Writer { return c.Connection.Writer() }
+func (c *npConn) Reader() conn.Reader {
+	wakerTouch()
+	return c.Connection.Reader()
+}
+
+func (c *npConn) Writer() conn.Writer {
+	wakerTouch()
+	return c.Connection.Writer()
+}
 
 // PeerClosed implements PeerCloseProber.
 func (c *npConn) PeerClosed() bool {
@@ -250,6 +257,7 @@ func (npEngine) NewServer(p ServerParams) (Server, error) {
 		if !ok || cc.refused {
 			return c.Close()
 		}
+		wakerTouch()
 		cc.conn.active(1)
 		err := h.OnRequest(cc.Context, cc.conn)
 		cc.conn.active(-1)

@@ -1,0 +1,7 @@
+//go:build !windows && !linux
+
+package engine
+
+// wakerTouch does nothing where there is no timerfd (see
+// netpoll_waker_linux.go).
+func wakerTouch() {}
