@@ -28,12 +28,24 @@ import (
 // so epoll_wait returns at least that often. Once no I/O happened for a
 // wakerIdle check period the timer is disarmed, and the next I/O arms it
 // again. With more than one P there is no stall to bound, and the waker
-// stays off: the choice is made when a Netpoll connection first does I/O.
-// It covers the poller it is registered with: one, unless Netpoll was
+// stays off: the choice is made when a Netpoll connection first does I/O,
+// and the waker turns itself off for good if GOMAXPROCS grows later. It
+// covers the poller it is registered with: the only one, unless Netpoll was
 // configured with more loops.
+//
+// I/O is noted when a connection's Reader or Writer is taken (per call on
+// framed connections, per write batch on HTTP/2) and when a server
+// connection's OnRequest starts. Loops that keep a connection's reader
+// (HTTP/2 and multiplexed readers, streams) do not note each read: a
+// connection that only receives can let the waker disarm, but its data
+// wakes epoll_wait anyway.
 
+// wakerPeriod bounds a stall. Pinned (GOMAXPROCS=1 both sides), 50 µs
+// cost a pooled TTHeader call at c=10 about 10 µs more CPU on each side
+// (the poller woke between a call's events and batched fewer of them);
+// 200 µs kept that cost small and the default client's gains at c=100.
 const (
-	wakerPeriod = 50 * time.Microsecond
+	wakerPeriod = 200 * time.Microsecond
 	wakerIdle   = time.Millisecond
 )
 
@@ -42,12 +54,12 @@ var waker struct {
 	armed  atomic.Bool // the timerfd is armed
 	active atomic.Bool // I/O since the last check
 
-	mu     sync.Mutex
-	inited bool
-	fd     int
-	conn   netpoll.Connection
-	check  *time.Timer
-	ticks  atomic.Int64 // expirations Netpoll read and the check drained (tests)
+	mu      sync.Mutex
+	decided bool // GOMAXPROCS was looked at
+	fd      int
+	conn    netpoll.Connection
+	check   *time.Timer
+	reads   atomic.Int64 // timerfd reads by Netpoll's poller the check drained (tests)
 }
 
 // wakerTouch records I/O on a Netpoll connection, arming the waker if it
@@ -70,12 +82,16 @@ func wakerArm() {
 	if waker.armed.Load() || waker.off.Load() {
 		return
 	}
-	if !waker.inited {
-		waker.inited = true
-		if runtime.GOMAXPROCS(0) != 1 || !wakerInit() {
+	if !waker.decided {
+		waker.decided = true
+		if runtime.GOMAXPROCS(0) != 1 {
 			waker.off.Store(true)
 			return
 		}
+	}
+	if waker.conn == nil && !wakerInit() {
+		waker.off.Store(true)
+		return
 	}
 	wakerArmLocked()
 }
@@ -88,8 +104,7 @@ func wakerInit() bool {
 	}
 	c, err := netpoll.NewFDConnection(int(fd))
 	if err != nil {
-		_ = syscall.Close(int(fd))
-		return false
+		return false // Netpoll closed the descriptor when registering failed
 	}
 	waker.fd, waker.conn = int(fd), c
 	return true
@@ -97,9 +112,8 @@ func wakerInit() bool {
 
 // wakerSet sets the timerfd to expire every period (0 disarms it).
 func wakerSet(period time.Duration) {
-	type timespec struct{ sec, nsec int64 }
-	p := timespec{int64(period / time.Second), int64(period % time.Second)}
-	spec := [2]timespec{p, p} // interval, first expiration
+	p := syscall.NsecToTimespec(int64(period)) // the platform's layout
+	spec := [2]syscall.Timespec{p, p}          // itimerspec: interval, first expiration
 	_, _, _ = syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, uintptr(waker.fd), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
 }
 
@@ -123,9 +137,17 @@ func wakerCheck() {
 		n := r.Len()
 		_ = r.Skip(n)
 		_ = r.Release()
-		waker.ticks.Add(int64(n / 8))
+		waker.reads.Add(int64(n / 8)) // each read returns one 8-byte expiration count
 	}
 	if !waker.armed.Load() {
+		return
+	}
+	if !waker.conn.IsActive() || runtime.GOMAXPROCS(0) != 1 {
+		// Netpoll closed the timerfd (an error event), or the process
+		// now has more than one P: no more waking.
+		wakerSet(0)
+		waker.armed.Store(false)
+		waker.off.Store(true)
 		return
 	}
 	if waker.active.Swap(false) {
