@@ -33,7 +33,7 @@ const (
 // Lock order: wmu before mu before stream.mu. Nobody waits on mu's cond
 // while holding wmu.
 type conn struct {
-	yieldBeforeWrite bool // on the std engine: the writer yields once before each write so one write carries every ready stream's frames
+	yieldBeforeWrite bool // std engine, and servers: the writer yields once before each write so one write carries every ready stream's frames
 	ec               skconn.Conn
 	opts             *options
 	log              *slog.Logger
@@ -137,9 +137,9 @@ type conn struct {
 }
 
 func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
-	_, onStd := ec.(skconn.NetConner) // Go's poller: yielding batches writes (hold.go says why not on Netpoll)
+	_, onStd := ec.(skconn.NetConner) // Go's poller: yielding batches writes (hold.go says where it does not)
 	c := &conn{
-		yieldBeforeWrite: onStd,
+		yieldBeforeWrite: onStd || server,
 		ec:               ec,
 		opts:             o,
 		log:              logger(l),

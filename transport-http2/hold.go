@@ -17,16 +17,16 @@ import "time"
 // others: the hold also ends when holdGap passes with no stream owing or
 // settling, and at the latest after holdMaxGaps gaps.
 //
-// Where it applies: on Netpoll, where a writer must not yield to batch
-// (Netpoll's poller can keep a lone P in epoll_wait while a yielded
-// goroutine waits), holds cut the client's CPU per call by about a third
-// in the pinned c=100 benchmark. On the std engine the writer goroutine
-// yields once before writing instead (conn.yieldBeforeWrite), which
-// measured better there. Servers do not hold: a server batch that waits
-// for its handlers left the server idle for ~40 % of the time in the same
-// benchmark (the client's next batch waited for the whole reply batch),
-// so server replies are written as they come on Netpoll, batched by the
-// yield on std.
+// Where it applies: on a Netpoll client, holds cut the client's CPU per
+// call by about a third in the pinned c=100 benchmark. Elsewhere the
+// writer goroutine yields once before writing instead
+// (conn.yieldBeforeWrite), which measured better: on the std engine, and
+// on Netpoll servers since core's engine bounds how long Netpoll's poller
+// can keep a lone P in epoll_wait while a yielded goroutine waits (the
+// waker, core/engine; before it, such waits took 10 to 20 ms). Servers do
+// not hold: a server batch that waits for its handlers left the server
+// idle for ~40 % of the time in the same benchmark (the client's next
+// batch waited for the whole reply batch).
 
 const (
 	// holdGap is the quiet time after which a hold ends: fast goroutines
