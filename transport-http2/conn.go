@@ -35,6 +35,7 @@ const (
 type conn struct {
 	yieldBeforeWrite bool // std engine, and servers: the writer yields once before each write so one write carries every ready stream's frames
 	ec               skconn.Conn
+	shortWaiter      skconn.ShortWaiter // ec's, when its engine must be told of a hold or a yield; nil otherwise
 	opts             *options
 	log              *slog.Logger
 	server           bool
@@ -138,9 +139,11 @@ type conn struct {
 
 func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
 	_, onStd := ec.(skconn.NetConner) // Go's poller: yielding batches writes (hold.go says where it does not)
+	sw, _ := ec.(skconn.ShortWaiter)
 	c := &conn{
 		yieldBeforeWrite: onStd || server,
 		ec:               ec,
+		shortWaiter:      sw,
 		opts:             o,
 		log:              logger(l),
 		server:           server,
@@ -501,6 +504,9 @@ func (c *conn) writeLoop() {
 		}
 		w := c.ec.Writer() // per batch: an engine may note the activity
 		if c.yieldBeforeWrite {
+			if c.shortWaiter != nil {
+				c.shortWaiter.ShortWait()
+			}
 			runtime.Gosched()
 		}
 		c.wmu.Lock()

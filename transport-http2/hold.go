@@ -23,7 +23,8 @@ import "time"
 // (conn.yieldBeforeWrite), which measured better: on the std engine, and
 // on Netpoll servers since core's engine bounds how long Netpoll's poller
 // can keep a lone P in epoll_wait while a yielded goroutine waits (the
-// waker, core/engine; before it, such waits took 10 to 20 ms). Servers do
+// waker, core/engine, which holds and yields announce through
+// conn.ShortWaiter; before it, such waits took 10 to 20 ms). Servers do
 // not hold: a server batch that waits for its handlers left the server
 // idle for ~40 % of the time in the same benchmark (the client's next
 // batch waited for the whole reply batch).
@@ -52,6 +53,9 @@ func (c *conn) oweLocked(s *h2stream) {
 			c.holdGen = 1
 		}
 		c.holdGaps, c.holdSeen = 0, c.holdTicks
+		if c.shortWaiter != nil {
+			c.shortWaiter.ShortWait() // the timer below must fire on time
+		}
 		if c.holdTimer == nil {
 			c.holdTimer = time.AfterFunc(holdGap, c.holdExpired)
 		} else {

@@ -51,6 +51,9 @@ func (mc *muxConn) oweLocked(call *muxCall) {
 			h.gen = 1
 		}
 		h.gaps, h.seen = 0, h.ticks
+		if sw, ok := mc.conn.(conn.ShortWaiter); ok {
+			sw.ShortWait() // the timer below must fire on time
+		}
 		if h.timer == nil {
 			h.timer = time.AfterFunc(muxHoldGap, mc.holdTick)
 		} else {

@@ -104,6 +104,10 @@ func (c *npConn) Writer() conn.Writer {
 	return c.Connection.Writer()
 }
 
+// ShortWait implements conn.ShortWaiter: on one P, the engine's waker
+// runs at its fast period for a while (netpoll_waker_linux.go).
+func (c *npConn) ShortWait() { wakerShortWait() }
+
 // PeerClosed implements PeerCloseProber.
 func (c *npConn) PeerClosed() bool {
 	if !c.Connection.IsActive() {

@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"github.com/skiffrpc/skiff/core/conn"
 	"runtime"
 	"testing"
 	"time"
@@ -15,12 +16,12 @@ func wakerReset(t *testing.T) {
 	waker.mu.Lock()
 	defer waker.mu.Unlock()
 	if waker.armed.Load() {
-		wakerSet(0)
-		waker.armed.Store(false)
+		wakerDisarmLocked()
 	}
 	waker.decided = false // the timerfd, once made, stays
 	waker.off.Store(false)
 	waker.active.Store(false)
+	waker.short.Store(false)
 }
 
 func TestWakerArmsOnOneP(t *testing.T) {
@@ -44,8 +45,11 @@ func TestWakerArmsOnOneP(t *testing.T) {
 			t.Fatal("the waker was disarmed while I/O went on")
 		}
 	}
-	if got := waker.reads.Load() - before; got < 10 {
-		t.Fatalf("Netpoll read the timer %d times in 20 ms of a %v period; want at least 10", got, wakerPeriod)
+	if got := waker.reads.Load() - before; got < 5 {
+		t.Fatalf("Netpoll read the timer %d times in 20 ms of a %v period; want at least 5", got, wakerSlow)
+	}
+	if waker.fast.Load() {
+		t.Fatal("the waker runs fast with no short wait announced")
 	}
 	// Quiet: disarmed within a few check periods.
 	deadline := time.Now().Add(time.Second)
@@ -62,12 +66,59 @@ func TestWakerArmsOnOneP(t *testing.T) {
 	}
 }
 
+func TestWakerFastWhileShortWaits(t *testing.T) {
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	wakerReset(t)
+	defer wakerReset(t)
+
+	var c npConn // ShortWait needs no connection behind it
+	var sw conn.ShortWaiter = &c
+	sw.ShortWait()
+	if !waker.armed.Load() || !waker.fast.Load() {
+		t.Fatalf("after a short wait: armed %v, fast %v; want both", waker.armed.Load(), waker.fast.Load())
+	}
+	// Short waits keep it fast: the fast period's expirations come in.
+	before := waker.reads.Load()
+	end := time.Now().Add(20 * time.Millisecond)
+	for time.Now().Before(end) {
+		sw.ShortWait()
+		time.Sleep(100 * time.Microsecond)
+		if !waker.fast.Load() {
+			t.Fatal("the waker slowed down while short waits went on")
+		}
+	}
+	if got := waker.reads.Load() - before; got < 25 {
+		t.Fatalf("Netpoll read the timer %d times in 20 ms of a %v period; want at least 25", got, wakerFast)
+	}
+	// I/O without short waits: back to the slow period, still armed.
+	deadline := time.Now().Add(time.Second)
+	for waker.fast.Load() {
+		wakerTouch()
+		if time.Now().After(deadline) {
+			t.Fatal("the waker stayed fast 1 s after the last short wait")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	if !waker.armed.Load() {
+		t.Fatal("the waker disarmed while I/O went on")
+	}
+	// Quiet: disarmed.
+	for waker.armed.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the waker stayed armed 1 s after the last I/O")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestWakerOffWithSeveralPs(t *testing.T) {
 	prev := runtime.GOMAXPROCS(2)
 	defer runtime.GOMAXPROCS(prev)
 	wakerReset(t)
 	defer wakerReset(t)
 	wakerTouch()
+	wakerShortWait()
 	if waker.armed.Load() || !waker.off.Load() {
 		t.Fatalf("with two Ps: armed %v, off %v; want off", waker.armed.Load(), waker.off.Load())
 	}

@@ -24,14 +24,20 @@ import (
 // 1.3 ms).
 //
 // The waker bounds those stalls: while the process does I/O on Netpoll
-// connections, a timerfd in Netpoll's epoll set expires every wakerPeriod,
-// so epoll_wait returns at least that often. Once no I/O happened for a
-// wakerIdle check period the timer is disarmed, and the next I/O arms it
-// again. With more than one P there is no stall to bound, and the waker
-// stays off: the choice is made when a Netpoll connection first does I/O,
-// and the waker turns itself off for good if GOMAXPROCS grows later. It
-// covers the poller it is registered with: the only one, unless Netpoll was
-// configured with more loops.
+// connections, a timerfd in Netpoll's epoll set expires periodically, so
+// epoll_wait returns at least that often. It runs at two speeds. While
+// transports and runtimes wait briefly on purpose (conn.ShortWaiter: a
+// write hold, a reply batch's budget, a yield before a write), it expires
+// every wakerFast, since each such wait is a timer or a yield the poller
+// could hold up. Otherwise it expires every wakerSlow, which bounds the
+// stalls nothing announces (the scheduler's fairness turn handing the P to
+// the poller while goroutines are runnable, the garbage collector). Once no
+// I/O happened for a wakerCheckEvery period the timer is disarmed, and the
+// next I/O arms it again. With more than one P there is no stall to bound,
+// and the waker stays off: the choice is made when a Netpoll connection
+// first does I/O, and the waker turns itself off for good if GOMAXPROCS
+// grows later. It covers the poller it is registered with: the only one,
+// unless Netpoll was configured with more loops.
 //
 // I/O is noted when a connection's Reader or Writer is taken (per call on
 // framed connections, per write batch on HTTP/2) and when a server
@@ -40,26 +46,33 @@ import (
 // connection that only receives can let the waker disarm, but its data
 // wakes epoll_wait anyway.
 
-// wakerPeriod bounds a stall. Every expiration costs more than its
-// system calls: on a virtual machine, where programming a timer exits to
-// the hypervisor, pinned pooled TTHeader at c=100 lost about 8 % of its
-// QPS to a 200 µs period (and a third at c=10, where the poller woke
-// between a call's events and batched fewer of them; 50 µs was worse
-// still). At 500 µs the pooled client at c=10 ran faster than without a
-// waker (stalls gone: p999 0.6 ms against 4 to 11 ms) and the default
-// TTHeader client at c=100 kept its gains. A watchdog that pushed a
+// The periods. Every expiration costs more than its system calls: on a
+// virtual machine, where programming a timer exits to the hypervisor,
+// pinned pooled TTHeader at c=100 lost about 8 % of its QPS to a 200 µs
+// period and a third at c=10 (the poller woke between a call's events and
+// batched fewer of them), and 3 % to 1 ms. Pooled calls announce no short
+// waits, and at 1 ms their p999 at c=10 fell from 4 to 11 ms (no waker) to
+// about 1 ms. The multiplexed default TTHeader client, whose holds and
+// batches wait on timers, ran at 180k QPS pinned at c=100 with a 500 µs
+// period, 206k with 200 µs and 220k with 100 µs. A watchdog that pushed a
 // one-shot timer back on every I/O instead of expiring periodically was
-// tried: it expired only a few times a second under load, but its 2,000
-// re-arms a second cost as much, and the multiplexed client stalled more.
+// tried: its 2,000 re-arms a second cost as much as the expirations.
 const (
-	wakerPeriod = 500 * time.Microsecond
-	wakerIdle   = time.Millisecond
+	wakerFast = 200 * time.Microsecond
+	wakerSlow = time.Millisecond
 )
+
+// wakerCheckEvery is how often an armed waker looks at what happened: it
+// disarms after a period without I/O and slows down after one without
+// short waits.
+const wakerCheckEvery = time.Millisecond
 
 var waker struct {
 	off    atomic.Bool // no waker: more than one P, or it could not be set up
 	armed  atomic.Bool // the timerfd is armed
+	fast   atomic.Bool // armed at wakerFast
 	active atomic.Bool // I/O since the last check
+	short  atomic.Bool // a short wait since the last check
 
 	mu      sync.Mutex
 	decided bool // GOMAXPROCS was looked at
@@ -79,14 +92,31 @@ func wakerTouch() {
 		waker.active.Store(true)
 	}
 	if !waker.armed.Load() {
-		wakerArm()
+		wakerArm(false)
 	}
 }
 
-func wakerArm() {
+// wakerShortWait records a short wait, speeding the waker up if it is not
+// fast already.
+func wakerShortWait() {
+	if waker.off.Load() {
+		return
+	}
+	if !waker.short.Load() {
+		waker.short.Store(true)
+	}
+	if !waker.fast.Load() {
+		if !waker.active.Load() {
+			waker.active.Store(true)
+		}
+		wakerArm(true)
+	}
+}
+
+func wakerArm(fast bool) {
 	waker.mu.Lock()
 	defer waker.mu.Unlock()
-	if waker.armed.Load() || waker.off.Load() {
+	if waker.off.Load() || waker.armed.Load() && (waker.fast.Load() || !fast) {
 		return
 	}
 	if !waker.decided {
@@ -100,7 +130,7 @@ func wakerArm() {
 		waker.off.Store(true)
 		return
 	}
-	wakerArmLocked()
+	wakerArmLocked(fast)
 }
 
 // wakerInit creates the timerfd and registers it with Netpoll.
@@ -124,19 +154,34 @@ func wakerSet(period time.Duration) {
 	_, _, _ = syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, uintptr(waker.fd), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
 }
 
-func wakerArmLocked() {
-	wakerSet(wakerPeriod)
-	waker.armed.Store(true)
-	if waker.check == nil {
-		waker.check = time.AfterFunc(wakerIdle, wakerCheck)
+func wakerArmLocked(fast bool) {
+	if fast {
+		wakerSet(wakerFast)
 	} else {
-		waker.check.Reset(wakerIdle)
+		wakerSet(wakerSlow)
+	}
+	waker.fast.Store(fast)
+	if !waker.armed.Load() {
+		waker.armed.Store(true)
+		if waker.check == nil {
+			waker.check = time.AfterFunc(wakerCheckEvery, wakerCheck)
+		} else {
+			waker.check.Reset(wakerCheckEvery)
+		}
 	}
 }
 
-// wakerCheck runs every wakerIdle while the waker is armed: it drops the
-// expirations Netpoll read from the timerfd and disarms it after a period
-// without I/O.
+// wakerDisarmLocked stops the timer.
+func wakerDisarmLocked() {
+	wakerSet(0)
+	waker.armed.Store(false)
+	waker.fast.Store(false)
+}
+
+// wakerCheck runs every wakerCheckEvery while the waker is armed: it drops
+// the expirations Netpoll read from the timerfd, slows the waker down
+// after a period without short waits and disarms it after one without
+// I/O.
 func wakerCheck() {
 	waker.mu.Lock()
 	defer waker.mu.Unlock()
@@ -152,19 +197,21 @@ func wakerCheck() {
 	if !waker.conn.IsActive() || runtime.GOMAXPROCS(0) != 1 {
 		// Netpoll closed the timerfd (an error event), or the process
 		// now has more than one P: no more waking.
-		wakerSet(0)
-		waker.armed.Store(false)
+		wakerDisarmLocked()
 		waker.off.Store(true)
 		return
 	}
-	if waker.active.Swap(false) {
-		waker.check.Reset(wakerIdle)
+	short := waker.short.Swap(false)
+	if waker.active.Swap(false) || short {
+		if waker.fast.Load() && !short {
+			wakerArmLocked(false)
+		}
+		waker.check.Reset(wakerCheckEvery)
 		return
 	}
-	wakerSet(0)
-	waker.armed.Store(false)
+	wakerDisarmLocked()
 	// I/O that saw the waker still armed, just before it was disarmed.
-	if waker.active.Load() {
-		wakerArmLocked()
+	if waker.active.Load() || waker.short.Load() {
+		wakerArmLocked(waker.short.Load())
 	}
 }

@@ -5,3 +5,6 @@ package engine
 // wakerTouch does nothing where there is no timerfd (see
 // netpoll_waker_linux.go).
 func wakerTouch() {}
+
+// wakerShortWait does nothing where there is no timerfd.
+func wakerShortWait() {}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/conn"
 	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/service"
@@ -640,6 +641,9 @@ func (s *Server) serve(st *connState, r transport.Reader, w transport.Writer) er
 // batch's workers have the CPU anyway, and a batch flushed window by
 // window costs a write per window instead of one per late reply.
 func (s *Server) awaitBatch(st *connState, w transport.Writer) {
+	if sw, ok := st.conn.(conn.ShortWaiter); ok {
+		sw.ShortWait() // the budget timer must fire on time
+	}
 	for i := 0; i < batchMaxWindows; i++ {
 		st.wmu.Lock()
 		left, finished := st.batchLeft, st.batchFinished

@@ -44,6 +44,7 @@ var frameworks = map[string]framework{
 	"skiff-pb":              {serve: serveSkiff, dial: dialSkiffPB},
 	"skiff-grpc":            {serve: serveSkiff, dial: dialSkiffGRPC},
 	"skiff-grpc-std":        {serve: serveSkiffStd, dial: dialSkiffGRPCStd},
+	"skiff-grpc-np":         {serve: serveSkiff, dial: dialSkiffGRPCNetpoll},
 	"skiff-grpc-bidi":       {serve: serveSkiff, dial: dialSkiffGRPCBidi},
 	"skiff-grpc-bidi-std":   {serve: serveSkiffStd, dial: dialSkiffGRPCBidiStd},
 	"skiff-ttheader-auto":   {serve: serveSkiff, dial: dialSkiffTTHeaderAuto},

@@ -81,6 +81,12 @@ func dialSkiffGRPCWith(addr string, _ int, opts ...skiffclient.Option) (client, 
 		skiffclient.WithStreamCodec(grpccodec.Default)}, opts...)...)
 }
 
+// dialSkiffGRPCNetpoll is dialSkiffGRPC on the Netpoll engine (the
+// client's default for HTTP/2 is engine.Std).
+func dialSkiffGRPCNetpoll(addr string, conc int) (client, error) {
+	return dialSkiffGRPCWith(addr, conc, skiffclient.WithEngine(engine.Default))
+}
+
 // dialSkiffGRPCStd is dialSkiffGRPC on the std engine.
 func dialSkiffGRPCStd(addr string, conc int) (client, error) {
 	return dialSkiffGRPCWith(addr, conc, skiffclient.WithEngine(engine.Std))
