@@ -1200,3 +1200,62 @@ func TestStdSlowlorisClosed(t *testing.T) {
 		t.Fatal("a trickling request was never cut off")
 	}
 }
+
+// TestStdWriterKeepsBigSlices checks the vectored path of a TCP
+// connection: big slices given to WriteBinary are kept until Flush (not
+// copied), interleaved with copied and Malloc'd bytes in order, across
+// flushes.
+func TestStdWriterKeepsBigSlices(t *testing.T) {
+	stdLeakCheck(t)
+	c, peer := stdPair(t)
+	defer c.Close()
+	w := c.Writer()
+	for round := range 3 {
+		var want []byte
+		small, err := w.Malloc(3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(small, "abc")
+		want = append(want, "abc"...)
+		big1 := bytes.Repeat([]byte{byte(round)}, 8<<10)
+		if _, err := w.WriteBinary(big1); err != nil {
+			t.Fatal(err)
+		}
+		more, err := w.Malloc(5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(more, "defgh")
+		if _, err := w.WriteBinary([]byte("ij")); err != nil {
+			t.Fatal(err)
+		}
+		big2 := bytes.Repeat([]byte{0xa0 + byte(round)}, 20<<10)
+		if _, err := w.WriteBinary(big2); err != nil {
+			t.Fatal(err)
+		}
+		// Kept, not copied: a change before Flush is what goes out.
+		big1[0] = 0xff
+		want = append(want, big1...)
+		want = append(want, "defghij"...)
+		want = append(want, big2...)
+		if w.MallocLen() != len(want) {
+			t.Fatalf("round %d: MallocLen = %d, want %d", round, w.MallocLen(), len(want))
+		}
+		got := make(chan []byte, 1)
+		go func() {
+			b := make([]byte, len(want))
+			_, _ = io.ReadFull(peer, b)
+			got <- b
+		}()
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if w.MallocLen() != 0 {
+			t.Fatalf("round %d: MallocLen after Flush = %d", round, w.MallocLen())
+		}
+		if b := <-got; !bytes.Equal(b, want) {
+			t.Fatalf("round %d: peer read other bytes than written", round)
+		}
+	}
+}
