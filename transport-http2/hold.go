@@ -152,6 +152,9 @@ func (c *conn) holdExpired() {
 	if c.hold && c.holdTicks != c.holdSeen && c.holdGaps < holdMaxGaps {
 		c.holdSeen = c.holdTicks
 		c.holdGaps++
+		if c.shortWaiter != nil {
+			c.shortWaiter.ShortWait()
+		}
 		c.holdTimer.Reset(holdGap)
 	} else if c.hold {
 		c.releaseLocked()

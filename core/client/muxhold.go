@@ -135,6 +135,9 @@ func (mc *muxConn) holdTick() {
 	if h.on && h.ticks != h.seen && h.gaps < muxHoldMaxGaps {
 		h.seen = h.ticks
 		h.gaps++
+		if sw, ok := mc.conn.(conn.ShortWaiter); ok {
+			sw.ShortWait()
+		}
 		h.timer.Reset(muxHoldGap)
 	} else if h.on {
 		flush = mc.releaseLocked()

@@ -40,13 +40,16 @@ func TestWakerArmsOnOneP(t *testing.T) {
 	end := time.Now().Add(20 * time.Millisecond)
 	for time.Now().Before(end) {
 		wakerTouch()
+		touched := time.Now()
 		time.Sleep(200 * time.Microsecond)
-		if !waker.armed.Load() {
+		// A check period without I/O may disarm it: only when this
+		// goroutine was held up that long (a loaded machine) is it right.
+		if !waker.armed.Load() && time.Since(touched) < wakerCheckEvery {
 			t.Fatal("the waker was disarmed while I/O went on")
 		}
 	}
-	if got := waker.reads.Load() - before; got < 5 {
-		t.Fatalf("Netpoll read the timer %d times in 20 ms of a %v period; want at least 5", got, wakerSlow)
+	if got := waker.reads.Load() - before; got < 3 {
+		t.Fatalf("Netpoll read the timer %d times in 20 ms of a %v period; want at least 3", got, wakerSlow)
 	}
 	if waker.fast.Load() {
 		t.Fatal("the waker runs fast with no short wait announced")
@@ -83,13 +86,15 @@ func TestWakerFastWhileShortWaits(t *testing.T) {
 	end := time.Now().Add(20 * time.Millisecond)
 	for time.Now().Before(end) {
 		sw.ShortWait()
+		waited := time.Now()
 		time.Sleep(100 * time.Microsecond)
-		if !waker.fast.Load() {
+		if !waker.fast.Load() && time.Since(waited) < wakerCheckEvery {
 			t.Fatal("the waker slowed down while short waits went on")
 		}
 	}
-	if got := waker.reads.Load() - before; got < 25 {
-		t.Fatalf("Netpoll read the timer %d times in 20 ms of a %v period; want at least 25", got, wakerFast)
+	// The fast period's expirations: well over the slow period's 20.
+	if got := waker.reads.Load() - before; got < 30 {
+		t.Fatalf("Netpoll read the timer %d times in 20 ms of a %v period; want at least 30", got, wakerFast)
 	}
 	// I/O without short waits: back to the slow period, still armed.
 	deadline := time.Now().Add(time.Second)
@@ -100,8 +105,9 @@ func TestWakerFastWhileShortWaits(t *testing.T) {
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
-	if !waker.armed.Load() {
-		t.Fatal("the waker disarmed while I/O went on")
+	wakerTouch()
+	if !waker.armed.Load() || waker.fast.Load() {
+		t.Fatalf("I/O after short waits ended: armed %v, fast %v; want armed at the slow period", waker.armed.Load(), waker.fast.Load())
 	}
 	// Quiet: disarmed.
 	for waker.armed.Load() {

@@ -64,8 +64,10 @@ const (
 
 // wakerCheckEvery is how often an armed waker looks at what happened: it
 // disarms after a period without I/O and slows down after one without
-// short waits.
-const wakerCheckEvery = time.Millisecond
+// short waits. It is longer than wakerSlow: on one P, goroutines paced by
+// the slow expirations themselves still touch the waker within each
+// check period.
+const wakerCheckEvery = 2 * time.Millisecond
 
 var waker struct {
 	off    atomic.Bool // no waker: more than one P, or it could not be set up
@@ -203,8 +205,8 @@ func wakerCheck() {
 	}
 	short := waker.short.Swap(false)
 	if waker.active.Swap(false) || short {
-		if waker.fast.Load() && !short {
-			wakerArmLocked(false)
+		if fast := waker.fast.Load(); fast != short {
+			wakerArmLocked(short)
 		}
 		waker.check.Reset(wakerCheckEvery)
 		return

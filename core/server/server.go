@@ -641,15 +641,16 @@ func (s *Server) serve(st *connState, r transport.Reader, w transport.Writer) er
 // batch's workers have the CPU anyway, and a batch flushed window by
 // window costs a write per window instead of one per late reply.
 func (s *Server) awaitBatch(st *connState, w transport.Writer) {
-	if sw, ok := st.conn.(conn.ShortWaiter); ok {
-		sw.ShortWait() // the budget timer must fire on time
-	}
+	sw, _ := st.conn.(conn.ShortWaiter)
 	for i := 0; i < batchMaxWindows; i++ {
 		st.wmu.Lock()
 		left, finished := st.batchLeft, st.batchFinished
 		st.wmu.Unlock()
 		if left == 0 {
 			return
+		}
+		if sw != nil {
+			sw.ShortWait() // the budget timer must fire on time
 		}
 		if st.timer == nil {
 			st.timer = time.NewTimer(batchBudget)

@@ -84,7 +84,7 @@ func dialSkiffGRPCWith(addr string, _ int, opts ...skiffclient.Option) (client, 
 // dialSkiffGRPCNetpoll is dialSkiffGRPC on the Netpoll engine (the
 // client's default for HTTP/2 is engine.Std).
 func dialSkiffGRPCNetpoll(addr string, conc int) (client, error) {
-	return dialSkiffGRPCWith(addr, conc, skiffclient.WithEngine(engine.Default))
+	return dialSkiffGRPCWith(addr, conc, skiffclient.WithEngine(engine.Netpoll))
 }
 
 // dialSkiffGRPCStd is dialSkiffGRPC on the std engine.
