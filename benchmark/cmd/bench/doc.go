@@ -17,6 +17,9 @@
 // (Skiff over TTHeader+Framed, metadata on, caller "bench"),
 // skiff-ttheader-mux (the same, WithMultiplex), kitex-framed,
 // kitex-ttheader (TTHeader+Framed with Kitex's TTHeader meta handlers on
-// both sides), kitex-pb, kitex-grpc, grpc.
+// both sides), kitex-pb, kitex-grpc, grpc, skiff-grpc (Skiff's defaults:
+// a Netpoll server, a std-engine client), skiff-grpc-std (std on both
+// sides), skiff-grpc-np (Netpoll on both sides), and more: the usage line
+// of bench lists them all.
 // Every framework echoes the request body and the seq field.
 package main
