@@ -48,18 +48,20 @@ import (
 
 // The periods. Every expiration costs more than its system calls: on a
 // virtual machine, where programming a timer exits to the hypervisor,
-// pinned pooled TTHeader at c=100 lost about 8 % of its QPS to a 200 µs
-// period and a third at c=10 (the poller woke between a call's events and
-// batched fewer of them), and 3 % to 1 ms. Pooled calls announce no short
-// waits, and at 1 ms their p999 at c=10 fell from 4 to 11 ms (no waker) to
-// about 1 ms. The multiplexed default TTHeader client, whose holds and
-// batches wait on timers, ran at 180k QPS pinned at c=100 with a 500 µs
-// period, 206k with 200 µs and 220k with 100 µs. A watchdog that pushed a
-// one-shot timer back on every I/O instead of expiring periodically was
-// tried: its 2,000 re-arms a second cost as much as the expirations.
+// pinned pooled TTHeader at c=100 (which announces no short waits) lost
+// 8 % of its QPS to a fixed 200 µs period and about 7 % to 1 ms; at 2 ms
+// it ran as fast as without a waker (within noise). At c=10 a 200 µs period cost it a third (the poller woke
+// between a call's events and batched fewer of them). With 2 ms its p999
+// at c=10 is 1.2 to 1.8 ms, against 4 to 11 ms without a waker and 1.7 ms
+// on the std engine. The multiplexed default TTHeader client, whose holds
+// and batches wait on timers, ran at 180k QPS pinned at c=100 with a fixed
+// 500 µs period, 206k with 200 µs and 220k with 100 µs; with the two
+// speeds, about 245k. A watchdog that pushed a one-shot timer back on
+// every I/O instead of expiring periodically was tried: its 2,000 re-arms
+// a second cost as much as the expirations.
 const (
 	wakerFast = 200 * time.Microsecond
-	wakerSlow = time.Millisecond
+	wakerSlow = 2 * time.Millisecond
 )
 
 // wakerCheckEvery is how often an armed waker looks at what happened: it
@@ -67,7 +69,7 @@ const (
 // short waits. It is longer than wakerSlow: on one P, goroutines paced by
 // the slow expirations themselves still touch the waker within each
 // check period.
-const wakerCheckEvery = 2 * time.Millisecond
+const wakerCheckEvery = 2 * wakerSlow
 
 var waker struct {
 	off    atomic.Bool // no waker: more than one P, or it could not be set up
