@@ -173,6 +173,11 @@ func (s *tstream) fail(err error) bool {
 		s.mu.Unlock()
 		return false
 	}
+	// The context ends first: whoever sees the stream failed (a write
+	// woken below) finds its context done too.
+	if s.cancel != nil {
+		s.cancel(err)
+	}
 	s.ended, s.localEnded, s.rerr = true, true, err
 	s.rq = nil
 	s.cond.Broadcast()
@@ -181,9 +186,6 @@ func (s *tstream) fail(err error) bool {
 	}
 	stop := s.stopCtx
 	s.mu.Unlock()
-	if s.cancel != nil {
-		s.cancel(err)
-	}
 	if stop != nil {
 		stop()
 	}
