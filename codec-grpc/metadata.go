@@ -369,7 +369,8 @@ func appendMetainfo(ctx context.Context, h stream.Header) stream.Header {
 }
 
 // metainfoFromHeader returns ctx with the metainfo values of a request
-// header, ready for backward values.
+// header. (The call's context gets ready for backward values once the
+// dispatcher made its Info: see serve.)
 func metainfoFromHeader(ctx context.Context, h stream.Header) context.Context {
 	var kvs []codec.StrKV
 	for _, f := range h {
@@ -383,7 +384,7 @@ func metainfoFromHeader(ctx context.Context, h stream.Header) context.Context {
 	if len(kvs) > 0 {
 		ctx = metainfo.FromWire(ctx, kvs)
 	}
-	return metainfo.WithBackwardValues(ctx)
+	return ctx
 }
 
 // appendBackward appends the backward values recorded in ctx as

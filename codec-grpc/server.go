@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/skiffrpc/skiff/core/callinfo"
+	"github.com/skiffrpc/skiff/core/metainfo"
 	"github.com/skiffrpc/skiff/core/service"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
@@ -137,6 +138,9 @@ func (c *Codec) ServeStream(raw stream.RawServerStream, d stream.Dispatcher) {
 		ctx = d.Start(ctx, m)
 		ss.PrepareCall(ctx)
 	}
+	// The call's backward values: a server call's Info holds them; a
+	// dispatcher that makes none gets a collector of its own.
+	ctx = metainfo.ServerBackwardValues(ctx)
 	ss.ci = callinfo.From(ctx)
 	ss.cx.Context = ctx
 	defer func() { d.Finish(&ss.cx, ss.outcome) }()

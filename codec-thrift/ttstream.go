@@ -158,8 +158,10 @@ func (c ttCodec) ServeStream(raw stream.RawServerStream, d stream.Dispatcher) {
 		ss.finish(ApplicationError(UnknownMethod, "ttstream: "+method+" is not a streaming method"))
 		return
 	}
-	ctx := metainfo.WithBackwardValues(metainfo.FromWire(raw.Context(), headerStrs(h)))
-	ctx = d.Start(ctx, m)
+	ctx := metainfo.FromWire(raw.Context(), headerStrs(h))
+	// The call's backward values: a server call's Info holds them; a
+	// dispatcher that makes none gets a collector of its own.
+	ctx = metainfo.ServerBackwardValues(d.Start(ctx, m))
 	if ss.ci = callinfo.From(ctx); ss.ci != nil {
 		ss.ci.Codec = c.Name()
 		for _, f := range h {

@@ -163,7 +163,9 @@ func (p *Protocol) ServerReadMeta(ctx context.Context, msg *codec.Message) (cont
 		ci.CallerMethod, _ = m.Int(KeyFromMethod)
 		fillCarrier(&ci.Request, m)
 	}
-	ctx = metainfo.WithBackwardValues(metainfo.FromWire(ctx, m.Strs))
+	// A server call's Info holds its backward values; a runtime that
+	// passes none gets a collector.
+	ctx = metainfo.ServerBackwardValues(metainfo.FromWire(ctx, m.Strs))
 	if v, ok := m.Int(KeyRPCTimeout); ok {
 		if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
 			// Bound absurd values so the duration cannot overflow.
@@ -195,6 +197,9 @@ func (p *Protocol) ServerWriteMeta(ctx context.Context, msg *codec.Message, err 
 	}
 	if ci := callinfo.From(ctx); ci != nil {
 		appendCarrier(m, &ci.Response)
+	}
+	if err == nil {
+		return false // (before errors.As, whose target escapes)
 	}
 	var be *status.BizError
 	if !errors.As(err, &be) {

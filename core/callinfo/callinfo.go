@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/skiffrpc/skiff/core/discovery"
+	"github.com/skiffrpc/skiff/core/metainfo"
 	"github.com/skiffrpc/skiff/core/stats"
 )
 
@@ -54,6 +55,7 @@ type Info struct {
 	// request that lost.
 	OverStreams bool
 	inRecord    bool // i is the info of a callRecord (NewCall)
+	server      bool // i is the info of a serverRecord (New)
 	// RPCTimeout bounds the whole call; 0 means none.
 	RPCTimeout time.Duration
 	// ConnectTimeout bounds dialing; 0 means the client default.
@@ -127,7 +129,24 @@ type attemptKey struct{}
 
 // New returns a new Info attached to parent. The server uses it; a client
 // call, which has attempts, uses NewCall.
-func New(parent context.Context) *Info { return &Info{parent: parent} }
+//
+// A server call's Info holds the call's backward values (it answers
+// metainfo.BackwardKey): metainfo.SendBackwardValue works on a context
+// derived from it.
+func New(parent context.Context) *Info {
+	r := &serverRecord{}
+	r.info.parent, r.info.server = parent, true
+	return &r.info
+}
+
+// serverRecord is a server call's Info and the backward values it sends
+// back (metainfo), in one allocation; client Infos need no slot. info
+// must stay its first field: an Info with server set finds the slot by
+// converting its own address.
+type serverRecord struct {
+	info     Info
+	backward metainfo.BackwardSlot
+}
 
 // callRecord is a client call's Info and its first attempt in one
 // allocation. info must stay its first field: an Info with inRecord set
@@ -250,6 +269,10 @@ func (i *Info) Value(k any) any {
 			return a
 		}
 		return nil
+	case metainfo.BackwardKey:
+		if i.server {
+			return &(*serverRecord)(unsafe.Pointer(i)).backward
+		}
 	}
 	return i.parent.Value(k)
 }

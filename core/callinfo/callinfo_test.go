@@ -4,6 +4,9 @@ import (
 	"context"
 	"testing"
 	"unsafe"
+
+	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/metainfo"
 )
 
 // A client call allocates its Info and first attempt as one callRecord;
@@ -12,6 +15,53 @@ import (
 func TestCallRecordSizeClass(t *testing.T) {
 	if n := unsafe.Sizeof(callRecord{}); n > 640 {
 		t.Fatalf("callRecord is %d bytes; above 640 it moves to the next allocation size class", n)
+	}
+}
+
+// A server call's Info and its backward values are one allocation in the
+// 416-byte size class, as the Info alone was.
+func TestServerRecordSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(serverRecord{}); n > 416 {
+		t.Fatalf("serverRecord is %d bytes; above 416 it moves to the next allocation size class", n)
+	}
+}
+
+// A server call's Info holds its backward values: a handler's derived
+// context sends them, the transport finds them, and readying the context
+// costs nothing. A client call's Info holds none: backward values its
+// reply brings go to the caller's collector.
+func TestServerInfoHoldsBackwardValues(t *testing.T) {
+	srv := New(context.Background())
+	if got := metainfo.ServerBackwardValues(srv); got != context.Context(srv) {
+		t.Fatalf("ServerBackwardValues wrapped a server Info: %v", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = metainfo.ServerBackwardValues(New(context.Background())) }); n != 1 {
+		t.Errorf("a server Info readied for backward values: %v allocations, want 1 (the Info)", n)
+	}
+	hctx := metainfo.WithValue(srv, "k", "v") // a context the handler derived
+	if !metainfo.SendBackwardValue(hctx, "b", "1") {
+		t.Fatal("SendBackwardValue refused a server call's context")
+	}
+	if w := metainfo.AppendBackwardWire(srv, nil); len(w) != 1 || w[0].Key != metainfo.PrefixBackward+"b" || w[0].Value != "1" {
+		t.Errorf("the server Info's backward values: %v", w)
+	}
+	if w := metainfo.AppendBackwardWire(New(context.Background()), nil); len(w) != 0 {
+		t.Errorf("a fresh server Info has backward values: %v", w)
+	}
+
+	// A plain context gets a collector of its own.
+	plain := metainfo.ServerBackwardValues(context.Background())
+	if !metainfo.SendBackwardValue(plain, "p", "2") {
+		t.Fatal("ServerBackwardValues gave a plain context no collector")
+	}
+
+	// A client call made from the handler: its reply's backward values go
+	// to the collector its caller's context holds, not to its own Info.
+	caller := metainfo.WithBackwardValues(context.Background())
+	cli := NewCall(caller)
+	metainfo.SetBackwardValuesFromWire(cli, []codec.StrKV{{Key: metainfo.PrefixBackward + "c", Value: "3"}})
+	if v, ok := metainfo.RecvBackwardValue(caller, "c"); !ok || v != "3" {
+		t.Errorf("the caller's collector got %q %v", v, ok)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/skiffrpc/skiff/core/codec"
 )
@@ -173,26 +174,73 @@ func FromWire(ctx context.Context, kvs []codec.StrKV) context.Context {
 	})
 }
 
-// backward collects backward values: a client call creates it with
-// WithBackwardValues, the transport fills it from the reply.
+// backward collects backward values.
 type backward struct {
 	mu     sync.Mutex
 	values []kv
 }
 
-type backwardKey struct{}
+// BackwardKey is the context key of a call's backward values: its value
+// is a *[BackwardSlot]. [WithBackwardValues] attaches one; a server
+// runtime that gives each call a context of its own can answer the key
+// from that context instead (callinfo.Info does for server calls), which
+// spares a context and a collector per call.
+type BackwardKey struct{}
+
+// BackwardSlot holds the backward values of one call. The zero value is
+// ready and allocates nothing until a value is stored in it.
+type BackwardSlot struct {
+	p atomic.Pointer[backward]
+}
+
+// get returns the slot's collector, creating it when create is set (nil
+// otherwise when none exists yet).
+func (s *BackwardSlot) get(create bool) *backward {
+	if b := s.p.Load(); b != nil || !create {
+		return b
+	}
+	s.p.CompareAndSwap(nil, &backward{})
+	return s.p.Load()
+}
+
+// slot returns the backward slot ctx carries, or nil.
+func slot(ctx context.Context) *BackwardSlot {
+	s, _ := ctx.Value(BackwardKey{}).(*BackwardSlot)
+	return s
+}
 
 // WithBackwardValues returns ctx ready to receive backward values from the
 // server of the next call; read them after the call with
 // RecvBackwardValue.
 func WithBackwardValues(ctx context.Context) context.Context {
-	return context.WithValue(ctx, backwardKey{}, &backward{})
+	return context.WithValue(ctx, BackwardKey{}, &BackwardSlot{})
+}
+
+// ServerBackwardValues returns ctx ready for the backward values a server
+// call sends back: ctx itself when it already carries a slot (a server
+// call's callinfo.Info does), otherwise WithBackwardValues(ctx). Server
+// transports call it with the context they build for a request.
+func ServerBackwardValues(ctx context.Context) context.Context {
+	if slot(ctx) != nil {
+		return ctx
+	}
+	return WithBackwardValues(ctx)
 }
 
 // SetBackwardValuesFromWire stores the RPC_BACKWARD_ keys of a reply in the
 // collector of ctx, if it has one. Transports call it on the client.
 func SetBackwardValuesFromWire(ctx context.Context, kvs []codec.StrKV) {
-	b, _ := ctx.Value(backwardKey{}).(*backward)
+	s := slot(ctx)
+	if s == nil {
+		return
+	}
+	var b *backward
+	for _, p := range kvs {
+		if strings.HasPrefix(p.Key, PrefixBackward) {
+			b = s.get(true)
+			break
+		}
+	}
 	if b == nil {
 		return
 	}
@@ -208,7 +256,11 @@ func SetBackwardValuesFromWire(ctx context.Context, kvs []codec.StrKV) {
 // RecvBackwardValue returns a backward value received by a call made with
 // ctx (see WithBackwardValues).
 func RecvBackwardValue(ctx context.Context, k string) (string, bool) {
-	b, _ := ctx.Value(backwardKey{}).(*backward)
+	s := slot(ctx)
+	if s == nil {
+		return "", false
+	}
+	b := s.get(false)
 	if b == nil {
 		return "", false
 	}
@@ -221,10 +273,11 @@ func RecvBackwardValue(ctx context.Context, k string) (string, bool) {
 // caller with the reply. It reports false when ctx is not a server call's
 // context that can send backward values.
 func SendBackwardValue(ctx context.Context, k, v string) bool {
-	b, _ := ctx.Value(backwardKey{}).(*backward)
-	if b == nil || k == "" {
+	s := slot(ctx)
+	if s == nil || k == "" {
 		return false
 	}
+	b := s.get(true)
 	b.mu.Lock()
 	b.values = set(b.values, k, v)
 	b.mu.Unlock()
@@ -235,7 +288,11 @@ func SendBackwardValue(ctx context.Context, k, v string) bool {
 // RPC_BACKWARD_ keys. Transports call it on the server when writing the
 // reply.
 func AppendBackwardWire(ctx context.Context, dst []codec.StrKV) []codec.StrKV {
-	b, _ := ctx.Value(backwardKey{}).(*backward)
+	s := slot(ctx)
+	if s == nil {
+		return dst
+	}
+	b := s.get(false)
 	if b == nil {
 		return dst
 	}

@@ -58,7 +58,17 @@ func clientMain(args []string) error {
 	duration := fs.Duration("duration", 5*time.Second, "measuring window")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measuring window to this file")
 	traceFile := fs.String("trace", "", "write a runtime execution trace of the measuring window to this file")
+	memprofile := fs.String("memprofile", "", "write an allocation profile to this file at exit")
 	_ = fs.Parse(args)
+	if *memprofile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			if mf, err := os.Create(*memprofile); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(mf, 0)
+				_ = mf.Close()
+			}
+		}()
+	}
 	f, err := lookup(*fw)
 	if err != nil {
 		return err
