@@ -130,9 +130,11 @@ type attemptKey struct{}
 // New returns a new Info attached to parent. The server uses it; a client
 // call, which has attempts, uses NewCall.
 //
-// A server call's Info holds the call's backward values (it answers
-// metainfo.BackwardKey): metainfo.SendBackwardValue works on a context
-// derived from it.
+// The Info New makes is a server call's: it answers metainfo.BackwardKey,
+// so metainfo.SendBackwardValue works on a context derived from it. The
+// values go to the collector parent carries, if it carries one, else to
+// one the Info holds. (A client-side Info made with New would capture the
+// backward values of the calls made with it; clients use NewCall.)
 func New(parent context.Context) *Info {
 	r := &serverRecord{}
 	r.info.parent, r.info.server = parent, true
@@ -271,6 +273,12 @@ func (i *Info) Value(k any) any {
 		return nil
 	case metainfo.BackwardKey:
 		if i.server {
+			// A collector made before the call's Info (by a stream codec
+			// that writes its reply with its own context, or by the
+			// caller of an in-process Invoker) keeps the values.
+			if v := i.parent.Value(k); v != nil {
+				return v
+			}
 			return &(*serverRecord)(unsafe.Pointer(i)).backward
 		}
 	}

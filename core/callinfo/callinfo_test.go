@@ -55,12 +55,30 @@ func TestServerInfoHoldsBackwardValues(t *testing.T) {
 		t.Fatal("ServerBackwardValues gave a plain context no collector")
 	}
 
-	// A client call made from the handler: its reply's backward values go
-	// to the collector its caller's context holds, not to its own Info.
-	caller := metainfo.WithBackwardValues(context.Background())
-	cli := NewCall(caller)
+	// A collector made before the Info (by a stream codec that writes its
+	// reply with its own context, or by an in-process Invoker's caller)
+	// keeps the values the handler sends.
+	pre := metainfo.WithBackwardValues(context.Background())
+	if !metainfo.SendBackwardValue(New(pre), "q", "4") {
+		t.Fatal("SendBackwardValue refused a server Info under a collector")
+	}
+	if v, ok := metainfo.RecvBackwardValue(pre, "q"); !ok || v != "4" {
+		t.Errorf("the collector made before the Info got %q %v", v, ok)
+	}
+
+	// A client call made with a handler's context: its reply's backward
+	// values go to the serving call's collector (and so on upstream), not
+	// to the client call's Info.
+	handler := New(context.Background())
+	cli := NewCall(metainfo.WithValue(handler, "k", "v"))
 	metainfo.SetBackwardValuesFromWire(cli, []codec.StrKV{{Key: metainfo.PrefixBackward + "c", Value: "3"}})
-	if v, ok := metainfo.RecvBackwardValue(caller, "c"); !ok || v != "3" {
+	if v, ok := metainfo.RecvBackwardValue(handler, "c"); !ok || v != "3" {
+		t.Errorf("the handler's collector got %q %v", v, ok)
+	}
+	// A client call under a caller's WithBackwardValues: to that collector.
+	caller := metainfo.WithBackwardValues(context.Background())
+	metainfo.SetBackwardValuesFromWire(NewCall(caller), []codec.StrKV{{Key: metainfo.PrefixBackward + "d", Value: "5"}})
+	if v, ok := metainfo.RecvBackwardValue(caller, "d"); !ok || v != "5" {
 		t.Errorf("the caller's collector got %q %v", v, ok)
 	}
 }

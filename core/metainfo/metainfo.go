@@ -270,8 +270,11 @@ func RecvBackwardValue(ctx context.Context, k string) (string, bool) {
 }
 
 // SendBackwardValue records a value for the server to send back to its
-// caller with the reply. It reports false when ctx is not a server call's
-// context that can send backward values.
+// caller with the reply. It reports false when ctx carries no backward
+// values (no [BackwardKey]). Every Skiff server call's context carries
+// them, but only protocols with headers (TTHeader, gRPC, TTHeader
+// streaming) send them: over Framed or Buffered Thrift, or Kitex Protobuf
+// without TTHeader, they are accepted and dropped.
 func SendBackwardValue(ctx context.Context, k, v string) bool {
 	s := slot(ctx)
 	if s == nil || k == "" {

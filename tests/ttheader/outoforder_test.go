@@ -22,7 +22,7 @@ import (
 // connection can reach a dial that reused the number and fail it after
 // the kernel completed the handshake; the engine then dials once more.
 // That first connection closes before it carries anything: it is not one
-// the client chose to open. (CI saw 2 accepted, 1 used.)
+// the client chose to open. (CI once saw 2 connections here.)
 type countingProxy struct {
 	ln    net.Listener
 	conns atomic.Int32 // accepted
