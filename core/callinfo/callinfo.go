@@ -55,7 +55,7 @@ type Info struct {
 	// request that lost.
 	OverStreams bool
 	inRecord    bool // i is the info of a callRecord (NewCall)
-	server      bool // i is the info of a serverRecord (New)
+	server      uint8 // i is the info of a serverRecord: serverInherit (New) or serverOwn (NewOwnBackward); 0 otherwise
 	// RPCTimeout bounds the whole call; 0 means none.
 	RPCTimeout time.Duration
 	// ConnectTimeout bounds dialing; 0 means the client default.
@@ -127,17 +127,31 @@ type key struct{}
 
 type attemptKey struct{}
 
-// New returns a new Info attached to parent. The server uses it; a client
-// call, which has attempts, uses NewCall.
+// New returns a new Info attached to parent, for a call a server serves;
+// a client call, which has attempts, uses NewCall.
 //
-// The Info New makes is a server call's: it answers metainfo.BackwardKey,
-// so metainfo.SendBackwardValue works on a context derived from it. The
-// values go to the collector parent carries, if it carries one, else to
-// one the Info holds. (A client-side Info made with New would capture the
-// backward values of the calls made with it; clients use NewCall.)
-func New(parent context.Context) *Info {
+// The Info answers metainfo.BackwardKey, so metainfo.SendBackwardValue
+// works on a context derived from it: the values go to the collector
+// parent carries, if it carries one (a stream codec's, made for this
+// call), else to one the Info holds. parent must therefore belong to this
+// call alone, or carry no collector; see NewOwnBackward.
+func New(parent context.Context) *Info { return newServer(parent, serverInherit) }
+
+// NewOwnBackward is New for a call whose parent context other calls share
+// (a connection's, or the context an in-process server.Invoker was
+// called with): the call's backward values always go to a collector the
+// Info holds, never to one parent carries, so no call sees another's.
+func NewOwnBackward(parent context.Context) *Info { return newServer(parent, serverOwn) }
+
+// The backward-value modes of a server Info (Info.server).
+const (
+	serverInherit = 1 + iota // parent's collector, else its own
+	serverOwn                // its own
+)
+
+func newServer(parent context.Context, mode uint8) *Info {
 	r := &serverRecord{}
-	r.info.parent, r.info.server = parent, true
+	r.info.parent, r.info.server = parent, mode
 	return &r.info
 }
 
@@ -272,13 +286,15 @@ func (i *Info) Value(k any) any {
 		}
 		return nil
 	case metainfo.BackwardKey:
-		if i.server {
-			// A collector made before the call's Info (by a stream codec
-			// that writes its reply with its own context, or by the
-			// caller of an in-process Invoker) keeps the values.
-			if v := i.parent.Value(k); v != nil {
-				return v
+		if i.server == serverInherit {
+			// A collector made for this call before its Info (by a
+			// stream codec that writes its reply with its own context)
+			// keeps the values.
+			if s, _ := i.parent.Value(k).(*metainfo.BackwardSlot); s != nil {
+				return s
 			}
+		}
+		if i.server != 0 {
 			return &(*serverRecord)(unsafe.Pointer(i)).backward
 		}
 	}

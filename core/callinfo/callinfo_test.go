@@ -66,6 +66,22 @@ func TestServerInfoHoldsBackwardValues(t *testing.T) {
 		t.Errorf("the collector made before the Info got %q %v", v, ok)
 	}
 
+	// Calls whose parent other calls share (NewOwnBackward) never share a
+	// collector, with each other or with the parent.
+	shared := metainfo.WithBackwardValues(context.Background())
+	a, b := NewOwnBackward(shared), NewOwnBackward(shared)
+	metainfo.SendBackwardValue(a, "a", "1")
+	metainfo.SendBackwardValue(b, "b", "2")
+	if w := metainfo.AppendBackwardWire(a, nil); len(w) != 1 || w[0].Value != "1" {
+		t.Errorf("call a's backward values: %v", w)
+	}
+	if w := metainfo.AppendBackwardWire(b, nil); len(w) != 1 || w[0].Value != "2" {
+		t.Errorf("call b's backward values: %v", w)
+	}
+	if _, ok := metainfo.RecvBackwardValue(shared, "a"); ok {
+		t.Error("a NewOwnBackward call's value reached its parent's collector")
+	}
+
 	// A client call made with a handler's context: its reply's backward
 	// values go to the serving call's collector (and so on upstream), not
 	// to the client call's Info.

@@ -270,11 +270,13 @@ func RecvBackwardValue(ctx context.Context, k string) (string, bool) {
 }
 
 // SendBackwardValue records a value for the server to send back to its
-// caller with the reply. It reports false when ctx carries no backward
-// values (no [BackwardKey]). Every Skiff server call's context carries
-// them, but only protocols with headers (TTHeader, gRPC, TTHeader
-// streaming) send them: over Framed or Buffered Thrift, or Kitex Protobuf
-// without TTHeader, they are accepted and dropped.
+// caller with the reply. It reports false when k is empty or ctx carries
+// no backward values (no [BackwardKey]). Every Skiff server call's
+// context carries them, but only protocols with headers send them: TTHeader
+// (in the reply header), gRPC (in the trailers; a key or value that is not
+// a valid header field is dropped) and TTHeader streaming. Over Framed or
+// Buffered Thrift, Kitex Protobuf without TTHeader, or in a oneway call
+// (no reply), they are accepted and dropped.
 func SendBackwardValue(ctx context.Context, k, v string) bool {
 	s := slot(ctx)
 	if s == nil || k == "" {

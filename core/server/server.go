@@ -1017,7 +1017,14 @@ func (s *Server) dropExpired(st *connState, ci *callinfo.Info, msg *codec.Messag
 }
 
 func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *method, msg *codec.Message, args any, recvSize int, gen uint64) {
-	ci := callinfo.New(st.Context)
+	var ci *callinfo.Info
+	if st.meta != nil {
+		// Its backward values travel in its reply's header: a collector
+		// of its own (the connection's context is every call's parent).
+		ci = callinfo.NewOwnBackward(st.Context)
+	} else {
+		ci = callinfo.New(st.Context)
+	}
 	ci.Service, ci.Method, ci.SeqID = m.svc, msg.Method, msg.SeqID
 	if m.info == unknownMethodInfo {
 		ci.Service = msg.Service // as received

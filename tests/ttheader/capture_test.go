@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/binary"
 	"os"
+	"strings"
 	"testing"
 
 	thriftcodec "github.com/skiffrpc/skiff/codec-thrift"
 	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/metainfo"
 	"github.com/skiffrpc/skiff/core/server"
 	"github.com/skiffrpc/skiff/core/transport"
 	"github.com/skiffrpc/skiff/core/transporttest"
@@ -100,4 +102,64 @@ func describe(v any) string {
 		}
 	}
 	return "?"
+}
+
+// backwardHandler sends one backward value per call, named after the
+// method.
+type backwardHandler struct{ hopHandler }
+
+func (backwardHandler) Echo(ctx context.Context, req *echo.EchoRequest) (*echo.EchoResponse, error) {
+	metainfo.SendBackwardValue(ctx, "from-echo", "1")
+	return &echo.EchoResponse{Message: req.Message, Seq: req.Seq}, nil
+}
+
+func (backwardHandler) Fail(ctx context.Context, code int32) (*echo.EchoResponse, error) {
+	metainfo.SendBackwardValue(ctx, "from-fail", "2")
+	return nil, &echo.EchoError{Code: code, Reason: "requested failure"}
+}
+
+// Calls served from one context (an in-process Invoker's, like a
+// connection's) each send back their own backward values only: Kitex's
+// two-call TTHeader capture, twice with one context that carries a
+// collector, gives each reply its own call's key and nothing else, and
+// the caller's collector gets none of them.
+func TestInvokerBackwardValuesPerCall(t *testing.T) {
+	inv := server.NewInvoker()
+	if err := inv.RegisterService(echo.ServiceInfo(), backwardHandler{}); err != nil {
+		t.Fatal(err)
+	}
+	req, err := os.ReadFile("../testdata/kitex/thrift-ttheader.c2s.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := metainfo.WithBackwardValues(context.Background())
+	want := []string{"from-echo", "from-fail"}
+	for round := range 2 {
+		got, err := inv.Call(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := transporttest.NewBuffer()
+		r.Write(got)
+		for i := 0; r.Len() > 0; i++ {
+			var msg codec.Message
+			if _, err := ttheader.TTHeader.ReadMessage(r, &msg, transport.DefaultMaxFrameSize); err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, kv := range msg.Meta.Strs {
+				if strings.HasPrefix(kv.Key, "from-") {
+					keys = append(keys, kv.Key)
+				}
+			}
+			if i >= len(want) || len(keys) != 1 || keys[0] != want[i] {
+				t.Errorf("round %d, reply %d: backward keys %v, want [%s]", round, i, keys, want[min(i, len(want)-1)])
+			}
+		}
+	}
+	for _, k := range want {
+		if v, ok := metainfo.RecvBackwardValue(ctx, k); ok {
+			t.Errorf("the Invoker caller's collector got %s=%q", k, v)
+		}
+	}
 }
