@@ -54,7 +54,7 @@ type Info struct {
 	// connection. A retry module uses it to choose how to abandon a backup
 	// request that lost.
 	OverStreams bool
-	inRecord    bool // i is the info of a callRecord (NewCall)
+	inRecord    bool  // i is the info of a callRecord (NewCall)
 	server      uint8 // i is the info of a serverRecord: serverInherit (New) or serverOwn (NewOwnBackward); 0 otherwise
 	// RPCTimeout bounds the whole call; 0 means none.
 	RPCTimeout time.Duration
