@@ -22,4 +22,11 @@
 // sides), skiff-grpc-np (Netpoll on both sides), and more: the usage line
 // of bench lists them all.
 // Every framework echoes the request body and the seq field.
+//
+// Build tags leave framework families out: nokitex, nogrpc and noskiff.
+// cmd/benchdrive builds one binary per family (for example
+// `go build -tags nokitex,nogrpc` for the Skiff frameworks), so that each
+// process links only the framework it runs. (The Skiff binary still links
+// grpc-go's package, and the grpc-go one Skiff's core, through grpcpb,
+// which holds both stacks' generated code for echo.proto.)
 package main

@@ -1,3 +1,5 @@
+//go:build !nogrpc
+
 package main
 
 import (
@@ -53,3 +55,7 @@ func (c grpcClient) call(body string, seq int64) (int, int64, error) {
 }
 
 func (c grpcClient) close() { c.cc.Close() }
+
+func init() {
+	frameworks["grpc"] = framework{serve: serveGRPC, dial: dialGRPC}
+}

@@ -1,3 +1,5 @@
+//go:build !nokitex
+
 package main
 
 import (
@@ -168,3 +170,10 @@ func (c kitexPBClient) call(body string, seq int64) (int, int64, error) {
 }
 
 func (kitexPBClient) close() {}
+
+func init() {
+	frameworks["kitex-framed"] = framework{serve: serveKitexThrift, dial: dialKitexFramed}
+	frameworks["kitex-ttheader"] = framework{serve: serveKitexThriftMeta, dial: dialKitexTTHeader}
+	frameworks["kitex-pb"] = framework{serve: serveKitexPB, dial: dialKitexPB}
+	frameworks["kitex-grpc"] = framework{serve: serveKitexPB, dial: dialKitexGRPC}
+}

@@ -25,36 +25,12 @@ type client interface {
 	close()
 }
 
+// frameworks lists the frameworks this binary was built with: each
+// family's file adds its own in init. Build tags leave families out
+// (nokitex, nogrpc, noskiff), so that benchdrive runs each framework in a
+// process that links no other framework (see doc.go).
 var frameworks = map[string]framework{
-	"raw":                   {serve: serveRaw, dial: dialRaw},
-	"skiff-framed":          {serve: serveSkiff, dial: dialSkiffFramed},
-	"skiff-framed-std":      {serve: serveSkiffStd, dial: dialSkiffFramedStd},
-	"skiff-mux":             {serve: serveSkiff, dial: dialSkiffMux},
-	"skiff-mux-std":         {serve: serveSkiff, dial: dialSkiffMuxStd},
-	"skiff-ttheader":        {serve: serveSkiff, dial: dialSkiffTTHeader},
-	"skiff-ttheader-mux":    {serve: serveSkiff, dial: dialSkiffTTHeaderMux},
-	"skiff-ttheader-otel":   {serve: serveSkiffOtel, dial: dialSkiffTTHeaderOtel},
-	"skiff-ttheader-otel10": {serve: serveSkiffOtel, dial: dialSkiffTTHeaderOtel10},
-	"skiff-grpc-otel":       {serve: serveSkiffOtel, dial: dialSkiffGRPCOtel},
-	"kitex-ttheader-otel":   {serve: serveKitexThriftOtel, dial: dialKitexTTHeaderOtel},
-	"kitex-framed":          {serve: serveKitexThrift, dial: dialKitexFramed},
-	"kitex-ttheader":        {serve: serveKitexThriftMeta, dial: dialKitexTTHeader},
-	"kitex-pb":              {serve: serveKitexPB, dial: dialKitexPB},
-	"kitex-grpc":            {serve: serveKitexPB, dial: dialKitexGRPC},
-	"skiff-pb":              {serve: serveSkiff, dial: dialSkiffPB},
-	"skiff-grpc":            {serve: serveSkiff, dial: dialSkiffGRPC},
-	"skiff-grpc-std":        {serve: serveSkiffStd, dial: dialSkiffGRPCStd},
-	"skiff-grpc-np":         {serve: serveSkiff, dial: dialSkiffGRPCNetpoll},
-	"skiff-grpc-bidi":       {serve: serveSkiff, dial: dialSkiffGRPCBidi},
-	"skiff-grpc-bidi-std":   {serve: serveSkiffStd, dial: dialSkiffGRPCBidiStd},
-	"skiff-ttheader-auto":   {serve: serveSkiff, dial: dialSkiffTTHeaderAuto},
-	"skiff-ttheader-std":    {serve: serveSkiffStd, dial: dialSkiffTTHeaderStd},
-	"skiff-ttheader-tls":    {serve: serveSkiffTLS, dial: dialSkiffTTHeaderTLS},
-	"grpc":                  {serve: serveGRPC, dial: dialGRPC},
-	"grpc-bidi":             {serve: serveGRPC, dial: dialGRPCBidi},
-	"kitex-grpc-bidi":       {serve: serveKitexPB, dial: dialKitexGRPCBidi},
-	"skiff-ttstream-bidi":   {serve: serveSkiff, dial: dialSkiffTTStreamBidi},
-	"kitex-ttstream-bidi":   {serve: serveKitexTTStream, dial: dialKitexTTStreamBidi},
+	"raw": {serve: serveRaw, dial: dialRaw},
 }
 
 func frameworkNames() string {

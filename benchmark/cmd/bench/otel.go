@@ -1,22 +1,12 @@
+//go:build !noskiff || !nokitex
+
 package main
 
 import (
 	"context"
 
-	kclient "github.com/cloudwego/kitex/client"
-	"github.com/cloudwego/kitex/pkg/transmeta"
-	kserver "github.com/cloudwego/kitex/server"
-	kitexotel "github.com/kitex-contrib/obs-opentelemetry/tracing"
-	"github.com/skiffrpc/skiff/benchmark/grpcpb"
-	kechosvc "github.com/skiffrpc/skiff/benchmark/kitex_gen/echo/echoservice"
-	grpccodec "github.com/skiffrpc/skiff/codec-grpc"
-	skiffclient "github.com/skiffrpc/skiff/core/client"
-	"github.com/skiffrpc/skiff/core/engine"
-	skiffserver "github.com/skiffrpc/skiff/core/server"
-	"github.com/skiffrpc/skiff/examples/echo"
-	skiffotel "github.com/skiffrpc/skiff/otel"
-	h2transport "github.com/skiffrpc/skiff/transport-http2"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -52,59 +42,5 @@ func otelProviders(sampler ...sdktrace.Sampler) {
 	}
 	otel.SetTracerProvider(sdktrace.NewTracerProvider(topts...))
 	otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader())))
-	otel.SetTextMapPropagator(skiffotel.DefaultPropagator())
-}
-
-// serveSkiffOtel is serveSkiff with the skiffotel server suite.
-func serveSkiffOtel(addr string) error {
-	otelProviders()
-	svr := skiffserver.New(skiffserver.WithAddress(addr), skiffserver.WithEngine(engine.Default),
-		skiffserver.WithSuite(skiffotel.NewServerSuite()))
-	if err := svr.RegisterService(echo.ServiceInfo(), skiffEcho{}); err != nil {
-		return err
-	}
-	if err := grpcpb.RegisterEchoService(svr, skiffPBEcho{}); err != nil {
-		return err
-	}
-	return svr.Start()
-}
-
-// dialSkiffTTHeaderOtel is dialSkiffTTHeader with the skiffotel client
-// suite.
-func dialSkiffTTHeaderOtel(addr string, conc int) (client, error) {
-	otelProviders()
-	return dialSkiffTTHeaderWith(addr, conc, skiffclient.WithSuite(skiffotel.NewClientSuite()))
-}
-
-// dialSkiffTTHeaderOtel10 is dialSkiffTTHeaderOtel sampling a tenth of
-// the calls (the server follows the caller's decision).
-func dialSkiffTTHeaderOtel10(addr string, conc int) (client, error) {
-	otelProviders(sampled10())
-	return dialSkiffTTHeaderWith(addr, conc, skiffclient.WithSuite(skiffotel.NewClientSuite()))
-}
-
-// dialSkiffGRPCOtel is dialSkiffGRPC with the skiffotel client suite.
-func dialSkiffGRPCOtel(addr string, _ int) (client, error) {
-	otelProviders()
-	return newSkiffPBClient(addr, skiffclient.WithStreamTransport(h2transport.New()),
-		skiffclient.WithStreamCodec(grpccodec.Default), skiffclient.WithSuite(skiffotel.NewClientSuite()))
-}
-
-// serveKitexThriftOtel is serveKitexThriftMeta with obs-opentelemetry's
-// server suite.
-func serveKitexThriftOtel(addr string) error {
-	otelProviders()
-	a, err := kitexAddr(addr)
-	if err != nil {
-		return err
-	}
-	return runKitex(kechosvc.NewServer(&kitexThriftEcho{}, kserver.WithServiceAddr(a),
-		kserver.WithMetaHandler(transmeta.ServerTTHeaderHandler), kserver.WithSuite(kitexotel.NewServerSuite())))
-}
-
-// dialKitexTTHeaderOtel is dialKitexTTHeader with obs-opentelemetry's
-// client suite.
-func dialKitexTTHeaderOtel(addr string, conc int) (client, error) {
-	otelProviders()
-	return dialKitexTTHeaderWith(addr, conc, kclient.WithSuite(kitexotel.NewClientSuite()))
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})) // W3C trace context and baggage, as skiffotel.DefaultPropagator
 }

@@ -1,3 +1,5 @@
+//go:build !noskiff
+
 package main
 
 import (
@@ -142,3 +144,21 @@ func (c skiffClient) call(body string, seq int64) (int, int64, error) {
 }
 
 func (c skiffClient) close() { c.cli.Close() }
+
+func init() {
+	frameworks["skiff-framed"] = framework{serve: serveSkiff, dial: dialSkiffFramed}
+	frameworks["skiff-framed-std"] = framework{serve: serveSkiffStd, dial: dialSkiffFramedStd}
+	frameworks["skiff-mux"] = framework{serve: serveSkiff, dial: dialSkiffMux}
+	frameworks["skiff-mux-std"] = framework{serve: serveSkiff, dial: dialSkiffMuxStd}
+	frameworks["skiff-ttheader"] = framework{serve: serveSkiff, dial: dialSkiffTTHeader}
+	frameworks["skiff-ttheader-mux"] = framework{serve: serveSkiff, dial: dialSkiffTTHeaderMux}
+	frameworks["skiff-pb"] = framework{serve: serveSkiff, dial: dialSkiffPB}
+	frameworks["skiff-grpc"] = framework{serve: serveSkiff, dial: dialSkiffGRPC}
+	frameworks["skiff-grpc-std"] = framework{serve: serveSkiffStd, dial: dialSkiffGRPCStd}
+	frameworks["skiff-grpc-np"] = framework{serve: serveSkiff, dial: dialSkiffGRPCNetpoll}
+	frameworks["skiff-grpc-bidi"] = framework{serve: serveSkiff, dial: dialSkiffGRPCBidi}
+	frameworks["skiff-grpc-bidi-std"] = framework{serve: serveSkiffStd, dial: dialSkiffGRPCBidiStd}
+	frameworks["skiff-ttheader-auto"] = framework{serve: serveSkiff, dial: dialSkiffTTHeaderAuto}
+	frameworks["skiff-ttheader-std"] = framework{serve: serveSkiffStd, dial: dialSkiffTTHeaderStd}
+	frameworks["skiff-ttheader-tls"] = framework{serve: serveSkiffTLS, dial: dialSkiffTTHeaderTLS}
+}

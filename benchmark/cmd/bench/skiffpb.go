@@ -1,3 +1,5 @@
+//go:build !noskiff
+
 package main
 
 import (

@@ -21,6 +21,7 @@ var allFrameworks = []string{"raw", "skiff-framed", "skiff-framed-std", "skiff-m
 
 type config struct {
 	Frameworks  []string      `json:"frameworks"`
+	OneBinary   bool          `json:"one_binary,omitempty"` // every framework in one bench binary (-one-binary)
 	Concs       []int         `json:"concurrencies"`
 	Sizes       []int         `json:"sizes"`
 	BaseConc    int           `json:"base_concurrency"`
@@ -67,6 +68,7 @@ func run() error {
 	fromJSON := flag.String("report", "", "only redraw latest.md and the charts in -out from this results JSON (a latest.json), running nothing")
 	slowEvery := flag.Int("slow-every", 0, "every this many calls of each caller, the server's handler sleeps -slow-delay (Skiff frameworks only); those calls are left out of the latencies (0: none)")
 	slowDelay := flag.Duration("slow-delay", 100*time.Millisecond, "the sleep of a slow call (see -slow-every)")
+	oneBinary := flag.Bool("one-binary", false, "run every framework from one bench binary that links them all (before 2026-12: the only way), instead of one binary per framework family that links no other framework")
 	retries := flag.Int("noisy-retries", 2, "run a scenario again, up to this many times, when other load on the machine took more than 10% of a CPU during its window; the quietest try is kept")
 	flag.Parse()
 
@@ -91,6 +93,7 @@ func run() error {
 		Warmup: *warmup, Duration: *duration, WarmupS: warmup.Seconds(), DurationS: duration.Seconds(),
 		ServerCPU: *serverCPU, ClientCPU: *clientCPU, Pinned: !*noPin,
 		CPUProfile: *cpuprofile, Quick: *quick, SlowEvery: *slowEvery, SlowDelay: *slowDelay,
+		OneBinary:   *oneBinary,
 		CommandLine: strings.Join(append([]string{"benchdrive"}, os.Args[1:]...), " "),
 	}
 	for _, f := range strings.Split(*fws, ",") {
@@ -157,16 +160,38 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "bench")
-	fmt.Fprintln(os.Stderr, "benchdrive: building cmd/bench")
-	bctx, bcancel := context.WithTimeout(ctx, 10*time.Minute)
-	build := exec.CommandContext(bctx, "go", "build", "-o", bin, "./cmd/bench")
-	build.Dir = modDir
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	err = build.Run()
-	bcancel()
-	if err != nil {
-		return fmt.Errorf("building cmd/bench: %w", err)
+	// Each framework family runs from a binary that links no other
+	// family (build tags of cmd/bench): a framework's process then holds
+	// only its own init-time state, as in a real service. (Linked into
+	// one binary, Kitex's and its codecs' caches, about 19 MB of heap, sat
+	// in every process and lengthened Skiff's collections.)
+	bins := map[string]string{}
+	for _, fw := range cfg.Frameworks {
+		tags := familyTags(fw)
+		if cfg.OneBinary {
+			tags = ""
+		}
+		if _, ok := bins[tags]; ok {
+			continue
+		}
+		bin := filepath.Join(tmp, "bench-"+strings.ReplaceAll(tags, ",", "-"))
+		fmt.Fprintf(os.Stderr, "benchdrive: building cmd/bench (tags %q)\n", tags)
+		bctx, bcancel := context.WithTimeout(ctx, 10*time.Minute)
+		build := exec.CommandContext(bctx, "go", "build", "-tags", tags, "-o", bin, "./cmd/bench")
+		build.Dir = modDir
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		err = build.Run()
+		bcancel()
+		if err != nil {
+			return fmt.Errorf("building cmd/bench: %w", err)
+		}
+		bins[tags] = bin
+	}
+	binFor := func(fw string) string {
+		if cfg.OneBinary {
+			return bins[""]
+		}
+		return bins[familyTags(fw)]
 	}
 
 	machine := describeMachine(modDir)
@@ -179,6 +204,7 @@ func run() error {
 			if ctx.Err() != nil {
 				break
 			}
+			bin := binFor(fw)
 			r := runOne(ctx, cfg, bin, *out, fw, s)
 			for try := 0; try < *retries && r.Error == "" && noisy(r) && ctx.Err() == nil; try++ {
 				fmt.Fprintf(os.Stderr, "%-16s c=%-5d size=%-6d noisy (other load %.0f%%, steal %.0f%%): again\n",
@@ -273,4 +299,18 @@ func moduleDir() (string, error) {
 			return "", fmt.Errorf("run benchdrive inside the benchmark module or the repository root, not %s", dir)
 		}
 	}
+}
+
+// familyTags returns the build tags of cmd/bench that leave out every
+// framework family but fw's: Skiff, Kitex, grpc-go, or none for raw.
+func familyTags(fw string) string {
+	switch {
+	case strings.HasPrefix(fw, "skiff"):
+		return "nokitex,nogrpc"
+	case strings.HasPrefix(fw, "kitex"):
+		return "noskiff,nogrpc"
+	case strings.HasPrefix(fw, "grpc"):
+		return "noskiff,nokitex"
+	}
+	return "noskiff,nokitex,nogrpc"
 }
