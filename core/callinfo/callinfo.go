@@ -133,8 +133,9 @@ type attemptKey struct{}
 // The Info answers metainfo.BackwardKey, so metainfo.SendBackwardValue
 // works on a context derived from it: the values go to the collector
 // parent carries, if it carries one (a stream codec's, made for this
-// call), else to one the Info holds. parent must therefore belong to this
-// call alone, or carry no collector; see NewOwnBackward.
+// call), else to one the Info holds. Calls whose replies carry backward
+// values and whose parent other calls share use NewOwnBackward, so that
+// none sends back another's values.
 func New(parent context.Context) *Info { return newServer(parent, serverInherit) }
 
 // NewOwnBackward is New for a call whose parent context other calls share

@@ -1023,6 +1023,9 @@ func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *met
 		// of its own (the connection's context is every call's parent).
 		ci = callinfo.NewOwnBackward(st.Context)
 	} else {
+		// No header carries backward values: they go to a collector the
+		// connection's context carries, if any (an in-process Invoker
+		// caller's, as before the Info held them), else nowhere.
 		ci = callinfo.New(st.Context)
 	}
 	ci.Service, ci.Method, ci.SeqID = m.svc, msg.Method, msg.SeqID

@@ -20,7 +20,7 @@
 // both sides), kitex-pb, kitex-grpc, grpc, skiff-grpc (Skiff's defaults:
 // a Netpoll server, a std-engine client), skiff-grpc-std (std on both
 // sides), skiff-grpc-np (Netpoll on both sides), and more: the usage line
-// of bench lists them all.
+// of bench lists those its build holds.
 // Every framework echoes the request body and the seq field.
 //
 // Build tags leave framework families out: nokitex, nogrpc and noskiff.

@@ -20,8 +20,12 @@ import (
 var allFrameworks = []string{"raw", "skiff-framed", "skiff-framed-std", "skiff-mux", "skiff-mux-std", "skiff-ttheader", "skiff-ttheader-mux", "skiff-ttheader-otel", "skiff-ttheader-otel10", "kitex-framed", "kitex-ttheader", "kitex-ttheader-otel", "kitex-pb", "skiff-pb", "kitex-grpc", "grpc", "skiff-grpc", "skiff-grpc-std", "skiff-grpc-np", "skiff-grpc-otel", "kitex-grpc-bidi", "grpc-bidi", "skiff-grpc-bidi", "skiff-grpc-bidi-std", "skiff-ttheader-auto", "skiff-ttheader-std", "skiff-ttheader-tls", "skiff-ttstream-bidi", "kitex-ttstream-bidi"}
 
 type config struct {
-	Frameworks  []string      `json:"frameworks"`
-	OneBinary   bool          `json:"one_binary,omitempty"` // every framework in one bench binary (-one-binary)
+	Frameworks []string `json:"frameworks"`
+	OneBinary  bool     `json:"-"`
+	// Binaries says how the frameworks were built: "per-family" (each
+	// process links only its framework) or "one" (-one-binary). Results
+	// from before the field existed were measured from one binary.
+	Binaries    string        `json:"binaries"`
 	Concs       []int         `json:"concurrencies"`
 	Sizes       []int         `json:"sizes"`
 	BaseConc    int           `json:"base_concurrency"`
@@ -94,6 +98,7 @@ func run() error {
 		ServerCPU: *serverCPU, ClientCPU: *clientCPU, Pinned: !*noPin,
 		CPUProfile: *cpuprofile, Quick: *quick, SlowEvery: *slowEvery, SlowDelay: *slowDelay,
 		OneBinary:   *oneBinary,
+		Binaries:    map[bool]string{false: "per-family", true: "one"}[*oneBinary],
 		CommandLine: strings.Join(append([]string{"benchdrive"}, os.Args[1:]...), " "),
 	}
 	for _, f := range strings.Split(*fws, ",") {

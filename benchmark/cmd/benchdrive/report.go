@@ -96,6 +96,11 @@ func markdown(rep Report, charts []string) string {
 	}
 	fmt.Fprintf(&b, "- each run: a fresh server and client process on 127.0.0.1, %s; %gs warm-up, then %gs measured\n", pin, c.WarmupS, c.DurationS)
 	fmt.Fprintf(&b, "- command: `%s`\n", c.CommandLine)
+	binaries := c.Binaries
+	if binaries == "" {
+		binaries = "one (all frameworks in one binary: runs from before the per-family build)"
+	}
+	fmt.Fprintf(&b, "- bench binaries: %s\n", binaries)
 	if c.CPUProfile {
 		fmt.Fprintf(&b, "- servers ran with a CPU profile (a few %% slower)\n")
 	}
