@@ -32,4 +32,9 @@ protoc -I idl \
 	--go-grpc_out=grpcpb --go-grpc_opt=paths=source_relative --go-grpc_opt=Mecho.proto=github.com/skiffrpc/skiff/benchmark/grpcpb\;grpcpb \
 	--skiff_out=grpcpb --skiff_opt=paths=source_relative,grpc_compat=true --skiff_opt=Mecho.proto=github.com/skiffrpc/skiff/benchmark/grpcpb\;grpcpb \
 	echo.proto
+# cmd/bench builds one binary per framework family (build tags nogrpc,
+# noskiff, nokitex): grpcpb's grpc-go and Skiff halves carry those tags, so
+# that the Skiff binary does not link grpc-go, nor the grpc-go one Skiff.
+sed -i '1i //go:build !nogrpc\n' grpcpb/echo_grpc.pb.go
+sed -i '1i //go:build !noskiff\n' grpcpb/echo_skiff.pb.go
 gofmt -l kitex_gen grpcpb | xargs -r gofmt -w

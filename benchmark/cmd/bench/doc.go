@@ -26,7 +26,7 @@
 // Build tags leave framework families out: nokitex, nogrpc and noskiff.
 // cmd/benchdrive builds one binary per family (for example
 // `go build -tags nokitex,nogrpc` for the Skiff frameworks), so that each
-// process links only the framework it runs. (The Skiff binary still links
-// grpc-go's package, and the grpc-go one Skiff's core, through grpcpb,
-// which holds both stacks' generated code for echo.proto.)
+// process links only the framework it runs (grpcpb, which holds both
+// grpc-go's and Skiff's code generated for echo.proto, tags its halves the
+// same way).
 package main
