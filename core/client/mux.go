@@ -8,6 +8,7 @@ import (
 
 	"github.com/skiffrpc/skiff/core/callinfo"
 	"github.com/skiffrpc/skiff/core/codec"
+	"github.com/skiffrpc/skiff/core/conn"
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/internal/membuf"
 	"github.com/skiffrpc/skiff/core/stats"
@@ -45,6 +46,7 @@ type muxSlot struct {
 type muxConn struct {
 	p    *muxPool
 	conn engine.Conn
+	sw   conn.ShortWaiter // conn's, when its engine must be told of a hold; nil otherwise
 
 	mu       sync.Mutex
 	pending  map[int32]*muxCall
@@ -98,7 +100,7 @@ func (p *muxPool) adopt(addr string, conn engine.Conn) bool {
 		slot := &ss.slots[i]
 		slot.mu.Lock()
 		if slot.mc == nil {
-			mc := &muxConn{p: p, conn: conn, pending: map[int32]*muxCall{}}
+			mc := newMuxConn(p, conn)
 			p.mu.Lock()
 			if p.shut {
 				p.mu.Unlock()
@@ -115,6 +117,12 @@ func (p *muxPool) adopt(addr string, conn engine.Conn) bool {
 		slot.mu.Unlock()
 	}
 	return false
+}
+
+// newMuxConn returns the multiplexed state of c, a connection of p.
+func newMuxConn(p *muxPool, c engine.Conn) *muxConn {
+	sw, _ := c.(conn.ShortWaiter)
+	return &muxConn{p: p, conn: c, sw: sw, pending: map[int32]*muxCall{}}
 }
 
 // get returns a live connection to addr, dialing if the slot is empty or
@@ -147,7 +155,7 @@ func (p *muxPool) get(addr string, timeout time.Duration) (*muxConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	mc := &muxConn{p: p, conn: conn, pending: map[int32]*muxCall{}}
+	mc := newMuxConn(p, conn)
 	p.mu.Lock()
 	if p.shut {
 		p.mu.Unlock()

@@ -51,8 +51,8 @@ func (mc *muxConn) oweLocked(call *muxCall) {
 			h.gen = 1
 		}
 		h.gaps, h.seen = 0, h.ticks
-		if sw, ok := mc.conn.(conn.ShortWaiter); ok {
-			sw.ShortWait() // the timer below must fire on time
+		if mc.sw != nil {
+			mc.sw.ShortWait() // the timer below must fire on time
 		}
 		if h.timer == nil {
 			h.timer = time.AfterFunc(muxHoldGap, mc.holdTick)
@@ -135,8 +135,8 @@ func (mc *muxConn) holdTick() {
 	if h.on && h.ticks != h.seen && h.gaps < muxHoldMaxGaps {
 		h.seen = h.ticks
 		h.gaps++
-		if sw, ok := mc.conn.(conn.ShortWaiter); ok {
-			sw.ShortWait()
+		if mc.sw != nil {
+			mc.sw.ShortWait()
 		}
 		h.timer.Reset(muxHoldGap)
 	} else if h.on {

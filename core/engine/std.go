@@ -395,7 +395,7 @@ type stdWriter struct {
 	vectored bool
 	segs     [][]byte
 	mark     int
-	kept     int // bytes of the kept slices in segs
+	kept     int // bytes in segs that are not in buf
 }
 
 var _ conn.Writer = (*stdWriter)(nil)
@@ -411,14 +411,24 @@ func (w *stdWriter) Malloc(n int) ([]byte, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("engine: negative length %d", n)
 	}
+	w.grow(n)
 	l := len(w.buf)
-	if cap(w.buf)-l < n {
-		nb := make([]byte, l, max(2*cap(w.buf), l+n, stdMinRead))
-		copy(nb, w.buf)
-		w.buf = nb
-	}
 	w.buf = w.buf[:l+n]
 	return w.buf[l : l+n : l+n], nil
+}
+
+// grow makes room for n more bytes in buf. Bytes before mark are listed
+// in segs already (which keep the old array until Flush): only the tail
+// after them moves to the new array.
+func (w *stdWriter) grow(n int) {
+	if cap(w.buf)-len(w.buf) >= n {
+		return
+	}
+	tail := w.buf[w.mark:]
+	nb := make([]byte, len(tail), max(2*cap(w.buf), len(tail)+n, stdMinRead))
+	copy(nb, tail)
+	w.kept += w.mark
+	w.buf, w.mark = nb, 0
 }
 
 // WriteBinary appends b: a copy, or b itself (kept until Flush, as the
@@ -426,6 +436,7 @@ func (w *stdWriter) Malloc(n int) ([]byte, error) {
 // vectors.
 func (w *stdWriter) WriteBinary(b []byte) (int, error) {
 	if len(b) < stdNoCopyMin || !w.vectored {
+		w.grow(len(b))
 		w.buf = append(w.buf, b...)
 		return len(b), nil
 	}

@@ -502,22 +502,14 @@ func TestStdWriter(t *testing.T) {
 	if _, err := w.Malloc(-1); err == nil {
 		t.Error("Malloc(-1): no error")
 	}
-	got := make(chan []byte, 1)
-	go func() {
-		b := make([]byte, len(want))
-		_, _ = io.ReadFull(peer, b)
-		got <- b
-	}()
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	b := flushRead(t, w, peer, len(want))
 	if n := cc.writes.Load(); n != 1 {
 		t.Errorf("Flush made %d writes, want 1", n)
 	}
 	if w.MallocLen() != 0 {
 		t.Errorf("MallocLen after Flush = %d", w.MallocLen())
 	}
-	if b := <-got; !bytes.Equal(b, want) {
+	if !bytes.Equal(b, want) {
 		t.Error("peer read other bytes than written")
 	}
 }
@@ -1234,28 +1226,44 @@ func TestStdWriterKeepsBigSlices(t *testing.T) {
 		if _, err := w.WriteBinary(big2); err != nil {
 			t.Fatal(err)
 		}
+		// Past the buffer's capacity: it grows with bytes already listed
+		// for the vector before the tail.
+		tail, err := w.Malloc(64 << 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range tail {
+			tail[i] = byte(i)
+		}
 		// Kept, not copied: a change before Flush is what goes out.
 		big1[0] = 0xff
 		want = append(want, big1...)
 		want = append(want, "defghij"...)
 		want = append(want, big2...)
+		want = append(want, tail...)
 		if w.MallocLen() != len(want) {
 			t.Fatalf("round %d: MallocLen = %d, want %d", round, w.MallocLen(), len(want))
 		}
-		got := make(chan []byte, 1)
-		go func() {
-			b := make([]byte, len(want))
-			_, _ = io.ReadFull(peer, b)
-			got <- b
-		}()
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
+		if b := flushRead(t, w, peer, len(want)); !bytes.Equal(b, want) {
+			t.Fatalf("round %d: peer read other bytes than written", round)
 		}
 		if w.MallocLen() != 0 {
 			t.Fatalf("round %d: MallocLen after Flush = %d", round, w.MallocLen())
 		}
-		if b := <-got; !bytes.Equal(b, want) {
-			t.Fatalf("round %d: peer read other bytes than written", round)
-		}
 	}
+}
+
+// flushRead flushes w and returns the n bytes peer then reads.
+func flushRead(t *testing.T, w interface{ Flush() error }, peer io.Reader, n int) []byte {
+	t.Helper()
+	got := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, n)
+		_, _ = io.ReadFull(peer, b)
+		got <- b
+	}()
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return <-got
 }
