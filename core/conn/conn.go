@@ -69,6 +69,19 @@ type NetConner interface {
 	NetConn() net.Conn
 }
 
+// ReadAheader is an optional capability of a [Reader] whose engine reads
+// the network only when a read asks for bytes (the std engine; Netpoll
+// reads whatever arrives). ReadAhead moves bytes that have already arrived
+// into the reader's buffer without waiting, until limit bytes are buffered
+// or none are left, and returns how many are buffered (Len). A server
+// calls it before it stops reading a connection for a while (at its
+// concurrency bound), so that the requests queued there are known to have
+// arrived and their deadlines count from then. Only the goroutine that
+// reads the connection may call it.
+type ReadAheader interface {
+	ReadAhead(limit int) int
+}
+
 // ShortWaiter is an optional capability of a [Conn] whose engine can delay
 // a goroutine that waits briefly for a timer or yields the processor. It is
 // for transports and runtimes that hold writes to coalesce them (a write

@@ -39,3 +39,33 @@ func peerClosedRaw(sc syscall.Conn) bool {
 	}
 	return closed
 }
+
+// readNowRaw reads into b what the socket of sc has received, without
+// waiting: it returns 0 when nothing is there, or on any error (which a
+// blocking read then meets). Only the connection's reading goroutine may
+// call it.
+func readNowRaw(sc syscall.Conn, b []byte) int {
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	// Returning true from the callback ends Read without waiting for the
+	// socket to become readable.
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			m, err := syscall.Read(int(fd), b)
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			if err == nil && m > 0 {
+				n = m
+			}
+			return true
+		}
+	})
+	if err != nil {
+		return 0
+	}
+	return n
+}

@@ -225,7 +225,10 @@ type stdReader struct {
 	err      error // sticky read error (EOF or a broken connection)
 }
 
-var _ conn.Reader = (*stdReader)(nil)
+var (
+	_ conn.Reader      = (*stdReader)(nil)
+	_ conn.ReadAheader = (*stdReader)(nil)
+)
 
 // Next returns the next n bytes and advances past them.
 func (r *stdReader) Next(n int) ([]byte, error) {
@@ -284,6 +287,30 @@ func (r *stdReader) Release() error {
 
 // Len returns the number of buffered unread bytes.
 func (r *stdReader) Len() int { return len(r.buf) - r.off }
+
+// ReadAhead implements conn.ReadAheader: it moves bytes the kernel has
+// already received into the buffer, without waiting, until limit bytes
+// are buffered or none are left, and returns how many are buffered. Over
+// TLS, or after a read failed, it reads nothing.
+func (r *stdReader) ReadAhead(limit int) int {
+	sc, ok := r.c.nc.(syscall.Conn)
+	if !ok || r.err != nil || r.c.intr.Load() {
+		return r.Len()
+	}
+	for r.Len() < limit {
+		r.grow(min(limit-r.Len(), stdMaxRetained))
+		free := r.buf[len(r.buf):cap(r.buf)]
+		if len(free) > limit-r.Len() {
+			free = free[:limit-r.Len()]
+		}
+		m := readNowRaw(sc, free)
+		r.buf = r.buf[:len(r.buf)+m]
+		if m < len(free) {
+			break // drained: what arrives later is read when asked for
+		}
+	}
+	return r.Len()
+}
 
 // fill blocks until n bytes are buffered.
 func (r *stdReader) fill(n int) error {

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffrpc/skiff/core/conn"
 	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/leaktest"
 )
@@ -267,6 +268,57 @@ func TestStdReader(t *testing.T) {
 	}
 	if r.Len() != 0 {
 		t.Errorf("Len = %d, want 0", r.Len())
+	}
+}
+
+// TestStdReadAhead: ReadAhead takes in what has arrived without waiting,
+// up to its limit, and keeps the bytes in order behind those buffered.
+func TestStdReadAhead(t *testing.T) {
+	stdLeakCheck(t)
+	c, peer := stdPair(t)
+	r := c.Reader()
+	ra, ok := r.(conn.ReadAheader)
+	if !ok {
+		t.Fatal("the std reader is not a conn.ReadAheader")
+	}
+	// Nothing has arrived: it returns at once.
+	done := make(chan int, 1)
+	go func() { done <- ra.ReadAhead(1 << 20) }()
+	select {
+	case n := <-done:
+		if n != 0 {
+			t.Fatalf("ReadAhead with nothing sent = %d", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadAhead waited for bytes")
+	}
+	want := make([]byte, 300<<10) // more than one read's buffer
+	for i := range want {
+		want[i] = byte(i * 7)
+	}
+	if _, err := peer.Write(want); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := r.Next(10); err != nil || !bytes.Equal(p, want[:10]) {
+		t.Fatalf("Next(10) = %v", err)
+	}
+	// It stops at its limit, and takes in the rest when asked for more.
+	deadline := time.Now().Add(5 * time.Second)
+	for _, limit := range []int{100 << 10, 1 << 20} {
+		want := min(limit, len(want)-10)
+		for r.Len() < want && time.Now().Before(deadline) {
+			if n := ra.ReadAhead(limit); n > want {
+				t.Fatalf("ReadAhead(%d) buffered %d, want at most %d", limit, n, want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if r.Len() != want {
+			t.Fatalf("ReadAhead(%d): %d buffered, want %d", limit, r.Len(), want)
+		}
+	}
+	p, err := r.Next(len(want) - 10)
+	if err != nil || !bytes.Equal(p, want[10:]) {
+		t.Fatalf("bytes read ahead differ from those sent (%v)", err)
 	}
 }
 

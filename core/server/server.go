@@ -839,7 +839,14 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 			return nil
 		default:
 			// At the connection's bound: serve it here, which also stops
-			// reading the connection until it is done (backpressure).
+			// reading the connection until it is done (backpressure). An
+			// engine that reads only when asked (std) first takes in what
+			// has arrived, so that the requests waiting behind this one
+			// get their arrival time and expire while they wait, as they
+			// do on Netpoll, which reads whatever arrives.
+			if ra, ok := r.(conn.ReadAheader); ok {
+				ra.ReadAhead(readAheadLimit)
+			}
 		}
 	}
 	if r.Len() > 0 {
@@ -850,6 +857,10 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 	s.invoke(st, w, c, m, msg, args, recvSize, 0)
 	return nil
 }
+
+// readAheadLimit bounds how many bytes a connection at its
+// WithConnConcurrency bound takes in ahead (conn.ReadAheader).
+const readAheadLimit = 1 << 20
 
 // arrivals tracks when the bytes buffered in a connection's reader had
 // arrived, so that a request's deadline counts from its arrival and not

@@ -1,6 +1,9 @@
 package membuf
 
-import "io"
+import (
+	"fmt"
+	"io"
+)
 
 // Reader reads from a fixed byte slice. Next and Peek past the end return
 // io.ErrUnexpectedEOF instead of blocking.
@@ -46,10 +49,19 @@ type Writer struct {
 	buf []byte
 }
 
-// Malloc reserves n bytes.
+// Malloc reserves n bytes. Like a connection's writer, it does not clear
+// them: the caller writes every byte it reserves.
 func (w *Writer) Malloc(n int) ([]byte, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("membuf: negative length %d", n)
+	}
 	l := len(w.buf)
-	w.buf = append(w.buf, make([]byte, n)...)
+	if cap(w.buf)-l < n {
+		nb := make([]byte, l, max(2*cap(w.buf), l+n, 512))
+		copy(nb, w.buf)
+		w.buf = nb
+	}
+	w.buf = w.buf[:l+n]
 	return w.buf[l : l+n : l+n], nil
 }
 
