@@ -86,7 +86,10 @@ type ReadAheader interface {
 // a goroutine that waits briefly for a timer or yields the processor. It is
 // for transports and runtimes that hold writes to coalesce them (a write
 // hold, a reply batch's budget, a yield before a write): call ShortWait as
-// such a wait begins. The Netpoll engine on one P (GOMAXPROCS=1) then wakes
+// such a wait begins. The client and server runtimes also call it while
+// calls are sparse (a goroutine the poller wakes may otherwise wait for
+// the poller's next event; see core/client's lowWaiters and core/server's
+// sparseGap). The Netpoll engine on one P (GOMAXPROCS=1) then wakes
 // its poller more often for a while, so the wait ends on time instead of
 // when the poller's next event comes; elsewhere it does nothing. It is
 // cheap (an atomic load) when called often.
