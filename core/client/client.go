@@ -638,13 +638,7 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 	}
 	at.Stats.Record(stats.ReadStart)
 	msg.Meta.Reset() // the reply's headers, not the request's, are read into it
-	if c.waiting.Add(1) <= lowWaiters {
-		if sw, ok := pc.Conn.(conn.ShortWaiter); ok {
-			sw.ShortWait()
-		}
-	}
-	err = c.readReply(pc, msg, resp)
-	c.waiting.Add(-1)
+	err = c.awaitReply(pc, msg, resp)
 	at.Stats.Record(stats.ReadFinish)
 	at.Stats.RecvSize = msg.Size
 	canceled := stop != nil && !stop()
@@ -683,6 +677,18 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 		return c.meta.ClientReadMeta(ctx, msg)
 	}
 	return nil
+}
+
+// awaitReply is readReply, counted among the calls waiting for a reply
+// (see lowWaiters).
+func (c *Client) awaitReply(pc *pconn, msg *codec.Message, resp any) error {
+	defer c.waiting.Add(-1) // a codec's panic is recovered above: the count stays right
+	if c.waiting.Add(1) <= lowWaiters {
+		if sw, ok := pc.Conn.(conn.ShortWaiter); ok {
+			sw.ShortWait()
+		}
+	}
+	return c.readReply(pc, msg, resp)
 }
 
 // readReply reads and decodes the reply to msg (whose SeqID and Method are

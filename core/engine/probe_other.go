@@ -8,4 +8,4 @@ func peerClosedFd(int) bool { return false }
 
 func peerClosedRaw(syscall.Conn) bool { return false }
 
-func readNowRaw(syscall.Conn, []byte) int { return 0 }
+func readNowRaw(syscall.Conn, []byte) (int, error) { return 0, nil }

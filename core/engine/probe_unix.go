@@ -4,6 +4,7 @@ package engine
 
 import (
 	"errors"
+	"io"
 	"syscall"
 )
 
@@ -40,32 +41,37 @@ func peerClosedRaw(sc syscall.Conn) bool {
 	return closed
 }
 
-// readNowRaw reads into b what the socket of sc has received, without
-// waiting: it returns 0 when nothing is there, or on any error (which a
-// blocking read then meets). Only the connection's reading goroutine may
-// call it.
-func readNowRaw(sc syscall.Conn, b []byte) int {
+// readNowFd reads into b what the socket fd has received, without waiting
+// and whatever read deadline the connection has (one recvfrom with
+// MSG_DONTWAIT). It returns 0 and a nil error when nothing is there, and
+// io.EOF when the peer has closed.
+func readNowFd(fd int, b []byte) (int, error) {
+	for {
+		n, _, err := syscall.Recvfrom(fd, b, syscall.MSG_DONTWAIT)
+		switch {
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EWOULDBLOCK):
+			return 0, nil
+		case err != nil:
+			return 0, err
+		case n == 0 && len(b) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// readNowRaw is readNowFd on a connection that exposes its socket. Only
+// the connection's reading goroutine may call it.
+func readNowRaw(sc syscall.Conn, b []byte) (n int, err error) {
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return 0
+		return 0, nil
 	}
-	n := 0
-	// Returning true from the callback ends Read without waiting for the
-	// socket to become readable.
-	err = rc.Read(func(fd uintptr) bool {
-		for {
-			m, err := syscall.Read(int(fd), b)
-			if errors.Is(err, syscall.EINTR) {
-				continue
-			}
-			if err == nil && m > 0 {
-				n = m
-			}
-			return true
-		}
-	})
-	if err != nil {
-		return 0
+	// Control, unlike Read, does not look at the read deadline.
+	if cerr := rc.Control(func(fd uintptr) { n, err = readNowFd(int(fd), b) }); cerr != nil {
+		return 0, nil
 	}
-	return n
+	return n, err
 }

@@ -289,12 +289,21 @@ func (r *stdReader) Release() error {
 func (r *stdReader) Len() int { return len(r.buf) - r.off }
 
 // ReadAhead implements conn.ReadAheader: it moves bytes the kernel has
-// already received into the buffer, without waiting, until limit bytes
-// are buffered or none are left, and returns how many are buffered. Over
-// TLS, or after a read failed, it reads nothing.
+// already received into the buffer, without waiting (and whatever read
+// deadline is set), until limit bytes are buffered or the socket's receive
+// queue is empty, and returns how many are buffered. A read error (EOF
+// included) is kept for the reads that come after the buffered bytes, as
+// a blocking read keeps it. It reads only plain TCP and unix connections:
+// over TLS, or a net.Conn type of the user's, it reads nothing.
 func (r *stdReader) ReadAhead(limit int) int {
-	sc, ok := r.c.nc.(syscall.Conn)
-	if !ok || r.err != nil || r.c.intr.Load() {
+	var sc syscall.Conn
+	switch nc := r.c.nc.(type) {
+	case *net.TCPConn:
+		sc = nc
+	case *net.UnixConn:
+		sc = nc
+	}
+	if sc == nil || r.err != nil || r.c.intr.Load() {
 		return r.Len()
 	}
 	for r.Len() < limit {
@@ -303,8 +312,13 @@ func (r *stdReader) ReadAhead(limit int) int {
 		if len(free) > limit-r.Len() {
 			free = free[:limit-r.Len()]
 		}
-		m := readNowRaw(sc, free)
+		m, err := readNowRaw(sc, free)
 		r.buf = r.buf[:len(r.buf)+m]
+		if err != nil {
+			r.err = err
+			r.c.broken.Store(true)
+			break
+		}
 		if m < len(free) {
 			break // drained: what arrives later is read when asked for
 		}

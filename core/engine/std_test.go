@@ -322,6 +322,40 @@ func TestStdReadAhead(t *testing.T) {
 	}
 }
 
+// TestStdReadAheadPastDeadline: the read deadline a timed-out read left
+// on the socket does not stop ReadAhead, and the peer's close is kept for
+// the reads after the bytes it took in.
+func TestStdReadAheadPastDeadline(t *testing.T) {
+	stdLeakCheck(t)
+	c, peer := stdPair(t)
+	if err := c.SetReadTimeout(20 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	r := c.Reader()
+	if _, err := r.Peek(1); err == nil {
+		t.Fatal("Peek with nothing sent: no timeout")
+	}
+	time.Sleep(30 * time.Millisecond) // the deadline on the socket has passed
+	if _, err := peer.Write([]byte("late bytes")); err != nil {
+		t.Fatal(err)
+	}
+	_ = peer.Close()
+	ra := r.(conn.ReadAheader)
+	deadline := time.Now().Add(2 * time.Second)
+	for ra.ReadAhead(1<<10) < len("late bytes") && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if r.Len() != len("late bytes") {
+		t.Fatalf("ReadAhead past the read deadline buffered %d bytes, want %d", r.Len(), len("late bytes"))
+	}
+	if p, err := r.Next(len("late bytes")); err != nil || string(p) != "late bytes" {
+		t.Fatalf("Next after ReadAhead = %q, %v", p, err)
+	}
+	if _, err := r.Next(1); !errors.Is(err, io.EOF) {
+		t.Fatalf("Next past the peer's close = %v, want EOF", err)
+	}
+}
+
 // TestStdReaderStream reads a stream of messages of random sizes with and
 // without Release in between, exercising growth and compaction.
 func TestStdReaderStream(t *testing.T) {

@@ -523,11 +523,12 @@ const batchBudget = 50 * time.Microsecond
 // sparse records a read wake-up of a framed connection at now and reports
 // whether such wake-ups come sparseGap or more apart on average (over
 // about the last 8, each gap counted as at most a millisecond so that one
-// idle spell does not count for long). Concurrent updates may lose one
-// another's gap: the average stays close enough.
+// idle spell does not count for long, and a gap that a concurrent
+// wake-up or the wall clock made negative counting as 0). Concurrent
+// updates may lose one another's gap: the average stays close enough.
 func (s *Server) sparse(now time.Time) bool {
 	n := now.UnixNano()
-	gap := min(n-s.lastWake.Swap(n), int64(time.Millisecond))
+	gap := min(max(n-s.lastWake.Swap(n), 0), int64(time.Millisecond))
 	avg := s.wakeGap.Load()
 	avg += (gap - avg) / 8
 	s.wakeGap.Store(avg)
@@ -542,10 +543,15 @@ func (s *Server) sparse(now time.Time) bool {
 // after it woke the goroutine that serves a request; the poller then
 // blocks in epoll_wait with that goroutine runnable, until the engine's
 // waker expires. Under load other connections' events end such a stall at
-// once; on a server whose requests come far apart nothing does, and it
-// lasted up to the waker's slow period (2 ms): pinned at c=1, 1.6 % of
-// calls, p99 1.4 ms against 0.2 ms on the std engine. Announced waits
-// keep the waker at its fast period while requests stay sparse.
+// once; on a server whose requests come one at a time nothing does, and
+// it lasted up to the waker's slow period (2 ms): pinned at c=1, 1.6 % of
+// calls, p99 1.4 ms against 0.2 ms on the std engine. Each announced wait
+// keeps the waker at its fast period for a while (the engine's
+// wakerCheckEvery), which covers the next requests while they come at
+// least that often. The cost is the fast period's expirations while
+// requests are sparse: pinned at c=1 (about 10k calls a second, medians
+// of 5), server CPU per call rose from 36 to 42 µs while p99 fell from
+// 1.35 ms to 0.27 ms and QPS rose by a fifth.
 const sparseGap = 70 * time.Microsecond
 
 // batchMaxWindows bounds how many budgets a read wake-up waits for its
@@ -570,7 +576,7 @@ func (h *connHandler) OnConnect(ctx context.Context, c engine.Conn) context.Cont
 func (h *connHandler) OnRequest(ctx context.Context, c engine.Conn) (err error) {
 	st, ok := ctx.(*connState)
 	if !ok {
-		st = &connState{Context: ctx, remote: c.RemoteAddr()}
+		st = &connState{Context: ctx, remote: c.RemoteAddr(), conn: c}
 	}
 	if st.refused {
 		return errConnRefused
