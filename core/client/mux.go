@@ -56,7 +56,8 @@ type muxConn struct {
 	retired  bool  // the server asked for no new calls on this connection
 	err      error // set once the connection failed; it is then closed
 	lastSend time.Time
-	hold     muxHold // write coalescing (muxhold.go)
+	sendGap  time.Duration // moving average of the time between sends (about the last 8; see sparseSends)
+	hold     muxHold       // write coalescing (muxhold.go)
 }
 
 // muxCall is one caller waiting for its reply. Pooled.
@@ -313,7 +314,13 @@ func (mc *muxConn) send(msg *codec.Message, call *muxCall) (int, error) {
 	if call != nil {
 		mc.pending[msg.SeqID] = call
 	}
-	mc.lastSend = time.Now()
+	now := time.Now()
+	gap := min(max(now.Sub(mc.lastSend), 0), time.Millisecond)
+	mc.sendGap += (gap - mc.sendGap) / 8
+	mc.lastSend = now
+	if call != nil && mc.sendGap >= sparseSends && mc.sw != nil {
+		mc.sw.ShortWait() // see sparseSends
+	}
 	if mc.flushing || mc.heldLocked() {
 		// The flushing caller, or the end of the hold, writes it.
 		mc.mu.Unlock()
@@ -378,7 +385,7 @@ func (mc *muxConn) readLoop() {
 		mc.mu.Lock()
 		call := mc.pending[msg.SeqID]
 		delete(mc.pending, msg.SeqID)
-		if call != nil {
+		if call != nil && (mc.hold.on || holdWorth(r.Len(), msg.Size)) {
 			mc.oweLocked(call) // its caller may send again soon (muxhold.go)
 			owed = true
 		}
