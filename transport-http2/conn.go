@@ -503,7 +503,10 @@ func (c *conn) writeLoop() {
 			return
 		}
 		w := c.ec.Writer() // per batch: an engine may note the activity
-		if c.yieldBeforeWrite {
+		if c.yieldBeforeWrite && c.busy.Load() > inlineMaxStreams {
+			// Only with several streams open is there anything to wait
+			// for; otherwise the yield only risks a stall (see
+			// yieldBeforeWrite).
 			if c.shortWaiter != nil {
 				c.shortWaiter.ShortWait()
 			}
