@@ -419,6 +419,15 @@ func (c *conn) kickLocked() {
 	}
 }
 
+// yieldMinStreams is the number of busy streams from which the writer
+// goroutine yields before it writes (yieldBeforeWrite). With fewer there
+// is little to gather, and waiting for it kept the peers in lockstep,
+// each idle while the other handled a whole wave (pinned gRPC at c=10);
+// on Netpoll with one P, a yield can also hand the P to the poller, which
+// then blocks in epoll_wait with the writer runnable until the engine's
+// waker expires (pinned at c=1 it added 100 µs to every call).
+const yieldMinStreams = 16
+
 // inlineMaxStreams is the number of open streams up to which a goroutine
 // writes its frames itself.
 const inlineMaxStreams = 2
@@ -503,10 +512,7 @@ func (c *conn) writeLoop() {
 			return
 		}
 		w := c.ec.Writer() // per batch: an engine may note the activity
-		if c.yieldBeforeWrite && c.busy.Load() > inlineMaxStreams {
-			// Only with several streams open is there anything to wait
-			// for; otherwise the yield only risks a stall (see
-			// yieldBeforeWrite).
+		if c.yieldBeforeWrite && c.busy.Load() >= yieldMinStreams {
 			if c.shortWaiter != nil {
 				c.shortWaiter.ShortWait()
 			}
@@ -919,8 +925,14 @@ func (c *conn) onData(f *http2.DataFrame) error {
 		if over {
 			return connError{code: http2.ErrCodeFlowControl, debug: "connection window exceeded"}
 		}
-		if c.bdp != nil && c.bdp.add(uint32(flen), time.Now()) {
-			c.sendBDPPing()
+		if c.bdp != nil || c.server && c.shortWaiter != nil {
+			now := time.Now()
+			if c.bdp != nil && c.bdp.add(uint32(flen), now) {
+				c.sendBDPPing()
+			}
+			if c.server && c.shortWaiter != nil && sparseMessages(now) {
+				c.shortWaiter.ShortWait()
+			}
 		}
 	}
 	kept, err := c.onStreamData(f)
