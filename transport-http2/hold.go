@@ -35,6 +35,11 @@ const (
 	holdGap = 50 * time.Microsecond
 	// holdMaxGaps bounds a hold that keeps seeing activity.
 	holdMaxGaps = 20
+	// holdMinBytes is what a read wake-up must have buffered behind the
+	// frame that would start a hold: about 16 unary responses of 1 KB.
+	// Holding smaller waves kept client and server in lockstep, each idle
+	// while the other handled a whole wave.
+	holdMinBytes = 16 << 10
 	// holdMaxBytes flushes a held batch that has grown this large.
 	holdMaxBytes = 256 << 10
 )
@@ -68,12 +73,18 @@ func (c *conn) oweLocked(s *h2stream) {
 	s.oweGen.Store(c.holdGen)
 }
 
-// owe is oweLocked for the frame reader, which does not hold wmu.
+// owe is oweLocked for the frame reader, which does not hold wmu. A new
+// hold starts only when the reader has holdMinBytes or more buffered
+// behind the frame it handles (see holdMinBytes).
 func (c *conn) owe(s *h2stream) {
 	if s.oweGen.Load() != 0 {
 		return
 	}
 	c.wmu.Lock()
+	if !c.hold && c.rd.r.Len() < holdMinBytes {
+		c.wmu.Unlock()
+		return
+	}
 	c.oweLocked(s)
 	c.wmu.Unlock()
 	c.rdOwed = true
