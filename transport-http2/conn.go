@@ -33,7 +33,7 @@ const (
 // Lock order: wmu before mu before stream.mu. Nobody waits on mu's cond
 // while holding wmu.
 type conn struct {
-	yieldBeforeWrite bool // std engine, and servers: the writer yields once before each write so one write carries every ready stream's frames
+	yieldBeforeWrite bool // std engine, and servers: the writer yields once before a write while yieldMinStreams streams are busy, so one write carries every ready stream's frames
 	ec               skconn.Conn
 	shortWaiter      skconn.ShortWaiter // ec's, when its engine must be told of a hold or a yield; nil otherwise
 	opts             *options

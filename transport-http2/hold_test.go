@@ -50,9 +50,12 @@ func TestSlowHandlerDoesNotHoldBatch(t *testing.T) {
 					go func() {
 						defer wg.Done()
 						start := time.Now()
-						out, _, _, err := call(ctx, cc, "/fast", []byte("hello"))
-						if err != nil || !bytes.Equal(out, []byte("hello")) {
-							t.Errorf("fast call: %q, %v", out, err)
+						// 2 KB bodies: 20 replies buffered together pass
+						// holdMinBytes, so the reader starts holds.
+						body := bytes.Repeat([]byte("hello"), 400)
+						out, _, _, err := call(ctx, cc, "/fast", body)
+						if err != nil || !bytes.Equal(out, body) {
+							t.Errorf("fast call: %d bytes, %v", len(out), err)
 							return
 						}
 						mu.Lock()

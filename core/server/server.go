@@ -871,7 +871,9 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 		recvSize = len(payload)
 	}
 	_ = r.Release()
-	if s.opts.connConcurrency <= 1 {
+	if s.opts.connConcurrency <= 1 || st.conn == nil {
+		// In order also without a connection (an Invoker, which returns
+		// the replies written by the time serve returns).
 		msg.OutOfOrder = false // its reply says the calls are served in order
 	}
 	if msg.OutOfOrder {
@@ -885,7 +887,7 @@ func (s *Server) serveOne(st *connState, r transport.Reader, w transport.Writer)
 			st.done = make(chan struct{})
 			st.wmu.Lock()
 			st.gen++
-			st.inBatch, st.batchLeft = true, 0 // this first batch
+			st.inBatch, st.batchLeft = false, 0 // the first wave is not batched (serve's batching was decided without workers): each worker flushes its own reply
 			st.wmu.Unlock()
 		}
 		select {

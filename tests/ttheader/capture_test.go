@@ -163,3 +163,45 @@ func TestInvokerBackwardValuesPerCall(t *testing.T) {
 		}
 	}
 }
+
+// TestInvokerOutOfOrderRequests: requests that offer out-of-order replies
+// (as Skiff's multiplexing client sends them) get every reply from an
+// Invoker, which has no connection to write late replies to: it serves
+// them in order, and its replies say so.
+func TestInvokerOutOfOrderRequests(t *testing.T) {
+	inv := server.NewInvoker()
+	if err := inv.RegisterService(echo.ServiceInfo(), backwardHandler{}); err != nil {
+		t.Fatal(err)
+	}
+	req := transporttest.NewBuffer()
+	for seq := int32(1); seq <= 8; seq++ {
+		args := &echo.EchoServiceEchoArgs{Req: &echo.EchoRequest{Message: "x"}}
+		msg := &codec.Message{Type: codec.Call, SeqID: seq, Method: "Echo", Payload: args, OutOfOrder: true}
+		if err := ttheader.TTHeader.WriteMessage(req, msg, thriftcodec.Codec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = req.Flush()
+	raw, _ := req.Next(req.Len())
+	for round := range 20 {
+		got, err := inv.Call(context.Background(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := transporttest.NewBuffer()
+		r.Write(got)
+		n := 0
+		for ; r.Len() > 0; n++ {
+			var msg codec.Message
+			if _, err := ttheader.TTHeader.ReadMessage(r, &msg, transport.DefaultMaxFrameSize); err != nil {
+				t.Fatal(err)
+			}
+			if msg.SeqID != int32(n+1) || msg.OutOfOrder {
+				t.Fatalf("round %d, reply %d: seq %d, out of order %v", round, n, msg.SeqID, msg.OutOfOrder)
+			}
+		}
+		if n != 8 {
+			t.Fatalf("round %d: %d replies to 8 requests", round, n)
+		}
+	}
+}
