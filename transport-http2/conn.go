@@ -930,7 +930,7 @@ func (c *conn) onData(f *http2.DataFrame) error {
 			if c.bdp != nil && c.bdp.add(uint32(flen), now) {
 				c.sendBDPPing()
 			}
-			if c.server && c.shortWaiter != nil && sparseMessages(now) {
+			if c.server && c.shortWaiter != nil && serverData.Note(now, sparseGap) {
 				c.shortWaiter.ShortWait()
 			}
 		}

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
 
+	skconn "github.com/skiffrpc/skiff/core/conn"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
 )
@@ -325,24 +325,9 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 	return nil
 }
 
-// The DATA frames that server connections of the process received: when
-// the last came (unix ns), and the moving average of the time between
-// them (ns; see sparseMessages).
-var lastDataAt, dataGap atomic.Int64
-
-// sparseMessages records a DATA frame a server connection received at now
-// and reports whether such frames come sparseGap or more apart on average
-// (over about the last 8; a gap counts as at most a millisecond, and as 0
-// when a concurrent update or the wall clock made it negative). Concurrent
-// updates may lose one another's gap: the average stays close enough.
-func sparseMessages(now time.Time) bool {
-	n := now.UnixNano()
-	gap := min(max(n-lastDataAt.Swap(n), 0), int64(time.Millisecond))
-	avg := dataGap.Load()
-	avg += (gap - avg) / 8
-	dataGap.Store(avg)
-	return avg >= int64(sparseGap)
-}
+// serverData notes the DATA frames that server connections of the
+// process receive (see sparseGap).
+var serverData skconn.Sparse
 
 // sparseGap: while the requests and stream messages a server receives
 // (its DATA frames) come this far apart on average, each announces a

@@ -56,8 +56,8 @@ type muxConn struct {
 	retired  bool  // the server asked for no new calls on this connection
 	err      error // set once the connection failed; it is then closed
 	lastSend time.Time
-	sendGap  time.Duration // moving average of the time between sends (about the last 8; see sparseSends)
-	hold     muxHold       // write coalescing (muxhold.go)
+	sends    conn.Sparse // the requests sent (see sparseSends)
+	hold     muxHold     // write coalescing (muxhold.go)
 }
 
 // muxCall is one caller waiting for its reply. Pooled.
@@ -315,10 +315,8 @@ func (mc *muxConn) send(msg *codec.Message, call *muxCall) (int, error) {
 		mc.pending[msg.SeqID] = call
 	}
 	now := time.Now()
-	gap := min(max(now.Sub(mc.lastSend), 0), time.Millisecond)
-	mc.sendGap += (gap - mc.sendGap) / 8
 	mc.lastSend = now
-	if call != nil && mc.sendGap >= sparseSends && mc.sw != nil {
+	if mc.sends.Note(now, sparseSends) && call != nil && mc.sw != nil {
 		mc.sw.ShortWait() // see sparseSends
 	}
 	if mc.flushing || mc.heldLocked() {

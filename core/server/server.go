@@ -53,8 +53,7 @@ type Server struct {
 	ooo      atomic.Int64 // out-of-order calls running on workers (serveOne)
 	expired  atomic.Int64 // calls dropped because their deadline passed before they started
 	lastRead atomic.Int64 // while draining: when a request was last read (unix ns)
-	lastWake atomic.Int64 // when a read wake-up of a framed connection last began (unix ns)
-	wakeGap  atomic.Int64 // moving average of the time between those wake-ups (ns; see sparse)
+	wakes    conn.Sparse  // the read wake-ups of framed connections (see sparseGap)
 	impls    []any        // registered implementations, for Drainer
 
 	byFull   map[string]map[string]*method // full service name (package.Name) -> methods
@@ -521,23 +520,8 @@ type connState struct {
 // 15 µs, 57k).
 const batchBudget = 50 * time.Microsecond
 
-// sparse records a read wake-up of a framed connection at now and reports
-// whether such wake-ups come sparseGap or more apart on average (over
-// about the last 8, each gap counted as at most a millisecond so that one
-// idle spell does not count for long, and a gap that a concurrent
-// wake-up or the wall clock made negative counting as 0). Concurrent
-// updates may lose one another's gap: the average stays close enough.
-func (s *Server) sparse(now time.Time) bool {
-	n := now.UnixNano()
-	gap := min(max(n-s.lastWake.Swap(n), 0), int64(time.Millisecond))
-	avg := s.wakeGap.Load()
-	avg += (gap - avg) / 8
-	s.wakeGap.Store(avg)
-	return avg >= int64(sparseGap)
-}
-
 // sparseGap: while a server's read wake-ups come this long apart on
-// average (sparse), each announces a short wait to the engine
+// average (conn.Sparse), each announces a short wait to the engine
 // (conn.ShortWaiter).
 // On Netpoll with one P, the scheduler's fairness turn (one schedule in
 // 61 takes the global queue first) can hand the P back to the poller just
@@ -662,7 +646,7 @@ func (s *Server) serve(st *connState, r transport.Reader, w transport.Writer) er
 	// from it).
 	now := time.Now()
 	st.arr.note(now, r.Len())
-	if s.sparse(now) {
+	if s.wakes.Note(now, sparseGap) {
 		if sw, ok := st.conn.(conn.ShortWaiter); ok {
 			sw.ShortWait()
 		}
