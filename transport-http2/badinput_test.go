@@ -172,6 +172,50 @@ func TestBadInput(t *testing.T) {
 		_ = r.fr.WriteRawFrame(http2.FrameData, 0, 0, []byte("x"))
 		expectGoAway(t, r, http2.ErrCodeProtocol, "")
 	})
+	t.Run("DataPadTooBig", func(t *testing.T) {
+		r := rawDial(t, srv.addr)
+		r.request(1, false)
+		// Pad length 9 with 3 bytes after it (RFC 9113 section 6.1).
+		_ = r.fr.WriteRawFrame(http2.FrameData, http2.FlagDataPadded, 1, []byte{9, 'a', 'b', 'c'})
+		expectGoAway(t, r, http2.ErrCodeProtocol, "pad size")
+		stillServes(t, srv.addr)
+	})
+	t.Run("PaddedDataServed", func(t *testing.T) {
+		// Valid padding is stripped: the handler reads only the data.
+		r := rawDial(t, srv.addr)
+		if err := r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true,
+			BlockFragment: r.block(":method", "POST", ":scheme", "http", ":path", "/ok", ":authority", "x")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.fr.WriteDataPadded(1, false, []byte("pad"), make([]byte, 7)); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.fr.WriteDataPadded(1, true, []byte("ded"), nil); err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		for {
+			f := r.next()
+			if f == nil {
+				t.Fatal("connection ended before the response")
+			}
+			if d, ok := f.(*http2.DataFrame); ok && d.StreamID == 1 {
+				got = append(got, d.Data()...)
+			}
+			if h, ok := f.(*http2.MetaHeadersFrame); ok && h.StreamID == 1 && h.StreamEnded() {
+				break
+			}
+		}
+		if string(got) != "padded" {
+			t.Fatalf("echo %q, want %q", got, "padded")
+		}
+	})
+	t.Run("DataPaddedWithoutPadLength", func(t *testing.T) {
+		r := rawDial(t, srv.addr)
+		r.request(1, false)
+		_ = r.fr.WriteRawFrame(http2.FrameData, http2.FlagDataPadded, 1, nil)
+		expectGoAway(t, r, http2.ErrCodeProtocol, "pad length")
+	})
 	t.Run("FrameTooLarge", func(t *testing.T) {
 		r := rawDial(t, srv.addr)
 		r.request(1, false)

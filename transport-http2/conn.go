@@ -207,11 +207,16 @@ func (a *connReader) nextWaits() bool {
 	return n < frameHeaderLen+(int(h[0])<<16|int(h[1])<<8|int(h[2]))
 }
 
+// Read fills p whole: the Framer reads only with io.ReadFull, so asking
+// the engine for all of p at once costs no extra wait, and lets the
+// engine read a large frame with few system calls (as much as the
+// socket has, into a buffer grown for it) instead of a buffer's worth at
+// a time.
 func (a *connReader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n := min(max(a.r.Len(), 1), len(p))
+	n := len(p)
 	b, err := a.r.Next(n)
 	if err != nil {
 		a.err = err
@@ -773,6 +778,27 @@ func (c *conn) readLoop() error {
 			c.readDrained() // the next read waits: the wake-up's work is known
 		}
 		fh, err := c.fr.ReadFrameHeader()
+		if err == nil && fh.Type == http2.FrameData && c.gotSettings {
+			// DATA, the bulk of the bytes, is read straight from the
+			// engine's buffer: no copy into the Framer's.
+			err = c.readData(fh)
+			if err == nil {
+				continue
+			}
+			if c.rd.err != nil {
+				return c.rd.err
+			}
+			var se streamError
+			if errors.As(err, &se) {
+				c.onStreamError(se.id, se.code)
+				continue
+			}
+			var ce connError
+			if errors.As(err, &ce) {
+				return c.fatal(ce)
+			}
+			return c.readError(err)
+		}
 		var f http2.Frame
 		if err == nil {
 			f, err = c.fr.ReadFrameForHeader(fh)
@@ -848,7 +874,7 @@ func (c *conn) handleFrame(f http2.Frame) error {
 	}
 	switch f := f.(type) {
 	case *http2.DataFrame:
-		return c.onData(f)
+		return c.onData(dataFrame{id: f.StreamID, length: f.Length, ended: f.StreamEnded(), data: f.Data()})
 	case *http2.HeadersFrame:
 		b, err := c.readHeaderBlock(f)
 		if err != nil {
@@ -911,8 +937,50 @@ func resetErrorLocal(code http2.ErrCode) error {
 	return status.New(status.Internal, "h2transport: stream error "+code.String())
 }
 
-func (c *conn) onData(f *http2.DataFrame) error {
-	flen := int64(f.Length)
+// dataFrame is a DATA frame as onData needs it: data is the payload
+// without its padding, length the whole frame's (what flow control
+// counts).
+type dataFrame struct {
+	id     uint32
+	length uint32
+	ended  bool
+	data   []byte
+}
+
+// readData reads the payload of the DATA frame fh heads from the engine's
+// buffer, checks it as the Framer does (RFC 9113 section 6.1), and hands
+// it to onData; the engine's bytes are released after that.
+func (c *conn) readData(fh http2.FrameHeader) error {
+	p, err := c.rd.r.Next(int(fh.Length))
+	if err != nil {
+		c.rd.err = err
+		return err
+	}
+	c.activity.Store(true)
+	defer c.rd.r.Release()
+	if fh.StreamID == 0 {
+		return connError{code: http2.ErrCodeProtocol, debug: "DATA frame with stream ID 0"}
+	}
+	if fh.Flags.Has(http2.FlagDataPadded) {
+		if len(p) == 0 {
+			return connError{code: http2.ErrCodeProtocol, debug: "DATA frame padded without a pad length"}
+		}
+		pad := int(p[0])
+		p = p[1:]
+		if pad > len(p) {
+			return connError{code: http2.ErrCodeProtocol, debug: "pad size larger than data payload"}
+		}
+		p = p[:len(p)-pad]
+	}
+	err = c.onData(dataFrame{id: fh.StreamID, length: fh.Length, ended: fh.Flags.Has(http2.FlagDataEndStream), data: p})
+	if err == nil && c.ctlOverflow.Load() {
+		err = connError{code: http2.ErrCodeEnhanceYourCalm, debug: "too_many_control_frames"}
+	}
+	return err
+}
+
+func (c *conn) onData(f dataFrame) error {
+	flen := int64(f.length)
 	if flen > 0 {
 		c.fmu.Lock()
 		over := flen > c.connRecvWin
@@ -944,9 +1012,9 @@ func (c *conn) onData(f *http2.DataFrame) error {
 
 // onStreamData hands the data of f to its stream. It returns how many
 // bytes the stream buffered for reading.
-func (c *conn) onStreamData(f *http2.DataFrame) (int, error) {
-	id := f.StreamID
-	flen := int64(f.Length)
+func (c *conn) onStreamData(f dataFrame) (int, error) {
+	id := f.id
+	flen := int64(f.length)
 	s := c.lookup(id)
 	if s == nil {
 		if c.idleID(id) {
@@ -954,8 +1022,8 @@ func (c *conn) onStreamData(f *http2.DataFrame) (int, error) {
 		}
 		return 0, nil // a stream that ended or was reset: drop
 	}
-	data := f.Data()
-	ended := f.StreamEnded()
+	data := f.data
+	ended := f.ended
 	owes := !c.server && !c.yieldBeforeWrite && (ended || len(data) > 0) && !s.ended.Load()
 	if owes {
 		c.owe(s) // before its goroutine can see the data (hold.go)
@@ -982,7 +1050,7 @@ func (c *conn) onStreamData(f *http2.DataFrame) (int, error) {
 	upd := 0
 	if pad := int(flen) - len(data); pad > 0 {
 		s.unacked += pad // padding is never read: give it back now if due
-		if s.unacked >= int(c.streamWin.Load())/4 && !f.StreamEnded() {
+		if s.unacked >= int(c.streamWin.Load())/4 && !ended {
 			upd = s.unacked
 			s.unacked = 0
 			s.recvWin += int64(upd)
