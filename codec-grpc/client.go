@@ -335,6 +335,7 @@ func (cs *clientStream) recvMsg(m any) error {
 		}
 		return cs.end(cs.ioErr(err))
 	}
+	defer cs.fr.endLoan() // decoding copies what it keeps
 	if cs.at != nil {
 		if cs.unary {
 			cs.at.Stats.RecvSize += FrameHeaderLen + len(p)

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/skiffrpc/skiff/core/status"
+	"github.com/skiffrpc/skiff/core/stream"
 )
 
 // DefaultMaxRecvMsgSize is the default bound on a received message, after
@@ -33,8 +34,14 @@ func AppendFrame(dst []byte, compressed bool, payload []byte) []byte {
 // FrameReader reads length-prefixed messages from a stream. It buffers
 // reads, so a message that arrives in several pieces, or several messages
 // in one, cost no extra copies. It is not safe for concurrent use.
+//
+// Over a transport stream that lends its buffered bytes
+// ([stream.Lender], as h2transport's streams do), a message that has
+// arrived whole is returned in place, without copying it at all.
 type FrameReader struct {
 	r        io.Reader
+	lender   stream.Lender // r, when it lends
+	loan     int           // bytes of r's current loan to consume; 0: no loan
 	max      int
 	buf      []byte
 	off, end int
@@ -54,6 +61,39 @@ func (fr *FrameReader) reset(r io.Reader, max int) {
 		max = DefaultMaxRecvMsgSize
 	}
 	fr.r, fr.max, fr.off, fr.end = r, max, 0, 0
+	fr.lender, _ = r.(stream.Lender)
+	fr.loan = 0
+}
+
+// endLoan consumes the message lent last, if one is.
+func (fr *FrameReader) endLoan() {
+	if fr.loan > 0 {
+		n := fr.loan
+		fr.loan = 0
+		fr.lender.Consume(n)
+	}
+}
+
+// nextLent returns the next message in place when the transport has all
+// of it buffered (ok); otherwise it consumes nothing, and Next reads the
+// message by copying. A read error is returned as it is (io.EOF at the
+// end of the stream).
+func (fr *FrameReader) nextLent() (compressed bool, payload []byte, ok bool, err error) {
+	b, err := fr.lender.Lend()
+	if err != nil {
+		return false, nil, true, err
+	}
+	if len(b) >= FrameHeaderLen && b[0] <= 1 {
+		n := binary.BigEndian.Uint32(b[1:FrameHeaderLen])
+		if uint64(n) <= uint64(fr.max) && uint64(n) <= uint64(len(b)-FrameHeaderLen) {
+			end := FrameHeaderLen + int(n)
+			fr.loan = end
+			return b[0] == 1, b[FrameHeaderLen:end:end], true, nil
+		}
+	}
+	// Not all here (or not valid: the copying path tells why).
+	fr.lender.Consume(0)
+	return false, nil, false, nil
 }
 
 // readBufSize is the size of a FrameReader's first buffer.
@@ -78,8 +118,9 @@ func putBuf(b *[]byte) {
 // release returns the reader's buffer to the pool; payloads it returned
 // become invalid.
 func (fr *FrameReader) release() {
+	fr.endLoan()
 	fr.unpool()
-	fr.buf, fr.r, fr.off, fr.end = nil, nil, 0, 0
+	fr.buf, fr.r, fr.lender, fr.off, fr.end = nil, nil, nil, 0, 0
 }
 
 // unpool returns the pool's buffer.
@@ -153,6 +194,13 @@ func (fr *FrameReader) fill(n int) error {
 // compressed flag an Internal one. Errors of the underlying reader are
 // returned as they are.
 func (fr *FrameReader) Next() (compressed bool, payload []byte, err error) {
+	fr.endLoan()
+	if fr.lender != nil && fr.off == fr.end {
+		compressed, payload, ok, err := fr.nextLent()
+		if ok {
+			return compressed, payload, err
+		}
+	}
 	if err := fr.fill(FrameHeaderLen); err != nil {
 		return false, nil, frameErr(err)
 	}

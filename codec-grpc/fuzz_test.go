@@ -8,17 +8,40 @@ import (
 	"time"
 
 	grpccodec "github.com/skiffrpc/skiff/codec-grpc"
+	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
 )
 
 // FuzzFrameReader: any input yields messages within the bound and then an
 // error, never a panic.
+//
+// The same bytes arriving in chunks of cut bytes through a transport that
+// lends them (stream.Lender) give the same messages and errors.
 func FuzzFrameReader(f *testing.F) {
-	f.Add(grpccodec.AppendFrame(grpccodec.AppendFrame(nil, false, []byte("ab")), true, nil), uint16(10))
-	f.Add([]byte{0, 0, 0, 1, 0}, uint16(0))
-	f.Fuzz(func(t *testing.T, data []byte, max uint16) {
-		fr := grpccodec.NewFrameReader(bytes.NewReader(data), int(max))
-		limit := int(max)
+	f.Add(grpccodec.AppendFrame(grpccodec.AppendFrame(nil, false, []byte("ab")), true, nil), uint16(10), uint8(3))
+	f.Add([]byte{0, 0, 0, 1, 0}, uint16(0), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, bound uint16, cut uint8) {
+		plain := grpccodec.NewFrameReader(bytes.NewReader(data), int(bound))
+		l := &lender{}
+		for rest := data; len(rest) > 0; {
+			n := min(len(rest), max(int(cut), 1))
+			l.chunks = append(l.chunks, rest[:n])
+			rest = rest[n:]
+		}
+		lent := grpccodec.NewFrameReader(l, int(bound))
+		for {
+			c1, p1, err1 := plain.Next()
+			c2, p2, err2 := lent.Next()
+			if c1 != c2 || !bytes.Equal(p1, p2) || (err1 == nil) != (err2 == nil) ||
+				err1 != nil && (err1 == io.EOF) != (err2 == io.EOF) || status.CodeOf(err1) != status.CodeOf(err2) {
+				t.Fatalf("plain: %v %q %v; lent in chunks of %d: %v %q %v", c1, p1, err1, cut, c2, p2, err2)
+			}
+			if err1 != nil {
+				break
+			}
+		}
+		fr := grpccodec.NewFrameReader(bytes.NewReader(data), int(bound))
+		limit := int(bound)
 		if limit == 0 {
 			limit = grpccodec.DefaultMaxRecvMsgSize
 		}

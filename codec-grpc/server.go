@@ -367,6 +367,9 @@ func (ss *serverStream) RecvMsg(m any) error {
 		}
 		return ss.ioErr(err)
 	}
+	// Decoding copies what it keeps: the transport gets its bytes back,
+	// and the peer its window, before the handler runs.
+	defer ss.fr.endLoan()
 	if ss.ci != nil {
 		ss.ci.Stats.RecvSize += FrameHeaderLen + len(p)
 	}

@@ -317,7 +317,10 @@ func (cs *clientStream) sendQueued() {
 	c.wmu.Unlock()
 }
 
-var _ stream.RawClientStream = (*clientStream)(nil)
+var (
+	_ stream.RawClientStream = (*clientStream)(nil)
+	_ stream.Lender          = (*clientStream)(nil)
+)
 
 func (cs *clientStream) onCtxDone() {
 	cs.resetLocal(uint32(http2.ErrCodeCancel), ctxError(cs.ctx.Err()), true)
@@ -379,9 +382,31 @@ func (cs *clientStream) Read(p []byte) (int, error) {
 	cs.sendQueued()
 	n, err := cs.read(p)
 	if err != nil {
-		cs.dropWatch() // the stream has ended: the call may end now
-		cs.c.settle(&cs.h2stream, true)
+		err = cs.ended(err)
 	}
+	return n, err
+}
+
+// Lend implements stream.Lender: it returns the response data buffered,
+// waiting as Read does, without copying it; Consume ends the loan.
+func (cs *clientStream) Lend() ([]byte, error) {
+	cs.sendQueued()
+	b, err := cs.lend()
+	if err != nil {
+		err = cs.ended(err)
+	}
+	return b, err
+}
+
+// Consume implements stream.Lender: the first n bytes of the last Lend
+// are read, and the lent bytes are no longer valid.
+func (cs *clientStream) Consume(n int) { cs.consume(n) }
+
+// ended handles err, the error that ends the reading of the response
+// (io.EOF included), and returns what the reader gets.
+func (cs *clientStream) ended(err error) error {
+	cs.dropWatch() // the stream has ended: the call may end now
+	cs.c.settle(&cs.h2stream, true)
 	if err == io.EOF {
 		cs.mu.Lock()
 		if !cs.hdrSet || cs.hdr == nil {
@@ -389,7 +414,7 @@ func (cs *clientStream) Read(p []byte) (int, error) {
 		}
 		cs.mu.Unlock()
 	}
-	return n, err
+	return err
 }
 
 // Trailer returns the trailer block (for a trailers-only response, the

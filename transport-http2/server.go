@@ -414,7 +414,10 @@ type serverStream struct {
 	h2stream
 }
 
-var _ stream.RawServerStream = (*serverStream)(nil)
+var (
+	_ stream.RawServerStream = (*serverStream)(nil)
+	_ stream.Lender          = (*serverStream)(nil)
+)
 
 // Context is done when the stream completes, is reset or the connection
 // ends.
@@ -425,6 +428,14 @@ func (ss *serverStream) Header() stream.Header { return ss.req }
 
 // Read reads request data; io.EOF after the client ended its side.
 func (ss *serverStream) Read(p []byte) (int, error) { return ss.read(p) }
+
+// Lend implements stream.Lender: it returns the request data buffered,
+// waiting as Read does, without copying it; Consume ends the loan.
+func (ss *serverStream) Lend() ([]byte, error) { return ss.lend() }
+
+// Consume implements stream.Lender: the first n bytes of the last Lend
+// are read, and the lent bytes are no longer valid.
+func (ss *serverStream) Consume(n int) { ss.consume(n) }
 
 var errHeaderSent = errors.New("h2transport: response header already sent")
 

@@ -2,6 +2,7 @@ package h2transport
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,7 @@ type h2stream struct {
 	rbuf    []byte
 	roff    int
 	rhold   *[]byte   // pool handle of rbuf
+	lent    bool      // rbuf[roff:] is lent (lend): not moved, not pooled
 	rcond   sync.Cond // on mu: rbuf, rEOF, rerr or hdrSet changed
 	rEOF    bool      // END_STREAM received
 	rerr    error     // the stream failed
@@ -108,7 +110,9 @@ func (s *h2stream) appendRecv(data []byte) {
 	if s.rbuf == nil {
 		s.rbuf, s.rhold = getBuf()
 	}
-	if s.roff > 0 && len(s.rbuf)+len(data) > cap(s.rbuf) {
+	if s.roff > 0 && !s.lent && len(s.rbuf)+len(data) > cap(s.rbuf) {
+		// (While bytes are lent, append moves to a new array instead:
+		// the lent one stays intact.)
 		n := copy(s.rbuf, s.rbuf[s.roff:])
 		s.rbuf = s.rbuf[:n]
 		s.roff = 0
@@ -126,30 +130,30 @@ func (s *h2stream) dropRecvLocked() int64 {
 		n = int64(len(s.rbuf) - s.roff)
 	}
 	s.chargeLocked(-int64(cap(s.rbuf)))
-	putBuf(s.rhold, s.rbuf)
+	if !s.lent {
+		putBuf(s.rhold, s.rbuf) // a lent buffer is left to the collector
+	}
 	s.rbuf, s.rhold, s.roff = nil, nil, 0
 	return n
 }
 
-// read implements Read of both stream kinds.
-func (s *h2stream) read(p []byte) (int, error) {
-	s.mu.Lock()
+// waitDataLocked waits until received bytes are buffered, the stream
+// ended (io.EOF) or failed; s.mu is held, and released while it waits.
+// With empty set it does not wait: it returns nil when nothing is
+// buffered yet (a zero-length Read).
+func (s *h2stream) waitDataLocked(empty bool) error {
 	for {
 		if s.rerr != nil {
-			err := s.rerr
-			s.mu.Unlock()
-			return 0, err
+			return s.rerr
 		}
 		if s.roff < len(s.rbuf) {
-			break
+			return nil
 		}
 		if s.rEOF {
-			s.mu.Unlock()
-			return 0, io.EOF
+			return io.EOF
 		}
-		if len(p) == 0 {
-			s.mu.Unlock()
-			return 0, nil
+		if empty {
+			return nil
 		}
 		if s.unflushed.Load() {
 			// Waiting for the peer: what this stream queued must go.
@@ -167,7 +171,52 @@ func (s *h2stream) read(p []byte) (int, error) {
 		}
 		s.rcond.Wait()
 	}
+}
+
+// read implements Read of both stream kinds.
+func (s *h2stream) read(p []byte) (int, error) {
+	s.mu.Lock()
+	if err := s.waitDataLocked(len(p) == 0); err != nil || len(p) == 0 {
+		s.mu.Unlock()
+		return 0, err
+	}
 	n := copy(p, s.rbuf[s.roff:])
+	s.consumeLocked(n) // unlocks
+	return n, nil
+}
+
+// lend implements stream.Lender's Lend for both stream kinds.
+func (s *h2stream) lend() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lent {
+		return nil, errors.New("h2transport: Lend before the last loan was consumed")
+	}
+	if err := s.waitDataLocked(false); err != nil {
+		return nil, err
+	}
+	s.lent = true
+	return s.rbuf[s.roff:len(s.rbuf):len(s.rbuf)], nil
+}
+
+// consume implements stream.Lender's Consume for both stream kinds.
+func (s *h2stream) consume(n int) {
+	s.mu.Lock()
+	lent := s.lent
+	s.lent = false
+	if !lent || n <= 0 || s.rbuf == nil {
+		// Nothing consumed, or the buffer was dropped while lent (the
+		// stream failed): dropRecvLocked counted its bytes.
+		s.mu.Unlock()
+		return
+	}
+	s.consumeLocked(min(n, len(s.rbuf)-s.roff)) // unlocks
+}
+
+// consumeLocked records that the next n buffered bytes were read: it
+// drops the buffer once it is all read, charges the memory budget, and
+// gives window back to the peer when due. s.mu is held; it releases it.
+func (s *h2stream) consumeLocked(n int) {
 	s.roff += n
 	if s.roff == len(s.rbuf) {
 		s.dropRecvLocked()
@@ -196,7 +245,6 @@ func (s *h2stream) read(p []byte) (int, error) {
 	if upd > 0 {
 		s.c.sendWindowUpdate(s.id, upd, true)
 	}
-	return n, nil
 }
 
 // Buffered returns how many received bytes Read would return without

@@ -39,6 +39,13 @@ const (
 	// empty; bigger ones (grown for a big message) are dropped so an idle
 	// connection does not pin them.
 	stdMaxRetained = 256 << 10
+	// stdRoomFactor: a buffer that must make room for a read of more than
+	// stdMinRead bytes grows, instead of compacting, until it holds
+	// stdRoomFactor times that (or stdMaxRetained). Each compaction moves
+	// the unread tail (a partly received message, up to want bytes), so
+	// reading large messages through a small buffer moved a good part of
+	// every message twice; and a larger buffer takes more per read call.
+	stdRoomFactor = 4
 )
 
 // aLongTimeAgo is a read deadline in the past: it makes a blocked read
@@ -397,16 +404,19 @@ func (r *stdReader) arm() error {
 }
 
 // grow makes room for a read of at least stdMinRead bytes after the
-// buffered ones, and of up to need. The buffer at most doubles per call,
-// so it grows with the bytes that actually arrive: a length prefix that
-// announces 16 MB costs nothing until the 16 MB come.
+// buffered ones, and of up to need. Up to stdMaxRetained, a buffer that
+// would compact for a need larger than stdMinRead grows instead, to
+// stdRoomFactor times what is wanted; past it, the buffer at most doubles
+// per call. So it grows with the bytes that actually arrive: a length
+// prefix that announces 16 MB costs nothing until the 16 MB come.
 func (r *stdReader) grow(need int) {
 	want := max(min(need, max(cap(r.buf), stdInitialBuffer)), stdMinRead)
 	if cap(r.buf)-len(r.buf) >= want {
 		return
 	}
 	unread := len(r.buf) - r.off
-	if !r.lent && cap(r.buf)-unread >= want {
+	roomy := need <= stdMinRead || cap(r.buf) >= stdRoomFactor*want || cap(r.buf) >= stdMaxRetained
+	if !r.lent && cap(r.buf)-unread >= want && roomy {
 		// No slice of buf is out: compact in place.
 		copy(r.buf[:unread], r.buf[r.off:])
 		r.buf = r.buf[:unread]
@@ -416,7 +426,7 @@ func (r *stdReader) grow(need int) {
 	// Slices lent since the last Release keep pointing at the old array,
 	// which stays intact; the new one only holds the unread bytes.
 	size := max(cap(r.buf), stdInitialBuffer)
-	for size < unread+want {
+	for size < unread+want || !roomy && size < stdRoomFactor*want && size < stdMaxRetained {
 		size *= 2
 	}
 	nb := make([]byte, unread, size)

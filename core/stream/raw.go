@@ -149,6 +149,24 @@ type RawClientStream interface {
 	Reset(code uint32)
 }
 
+// Lender is an optional capability of a [RawServerStream] or
+// [RawClientStream] whose transport buffers received data: it lends the
+// buffered bytes in place, so a codec can decode a message that arrived
+// whole without first copying it out. Lend and Consume are reading
+// methods: they are used by the goroutine that reads, never between a
+// Lend and its Consume with Read.
+type Lender interface {
+	// Lend waits as Read does until received data is buffered and returns
+	// all of it without consuming it; at the end of the stream it returns
+	// io.EOF, and Read's errors otherwise. The bytes stay valid until
+	// Consume, which must be called before the next Lend or Read.
+	Lend() ([]byte, error)
+	// Consume ends the loan of the last Lend: its first n bytes are read
+	// (n = 0 consumes nothing), the rest stays buffered, and none of the
+	// lent bytes may be used any more.
+	Consume(n int)
+}
+
 // Error codes for Reset, as HTTP/2 numbers them.
 const (
 	CodeNo       uint32 = 0x0
