@@ -67,6 +67,7 @@ type conn struct {
 	wsegLen      int      // their bytes
 	wsegSpare    [][]byte
 	wactive      bool // the writer goroutine was kicked and has not gone idle
+	wsending     bool // a goroutine is writing what it took from wbuf (all writes set it)
 	wclose       bool // the writer returns once wbuf is written
 	werr         error
 	henc         *hpack.Encoder
@@ -446,9 +447,14 @@ func (c *conn) flushLocked() {
 	// With several streams open, the writer goroutine batches their
 	// frames into one write (other goroutines may be about to add theirs,
 	// and on a single P no one else runs during an inline write); a lone
-	// stream writes at once.
+	// stream writes at once. While the kicked writer has not started, a
+	// goroutine that finds earlyFlushBytes queued writes them itself.
 	if c.heldLocked() {
 		return // the hold's end writes it (hold.go)
+	}
+	if c.wactive && !c.wsending && c.writerUp && !c.wclose && c.pendingLocked() >= earlyFlushBytes {
+		c.writeEarlyLocked()
+		return
 	}
 	if c.wactive || !c.writerUp || c.wclose || c.busy.Load() > inlineMaxStreams {
 		c.kickLocked()
@@ -462,11 +468,13 @@ func (c *conn) flushLocked() {
 // the write.
 func (c *conn) writeInlineLocked() {
 	c.wactive = true
+	c.wsending = true
 	segs := c.takeLocked()
 	c.ctlQueued = 0
 	c.wmu.Unlock()
 	err := writeSegs(c.ec.Writer(), segs)
 	c.wmu.Lock()
+	c.wsending = false
 	c.recycleLocked(segs)
 	c.wcond.Broadcast()
 	if err != nil {
@@ -479,6 +487,38 @@ func (c *conn) writeInlineLocked() {
 		return
 	}
 	c.wactive = false
+}
+
+// earlyFlushBytes is how much a goroutine queuing frames writes itself
+// while the writer goroutine has been kicked but has not started writing.
+// On one P the writer runs only after every goroutine queued before it,
+// so without this a whole wave of answers (or requests) left in one write
+// at the end, and the peer idled until then: each side waited for the
+// other's wave (pinned c=100 gRPC: client 37 % idle, server 24 %).
+// Writing every 16 KB lets the peer start on the first answers while the
+// rest are made: pinned c=100 gRPC unary 1 KB 135k -> 162k QPS, bidi
+// 247k -> 355k, 16 KB 45k -> 52k, c=1000 127k -> 169k; a Netpoll client
+// 90k -> 150k. 8 KB made more writes than it saved waiting (158k), 32 KB
+// was as good (161k).
+const earlyFlushBytes = 16 << 10
+
+// writeEarlyLocked writes what is queued from the calling goroutine while
+// the writer goroutine is kicked but not writing (see earlyFlushBytes).
+// wmu is held and released during the write; the writer goroutine, which
+// is kicked, handles an error.
+func (c *conn) writeEarlyLocked() {
+	c.wsending = true
+	segs := c.takeLocked()
+	c.ctlQueued = 0
+	c.wmu.Unlock()
+	err := writeSegs(c.ec.Writer(), segs)
+	c.wmu.Lock()
+	c.recycleLocked(segs)
+	c.wsending = false
+	if err != nil && c.werr == nil {
+		c.werr = err
+	}
+	c.wcond.Broadcast()
 }
 
 // writableLocked waits while too much is queued; it returns the error
@@ -524,12 +564,23 @@ func (c *conn) writeLoop() {
 			runtime.Gosched()
 		}
 		c.wmu.Lock()
-		for c.pendingLocked() > 0 && c.werr == nil && !c.isClosed() && !c.heldLocked() {
+		for c.werr == nil && !c.isClosed() {
+			if c.wsending {
+				// An early write (writeEarlyLocked) is in progress: writes
+				// never overlap, and the writer stays active until it ends.
+				c.wcond.Wait()
+				continue
+			}
+			if c.pendingLocked() == 0 || c.heldLocked() {
+				break
+			}
 			segs := c.takeLocked()
 			c.ctlQueued = 0
+			c.wsending = true
 			c.wmu.Unlock()
 			err := writeSegs(w, segs)
 			c.wmu.Lock()
+			c.wsending = false
 			c.recycleLocked(segs)
 			if err != nil {
 				c.werr = err
