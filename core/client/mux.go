@@ -384,7 +384,7 @@ func (mc *muxConn) readLoop() {
 		call := mc.pending[msg.SeqID]
 		delete(mc.pending, msg.SeqID)
 		if call != nil && (mc.hold.on || holdWorth(r.Len(), msg.Size)) {
-			mc.oweLocked(call) // its caller may send again soon (muxhold.go)
+			mc.oweLocked(call, r.Len()) // its caller may send again soon (muxhold.go)
 			owed = true
 		}
 		if msg.ConnReset {
