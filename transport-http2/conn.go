@@ -82,6 +82,7 @@ type conn struct {
 	ctlOverflow  atomic.Bool // ctlQueued passed maxControlQueued
 	// Write coalescing (hold.go).
 	hold      bool        // queued frames wait for owed streams to settle
+	holdLimit int         // bytes the current hold may queue (hold.go)
 	holdOpen  bool        // the frame reader has not drained its wake-up yet
 	holdOwed  int         // streams of the hold that have not settled
 	holdGen   uint32      // numbers holds; a stream's oweGen names its hold

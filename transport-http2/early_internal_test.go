@@ -111,3 +111,53 @@ func TestEarlyWrite(t *testing.T) {
 	close(c.done)
 	<-c.writerDone
 }
+
+// TestHoldLimit: a hold starts only with holdMinBytes buffered in the
+// reader, and holds at most half of what was buffered then, within
+// [holdMinBytes, holdMaxBytes].
+func TestHoldLimit(t *testing.T) {
+	for _, c := range []struct{ buffered, want int }{
+		{holdMinBytes, holdMinBytes},
+		{100 << 10, 50 << 10},
+		{4 << 20, holdMaxBytes},
+	} {
+		rec := &flushRecorder{}
+		o := defaultOptions()
+		cn := newConn(rec, &o, false, slog.New(slog.DiscardHandler))
+		cn.rd.r = &bufferedReader{n: c.buffered}
+		cn.owe(&h2stream{})
+		cn.wmu.Lock()
+		if !cn.hold || cn.holdLimit != c.want {
+			t.Errorf("%d buffered: hold %v, limit %d, want %d", c.buffered, cn.hold, cn.holdLimit, c.want)
+		}
+		frame := make([]byte, 1000)
+		for cn.pendingLocked()+frameHeaderLen+len(frame) < cn.holdLimit {
+			cn.writeDataLocked(1, frame, false)
+		}
+		if !cn.heldLocked() {
+			t.Errorf("%d buffered: %d queued under the limit, not held", c.buffered, cn.pendingLocked())
+		}
+		for cn.pendingLocked() < cn.holdLimit {
+			cn.writeDataLocked(1, frame, false)
+		}
+		if cn.heldLocked() {
+			t.Errorf("%d buffered: %d queued past the limit, still held", c.buffered, cn.pendingLocked())
+		}
+		cn.releaseLocked()
+		cn.wmu.Unlock()
+	}
+	cn := newConn(&flushRecorder{}, func() *options { o := defaultOptions(); return &o }(), false, slog.New(slog.DiscardHandler))
+	cn.rd.r = &bufferedReader{n: holdMinBytes - 1}
+	cn.owe(&h2stream{})
+	if cn.hold {
+		t.Error("a hold started with less than holdMinBytes buffered")
+	}
+}
+
+// bufferedReader is a reader that reports n bytes buffered.
+type bufferedReader struct {
+	skconn.Reader
+	n int
+}
+
+func (b *bufferedReader) Len() int { return b.n }
