@@ -14,6 +14,7 @@ import (
 	skconn "github.com/skiffrpc/skiff/core/conn"
 	"github.com/skiffrpc/skiff/core/status"
 	"github.com/skiffrpc/skiff/core/stream"
+	"github.com/skiffrpc/skiff/core/transport"
 )
 
 // serverConn is the server side of a connection.
@@ -353,12 +354,14 @@ func (c *conn) dispatch(ss *serverStream) {
 	select {
 	case c.work <- ss:
 	default:
-		go c.worker(ss)
+		go transport.RunKeepingStack(func() { c.worker(ss) })
 	}
 }
 
 // worker runs handlers until it has been idle for workerIdle (or while
-// enough others are idle), or the connection ends.
+// enough others are idle), or the connection ends. It runs inside
+// transport.RunKeepingStack, so that waiting between streams does not
+// cost it its stack.
 func (c *conn) worker(ss *serverStream) {
 	var t *time.Timer
 	defer func() {

@@ -1001,12 +1001,14 @@ func (s *Server) dispatch(st *connState, t oooTask) {
 	select {
 	case st.work <- t:
 	default:
-		go s.worker(st, t)
+		go transport.RunKeepingStack(func() { s.worker(st, t) })
 	}
 }
 
 // worker runs out-of-order calls of st until it has been idle for
-// workerIdle or the connection closed.
+// workerIdle or the connection closed. It runs inside
+// transport.RunKeepingStack, so that waiting between calls does not cost
+// it its stack.
 func (s *Server) worker(st *connState, t oooTask) {
 	var timer *time.Timer
 	defer func() {
