@@ -37,7 +37,10 @@ func AppendFrame(dst []byte, compressed bool, payload []byte) []byte {
 //
 // Over a transport stream that lends its buffered bytes
 // ([stream.Lender], as h2transport's streams do), a message that has
-// arrived whole is returned in place, without copying it at all.
+// arrived whole is returned in place, without copying it at all. It stays
+// lent, and counts against the peer's flow-control windows, until the
+// next call of Next: read the next message (or io.EOF) soon after
+// decoding one.
 type FrameReader struct {
 	r        io.Reader
 	lender   stream.Lender // r, when it lends

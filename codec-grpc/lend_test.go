@@ -121,8 +121,9 @@ func TestFrameReaderLends(t *testing.T) {
 // buffer and lends that; open says whether a loan is out.
 type lendingServerSide struct {
 	stream.RawServerStream
-	buf  []byte
-	open atomic.Bool
+	buf   []byte
+	open  atomic.Bool
+	loans atomic.Int32 // loans consumed in part or whole
 }
 
 func (l *lendingServerSide) Lend() ([]byte, error) {
@@ -139,6 +140,9 @@ func (l *lendingServerSide) Lend() ([]byte, error) {
 }
 
 func (l *lendingServerSide) Consume(n int) {
+	if n > 0 {
+		l.loans.Add(1) // a message was decoded in place
+	}
 	l.buf = l.buf[n:]
 	l.open.Store(false)
 }
@@ -168,6 +172,7 @@ func (d handlerDispatcher) Invoke(ctx context.Context, m *stream.Method, args, r
 // that keeps running does not keep the request's flow-control window.
 func TestServerEndsLoanBeforeHandler(t *testing.T) {
 	var (
+		loans     atomic.Int32
 		ls        atomic.Pointer[lendingServerSide]
 		openAtRun atomic.Int32
 		runs      atomic.Int32
@@ -182,6 +187,7 @@ func TestServerEndsLoanBeforeHandler(t *testing.T) {
 		l := &lendingServerSide{RawServerStream: s}
 		ls.Store(l)
 		grpccodec.Default.ServeStream(l, d)
+		loans.Add(l.loans.Load())
 	})
 	defer conn.Close()
 	for i := 0; i < 5; i++ {
@@ -189,6 +195,10 @@ func TestServerEndsLoanBeforeHandler(t *testing.T) {
 		if err != nil || got != "hello" {
 			t.Fatalf("call %d: %q, %v", i, got, err)
 		}
+	}
+	conn.Wait()
+	if loans.Load() < 5 {
+		t.Fatalf("%d requests of 5 decoded in place: the test did not lend", loans.Load())
 	}
 	if runs.Load() != 5 || openAtRun.Load() != 0 {
 		t.Fatalf("%d of %d handlers ran while the request was still lent", openAtRun.Load(), runs.Load())

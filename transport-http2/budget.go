@@ -139,7 +139,9 @@ func (s *h2stream) refund() {
 		if !s.flowDone {
 			dropped = int64(len(s.rbuf) - s.roff)
 		}
-		putBuf(s.rhold, s.rbuf)
+		if !s.lent {
+			putBuf(s.rhold, s.rbuf) // a lent buffer is left to the collector
+		}
 		s.rbuf, s.rhold, s.roff = nil, nil, 0
 	}
 	s.flowDone = true

@@ -392,7 +392,7 @@ func (cs *clientStream) Read(p []byte) (int, error) {
 func (cs *clientStream) Lend() ([]byte, error) {
 	cs.sendQueued()
 	b, err := cs.lend()
-	if err != nil {
+	if err != nil && err != errLentTwice { // misuse does not end the stream
 		err = cs.ended(err)
 	}
 	return b, err

@@ -453,7 +453,8 @@ func (c *conn) flushLocked() {
 	if c.heldLocked() {
 		return // the hold's end writes it (hold.go)
 	}
-	if c.wactive && !c.wsending && c.writerUp && !c.wclose && c.pendingLocked() >= earlyFlushBytes {
+	if c.wactive && !c.wsending && c.writerUp && !c.wclose && c.werr == nil && !c.isClosed() &&
+		c.pendingLocked() >= earlyFlushBytes {
 		c.writeEarlyLocked()
 		return
 	}
@@ -587,6 +588,11 @@ func (c *conn) writeLoop() {
 				c.werr = err
 			}
 			c.wcond.Broadcast()
+		}
+		for c.wsending {
+			// An early write still running (the connection closed or
+			// failed meanwhile): no other write may start before it ends.
+			c.wcond.Wait()
 		}
 		c.wactive = false
 		werr, wclose := c.werr, c.wclose

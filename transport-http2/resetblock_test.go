@@ -25,6 +25,7 @@ func TestResetDoesNotBlockOnAStalledPeer(t *testing.T) {
 	fr.SetMaxReadFrameSize(1 << 24)
 	var wmu sync.Mutex
 	hsDone := make(chan struct{})
+	sent := make(chan struct{}) // the server's SETTINGS are written
 	stop := make(chan struct{})
 	go func() {
 		pre := make([]byte, len(http2.ClientPreface))
@@ -36,6 +37,7 @@ func TestResetDoesNotBlockOnAStalledPeer(t *testing.T) {
 			defer wmu.Unlock()
 			_ = fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
 			_ = fr.WriteWindowUpdate(0, 1<<31-1-65535)
+			close(sent)
 		}()
 		for {
 			f, err := fr.ReadFrame()
@@ -46,7 +48,13 @@ func TestResetDoesNotBlockOnAStalledPeer(t *testing.T) {
 				<-stop // stop reading
 			}
 			if s, ok := f.(*http2.SettingsFrame); ok && !s.IsAck() {
-				go func() { wmu.Lock(); _ = fr.WriteSettingsAck(); wmu.Unlock(); close(hsDone) }()
+				go func() {
+					<-sent // a server's first frame is its SETTINGS, never the ack
+					wmu.Lock()
+					_ = fr.WriteSettingsAck()
+					wmu.Unlock()
+					close(hsDone)
+				}()
 			}
 		}
 	}()

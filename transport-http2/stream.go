@@ -185,12 +185,15 @@ func (s *h2stream) read(p []byte) (int, error) {
 	return n, nil
 }
 
+// errLentTwice is Lend's answer to a Lend before the last loan's Consume.
+var errLentTwice = errors.New("h2transport: Lend before the last loan was consumed")
+
 // lend implements stream.Lender's Lend for both stream kinds.
 func (s *h2stream) lend() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.lent {
-		return nil, errors.New("h2transport: Lend before the last loan was consumed")
+		return nil, errLentTwice
 	}
 	if err := s.waitDataLocked(false); err != nil {
 		return nil, err

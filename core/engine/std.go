@@ -406,9 +406,12 @@ func (r *stdReader) arm() error {
 // grow makes room for a read of at least stdMinRead bytes after the
 // buffered ones, and of up to need. Up to stdMaxRetained, a buffer that
 // would compact for a need larger than stdMinRead grows instead, to
-// stdRoomFactor times what is wanted; past it, the buffer at most doubles
-// per call. So it grows with the bytes that actually arrive: a length
-// prefix that announces 16 MB costs nothing until the 16 MB come.
+// stdRoomFactor times what is wanted (so at most quadruples per call);
+// past it, the buffer at most doubles per call. So it grows with the
+// bytes that actually arrive: a length prefix that announces 16 MB costs
+// nothing until the 16 MB come. A connection that reads large messages
+// keeps a buffer of stdRoomFactor times their size, up to
+// stdMaxRetained.
 func (r *stdReader) grow(need int) {
 	want := max(min(need, max(cap(r.buf), stdInitialBuffer)), stdMinRead)
 	if cap(r.buf)-len(r.buf) >= want {
