@@ -246,21 +246,16 @@ func (c *conn) onResponseHeaders(f *headerBlock) error {
 	}
 	fields := f.fields
 	ended := f.end
-	if ended && !c.yieldBeforeWrite {
-		c.owe(s) // its caller reads the end soon, then may call again (hold.go)
-	}
 	s.mu.Lock()
 	if !s.hdrSet {
 		st := f.get(":status")
 		if st == "" {
 			s.mu.Unlock()
-			c.settle(s, false)
 			return streamError{id: id, code: http2.ErrCodeProtocol}
 		}
 		if len(st) == 3 && st[0] == '1' {
 			s.mu.Unlock()
 			if ended {
-				c.settle(s, false)
 				return streamError{id: id, code: http2.ErrCodeProtocol}
 			}
 			return nil // informational response
@@ -274,9 +269,6 @@ func (c *conn) onResponseHeaders(f *headerBlock) error {
 	} else {
 		if !ended || s.rEOF || hasPseudo(fields) {
 			s.mu.Unlock()
-			if ended {
-				c.settle(s, false)
-			}
 			return streamError{id: id, code: http2.ErrCodeProtocol}
 		}
 		s.trailer = fields
@@ -366,7 +358,6 @@ func (cs *clientStream) Header() (stream.Header, error) {
 	cs.mu.Unlock()
 	if ended {
 		cs.dropWatch() // a trailers-only response or a failed stream: the call may end now
-		cs.c.settle(&cs.h2stream, true)
 	}
 	if hdr == nil {
 		if rerr != nil {
@@ -406,7 +397,6 @@ func (cs *clientStream) Consume(n int) { cs.consume(n) }
 // (io.EOF included), and returns what the reader gets.
 func (cs *clientStream) ended(err error) error {
 	cs.dropWatch() // the stream has ended: the call may end now
-	cs.c.settle(&cs.h2stream, true)
 	if err == io.EOF {
 		cs.mu.Lock()
 		if !cs.hdrSet || cs.hdr == nil {

@@ -53,11 +53,9 @@
 // in progress, so frames of many streams share one system call; the frame
 // reader never waits for the socket (its answers go through a writer
 // goroutine). With more than two streams open, frames go through the
-// writer goroutine, which on the std engine (and on servers) yields once
-// before writing while 16 or more streams are busy, so that one write
-// carries every ready stream's frames; with fewer it writes at once. On
-// Netpoll a client connection instead holds its writes while callers a
-// read woke are about to send (hold.go). NewStream queues the request
+// writer goroutine, which yields once before writing while 16 or more
+// streams are busy, so that one write carries every ready stream's frames;
+// with fewer it writes at once. NewStream queues the request
 // header block; it is sent with the stream's first Flush, CloseSend,
 // Header or Read call (or any earlier write on the connection), so a
 // request's header and data share one write. Handlers run on

@@ -112,52 +112,49 @@ func TestEarlyWrite(t *testing.T) {
 	<-c.writerDone
 }
 
-// TestHoldLimit: a hold starts only with holdMinBytes buffered in the
-// reader, and holds at most half of what was buffered then, within
-// [holdMinBytes, holdMaxBytes].
-func TestHoldLimit(t *testing.T) {
-	for _, c := range []struct{ buffered, want int }{
-		{holdMinBytes, holdMinBytes},
-		{100 << 10, 50 << 10},
-		{4 << 20, holdMaxBytes},
-	} {
-		rec := &flushRecorder{}
+// shortWaitRecorder is a flushRecorder that counts the short waits it is
+// told of, as a Netpoll connection would be (conn.ShortWaiter).
+type shortWaitRecorder struct {
+	flushRecorder
+	waits int
+}
+
+func (r *shortWaitRecorder) ShortWait() { r.waits++ }
+
+// TestSparseDataShortWaits: a client connection, as a server one, that
+// receives DATA frames far apart (the average gap at or over sparseGap)
+// tells its engine of a short wait for each, so that on Netpoll with one
+// P the goroutine a frame wakes does not wait for the poller's next
+// event; frames that come close together tell it nothing.
+func TestSparseDataShortWaits(t *testing.T) {
+	for _, server := range []bool{false, true} {
+		rec := &shortWaitRecorder{}
 		o := defaultOptions()
-		cn := newConn(rec, &o, false, slog.New(slog.DiscardHandler))
-		cn.rd.r = &bufferedReader{n: c.buffered}
-		cn.owe(&h2stream{})
-		cn.wmu.Lock()
-		if !cn.hold || cn.holdLimit != c.want {
-			t.Errorf("%d buffered: hold %v, limit %d, want %d", c.buffered, cn.hold, cn.holdLimit, c.want)
+		c := newConn(rec, &o, server, slog.New(slog.DiscardHandler))
+		want := &clientData
+		if server {
+			want = &serverData
 		}
-		frame := make([]byte, 1000)
-		for cn.pendingLocked()+frameHeaderLen+len(frame) < cn.holdLimit {
-			cn.writeDataLocked(1, frame, false)
+		if c.sparse != want {
+			t.Fatalf("server %v: the connection notes its DATA in the wrong process-wide average", server)
 		}
-		if !cn.heldLocked() {
-			t.Errorf("%d buffered: %d queued under the limit, not held", c.buffered, cn.pendingLocked())
+		c.sparse = &skconn.Sparse{} // this test's own average
+		frame := dataFrame{id: 1, length: 10, data: make([]byte, 10)}
+		for i := 0; i < 50; i++ {
+			if i == 20 {
+				rec.waits = 0 // the first frames follow an idle spell: sparse
+			}
+			_ = c.onData(frame) // stream 1 is unknown: dropped or refused after the note
 		}
-		for cn.pendingLocked() < cn.holdLimit {
-			cn.writeDataLocked(1, frame, false)
+		if rec.waits != 0 {
+			t.Errorf("server %v: %d short waits for DATA frames back to back, want 0", server, rec.waits)
 		}
-		if cn.heldLocked() {
-			t.Errorf("%d buffered: %d queued past the limit, still held", c.buffered, cn.pendingLocked())
+		for i := 0; i < 12; i++ {
+			time.Sleep(4 * sparseGap)
+			_ = c.onData(frame)
 		}
-		cn.releaseLocked()
-		cn.wmu.Unlock()
-	}
-	cn := newConn(&flushRecorder{}, func() *options { o := defaultOptions(); return &o }(), false, slog.New(slog.DiscardHandler))
-	cn.rd.r = &bufferedReader{n: holdMinBytes - 1}
-	cn.owe(&h2stream{})
-	if cn.hold {
-		t.Error("a hold started with less than holdMinBytes buffered")
+		if rec.waits == 0 {
+			t.Errorf("server %v: no short wait for DATA frames %v apart", server, 4*sparseGap)
+		}
 	}
 }
-
-// bufferedReader is a reader that reports n bytes buffered.
-type bufferedReader struct {
-	skconn.Reader
-	n int
-}
-
-func (b *bufferedReader) Len() int { return b.n }

@@ -326,9 +326,9 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 	return nil
 }
 
-// serverData notes the DATA frames that server connections of the
-// process receive (see sparseGap).
-var serverData skconn.Sparse
+// serverData and clientData note the DATA frames that the server and the
+// client connections of the process receive (see sparseGap).
+var serverData, clientData skconn.Sparse
 
 // sparseGap: while the requests and stream messages a server receives
 // (its DATA frames) come this far apart on average, each announces a

@@ -66,9 +66,6 @@ type h2stream struct {
 	endSending bool  // END_STREAM is being written
 	remoteDone bool  // END_STREAM received or the stream was reset
 	removed    bool  // gone from the connection's table
-	// The hold this stream owes a write to (hold.go); written under
-	// conn.wmu, read without it to skip settling streams that owe nothing.
-	oweGen atomic.Uint32
 	// Owned by the writing goroutine.
 	wbuf      []byte
 	whold     *[]byte
@@ -159,13 +156,6 @@ func (s *h2stream) waitDataLocked(empty bool) error {
 			// Waiting for the peer: what this stream queued must go.
 			s.mu.Unlock()
 			s.flushQueued()
-			s.mu.Lock()
-			continue
-		}
-		if s.oweGen.Load() != 0 {
-			// Waiting for more: it will not write before then (hold.go).
-			s.mu.Unlock()
-			s.c.settle(s, true)
 			s.mu.Lock()
 			continue
 		}
@@ -333,7 +323,6 @@ func (s *h2stream) resetLocal(code uint32, err error, inline bool) {
 	closeConn := c.removeLocked(s)
 	c.mu.Unlock()
 	c.sendRST(s.id, http2.ErrCode(code), inline)
-	c.settle(s, false) // never waits for the socket, as sendRST
 	s.releaseFlow(false)
 	s.failRecv(err)
 	s.finish()
@@ -359,7 +348,6 @@ func (s *h2stream) resetRemoteErr(err error) {
 	}
 	closeConn := c.removeLocked(s)
 	c.mu.Unlock()
-	c.settle(s, false)
 	s.releaseFlow(false)
 	s.failRecv(err)
 	s.finish()
@@ -405,11 +393,7 @@ func (s *h2stream) flushQueued() {
 	c := s.c
 	c.wmu.Lock()
 	s.unflushed.Store(false)
-	if c.settleLocked(s) {
-		c.writeNowLocked()
-	} else {
-		c.flushLocked()
-	}
+	c.flushLocked()
 	c.wmu.Unlock()
 }
 
@@ -484,11 +468,8 @@ func (s *h2stream) sendData(pre headerFunc, p []byte, end bool, tr stream.Header
 			c.writeHeaderBlockLocked(s.id, true)
 		}
 		switch {
-		case last && !flush && c.pendingLocked() < holdMaxBytes:
+		case last && !flush && c.pendingLocked() < unflushedMaxBytes:
 			s.unflushed.Store(true) // queued: the stream's next send flushes
-		case c.settleLocked(s): // its frames are queued (hold.go)
-			s.unflushed.Store(false)
-			c.writeNowLocked()
 		default:
 			s.unflushed.Store(false)
 			c.flushLocked()

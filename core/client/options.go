@@ -170,10 +170,8 @@ func WithTransport(p transport.Protocol) Option {
 func WithCodec(c codec.Codec) Option { return optionFunc(func(o *options) { o.codec = c }) }
 
 // WithEngine sets the connection engine (default engine.Default, Netpoll
-// where it runs; for stream transports such as HTTP/2 the default is
-// engine.Std, where the transport batches its writes best: in the pinned
-// c=100 gRPC benchmark it used about 30 % less client CPU per call than
-// Netpoll).
+// where it runs, for every transport, HTTP/2 included). WithTLSConfig
+// dials on engine.Std, the engine that runs TLS.
 func WithEngine(e engine.Engine) Option {
 	return optionFunc(func(o *options) { o.engine, o.engineSet = e, true })
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/internal/toycodec"
+	"github.com/skiffrpc/skiff/core/internal/toystream"
 	"github.com/skiffrpc/skiff/core/stream"
 )
 
@@ -203,5 +205,28 @@ func TestDefaultStreamCodec(t *testing.T) {
 	}
 	if got := defaultStreamCodec([]stream.Codec{grpc}, "quic"); got != stream.Codec(grpc) {
 		t.Errorf("only one codec: got %v", got)
+	}
+}
+
+// TestStreamPoolEngine: stream transports (HTTP/2) dial on the client's
+// engine, engine.Default unless WithEngine says otherwise, as framed ones
+// do: no per-protocol default.
+func TestStreamPoolEngine(t *testing.T) {
+	for _, c := range []struct {
+		opts []Option
+		want engine.Engine
+	}{
+		{nil, engine.Default},
+		{[]Option{WithEngine(engine.Std)}, engine.Std},
+	} {
+		opts := append([]Option{WithStreamTransport(toystream.Protocol), WithStreamCodec(toystream.Codec), WithHostPorts("127.0.0.1:1")}, c.opts...)
+		cli, err := New(toycodec.Service(), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cli.spool == nil || cli.spool.eng != c.want {
+			t.Errorf("stream connections dial on %v, want %s", cli.spool.eng, c.want.Name())
+		}
+		_ = cli.Close()
 	}
 }

@@ -286,13 +286,7 @@ func newStreamPool(c *Client) *streamPool {
 	if n <= 0 {
 		n = DefaultStreamConnsPerHost
 	}
-	eng := c.opts.engine
-	if !c.opts.engineSet {
-		// Measured: HTTP/2 clients batch their writes best on Go's own
-		// poller (transport-http2's doc says how each engine batches).
-		eng = engine.Std
-	}
-	return &streamPool{proto: c.opts.streamProto, eng: eng, tls: c.opts.tls, names: &c.tlsNames,
+	return &streamPool{proto: c.opts.streamProto, eng: c.opts.engine, tls: c.opts.tls, names: &c.tlsNames,
 		timeout: c.opts.connectTimeout, n: n, hosts: map[string]*streamHost{}}
 }
 

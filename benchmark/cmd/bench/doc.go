@@ -18,8 +18,9 @@
 // skiff-ttheader-mux (the same, WithMultiplex), kitex-framed,
 // kitex-ttheader (TTHeader+Framed with Kitex's TTHeader meta handlers on
 // both sides), kitex-pb, kitex-grpc, grpc, skiff-grpc (Skiff's defaults:
-// a Netpoll server, a std-engine client), skiff-grpc-std (std on both
-// sides), skiff-grpc-np (Netpoll on both sides), and more: the usage line
+// Netpoll on both sides), skiff-grpc-std (std on both sides),
+// skiff-grpc-stdcli (a Netpoll server, a std-engine client), and more:
+// the usage line
 // of bench lists those its build holds.
 // Every framework echoes the request body and the seq field.
 //

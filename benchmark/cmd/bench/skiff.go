@@ -155,7 +155,7 @@ func init() {
 	frameworks["skiff-pb"] = framework{serve: serveSkiff, dial: dialSkiffPB}
 	frameworks["skiff-grpc"] = framework{serve: serveSkiff, dial: dialSkiffGRPC}
 	frameworks["skiff-grpc-std"] = framework{serve: serveSkiffStd, dial: dialSkiffGRPCStd}
-	frameworks["skiff-grpc-np"] = framework{serve: serveSkiff, dial: dialSkiffGRPCNetpoll}
+	frameworks["skiff-grpc-stdcli"] = framework{serve: serveSkiff, dial: dialSkiffGRPCStdClient}
 	frameworks["skiff-grpc-bidi"] = framework{serve: serveSkiff, dial: dialSkiffGRPCBidi}
 	frameworks["skiff-grpc-bidi-std"] = framework{serve: serveSkiffStd, dial: dialSkiffGRPCBidiStd}
 	frameworks["skiff-ttheader-auto"] = framework{serve: serveSkiff, dial: dialSkiffTTHeaderAuto}

@@ -71,10 +71,8 @@ func dialSkiffPB(addr string, _ int) (client, error) {
 }
 
 // dialSkiffGRPC calls over gRPC on HTTP/2: every caller shares one
-// connection, as with grpc-go. Stream connections use the std engine by
-// default. The skiff-grpc frameworks run the server on the std engine too
-// (server.WithEngine(engine.Std), the setting for a gRPC server); the -np
-// ones keep the server on Netpoll (a port shared with Thrift).
+// connection, as with grpc-go, on the client's default engine (Netpoll,
+// as the skiff-grpc server's).
 func dialSkiffGRPC(addr string, conc int) (client, error) { return dialSkiffGRPCWith(addr, conc) }
 
 // dialSkiffGRPCWith is dialSkiffGRPC with more options.
@@ -83,10 +81,11 @@ func dialSkiffGRPCWith(addr string, _ int, opts ...skiffclient.Option) (client, 
 		skiffclient.WithStreamCodec(grpccodec.Default)}, opts...)...)
 }
 
-// dialSkiffGRPCNetpoll is dialSkiffGRPC on the Netpoll engine (the
-// client's default for HTTP/2 is engine.Std).
-func dialSkiffGRPCNetpoll(addr string, conc int) (client, error) {
-	return dialSkiffGRPCWith(addr, conc, skiffclient.WithEngine(engine.Netpoll))
+// dialSkiffGRPCStdClient is dialSkiffGRPC on the std engine, against
+// the default (Netpoll) server: the client's HTTP/2 default before
+// Netpoll's write batching caught up.
+func dialSkiffGRPCStdClient(addr string, conc int) (client, error) {
+	return dialSkiffGRPCWith(addr, conc, skiffclient.WithEngine(engine.Std))
 }
 
 // dialSkiffGRPCStd is dialSkiffGRPC on the std engine.

@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-var allFrameworks = []string{"raw", "skiff-framed", "skiff-framed-std", "skiff-mux", "skiff-mux-std", "skiff-ttheader", "skiff-ttheader-mux", "skiff-ttheader-otel", "skiff-ttheader-otel10", "kitex-framed", "kitex-ttheader", "kitex-ttheader-otel", "kitex-pb", "skiff-pb", "kitex-grpc", "grpc", "skiff-grpc", "skiff-grpc-std", "skiff-grpc-np", "skiff-grpc-otel", "kitex-grpc-bidi", "grpc-bidi", "skiff-grpc-bidi", "skiff-grpc-bidi-std", "skiff-ttheader-auto", "skiff-ttheader-std", "skiff-ttheader-tls", "skiff-ttstream-bidi", "kitex-ttstream-bidi"}
+var allFrameworks = []string{"raw", "skiff-framed", "skiff-framed-std", "skiff-mux", "skiff-mux-std", "skiff-ttheader", "skiff-ttheader-mux", "skiff-ttheader-otel", "skiff-ttheader-otel10", "kitex-framed", "kitex-ttheader", "kitex-ttheader-otel", "kitex-pb", "skiff-pb", "kitex-grpc", "grpc", "skiff-grpc", "skiff-grpc-std", "skiff-grpc-stdcli", "skiff-grpc-otel", "kitex-grpc-bidi", "grpc-bidi", "skiff-grpc-bidi", "skiff-grpc-bidi-std", "skiff-ttheader-auto", "skiff-ttheader-std", "skiff-ttheader-tls", "skiff-ttstream-bidi", "kitex-ttstream-bidi"}
 
 type config struct {
 	Frameworks []string `json:"frameworks"`
