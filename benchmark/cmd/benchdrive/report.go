@@ -25,6 +25,12 @@ type Machine struct {
 	CPUModel  string `json:"cpu_model"`
 	GoVersion string `json:"go_version"`
 	Kernel    string `json:"kernel"`
+	// TCPCongestion is the kernel's default TCP congestion control
+	// (net.ipv4.tcp_congestion_control). It matters on loopback: BBR
+	// paces each connection with kernel timers, which costs a connection
+	// that carries many large messages at once (a multiplexed one) far
+	// more than a pool of connections each carrying one.
+	TCPCongestion string `json:"tcp_congestion,omitempty"`
 }
 
 func describeMachine(modDir string) Machine {
@@ -47,6 +53,9 @@ func describeMachine(modDir string) Machine {
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_congestion_control"); err == nil {
+		m.TCPCongestion = strings.TrimSpace(string(b))
 	}
 	return m
 }
@@ -90,6 +99,9 @@ func markdown(rep Report, charts []string) string {
 	m, c := rep.Machine, rep.Config
 	fmt.Fprintf(&b, "# Echo benchmark: Skiff, Kitex, grpc-go\n\n")
 	fmt.Fprintf(&b, "- date: %s\n- machine: %d CPUs (`nproc`), %s, Linux %s\n- %s\n", m.Date, m.NProc, m.CPUModel, m.Kernel, m.GoVersion)
+	if m.TCPCongestion != "" {
+		fmt.Fprintf(&b, "- TCP congestion control: %s (`net.ipv4.tcp_congestion_control`; see the benchmark README on BBR and large messages)\n", m.TCPCongestion)
+	}
 	pin := "not pinned"
 	if c.Pinned {
 		pin = fmt.Sprintf("server `taskset -c %s`, client `taskset -c %s`", c.ServerCPU, c.ClientCPU)
