@@ -133,7 +133,7 @@ func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
 	c := &conn{
 		ec:             ec,
 		shortWaiter:    sw,
-		sparse:         &clientData,
+		sparse:         clientData,
 		opts:           o,
 		log:            logger(l),
 		server:         server,
@@ -158,7 +158,7 @@ func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
 		c.scheme = "https"
 	}
 	if server {
-		c.sparse = &serverData
+		c.sparse = serverData
 	} else {
 		c.nextID = 1
 	}

@@ -127,13 +127,18 @@ func (r *shortWaitRecorder) ShortWait() { r.waits++ }
 // P the goroutine a frame wakes does not wait for the poller's next
 // event; frames that come close together tell it nothing.
 func TestSparseDataShortWaits(t *testing.T) {
-	for _, server := range []bool{false, true} {
+	for _, tc := range []struct{ server, bdp bool }{{false, true}, {false, false}, {true, true}, {true, false}} {
+		server := tc.server
 		rec := &shortWaitRecorder{}
 		o := defaultOptions()
+		o.dynamicWindow = tc.bdp
 		c := newConn(rec, &o, server, slog.New(slog.DiscardHandler))
-		want := &clientData
+		if (c.bdp != nil) != tc.bdp {
+			t.Fatalf("dynamic windows %v: the connection has a BDP estimator: %v", tc.bdp, c.bdp != nil)
+		}
+		want := clientData
 		if server {
-			want = &serverData
+			want = serverData
 		}
 		if c.sparse != want {
 			t.Fatalf("server %v: the connection notes its DATA in the wrong process-wide average", server)

@@ -327,12 +327,22 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 }
 
 // serverData and clientData note the DATA frames that the server and the
-// client connections of the process receive (see sparseGap).
-var serverData, clientData skconn.Sparse
+// client connections of the process receive (see sparseGap). The padding
+// keeps them off each other's cache line: every DATA frame updates one.
+var sparseData struct {
+	_      [64]byte
+	server skconn.Sparse
+	_      [64]byte
+	client skconn.Sparse
+	_      [64]byte
+}
 
-// sparseGap: while the requests and stream messages a server receives
-// (its DATA frames) come this far apart on average, each announces a
-// short wait to the engine (conn.ShortWaiter). On Netpoll with one P, the
+var serverData, clientData = &sparseData.server, &sparseData.client
+
+// sparseGap: while the DATA frames a connection receives (requests and
+// stream messages on a server, responses and stream messages on a client)
+// come this far apart on average, each announces a short wait to the
+// engine (conn.ShortWaiter). On Netpoll with one P, the
 // scheduler's fairness turn can hand the P to the poller just after it
 // woke a goroutine, and the poller then blocks in epoll_wait with that
 // goroutine runnable until the engine's waker expires; with messages this

@@ -9,7 +9,6 @@ import (
 	grpccodec "github.com/skiffrpc/skiff/codec-grpc"
 	_ "github.com/skiffrpc/skiff/codec-protobuf" // Kitex Protobuf, sniffed by the server
 	"github.com/skiffrpc/skiff/core/client"
-	"github.com/skiffrpc/skiff/core/engine"
 	"github.com/skiffrpc/skiff/core/server"
 	"github.com/skiffrpc/skiff/core/stream"
 	"github.com/skiffrpc/skiff/examples/greeter/greeterpb"
@@ -36,9 +35,9 @@ func (Handler) LotsOfHellos(req *greeterpb.HelloRequest, s stream.ServerStreamin
 }
 
 // NewServer returns a started server of Handler on addr. It serves gRPC
-// (the std engine suits HTTP/2 best) and, on the same port, Kitex Protobuf.
+// and, on the same port, Kitex Protobuf.
 func NewServer(addr string) (*server.Server, error) {
-	svr := server.New(server.WithAddress(addr), server.WithEngine(engine.Std))
+	svr := server.New(server.WithAddress(addr))
 	if err := greeterpb.RegisterGreeter(svr, Handler{}); err != nil {
 		return nil, err
 	}
