@@ -55,11 +55,11 @@ func (npEngine) CheckListener(ln net.Listener) error {
 
 func (npEngine) Dial(network, address string, timeout time.Duration) (Conn, error) {
 	c, err := netpoll.DialConnection(network, address, timeout)
-	if err != nil && errors.Is(err, netpoll.ErrConnClosed) {
+	for try := 1; try < dialAttempts && err != nil && errors.Is(err, netpoll.ErrConnClosed); try++ {
 		// Netpoll reports a connection attempt the peer reset this way,
 		// and under load it has been seen to report it for a listener that
-		// is up: one more attempt (fast when nothing listens) before the
-		// dial counts as refused.
+		// is up: more attempts (fast when nothing listens) before the dial
+		// counts as refused.
 		c, err = netpoll.DialConnection(network, address, timeout)
 	}
 	if err != nil {
