@@ -2,6 +2,7 @@ package h2transport
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -128,38 +129,42 @@ func (r *shortWaitRecorder) ShortWait() { r.waits++ }
 // event; frames that come close together tell it nothing.
 func TestSparseDataShortWaits(t *testing.T) {
 	for _, tc := range []struct{ server, bdp bool }{{false, true}, {false, false}, {true, true}, {true, false}} {
-		server := tc.server
-		rec := &shortWaitRecorder{}
-		o := defaultOptions()
-		o.dynamicWindow = tc.bdp
-		c := newConn(rec, &o, server, slog.New(slog.DiscardHandler))
-		if (c.bdp != nil) != tc.bdp {
-			t.Fatalf("dynamic windows %v: the connection has a BDP estimator: %v", tc.bdp, c.bdp != nil)
+		t.Run(fmt.Sprintf("server=%v,bdp=%v", tc.server, tc.bdp), func(t *testing.T) { sparseDataShortWaits(t, tc.server, tc.bdp) })
+	}
+}
+
+// sparseDataShortWaits is one case of TestSparseDataShortWaits.
+func sparseDataShortWaits(t *testing.T, server, bdp bool) {
+	rec := &shortWaitRecorder{}
+	o := defaultOptions()
+	o.dynamicWindow = bdp
+	c := newConn(rec, &o, server, slog.New(slog.DiscardHandler))
+	if (c.bdp != nil) != bdp {
+		t.Fatalf("the connection has a BDP estimator: %v", c.bdp != nil)
+	}
+	want := clientData
+	if server {
+		want = serverData
+	}
+	if c.sparse != want {
+		t.Fatal("the connection notes its DATA in the wrong process-wide average")
+	}
+	c.sparse = &skconn.Sparse{} // this test's own average
+	frame := dataFrame{id: 1, length: 10, data: make([]byte, 10)}
+	for i := 0; i < 50; i++ {
+		if i == 20 {
+			rec.waits = 0 // the first frames follow an idle spell: sparse
 		}
-		want := clientData
-		if server {
-			want = serverData
-		}
-		if c.sparse != want {
-			t.Fatalf("server %v: the connection notes its DATA in the wrong process-wide average", server)
-		}
-		c.sparse = &skconn.Sparse{} // this test's own average
-		frame := dataFrame{id: 1, length: 10, data: make([]byte, 10)}
-		for i := 0; i < 50; i++ {
-			if i == 20 {
-				rec.waits = 0 // the first frames follow an idle spell: sparse
-			}
-			_ = c.onData(frame) // stream 1 is unknown: dropped or refused after the note
-		}
-		if rec.waits != 0 {
-			t.Errorf("server %v: %d short waits for DATA frames back to back, want 0", server, rec.waits)
-		}
-		for i := 0; i < 12; i++ {
-			time.Sleep(4 * sparseGap)
-			_ = c.onData(frame)
-		}
-		if rec.waits == 0 {
-			t.Errorf("server %v: no short wait for DATA frames %v apart", server, 4*sparseGap)
-		}
+		_ = c.onData(frame) // stream 1 is unknown: dropped or refused after the note
+	}
+	if rec.waits != 0 {
+		t.Errorf("%d short waits for DATA frames back to back, want 0", rec.waits)
+	}
+	for i := 0; i < 12; i++ {
+		time.Sleep(4 * sparseGap)
+		_ = c.onData(frame)
+	}
+	if rec.waits == 0 {
+		t.Errorf("no short wait for DATA frames %v apart", 4*sparseGap)
 	}
 }

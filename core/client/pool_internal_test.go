@@ -224,11 +224,11 @@ func TestStreamPoolEngine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cli.spool == nil {
-			t.Fatal("no stream pool with WithStreamTransport")
-		}
-		if cli.spool.eng != c.want {
-			t.Errorf("stream connections dial on %s, want %s", cli.spool.eng.Name(), c.want.Name())
+		switch {
+		case cli.spool == nil:
+			t.Error("no stream pool with WithStreamTransport")
+		case cli.spool.eng != c.want:
+			t.Errorf("stream connections dial on %v, want %s", cli.spool.eng, c.want.Name())
 		}
 		_ = cli.Close()
 	}

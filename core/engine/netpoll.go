@@ -54,13 +54,22 @@ func (npEngine) CheckListener(ln net.Listener) error {
 }
 
 func (npEngine) Dial(network, address string, timeout time.Duration) (Conn, error) {
+	deadline := time.Now().Add(timeout)
 	c, err := netpoll.DialConnection(network, address, timeout)
 	for try := 1; try < dialAttempts && err != nil && errors.Is(err, netpoll.ErrConnClosed); try++ {
 		// Netpoll reports a connection attempt the peer reset this way,
 		// and under load it has been seen to report it for a listener that
 		// is up: more attempts (fast when nothing listens) before the dial
-		// counts as refused.
-		c, err = netpoll.DialConnection(network, address, timeout)
+		// counts as refused, all within the one timeout.
+		left := time.Until(deadline)
+		if timeout > 0 && left <= 0 {
+			break
+		}
+		if timeout > 0 {
+			c, err = netpoll.DialConnection(network, address, left)
+		} else {
+			c, err = netpoll.DialConnection(network, address, timeout)
+		}
 	}
 	if err != nil {
 		return nil, dialError(err)
