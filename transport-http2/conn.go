@@ -35,7 +35,7 @@ const (
 type conn struct {
 	ec          skconn.Conn
 	shortWaiter skconn.ShortWaiter // ec's, when its engine must be told of a yield or a timed wait; nil otherwise
-	sparse      *skconn.Sparse     // the DATA frames this side's connections receive (serverData or clientData)
+	sparse      *skconn.Sparse     // the DATA frames this side's connections receive (sparseData)
 	opts        *options
 	log         *slog.Logger
 	server      bool
@@ -133,7 +133,7 @@ func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
 	c := &conn{
 		ec:             ec,
 		shortWaiter:    sw,
-		sparse:         clientData,
+		sparse:         &sparseData.client,
 		opts:           o,
 		log:            logger(l),
 		server:         server,
@@ -158,7 +158,7 @@ func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
 		c.scheme = "https"
 	}
 	if server {
-		c.sparse = serverData
+		c.sparse = &sparseData.server
 	} else {
 		c.nextID = 1
 	}
@@ -405,12 +405,12 @@ func (c *conn) kickLocked() {
 // yieldMinStreams is the number of busy streams from which the writer
 // goroutine yields once before it writes, so that one write carries the
 // frames of every stream ready by then, on either engine and either side.
-// (Netpoll clients used to hold their writes instead until the callers a
+// Netpoll clients used to hold their writes instead, until the callers a
 // read woke had queued theirs; since the engine's waker bounds how long
-// Netpoll's poller can keep a lone P, the yield measured better: pinned
-// gRPC with a Netpoll client, c=100 159k -> 172k QPS, c=400 137k -> 173k,
-// c=1000 145k -> 156k, client CPU per call 5.5 -> 5.1 µs at c=100,
-// medians of 3; c=10 unchanged.) With fewer there
+// Netpoll's poller can keep a lone P, the yield measured better (pinned
+// gRPC with a Netpoll client, medians of 3: c=100 159k -> 172k QPS,
+// c=400 137k -> 173k, c=1000 145k -> 156k; client CPU per call 5.5 ->
+// 5.1 µs at c=100; c=10 unchanged). With fewer busy streams there
 // is little to gather, and waiting for it kept the peers in lockstep,
 // each idle while the other handled a whole wave (pinned gRPC at c=10);
 // on Netpoll with one P, a yield can also hand the P to the poller, which

@@ -142,9 +142,9 @@ func sparseDataShortWaits(t *testing.T, server, bdp bool) {
 	if (c.bdp != nil) != bdp {
 		t.Fatalf("the connection has a BDP estimator: %v", c.bdp != nil)
 	}
-	want := clientData
+	want := &sparseData.client
 	if server {
-		want = serverData
+		want = &sparseData.server
 	}
 	if c.sparse != want {
 		t.Fatal("the connection notes its DATA in the wrong process-wide average")

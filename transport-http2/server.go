@@ -326,9 +326,9 @@ func (c *conn) onRequestHeaders(f *headerBlock) error {
 	return nil
 }
 
-// serverData and clientData note the DATA frames that the server and the
-// client connections of the process receive (see sparseGap). The padding
-// keeps them off each other's cache line: every DATA frame updates one.
+// sparseData notes the DATA frames that the server and the client
+// connections of the process receive (see sparseGap). The padding keeps
+// the two off each other's cache line: every DATA frame updates one.
 var sparseData struct {
 	_      [64]byte
 	server skconn.Sparse
@@ -336,8 +336,6 @@ var sparseData struct {
 	client skconn.Sparse
 	_      [64]byte
 }
-
-var serverData, clientData = &sparseData.server, &sparseData.client
 
 // sparseGap: while the DATA frames a connection receives (requests and
 // stream messages on a server, responses and stream messages on a client)

@@ -61,15 +61,13 @@ func (npEngine) Dial(network, address string, timeout time.Duration) (Conn, erro
 		// and under load it has been seen to report it for a listener that
 		// is up: more attempts (fast when nothing listens) before the dial
 		// counts as refused, all within the one timeout.
-		left := time.Until(deadline)
-		if timeout > 0 && left <= 0 {
-			break
-		}
+		left := timeout // 0: no timeout
 		if timeout > 0 {
-			c, err = netpoll.DialConnection(network, address, left)
-		} else {
-			c, err = netpoll.DialConnection(network, address, timeout)
+			if left = time.Until(deadline); left <= 0 {
+				break
+			}
 		}
+		c, err = netpoll.DialConnection(network, address, left)
 	}
 	if err != nil {
 		return nil, dialError(err)
