@@ -84,6 +84,7 @@ func newGoAcceptListener(ln net.Listener) (*goAcceptListener, error) {
 		_ = lnFile.Close()
 		return nil, err
 	}
+	p[0] = relocateFD(p[0]) // what Netpoll polls (see netpoll_race.go)
 	for _, fd := range p {
 		if err := syscall.SetNonblock(fd, true); err != nil {
 			_ = syscall.Close(p[0])
@@ -135,6 +136,7 @@ func (l *goAcceptListener) acceptLoop() {
 			continue
 		}
 		backoff = 0
+		nfd = relocateFD(nfd) // see netpoll_race.go
 		if err := syscall.SetNonblock(nfd, true); err != nil {
 			_ = syscall.Close(nfd)
 			continue

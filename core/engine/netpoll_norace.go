@@ -1,0 +1,20 @@
+//go:build !windows && !race
+
+package engine
+
+// dialAttempts is how many times npEngine.Dial tries a connection attempt
+// that Netpoll reports as reset (see netpoll_race.go).
+const dialAttempts = 2
+
+// highRelocation is false: descriptors keep their numbers (see
+// netpoll_race.go).
+const highRelocation = false
+
+// highBase is 0: no descriptor is moved.
+const highBase = 0
+
+// relocateFD returns fd: without the race detector, Netpoll finds a
+// descriptor's operator by the pointer in its epoll event, and recycles
+// operators only after the events of one wait are handled, so a stale
+// event cannot reach a descriptor that reuses the number.
+func relocateFD(fd int) int { return fd }
