@@ -29,6 +29,10 @@ const (
 	// DefaultMaxResponseBytes is the largest Consul HTTP response body
 	// read (WithMaxResponseBytes).
 	DefaultMaxResponseBytes = 16 << 20
+	// DefaultRecoveryGrace is how long, after a watch's queries failed
+	// and Consul answers again, an answer with no passing instance does
+	// not replace a non-empty instance set (WithRecoveryGrace).
+	DefaultRecoveryGrace = 10 * time.Second
 )
 
 // Meta keys the Registry writes into each Consul service instance, besides
@@ -66,6 +70,7 @@ type options struct {
 	backoffMax       time.Duration
 	maxInstances     int
 	maxResponseBytes int64
+	recoveryGrace    time.Duration
 	logger           *slog.Logger
 }
 
@@ -78,6 +83,7 @@ func newOptions(opts []Option) *options {
 		backoffMax:       DefaultBackoffMax,
 		maxInstances:     DefaultMaxInstances,
 		maxResponseBytes: DefaultMaxResponseBytes,
+		recoveryGrace:    DefaultRecoveryGrace,
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -230,6 +236,25 @@ func WithMaxResponseBytes(n int64) Option {
 	return optionFunc(func(o *options) {
 		if n > 0 {
 			o.maxResponseBytes = n
+		}
+	})
+}
+
+// WithRecoveryGrace sets how long a watch distrusts an answer with no
+// passing instance once Consul answers again after failed queries (or
+// after its index went back): a restarted agent reports every TTL check
+// critical until its instance's next heartbeat, so for a moment it lists
+// none of the instances that are up. During the grace such an answer
+// leaves a non-empty instance set in place and the watch reads again
+// every half second; an answer with instances ends the grace, and an
+// empty answer still there when the grace ends is delivered. A healthy
+// watch delivers an empty answer at once. Resolver only; default
+// DefaultRecoveryGrace; 0 keeps the default, and d < 0 turns the grace
+// off.
+func WithRecoveryGrace(d time.Duration) Option {
+	return optionFunc(func(o *options) {
+		if d != 0 {
+			o.recoveryGrace = max(d, 0)
 		}
 	})
 }

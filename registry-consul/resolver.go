@@ -40,8 +40,10 @@ import (
 // moves past the last one seen (or WithWaitTime passes). A failed query, or
 // an answer that is an error as above, leaves the last good instance set
 // in place and is retried after a backoff with jitter (WithBackoff); the
-// watch resumes where Consul is when it answers again. Resolve answers from
-// that watch while one runs, and otherwise asks Consul once.
+// watch resumes where Consul is when it answers again, and for a grace
+// (WithRecoveryGrace) an answer with no passing instance does not yet
+// replace a non-empty set. Resolve answers from that watch while one
+// runs, and otherwise asks Consul once.
 type Resolver struct {
 	o    *options
 	conn *conn
@@ -321,6 +323,7 @@ func (w *watch) run(ctx context.Context) {
 	bo := backoff{min: w.r.o.backoffMin, max: w.r.o.backoffMax}
 	var index uint64
 	failing := false
+	var graceEnd time.Time // until then, an empty answer is distrusted
 	fail := func(err error) bool {
 		if !failing {
 			log.Warn("consul: watch failing; keeping the last instance set", "err", err)
@@ -345,6 +348,7 @@ func (w *watch) run(ctx context.Context) {
 		if failing {
 			log.Info("consul: watch resumed")
 			failing = false
+			graceEnd = time.Now().Add(w.r.o.recoveryGrace)
 		}
 		bo.reset()
 		prev := index
@@ -352,6 +356,7 @@ func (w *watch) run(ctx context.Context) {
 			// Consul's index went back (a restarted cluster, another
 			// server): start over with a fresh, non-blocking read.
 			index = 0
+			graceEnd = time.Now().Add(w.r.o.recoveryGrace)
 		} else {
 			index = max(meta.LastIndex, 1)
 		}
@@ -374,8 +379,30 @@ func (w *watch) run(ctx context.Context) {
 			}
 			log.Warn("consul: entries left out", "err", err)
 		}
+		if left := time.Until(graceEnd); len(res.Instances) == 0 && left > 0 && w.holding() {
+			// Just recovered: the instances' checks may not have passed
+			// again yet (WithRecoveryGrace). Read again soon, afresh.
+			log.Debug("consul: no passing instance right after recovery; keeping the last instance set", "grace left", left)
+			index = 0
+			if !sleep(ctx, min(left, recoveryPoll)) {
+				return
+			}
+			continue
+		}
+		graceEnd = time.Time{}
 		w.deliver(res)
 	}
+}
+
+// recoveryPoll is how often a watch reads again while it distrusts an
+// empty answer (WithRecoveryGrace).
+const recoveryPoll = 500 * time.Millisecond
+
+// holding reports whether the watch has delivered a non-empty set.
+func (w *watch) holding() bool {
+	w.dmu.Lock()
+	defer w.dmu.Unlock()
+	return w.have && len(w.res.Instances) > 0
 }
 
 // deliver stores res and hands it to the subscribers if it differs from

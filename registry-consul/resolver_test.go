@@ -343,7 +343,7 @@ func (w *watcher) await(t *testing.T, want string) {
 func TestWatchKeepsLastGoodSet(t *testing.T) {
 	f := newFake(t)
 	f.setEntries(t, entry("svc", 1, nil), entry("svc", 2, nil))
-	r, l := newResolver(t, f)
+	r, l := newResolver(t, f, consul.WithRecoveryGrace(-1))
 	w := newWatcher()
 	stop, err := r.Watch("svc", w.update)
 	if err != nil {
@@ -381,6 +381,64 @@ func TestWatchKeepsLastGoodSet(t *testing.T) {
 	// An empty answer from a healthy Consul is a real "no instances".
 	f.setEntries(t)
 	w.await(t, "")
+}
+
+// Right after a watch recovers, an answer with no passing instance (a
+// restarted agent's TTL checks start critical) leaves the last set in
+// place for the grace; instances end the grace; an empty answer that
+// outlasts it is delivered; and a healthy watch delivers one at once.
+func TestWatchRecoveryGrace(t *testing.T) {
+	f := newFake(t)
+	f.setEntries(t, entry("svc", 1, nil))
+	const grace = 1500 * time.Millisecond
+	r, _ := newResolver(t, f, consul.WithRecoveryGrace(grace))
+	w := newWatcher()
+	stop, err := r.Watch("svc", w.update)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	w.await(t, "127.0.0.1:1")
+
+	fail := func() {
+		q0, _ := f.stats()
+		f.set(500, []byte("down"))
+		waitFor(t, func() bool { q, _ := f.stats(); return q >= q0+2 })
+	}
+	// The agent comes back with no passing instance, then the instance
+	// passes again: the watch never shows an empty set.
+	fail()
+	n := w.count()
+	f.set(200, []byte("[]"))
+	time.Sleep(grace / 3)
+	if w.count() != n {
+		t.Fatalf("an empty answer right after recovery was delivered: %q", addrs(w.last()))
+	}
+	if res, err := r.Resolve(context.Background(), "svc"); err != nil || addrs(res) != "127.0.0.1:1" {
+		t.Fatalf("Resolve during the grace: %q, %v", addrs(res), err)
+	}
+	f.setEntries(t, entry("svc", 1, nil), entry("svc", 2, nil))
+	w.await(t, "127.0.0.1:1,127.0.0.1:2")
+	// The grace ended with that answer: an empty one now is delivered at
+	// once.
+	emptied := time.Now()
+	f.setEntries(t)
+	w.await(t, "")
+	if d := time.Since(emptied); d > grace/2 {
+		t.Fatalf("a healthy watch held an empty answer for %v", d)
+	}
+
+	// Instances again; then a recovery into a lasting empty answer: it is
+	// delivered once the grace is over, not before.
+	f.setEntries(t, entry("svc", 3, nil))
+	w.await(t, "127.0.0.1:3")
+	fail()
+	start := time.Now()
+	f.set(200, []byte("[]"))
+	w.await(t, "")
+	if held := time.Since(start); held < grace*2/3 {
+		t.Fatalf("a lasting empty answer was delivered after %v, within the %v grace", held, grace)
+	}
 }
 
 // Consul's index going back (a cluster rebuilt) restarts the watch with a
