@@ -1,4 +1,4 @@
-//go:build !windows
+//go:build (linux || darwin || freebsd) && (amd64 || arm64 || loong64)
 
 package engine
 

@@ -1,4 +1,4 @@
-//go:build !windows && !race
+//go:build (linux || darwin || freebsd) && (amd64 || arm64 || loong64) && !race
 
 package engine
 

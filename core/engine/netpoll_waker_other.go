@@ -1,4 +1,4 @@
-//go:build !windows && !linux
+//go:build (darwin || freebsd) && (amd64 || arm64)
 
 package engine
 
