@@ -353,7 +353,14 @@ func (mc *muxConn) flush() error {
 		if err != nil {
 			mc.mu.Lock()
 			mc.flushing = false
+			first := mc.err
 			mc.mu.Unlock()
+			if first != nil {
+				// The read loop failed the connection (and closed it under
+				// this write) first: its error names the cause, such as
+				// the TLS alert of a server that refused the certificate.
+				return first
+			}
 			// Part of the batch may have reached the server.
 			err = status.Wrap(status.ErrConnLost, "send to "+mc.conn.RemoteAddr().String(), err)
 			mc.fail(err)
