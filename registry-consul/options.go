@@ -248,7 +248,9 @@ func WithMaxResponseBytes(n int64) Option {
 // leaves a non-empty instance set in place and the watch reads again
 // every half second; an answer with instances ends the grace, and an
 // empty answer still there when the grace ends is delivered. A healthy
-// watch delivers an empty answer at once. Resolver only; default
+// watch delivers an empty answer at once. The grace should be at least a
+// third of the longest TTL the instances register with (WithTTL; the
+// default covers TTLs up to 30 s). Resolver only; default
 // DefaultRecoveryGrace; 0 keeps the default, and d < 0 turns the grace
 // off.
 func WithRecoveryGrace(d time.Duration) Option {

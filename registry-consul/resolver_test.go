@@ -66,6 +66,21 @@ func newResolver(t *testing.T, f *fakeConsul, opts ...consul.Option) (*consul.Re
 	return r, l
 }
 
+// newWatch starts a watch of "svc" through a new resolver on f, stopped at
+// the end of the test, and waits for its first set, want.
+func newWatch(t *testing.T, f *fakeConsul, want string, opts ...consul.Option) (*consul.Resolver, *logs, *watcher) {
+	t.Helper()
+	r, l := newResolver(t, f, opts...)
+	w := newWatcher()
+	stop, err := r.Watch("svc", w.update)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	w.await(t, want)
+	return r, l, w
+}
+
 func addrs(res discovery.Result) string {
 	s := make([]string, len(res.Instances))
 	for i, in := range res.Instances {
@@ -343,14 +358,7 @@ func (w *watcher) await(t *testing.T, want string) {
 func TestWatchKeepsLastGoodSet(t *testing.T) {
 	f := newFake(t)
 	f.setEntries(t, entry("svc", 1, nil), entry("svc", 2, nil))
-	r, l := newResolver(t, f, consul.WithRecoveryGrace(-1))
-	w := newWatcher()
-	stop, err := r.Watch("svc", w.update)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	w.await(t, "127.0.0.1:1,127.0.0.1:2")
+	r, l, w := newWatch(t, f, "127.0.0.1:1,127.0.0.1:2", consul.WithRecoveryGrace(-1))
 
 	for _, bad := range []struct {
 		status int
@@ -391,14 +399,7 @@ func TestWatchRecoveryGrace(t *testing.T) {
 	f := newFake(t)
 	f.setEntries(t, entry("svc", 1, nil))
 	const grace = 1500 * time.Millisecond
-	r, _ := newResolver(t, f, consul.WithRecoveryGrace(grace))
-	w := newWatcher()
-	stop, err := r.Watch("svc", w.update)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	w.await(t, "127.0.0.1:1")
+	r, _, w := newWatch(t, f, "127.0.0.1:1", consul.WithRecoveryGrace(grace))
 
 	fail := func() {
 		q0, _ := f.stats()
@@ -447,14 +448,7 @@ func TestWatchIndexReset(t *testing.T) {
 	f := newFake(t)
 	f.setIndex(100)
 	f.setEntries(t, entry("svc", 1, nil))
-	r, _ := newResolver(t, f)
-	w := newWatcher()
-	stop, err := r.Watch("svc", w.update)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stop()
-	w.await(t, "127.0.0.1:1")
+	_, _, w := newWatch(t, f, "127.0.0.1:1")
 	f.mu.Lock()
 	f.body = []byte(`[{"Service":{"ID":"x","Address":"127.0.0.1","Port":2}}]`)
 	f.mu.Unlock()

@@ -72,7 +72,7 @@ func (npEngine) Dial(network, address string, timeout time.Duration) (Conn, erro
 	if err != nil {
 		return nil, dialError(err)
 	}
-	return &npConn{Connection: c}, nil
+	return newDialedConn(c), nil
 }
 
 // errConnectRefused replaces the "connection has been closed by peer"
@@ -120,8 +120,16 @@ func (c *npConn) PeerClosed() bool {
 	if !c.Connection.IsActive() {
 		return true
 	}
-	fc, ok := c.Connection.(interface{ Fd() int })
-	return ok && c.Connection.Reader().Len() == 0 && peerClosedFd(fc.Fd())
+	fd := c.fd()
+	return fd >= 0 && c.Connection.Reader().Len() == 0 && peerClosedFd(fd)
+}
+
+// fd is the connection's descriptor, or -1 when it has none.
+func (c *npConn) fd() int {
+	if fc, ok := c.Connection.(interface{ Fd() int }); ok {
+		return fc.Fd()
+	}
+	return -1
 }
 
 // npConnCtx is the per-connection context that OnConnect returns, so that
