@@ -173,7 +173,11 @@ func (messageCodec) DecodeEnvelope(src []byte, msg *codec.Message) (int, error) 
 		return 0, status.Protocolf("thrift: method name length %d runs past the end of the %d-byte message", nl, len(src))
 	}
 	msg.Type = t
-	msg.Method = internName(src[8 : 8+nl])
+	if name := src[8 : 8+nl]; string(name) != msg.Method {
+		// A client's msg holds the request's method, which the reply
+		// repeats: no lookup then.
+		msg.Method = internName(name)
+	}
 	msg.SeqID = int32(binary.BigEndian.Uint32(src[8+nl:]))
 	return 12 + nl, nil
 }

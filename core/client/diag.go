@@ -107,14 +107,12 @@ func (c *Client) diagState() any {
 			s.Pool.Kind = "long"
 			cfg := p.cfg
 			s.Pool.Config = &cfg
-			p.addrs.Range(func(k, v any) bool {
-				l := v.(*idleList)
+			for addr, l := range p.lists() {
 				l.mu.Lock()
 				n := len(l.conns)
 				l.mu.Unlock()
-				s.Pool.Addrs[k.(string)] = addrConnsSt{Idle: n}
-				return true
-			})
+				s.Pool.Addrs[addr] = addrConnsSt{Idle: n}
+			}
 			if c.auto != nil {
 				// Addresses upgraded to multiplexing: their connections.
 				c.auto.state(s.Pool.Addrs)

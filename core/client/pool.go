@@ -12,6 +12,7 @@ import (
 type pconn struct {
 	engine.Conn
 	addr     string
+	list     *idleList // a longPool's list for addr when the connection was made (nil in a shortPool)
 	idleFrom time.Time
 	reused   bool // taken from the idle list, not dialled for this call
 }
@@ -64,14 +65,19 @@ func (shortPool) closeAddr(string) {}
 type longPool struct {
 	eng    engine.Engine
 	cfg    PoolConfig
-	addrs  sync.Map // addr -> *idleList
-	gone   sync.Map // addr -> time.Time it left: its busy connections close on put, until goneTTL
+	addrs  atomic.Pointer[map[string]*idleList] // copied on write: read by every call, written when an address is first used or leaves
+	amu    sync.Mutex                           // serializes writers of addrs
 	idle   atomic.Int64
 	closed atomic.Bool
 	stop   chan struct{}
 	done   chan struct{}
 }
 
+// idleList holds the idle connections to one address. Each connection
+// keeps the list it was made under (pconn.list): when the address leaves
+// (closeAddr), the list is dead and the connections busy with calls then
+// close when returned, while the address, should it come back, gets a new
+// list.
 type idleList struct {
 	mu    sync.Mutex
 	conns []*pconn // stack: the last is the most recently used
@@ -97,11 +103,34 @@ func newLongPool(eng engine.Engine, cfg PoolConfig) *longPool {
 }
 
 func (p *longPool) list(addr string) *idleList {
-	if l, ok := p.addrs.Load(addr); ok {
-		return l.(*idleList)
+	if m := p.addrs.Load(); m != nil {
+		if l := (*m)[addr]; l != nil {
+			return l
+		}
 	}
-	l, _ := p.addrs.LoadOrStore(addr, &idleList{})
-	return l.(*idleList)
+	p.amu.Lock()
+	defer p.amu.Unlock()
+	old := p.lists()
+	if l := old[addr]; l != nil {
+		return l
+	}
+	m := make(map[string]*idleList, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	l := &idleList{}
+	m[addr] = l
+	p.addrs.Store(&m)
+	return l
+}
+
+// lists returns the current idle lists by address; the map must not be
+// changed.
+func (p *longPool) lists() map[string]*idleList {
+	if m := p.addrs.Load(); m != nil {
+		return *m
+	}
+	return nil
 }
 
 func (p *longPool) get(network, addr string, timeout time.Duration) (*pconn, error) {
@@ -125,22 +154,26 @@ func (p *longPool) get(network, addr string, timeout time.Duration) (*pconn, err
 		}
 		_ = c.Close()
 	}
-	return p.dial(network, addr, timeout)
+	return p.dialTo(l, network, addr, timeout)
 }
 
-// goneTTL is how long a pool remembers an instance that left discovery,
-// so that connections busy with calls to it close when the calls end; by
-// then they have (calls are bounded by their timeouts), and a removed
-// address costs nothing more.
-const goneTTL = time.Minute
-
 func (p *longPool) closeAddr(addr string) {
-	p.gone.Store(addr, time.Now())
-	v, ok := p.addrs.LoadAndDelete(addr)
-	if !ok {
-		return
+	p.amu.Lock()
+	old := p.lists()
+	l := old[addr]
+	if l != nil {
+		m := make(map[string]*idleList, len(old))
+		for k, v := range old {
+			if k != addr {
+				m[k] = v
+			}
+		}
+		p.addrs.Store(&m)
 	}
-	l := v.(*idleList)
+	p.amu.Unlock()
+	if l == nil {
+		return // never used: no connection to it
+	}
 	l.mu.Lock()
 	conns := l.conns
 	l.conns, l.dead = nil, true
@@ -152,16 +185,20 @@ func (p *longPool) closeAddr(addr string) {
 }
 
 func (p *longPool) dial(network, addr string, timeout time.Duration) (*pconn, error) {
-	p.gone.Delete(addr) // called again: it is back
+	return p.dialTo(p.list(addr), network, addr, timeout)
+}
+
+// dialTo dials addr for a connection that returns to l.
+func (p *longPool) dialTo(l *idleList, network, addr string, timeout time.Duration) (*pconn, error) {
 	c, err := p.eng.Dial(network, addr, timeout)
 	if err != nil {
 		return nil, err
 	}
-	return &pconn{Conn: c, addr: addr}, nil
+	return &pconn{Conn: c, addr: addr, list: l}, nil
 }
 
 func (p *longPool) put(c *pconn) {
-	if _, gone := p.gone.Load(c.addr); gone || p.closed.Load() || !c.IsActive() {
+	if p.closed.Load() || !c.IsActive() {
 		_ = c.Close()
 		return
 	}
@@ -171,7 +208,7 @@ func (p *longPool) put(c *pconn) {
 		return
 	}
 	c.idleFrom = time.Now()
-	l := p.list(c.addr)
+	l := c.list
 	l.mu.Lock()
 	if l.dead || len(l.conns) >= p.cfg.MaxIdlePerAddress {
 		l.mu.Unlock()
@@ -203,17 +240,9 @@ func (p *longPool) evictLoop() {
 	}
 }
 
-// evict closes expired connections, or all of them, and forgets
-// instances that left more than goneTTL ago.
+// evict closes expired connections, or all of them.
 func (p *longPool) evict(all bool) {
-	p.gone.Range(func(k, v any) bool {
-		if time.Since(v.(time.Time)) >= goneTTL {
-			p.gone.CompareAndDelete(k, v)
-		}
-		return true
-	})
-	p.addrs.Range(func(_, v any) bool {
-		l := v.(*idleList)
+	for _, l := range p.lists() {
 		l.mu.Lock()
 		kept := l.conns[:0]
 		for _, c := range l.conns {
@@ -227,8 +256,7 @@ func (p *longPool) evict(all bool) {
 		clear(l.conns[len(kept):])
 		l.conns = kept
 		l.mu.Unlock()
-		return true
-	})
+	}
 }
 
 func (p *longPool) close() {

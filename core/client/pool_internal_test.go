@@ -115,9 +115,9 @@ func TestTimeoutText(t *testing.T) {
 }
 
 // TestLongPoolForgetsRemovedInstances: instances removed by discovery
-// leave nothing behind in the pool once goneTTL passed (churn of many
-// addresses must not grow it), and a busy connection returned meanwhile
-// is closed, not pooled.
+// leave nothing behind in the pool (churn of many addresses must not grow
+// it), a busy connection returned afterwards is closed, not pooled, and
+// the address, back, is pooled again.
 func TestLongPoolForgetsRemovedInstances(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -146,7 +146,7 @@ func TestLongPoolForgetsRemovedInstances(t *testing.T) {
 	}
 	p.put(idle)
 	p.closeAddr(addr)
-	if _, ok := p.addrs.Load(addr); ok {
+	if _, ok := p.lists()[addr]; ok {
 		t.Error("the removed address keeps its idle list")
 	}
 	if idle.IsActive() {
@@ -156,13 +156,17 @@ func TestLongPoolForgetsRemovedInstances(t *testing.T) {
 	if busy.IsActive() {
 		t.Error("a busy connection of a removed instance was pooled")
 	}
-	// Pretend the removal is old: evict forgets it.
-	p.gone.Store(addr, time.Now().Add(-goneTTL))
-	p.evict(false)
-	n := 0
-	p.gone.Range(func(any, any) bool { n++; return true })
-	if n != 0 {
-		t.Errorf("%d removed instances still remembered after goneTTL", n)
+	if n := len(p.lists()); n != 0 {
+		t.Errorf("%d addresses remembered after the only one left", n)
+	}
+	// The instance is back: its connections are pooled again.
+	again, err := p.get("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.put(again)
+	if !again.IsActive() || p.idle.Load() != 1 {
+		t.Errorf("a connection to the returned address was not pooled (open %v, idle %d)", again.IsActive(), p.idle.Load())
 	}
 }
 
