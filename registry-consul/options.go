@@ -30,8 +30,9 @@ const (
 	// read (WithMaxResponseBytes).
 	DefaultMaxResponseBytes = 16 << 20
 	// DefaultRecoveryGrace is how long, after a watch's queries failed
-	// and Consul answers again, an answer with no passing instance does
-	// not replace a non-empty instance set (WithRecoveryGrace).
+	// and Consul answers again (or after Consul's index went back), an
+	// answer with no passing instance does not replace a non-empty
+	// instance set (WithRecoveryGrace).
 	DefaultRecoveryGrace = 10 * time.Second
 )
 
@@ -248,9 +249,10 @@ func WithMaxResponseBytes(n int64) Option {
 // leaves a non-empty instance set in place and the watch reads again
 // every half second; an answer with instances ends the grace, and an
 // empty answer still there when the grace ends is delivered. A healthy
-// watch delivers an empty answer at once. The grace should be at least a
-// third of the longest TTL the instances register with (WithTTL; the
-// default covers TTLs up to 30 s). Resolver only; default
+// watch delivers an empty answer at once. The grace should be a little
+// more than a third of the longest TTL the instances register with
+// (WithTTL), the time to their next heartbeat: the default suits TTLs up
+// to about 25 s. Resolver only; default
 // DefaultRecoveryGrace; 0 keeps the default, and d < 0 turns the grace
 // off.
 func WithRecoveryGrace(d time.Duration) Option {

@@ -80,8 +80,9 @@ type longPool struct {
 // list.
 type idleList struct {
 	mu    sync.Mutex
-	conns []*pconn // stack: the last is the most recently used
-	dead  bool     // closeAddr removed the list: put must not add to it
+	conns []*pconn  // stack: the last is the most recently used
+	dead  bool      // closeAddr or evict removed the list: put must not add to it
+	used  time.Time // made, or a connection last returned to it
 }
 
 func newLongPool(eng engine.Engine, cfg PoolConfig) *longPool {
@@ -118,7 +119,7 @@ func (p *longPool) list(addr string) *idleList {
 	for k, v := range old {
 		m[k] = v
 	}
-	l := &idleList{}
+	l := &idleList{used: time.Now()}
 	m[addr] = l
 	p.addrs.Store(&m)
 	return l
@@ -158,26 +159,34 @@ func (p *longPool) get(network, addr string, timeout time.Duration) (*pconn, err
 }
 
 func (p *longPool) closeAddr(addr string) {
+	if l := p.lists()[addr]; l != nil {
+		p.dropList(addr, l, false)
+	}
+}
+
+// dropList removes l, addr's list, from the pool and closes its idle
+// connections; connections busy with calls close when they return. With
+// onlyStale, l goes only while it is empty and unused for MaxIdleTimeout.
+func (p *longPool) dropList(addr string, l *idleList, onlyStale bool) {
 	p.amu.Lock()
-	old := p.lists()
-	l := old[addr]
-	if l != nil {
-		m := make(map[string]*idleList, len(old))
-		for k, v := range old {
-			if k != addr {
-				m[k] = v
-			}
-		}
-		p.addrs.Store(&m)
-	}
-	p.amu.Unlock()
-	if l == nil {
-		return // never used: no connection to it
-	}
 	l.mu.Lock()
+	if l.dead || onlyStale && (len(l.conns) > 0 || time.Since(l.used) < p.cfg.MaxIdleTimeout) {
+		l.mu.Unlock()
+		p.amu.Unlock()
+		return
+	}
 	conns := l.conns
 	l.conns, l.dead = nil, true
 	l.mu.Unlock()
+	old := p.lists()
+	m := make(map[string]*idleList, len(old))
+	for k, v := range old {
+		if v != l {
+			m[k] = v
+		}
+	}
+	p.addrs.Store(&m)
+	p.amu.Unlock()
 	for _, c := range conns {
 		p.idle.Add(-1)
 		_ = c.Close()
@@ -217,7 +226,11 @@ func (p *longPool) put(c *pconn) {
 		return
 	}
 	l.conns = append(l.conns, c)
+	l.used = c.idleFrom
 	l.mu.Unlock()
+	if p.closed.Load() {
+		p.evict(true) // close ran meanwhile: it may have missed c
+	}
 }
 
 func (p *longPool) discard(c *pconn) { _ = c.Close() }
@@ -240,9 +253,11 @@ func (p *longPool) evictLoop() {
 	}
 }
 
-// evict closes expired connections, or all of them.
+// evict closes expired connections, or all of them, and removes the
+// lists of addresses unused for MaxIdleTimeout (a call made to an address
+// just as it left discovery made it a new one).
 func (p *longPool) evict(all bool) {
-	for _, l := range p.lists() {
+	for addr, l := range p.lists() {
 		l.mu.Lock()
 		kept := l.conns[:0]
 		for _, c := range l.conns {
@@ -255,7 +270,11 @@ func (p *longPool) evict(all bool) {
 		}
 		clear(l.conns[len(kept):])
 		l.conns = kept
+		stale := len(kept) == 0 && time.Since(l.used) >= p.cfg.MaxIdleTimeout
 		l.mu.Unlock()
+		if stale && !all {
+			p.dropList(addr, l, true)
+		}
 	}
 }
 

@@ -159,6 +159,28 @@ func TestLongPoolForgetsRemovedInstances(t *testing.T) {
 	if n := len(p.lists()); n != 0 {
 		t.Errorf("%d addresses remembered after the only one left", n)
 	}
+	// A call routed to the address as it left makes a list again; unused
+	// for MaxIdleTimeout, evict removes it.
+	late, err := p.get("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.discard(late)
+	l := p.lists()[addr]
+	if l == nil {
+		t.Fatal("no list for a connection made after the removal")
+	}
+	p.evict(false)
+	if p.lists()[addr] == nil {
+		t.Fatal("evict removed a list in use moments ago")
+	}
+	l.mu.Lock()
+	l.used = time.Now().Add(-2 * time.Hour)
+	l.mu.Unlock()
+	p.evict(false)
+	if n := len(p.lists()); n != 0 {
+		t.Errorf("%d lists left after evict; want the unused one removed", n)
+	}
 	// The instance is back: its connections are pooled again.
 	again, err := p.get("tcp", addr, time.Second)
 	if err != nil {

@@ -23,7 +23,8 @@ import (
 // Dialed connections, whose descriptors Netpoll makes itself, keep their
 // numbers, but closing one keeps its number taken for a while
 // (quarantineFD), so no new descriptor takes it while a stale event may
-// still be on its way; a dial that such an event fails anyway is tried
+// still be on its way (when the limit on open files leaves room: see
+// highEnabled and heldMax; otherwise it closes at once); a dial that such an event fails anyway is tried
 // again (dialAttempts).
 
 // dialAttempts is how many times npEngine.Dial tries a connection attempt
@@ -89,9 +90,10 @@ const quarantineFor = 250 * time.Millisecond
 
 var quarantine struct {
 	sync.Mutex
-	null  int // /dev/null, put in place of each held descriptor; -1: none
-	held  []heldFD
-	timer *time.Timer
+	opened bool // null was opened (or failed to)
+	null   int  // /dev/null, put in place of each held descriptor; -1: none
+	held   []heldFD
+	timer  *time.Timer
 }
 
 // heldFD is one number quarantineFD holds, and when it is let go.
@@ -108,8 +110,8 @@ func quarantineFD(fd int) {
 	q := &quarantine
 	q.Lock()
 	defer q.Unlock()
-	if q.null == 0 {
-		q.null = -1
+	if !q.opened {
+		q.opened, q.null = true, -1
 		if nfd, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err == nil {
 			q.null = nfd
 		}
@@ -171,7 +173,11 @@ type npDialedConn struct {
 // descriptor's number stays taken for a while (quarantineFD).
 func (c *npDialedConn) Close() error {
 	if !c.closed.CompareAndSwap(false, true) {
-		return c.Connection.Close() // closed already: Netpoll ignores it
+		// Closed already, or closing on another goroutine: calling into
+		// Netpoll now could close the descriptor before that Close's
+		// Detach marks it as left open, and the quarantine would then
+		// take over a number a new descriptor may hold.
+		return nil
 	}
 	d := c.Connection.(detacher)
 	fd := d.Fd()
