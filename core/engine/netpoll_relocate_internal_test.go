@@ -111,16 +111,7 @@ func TestDialedCloseQuarantine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	c, err := Netpoll.Dial("tcp", ln.Addr().String(), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := ln.Accept()
-	if err != nil {
-		c.Close()
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	c, sc := dialAccepted(t, ln)
 	_, plain := c.(*npConn)
 	held := highRelocation && highBase != 0 // highBase is set by the dial
 	if plain == held {
@@ -135,16 +126,7 @@ func TestDialedCloseQuarantine(t *testing.T) {
 	}
 	_ = c.Close() // a second Close is harmless
 	// Close at once from two goroutines: the descriptor is closed once.
-	c2, err := Netpoll.Dial("tcp", ln.Addr().String(), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc2, err := ln.Accept()
-	if err != nil {
-		c2.Close()
-		t.Fatal(err)
-	}
-	defer sc2.Close()
+	c2, _ := dialAccepted(t, ln)
 	closed := make(chan struct{})
 	go func() { _ = c2.Close(); close(closed) }()
 	_ = c2.Close()
@@ -174,6 +156,23 @@ func TestDialedCloseQuarantine(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// dialAccepted dials ln with the Netpoll engine and returns the
+// connection and ln's end of it, which the test's end closes.
+func dialAccepted(t *testing.T, ln net.Listener) (Conn, net.Conn) {
+	t.Helper()
+	c, err := Netpoll.Dial("tcp", ln.Addr().String(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := ln.Accept()
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sc.Close() })
+	return c, sc
 }
 
 // isDevNull reports whether fd is open on /dev/null.
