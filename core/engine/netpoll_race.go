@@ -24,8 +24,8 @@ import (
 // numbers, but closing one keeps its number taken for a while
 // (quarantineFD), so no new descriptor takes it while a stale event may
 // still be on its way (when the limit on open files leaves room: see
-// highEnabled and heldMax; otherwise it closes at once); a dial that such an event fails anyway is tried
-// again (dialAttempts).
+// highEnabled and heldMax; otherwise it closes at once). A dial that such
+// an event fails anyway is tried again (dialAttempts).
 
 // dialAttempts is how many times npEngine.Dial tries a connection attempt
 // that Netpoll reports as reset: a stale event can fail a dial that reuses
