@@ -337,6 +337,27 @@ const wsegSize = 256 << 10
 
 var segPool = sync.Pool{New: func() any { b := make([]byte, 0, wsegSize); return &b }}
 
+// segBoxes holds the empty *[]byte boxes of segments taken from segPool,
+// so that putting a segment back reuses one instead of allocating a new
+// box (about 0.15 allocations per call on a pinned gRPC client at c=100).
+var segBoxes = sync.Pool{New: func() any { return new([]byte) }}
+
+// getSeg takes a segment from segPool.
+func getSeg() []byte {
+	p := segPool.Get().(*[]byte)
+	b := (*p)[:0]
+	*p = nil
+	segBoxes.Put(p)
+	return b
+}
+
+// putSeg gives b, a segment of wsegSize bytes, back to segPool.
+func putSeg(b []byte) {
+	p := segBoxes.Get().(*[]byte)
+	*p = b[:0]
+	segPool.Put(p)
+}
+
 // reserveLocked makes room for a frame of n bytes: a large frame that does
 // not fit in wbuf goes into a new segment (pooled, or of its own size),
 // wbuf joining the full segments. wmu is held.
@@ -349,7 +370,7 @@ func (c *conn) reserveLocked(n int) {
 		c.wsegLen += len(c.wbuf)
 	}
 	if n <= wsegSize {
-		c.wbuf = (*segPool.Get().(*[]byte))[:0]
+		c.wbuf = getSeg()
 	} else {
 		c.wbuf = make([]byte, 0, n)
 	}
@@ -371,8 +392,7 @@ func (c *conn) recycleLocked(segs [][]byte) {
 	for i, b := range segs {
 		switch {
 		case cap(b) == wsegSize:
-			b = b[:0]
-			segPool.Put(&b)
+			putSeg(b)
 		case i == len(segs)-1 && cap(b) <= 1<<20:
 			c.wspare = b[:0]
 		}

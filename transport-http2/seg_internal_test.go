@@ -1,0 +1,28 @@
+package h2transport
+
+import (
+	"runtime"
+	"testing"
+)
+
+// A segment taken from the pool and given back costs no allocation once
+// the pools are warm: the box of a taken segment carries the next one put
+// back (before segBoxes, every put allocated a new box).
+func TestSegmentRecycleAllocs(t *testing.T) {
+	if raceBuild {
+		t.Skip("the race detector drops pooled items at random")
+	}
+	// One P: sync.Pool's per-P caches then see every Get and Put.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	putSeg(getSeg())
+	allocs := testing.AllocsPerRun(1000, func() {
+		b := getSeg()
+		if cap(b) != wsegSize || len(b) != 0 {
+			t.Fatalf("segment of len %d cap %d", len(b), cap(b))
+		}
+		putSeg(append(b, 1, 2, 3))
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per segment taken and given back, want 0", allocs)
+	}
+}
