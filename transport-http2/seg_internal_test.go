@@ -1,9 +1,6 @@
 package h2transport
 
-import (
-	"runtime"
-	"testing"
-)
+import "testing"
 
 // A segment taken from the pool and given back costs no allocation once
 // the pools are warm: the box of a taken segment carries the next one put
@@ -12,9 +9,6 @@ func TestSegmentRecycleAllocs(t *testing.T) {
 	if raceBuild {
 		t.Skip("the race detector drops pooled items at random")
 	}
-	// One P: sync.Pool's per-P caches then see every Get and Put.
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	putSeg(getSeg())
 	allocs := testing.AllocsPerRun(1000, func() {
 		b := getSeg()
 		if cap(b) != wsegSize || len(b) != 0 {

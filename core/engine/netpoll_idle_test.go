@@ -132,3 +132,61 @@ func TestNetpollServerIdleTimeout(t *testing.T) {
 	}
 	<-disconnected
 }
+
+// A connection whose OnRequest runs longer than the idle timeout (a slow
+// call, a stream) is in use, not idle: it stays open and its reply goes
+// out. The idle check looks at the running request, not only at when
+// requests began and ended.
+func TestNetpollServerIdleTimeoutBusy(t *testing.T) {
+	stdLeakCheck(t)
+	const idleTimeout = 100 * time.Millisecond
+	ln, err := engine.Netpoll.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := engine.Netpoll.NewServer(engine.ServerParams{
+		Handler: &stdHandler{request: func(ctx context.Context, c engine.Conn) error {
+			// Read the request first: nothing stays buffered while the
+			// call runs for four idle timeouts.
+			r := c.Reader()
+			hdr, err := r.Next(4)
+			if err != nil {
+				return err
+			}
+			b, err := r.Next(int(binary.BigEndian.Uint32(hdr)))
+			if err != nil {
+				return err
+			}
+			body := append([]byte(nil), b...)
+			if err := r.Release(); err != nil {
+				return err
+			}
+			time.Sleep(4 * idleTimeout)
+			w := c.Writer()
+			if _, err := w.WriteBinary(append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)); err != nil {
+				return err
+			}
+			return w.Flush()
+		}},
+		IdleTimeout: idleTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-served
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := rawEcho(t, c, "slow"); got != "slow" {
+		t.Fatalf("echo %q", got)
+	}
+}
