@@ -61,30 +61,15 @@ func TestNetpollServerIdleTimeout(t *testing.T) {
 	stdLeakCheck(t)
 	const idleTimeout = 300 * time.Millisecond
 	disconnected := make(chan struct{}, 2)
-	ln, err := engine.Netpoll.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := engine.Netpoll.NewServer(engine.ServerParams{
+	addr := startEngine(t, engine.Netpoll, engine.ServerParams{
 		Handler: &stdHandler{
 			request:    npEcho,
 			disconnect: func(context.Context, engine.Conn) { disconnected <- struct{}{} },
 		},
 		IdleTimeout: idleTimeout,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-served
-	}()
 	dial := func() net.Conn {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,48 +125,31 @@ func TestNetpollServerIdleTimeout(t *testing.T) {
 func TestNetpollServerIdleTimeoutBusy(t *testing.T) {
 	stdLeakCheck(t)
 	const idleTimeout = 100 * time.Millisecond
-	ln, err := engine.Netpoll.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	slow := func(ctx context.Context, c engine.Conn) error {
+		// Read the request first: nothing stays buffered while the
+		// call runs for four idle timeouts.
+		r := c.Reader()
+		hdr, err := r.Next(4)
+		if err != nil {
+			return err
+		}
+		b, err := r.Next(int(binary.BigEndian.Uint32(hdr)))
+		if err != nil {
+			return err
+		}
+		body := append([]byte(nil), b...)
+		if err := r.Release(); err != nil {
+			return err
+		}
+		time.Sleep(4 * idleTimeout)
+		w := c.Writer()
+		if _, err := w.WriteBinary(append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)); err != nil {
+			return err
+		}
+		return w.Flush()
 	}
-	srv, err := engine.Netpoll.NewServer(engine.ServerParams{
-		Handler: &stdHandler{request: func(ctx context.Context, c engine.Conn) error {
-			// Read the request first: nothing stays buffered while the
-			// call runs for four idle timeouts.
-			r := c.Reader()
-			hdr, err := r.Next(4)
-			if err != nil {
-				return err
-			}
-			b, err := r.Next(int(binary.BigEndian.Uint32(hdr)))
-			if err != nil {
-				return err
-			}
-			body := append([]byte(nil), b...)
-			if err := r.Release(); err != nil {
-				return err
-			}
-			time.Sleep(4 * idleTimeout)
-			w := c.Writer()
-			if _, err := w.WriteBinary(append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)); err != nil {
-				return err
-			}
-			return w.Flush()
-		}},
-		IdleTimeout: idleTimeout,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-served
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
+	addr := startEngine(t, engine.Netpoll, engine.ServerParams{Handler: &stdHandler{request: slow}, IdleTimeout: idleTimeout})
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
