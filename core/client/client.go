@@ -18,6 +18,7 @@ import (
 	"github.com/skiffrpc/skiff/core/discovery"
 	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/gcfloor"
 	"github.com/skiffrpc/skiff/core/loadbalance"
 	"github.com/skiffrpc/skiff/core/service"
 	"github.com/skiffrpc/skiff/core/stats"
@@ -79,7 +80,7 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 		return nil, errors.New("client: nil service info")
 	}
 	o := options{engine: engine.Default, transport: transport.Framed, connectTimeout: DefaultConnectTimeout,
-		pool: DefaultPoolConfig, maxFrame: transport.DefaultMaxFrameSize}
+		pool: DefaultPoolConfig, maxFrame: transport.DefaultMaxFrameSize, heapFloor: gcfloor.Default}
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
@@ -170,6 +171,7 @@ func New(svc *service.Info, opts ...Option) (*Client, error) {
 		c.sub = subscribe(c.opts.resolver, svc.Name, refresh, c.onChange)
 	}
 	c.registerDiag()
+	gcfloor.Raise(o.heapFloor)
 	return c, nil
 }
 

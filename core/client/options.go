@@ -79,6 +79,7 @@ type options struct {
 	resolverWrappers []func(discovery.Resolver) discovery.Resolver
 	httpResolver     discovery.HTTPResolver
 	diag             *diag.Registry // WithDiagnosis (diag.go)
+	heapFloor        int            // WithHeapFloor
 }
 
 // fail records err as the options' error unless one is already recorded.
@@ -180,6 +181,16 @@ func WithEngine(e engine.Engine) Option {
 // still applies). A call past it returns an error matching
 // status.ErrTimeout, and its connection is closed.
 func WithRPCTimeout(d time.Duration) Option { return optionFunc(func(o *options) { o.rpcTimeout = d }) }
+
+// WithHeapFloor sets the floor under the garbage collector's heap goal
+// that New asks for (default gcfloor.Default, 16 MiB; n <= 0 asks for
+// none). The floor is process-wide, the largest any client or server
+// asked for, and it is not set when the program tunes the collector itself
+// (GOGC or GOMEMLIMIT in its environment, or debug.SetMemoryLimit): see
+// package gcfloor for what it costs and saves.
+func WithHeapFloor(n int) Option {
+	return optionFunc(func(o *options) { o.heapFloor = n })
+}
 
 // WithConnectTimeout bounds dialing (default 1 s).
 func WithConnectTimeout(d time.Duration) Option {

@@ -11,6 +11,7 @@ import (
 	"github.com/skiffrpc/skiff/core/diag"
 	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/gcfloor"
 	"github.com/skiffrpc/skiff/core/registry"
 	"github.com/skiffrpc/skiff/core/stats"
 	"github.com/skiffrpc/skiff/core/stream"
@@ -73,6 +74,7 @@ type options struct {
 	tls              *tls.Config    // WithTLSConfig
 	tlsOptional      bool           // WithTLSOptional
 	connConcurrency  int            // WithConnConcurrency
+	heapFloor        int            // WithHeapFloor
 	diag             *diag.Registry // WithDiagnosis (diag.go)
 }
 
@@ -87,6 +89,7 @@ func defaultOptions() options {
 		maxFrame:        transport.DefaultMaxFrameSize,
 		maxConns:        DefaultMaxConns,
 		connConcurrency: DefaultConnConcurrency,
+		heapFloor:       gcfloor.Default,
 	}
 }
 
@@ -270,4 +273,17 @@ func WithSuite(s Suite) Option {
 			opt.apply(o)
 		}
 	})
+}
+
+// WithHeapFloor sets the floor under the garbage collector's heap goal
+// that the server asks for when it starts (default gcfloor.Default,
+// 16 MiB; n <= 0 asks for none). The floor is process-wide, the largest
+// any server or client asked for, and it is not set when the program
+// tunes the collector itself (GOGC or GOMEMLIMIT in its environment, or
+// debug.SetMemoryLimit): see package gcfloor for what it costs and
+// saves. Without it, a server whose live heap is a few MiB collects every
+// few MiB it allocates; pinned at 16 KB messages, about 110 times a
+// second, which took a fifth of its CPU.
+func WithHeapFloor(n int) Option {
+	return optionFunc(func(o *options) { o.heapFloor = n })
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/skiffrpc/skiff/core/conn"
 	"github.com/skiffrpc/skiff/core/endpoint"
 	"github.com/skiffrpc/skiff/core/engine"
+	"github.com/skiffrpc/skiff/core/gcfloor"
 	"github.com/skiffrpc/skiff/core/service"
 	"github.com/skiffrpc/skiff/core/stats"
 	"github.com/skiffrpc/skiff/core/status"
@@ -279,6 +280,7 @@ func (s *Server) startLocked() (*registration, error) {
 		served = &tlsListener{Listener: ln, cfg: s.opts.tls, optional: s.opts.tlsOptional, log: s.log}
 	}
 	s.eng, s.ln, s.started = eng, ln, true
+	gcfloor.Raise(s.opts.heapFloor)
 	s.registerDiag(ln.Addr().String())
 	s.served = make(chan error, 1)
 	go func() { s.served <- eng.Serve(served) }()

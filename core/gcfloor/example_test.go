@@ -1,0 +1,16 @@
+package gcfloor_test
+
+import (
+	"fmt"
+
+	"github.com/skiffrpc/skiff/core/gcfloor"
+)
+
+// A program that serves without Skiff's server or client (an in-process
+// Invoker, say) raises the floor itself. Raise refuses when the program
+// tunes the collector with GOGC or GOMEMLIMIT.
+func ExampleRaise() {
+	ok := gcfloor.Raise(gcfloor.Default)
+	fmt.Println(ok == !gcfloor.Tuned())
+	// Output: true
+}
