@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/skiffrpc/skiff/core/diag"
+	"github.com/skiffrpc/skiff/core/gcfloor"
 )
 
 // WithDiagnosis registers the server with r as the probe "server/<addr>"
@@ -33,6 +34,7 @@ type serverState struct {
 	RefusedConns    int64               `json:"refused_connections"` // closed at the bound so far
 	StreamConns     int                 `json:"stream_connections"`
 	Draining        bool                `json:"draining"`
+	HeapFloor       int                 `json:"heap_floor"` // the process's gcfloor.Size, bytes
 	// ExpiredCalls counts the calls dropped because the caller's deadline
 	// passed before they started (they waited to be read or to run).
 	ExpiredCalls int64 `json:"expired_calls"`
@@ -68,7 +70,7 @@ func (s *Server) diagState() any {
 		Services: map[string][]string{}, UnknownMethods: s.unknownMethod() != nil,
 		Connections: s.conns.Load(), Draining: s.draining.Load(), ExpiredCalls: s.expired.Load(),
 		MaxConnections: s.opts.maxConns, RefusedConns: s.limit.refused.Load(),
-		Transports: []string{}, StreamProtocols: []string{},
+		Transports: []string{}, StreamProtocols: []string{}, HeapFloor: gcfloor.Size(),
 	}
 	for _, p := range s.opts.transports {
 		st.Transports = append(st.Transports, p.Name())

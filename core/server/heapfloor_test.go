@@ -1,9 +1,12 @@
 package server_test
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/skiffrpc/skiff/core/client"
+	"github.com/skiffrpc/skiff/core/diag"
 	"github.com/skiffrpc/skiff/core/gcfloor"
 	"github.com/skiffrpc/skiff/core/internal/toycodec"
 	"github.com/skiffrpc/skiff/core/server"
@@ -19,7 +22,9 @@ func TestHeapFloor(t *testing.T) {
 	}
 	base := max(gcfloor.Size(), gcfloor.Default)
 
-	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithLogger(quiet), server.WithHeapFloor(base+1<<20))
+	reg := diag.NewRegistry(8)
+	svr := server.New(server.WithAddress("127.0.0.1:0"), server.WithLogger(quiet), server.WithHeapFloor(base+1<<20),
+		server.WithDiagnosis(reg))
 	if err := svr.RegisterService(toycodec.Service(), echo); err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +37,19 @@ func TestHeapFloor(t *testing.T) {
 	t.Cleanup(func() { _ = svr.Stop() })
 	if got := gcfloor.Size(); got != base+1<<20 {
 		t.Fatalf("floor after Start = %d, want %d", got, base+1<<20)
+	}
+
+	var dump struct {
+		Floor int `json:"heap_floor"`
+	}
+	for name, v := range reg.Snapshot() {
+		if strings.HasPrefix(name, "server/") {
+			b, _ := json.Marshal(v)
+			_ = json.Unmarshal(b, &dump)
+		}
+	}
+	if dump.Floor != base+1<<20 {
+		t.Errorf("probe: heap_floor %d, want %d", dump.Floor, base+1<<20)
 	}
 
 	newClient(t, svr.Addr().String(), client.WithHeapFloor(0))
