@@ -186,8 +186,8 @@ func WithRPCTimeout(d time.Duration) Option { return optionFunc(func(o *options)
 // that New asks for (default gcfloor.Default, 16 MiB; n <= 0 asks for
 // none). The floor is process-wide, the largest any client or server
 // asked for, and it is not set when the program tunes the collector itself
-// (GOGC or GOMEMLIMIT in its environment, or debug.SetMemoryLimit): see
-// package gcfloor for what it costs and saves.
+// (GOGC or GOMEMLIMIT in its environment, debug.SetGCPercent or
+// debug.SetMemoryLimit): see package gcfloor for what it costs and saves.
 func WithHeapFloor(n int) Option {
 	return optionFunc(func(o *options) { o.heapFloor = n })
 }

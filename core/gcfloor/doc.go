@@ -15,17 +15,22 @@
 // they count as live heap.
 //
 // The floor is one pointer-free allocation held for the life of the
-// process. It counts as live heap, so the heap goal is at least twice its
-// size, but the collector never scans it, and since nothing ever writes to
-// it, the system does not back it with memory (it is fresh from the
-// system, which hands out zeroed pages, so Go does not clear it either).
-// What it costs is the garbage it lets accumulate between cycles: a busy
-// process can use up to about its size more memory than without it; an
-// idle one, nothing.
+// process. It counts as live heap, so with GOGC at 100 the heap goal is at
+// least twice its size, but the collector never scans it, and nothing
+// ever writes to it. Raised before the heap has grown and shrunk (a server
+// started or a client made early in main), it comes from fresh pages the
+// system has not backed yet, which Go need not clear, so it stays out of
+// the resident set; raised later, it may take pages the heap used before,
+// which are cleared and stay resident (a program that makes its servers
+// and clients late can call [Raise] early in main). What it costs is the
+// garbage it lets accumulate between cycles: a busy process can use up to
+// about its size more memory than without it; an idle one, almost
+// nothing once the collector and the scavenger have run.
 //
 // Skiff's servers and clients raise the floor to [Default] when they
 // start, unless the program tunes the collector itself (see [Tuned]);
 // server.WithHeapFloor and client.WithHeapFloor change the size they ask
 // for, and 0 asks for none. The floor is process-wide: it is the largest
-// size asked for, and it never shrinks.
+// size asked for, and it never shrinks. GOGC=100 in the environment turns
+// it off for the whole process.
 package gcfloor

@@ -3,7 +3,7 @@ package gcfloor
 import (
 	"math"
 	"os"
-	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 )
 
@@ -15,17 +15,20 @@ import (
 // multiplexed default gained about a fifth of its QPS.
 const Default = 16 << 20
 
+// Max is the largest floor Raise accepts: 1 GiB.
+const Max = 1 << 30
+
 var floor struct {
 	mu  sync.Mutex
 	buf []byte
 }
 
 // Raise makes the floor at least n bytes, and reports whether the floor
-// is now at least n bytes. It does nothing and reports false when n <= 0
-// or the program tunes the collector itself ([Tuned]). A larger floor
-// replaces a smaller one, whose memory the next collection frees.
+// is now at least n bytes. It does nothing and reports false when n <= 0,
+// n > [Max] or the program tunes the collector itself ([Tuned]). A larger
+// floor replaces a smaller one, whose memory the next collection frees.
 func Raise(n int) bool {
-	if n <= 0 || Tuned() {
+	if n <= 0 || n > Max || Tuned() {
 		return false
 	}
 	floor.mu.Lock()
@@ -46,15 +49,20 @@ func Size() int {
 }
 
 // Tuned reports whether the program tunes the garbage collector itself:
-// GOGC or GOMEMLIMIT is set in its environment, or a memory limit was set
-// with debug.SetMemoryLimit. Raise does nothing then, so the program's
-// settings act as it expects (a floor would count towards a memory limit).
+// GOGC or GOMEMLIMIT is set to a non-empty value in its environment (even
+// GOGC=100, which is how to turn the floor off for the whole process), or
+// the collector's percentage is not 100 (debug.SetGCPercent), or a memory
+// limit is set (debug.SetMemoryLimit). Raise does nothing then, so the
+// program's settings act as it expects: a floor would multiply with a
+// higher percentage and count towards a memory limit.
 func Tuned() bool {
-	if _, ok := os.LookupEnv("GOGC"); ok {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return true
 	}
-	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/gomemlimit:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 && s[0].Value.Uint64() != 100 {
 		return true
 	}
-	return debug.SetMemoryLimit(-1) != math.MaxInt64
+	return s[1].Value.Kind() == metrics.KindUint64 && s[1].Value.Uint64() != math.MaxInt64
 }

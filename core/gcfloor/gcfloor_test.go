@@ -42,10 +42,10 @@ func TestRaise(t *testing.T) {
 		t.Skip("the environment tunes the collector (GOGC or GOMEMLIMIT set)")
 	}
 	if Size() != 0 {
-		t.Fatalf("Size before any Raise = %d, want 0", Size())
+		t.Skip("the floor was raised earlier in this process (-count > 1)")
 	}
-	if Raise(0) || Raise(-1) || Size() != 0 {
-		t.Fatalf("Raise(0) or Raise(-1) set a floor of %d", Size())
+	if Raise(0) || Raise(-1) || Raise(Max+1) || Size() != 0 {
+		t.Fatalf("Raise(0), Raise(-1) or Raise(Max+1) set a floor of %d", Size())
 	}
 	const n = 64 << 20
 	rss := residentBytes()
@@ -71,6 +71,13 @@ func TestRaise(t *testing.T) {
 }
 
 func TestTunedByEnvironment(t *testing.T) {
+	t.Run("empty", func(t *testing.T) {
+		t.Setenv("GOGC", "")
+		t.Setenv("GOMEMLIMIT", "")
+		if Tuned() && gcPercent() == 100 && memoryLimit() == math.MaxInt64 {
+			t.Fatal("Tuned() = true with GOGC and GOMEMLIMIT empty and the collector at its defaults")
+		}
+	})
 	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
 		t.Run(env, func(t *testing.T) {
 			val := "200"
@@ -92,8 +99,35 @@ func TestTunedByEnvironment(t *testing.T) {
 	}
 }
 
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+func memoryLimit() int64 { return debug.SetMemoryLimit(-1) }
+
+func TestTunedByGCPercent(t *testing.T) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT is set")
+	}
+	prev := debug.SetGCPercent(400)
+	defer debug.SetGCPercent(prev)
+	before := Size()
+	if !Tuned() {
+		t.Fatal("Tuned() = false after debug.SetGCPercent(400)")
+	}
+	if Raise(before+1<<20) || Size() != before {
+		t.Fatal("Raise succeeded after debug.SetGCPercent(400)")
+	}
+	debug.SetGCPercent(100)
+	if memoryLimit() == math.MaxInt64 && Tuned() {
+		t.Fatal("Tuned() = true with the percentage back at 100 and no limit")
+	}
+}
+
 func TestTunedByMemoryLimit(t *testing.T) {
-	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+	if os.Getenv("GOMEMLIMIT") != "" {
 		t.Skip("GOMEMLIMIT is set")
 	}
 	prev := debug.SetMemoryLimit(1 << 40)
@@ -102,7 +136,7 @@ func TestTunedByMemoryLimit(t *testing.T) {
 		t.Fatal("Tuned() = false with a memory limit set")
 	}
 	debug.SetMemoryLimit(math.MaxInt64)
-	if _, ok := os.LookupEnv("GOGC"); !ok && Tuned() {
-		t.Fatal("Tuned() = true with no memory limit and neither variable set")
+	if os.Getenv("GOGC") == "" && gcPercent() == 100 && Tuned() {
+		t.Fatal("Tuned() = true with no memory limit, the percentage at 100 and neither variable set")
 	}
 }

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -12,10 +14,25 @@ import (
 	"github.com/skiffrpc/skiff/core/server"
 )
 
+// probedFloor returns the heap_floor a server's probe in reg reports.
+func probedFloor(reg *diag.Registry) int {
+	var dump struct {
+		Floor int `json:"heap_floor"`
+	}
+	for name, v := range reg.Snapshot() {
+		if strings.HasPrefix(name, "server/") {
+			b, _ := json.Marshal(v)
+			_ = json.Unmarshal(b, &dump)
+		}
+	}
+	return dump.Floor
+}
+
 // TestHeapFloor: a server raises the process's heap floor when it starts,
-// and a client when it is made, to the size their WithHeapFloor asks for;
-// 0 asks for none. (The floor is process-wide and never shrinks, so each
-// step asks for more than any earlier test could have.)
+// and a client when it is made, to the size their WithHeapFloor asks for,
+// and the server's probe reports the process's floor. (The floor is
+// process-wide and never shrinks, so each step asks for more than any
+// earlier test could have.)
 func TestHeapFloor(t *testing.T) {
 	if gcfloor.Tuned() {
 		t.Skip("the environment tunes the collector (GOGC or GOMEMLIMIT set): no floor")
@@ -38,26 +55,59 @@ func TestHeapFloor(t *testing.T) {
 	if got := gcfloor.Size(); got != base+1<<20 {
 		t.Fatalf("floor after Start = %d, want %d", got, base+1<<20)
 	}
-
-	var dump struct {
-		Floor int `json:"heap_floor"`
-	}
-	for name, v := range reg.Snapshot() {
-		if strings.HasPrefix(name, "server/") {
-			b, _ := json.Marshal(v)
-			_ = json.Unmarshal(b, &dump)
-		}
-	}
-	if dump.Floor != base+1<<20 {
-		t.Errorf("probe: heap_floor %d, want %d", dump.Floor, base+1<<20)
+	if got := probedFloor(reg); got != base+1<<20 {
+		t.Errorf("probe: heap_floor %d, want %d", got, base+1<<20)
 	}
 
-	newClient(t, svr.Addr().String(), client.WithHeapFloor(0))
-	if got := gcfloor.Size(); got != base+1<<20 {
-		t.Fatalf("a client asking for no floor changed it to %d", got)
-	}
 	newClient(t, svr.Addr().String(), client.WithHeapFloor(base+2<<20))
 	if got := gcfloor.Size(); got != base+2<<20 {
 		t.Fatalf("floor after client.New = %d, want %d", got, base+2<<20)
+	}
+	if got := probedFloor(reg); got != base+2<<20 {
+		t.Errorf("probe after the client raised the floor: heap_floor %d, want the process's %d", got, base+2<<20)
+	}
+}
+
+// heapFloorChildEnv marks the test binary run by TestHeapFloorZero.
+const heapFloorChildEnv = "SKIFF_HEAPFLOOR_CHILD"
+
+// TestHeapFloorZero: WithHeapFloor(0) on both sides leaves a fresh process
+// without a floor. It runs in a child process, whose floor no other test
+// raised.
+func TestHeapFloorZero(t *testing.T) {
+	if os.Getenv(heapFloorChildEnv) != "" {
+		heapFloorZeroChild(t)
+		return
+	}
+	if gcfloor.Tuned() {
+		t.Skip("the environment tunes the collector (GOGC or GOMEMLIMIT set): no floor")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHeapFloorZero$", "-test.count=1")
+	cmd.Env = append(os.Environ(), heapFloorChildEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "floor 0 after Start and client.New") {
+		t.Fatalf("child did not run the check:\n%s", out)
+	}
+}
+
+func heapFloorZeroChild(t *testing.T) {
+	if gcfloor.Size() != 0 {
+		t.Fatalf("fresh process: floor %d, want 0", gcfloor.Size())
+	}
+	svr := start(t, echo, server.WithHeapFloor(0))
+	newClient(t, svr.Addr().String(), client.WithHeapFloor(0))
+	if got := gcfloor.Size(); got != 0 {
+		t.Fatalf("floor %d after a server and a client that asked for none", got)
+	}
+	// The parent looks for this line (-test.v is not needed: the child
+	// prints it itself).
+	os.Stdout.WriteString("floor 0 after Start and client.New\n")
+	// A control: the defaults do raise it.
+	newClient(t, svr.Addr().String())
+	if got := gcfloor.Size(); got != gcfloor.Default {
+		t.Fatalf("floor %d after a default client, want %d", got, gcfloor.Default)
 	}
 }
