@@ -183,11 +183,13 @@ func WithEngine(e engine.Engine) Option {
 func WithRPCTimeout(d time.Duration) Option { return optionFunc(func(o *options) { o.rpcTimeout = d }) }
 
 // WithHeapFloor sets the floor under the garbage collector's heap goal
-// that New asks for (default gcfloor.Default, 16 MiB; n <= 0 asks for
-// none). The floor is process-wide, the largest any client or server
-// asked for, and it is not set when the program tunes the collector itself
-// (GOGC or GOMEMLIMIT in its environment, debug.SetGCPercent or
-// debug.SetMemoryLimit): see package gcfloor for what it costs and saves.
+// that New asks for (default gcfloor.Default, 16 MiB; n <= 0, or n above
+// gcfloor.Max (1 GiB), asks for none). The floor is process-wide, the
+// largest any client or server asked for, and it is not set when the
+// program tunes the collector itself (GOGC or GOMEMLIMIT in its
+// environment, a percentage other than 100 or a memory limit set with
+// debug.SetGCPercent or debug.SetMemoryLimit before New; a floor already
+// raised stays): see package gcfloor for what it costs and saves.
 func WithHeapFloor(n int) Option {
 	return optionFunc(func(o *options) { o.heapFloor = n })
 }

@@ -78,12 +78,9 @@ func TestTunedByEnvironment(t *testing.T) {
 			t.Fatal("Tuned() = true with GOGC and GOMEMLIMIT empty and the collector at its defaults")
 		}
 	})
-	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
-		t.Run(env, func(t *testing.T) {
-			val := "200"
-			if env == "GOMEMLIMIT" {
-				val = "1GiB"
-			}
+	for _, kv := range [][2]string{{"GOGC", "200"}, {"GOGC", "100"}, {"GOGC", "off"}, {"GOMEMLIMIT", "1GiB"}} {
+		env, val := kv[0], kv[1]
+		t.Run(env+"="+val, func(t *testing.T) {
 			t.Setenv(env, val)
 			before := Size()
 			if !Tuned() {

@@ -1,11 +1,13 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skiffrpc/skiff/core/client"
 	"github.com/skiffrpc/skiff/core/diag"
@@ -82,7 +84,9 @@ func TestHeapFloorZero(t *testing.T) {
 	if gcfloor.Tuned() {
 		t.Skip("the environment tunes the collector (GOGC or GOMEMLIMIT set): no floor")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHeapFloorZero$", "-test.count=1")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHeapFloorZero$", "-test.count=1")
 	cmd.Env = append(os.Environ(), heapFloorChildEnv+"=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -277,11 +277,13 @@ func WithSuite(s Suite) Option {
 
 // WithHeapFloor sets the floor under the garbage collector's heap goal
 // that the server asks for when it starts (default gcfloor.Default,
-// 16 MiB; n <= 0 asks for none). The floor is process-wide, the largest
-// any server or client asked for, and it is not set when the program
-// tunes the collector itself (GOGC or GOMEMLIMIT in its environment,
-// debug.SetGCPercent or debug.SetMemoryLimit): see package gcfloor for
-// what it costs and saves. Without it, a server whose live heap is a few
+// 16 MiB; n <= 0, or n above gcfloor.Max (1 GiB), asks for none). The
+// floor is process-wide, the largest any server or client asked for, and
+// it is not set when the program tunes the collector itself (GOGC or
+// GOMEMLIMIT in its environment, a percentage other than 100 or a memory
+// limit set with debug.SetGCPercent or debug.SetMemoryLimit before Start;
+// a floor already raised stays): see package gcfloor for what it costs
+// and saves. Without it, a server whose live heap is a few
 // MiB collects every few MiB it allocates; pinned at 16 KB messages, about
 // 110 times a second, which took a fifth of its CPU.
 func WithHeapFloor(n int) Option {
