@@ -99,6 +99,7 @@ func dialError(err error) error {
 // types, so Reader and Writer need a wrapper).
 type npConn struct {
 	netpoll.Connection
+	wr npWriter // the write side, guarded against Close (guardWrites)
 }
 
 func (c *npConn) Reader() conn.Reader {
@@ -108,7 +109,7 @@ func (c *npConn) Reader() conn.Reader {
 
 func (c *npConn) Writer() conn.Writer {
 	wakerTouch()
-	return c.Connection.Writer()
+	return &c.wr
 }
 
 // ShortWait implements conn.ShortWaiter: on one P, the engine's waker
@@ -249,6 +250,7 @@ func (npEngine) NewServer(p ServerParams) (Server, error) {
 	opts := []netpoll.Option{
 		netpoll.WithOnConnect(func(ctx context.Context, c netpoll.Connection) context.Context {
 			nc := &npServerConn{npConn: npConn{Connection: c}}
+			nc.guardWrites()
 			cc := &npConnCtx{Context: ctx, conn: nc}
 			// OnDisconnect runs from a close callback, not from Netpoll's
 			// OnDisconnect: that one runs only when the peer closes, and

@@ -23,7 +23,11 @@ func relocateFD(fd int) int { return fd }
 
 // newDialedConn wraps a connection Dial made (see netpoll_race.go for what
 // race builds add).
-func newDialedConn(c netpoll.Connection) Conn { return &npConn{Connection: c} }
+func newDialedConn(c netpoll.Connection) Conn {
+	nc := &npConn{Connection: c}
+	nc.guardWrites()
+	return nc
+}
 
 // quarantineFor is 0: closing a connection lets its number go at once.
 const quarantineFor = 0

@@ -150,9 +150,13 @@ func releaseQuarantine() {
 // descriptor's number (see quarantineFD).
 func newDialedConn(c netpoll.Connection) Conn {
 	if _, ok := c.(detacher); !ok || !highEnabled() {
-		return &npConn{Connection: c}
+		nc := &npConn{Connection: c}
+		nc.guardWrites()
+		return nc
 	}
-	return &npDialedConn{npConn: npConn{Connection: c}}
+	nc := &npDialedConn{npConn: npConn{Connection: c}}
+	nc.guardWrites()
+	return nc
 }
 
 // detacher is what Netpoll's connections have beyond netpoll.Connection:

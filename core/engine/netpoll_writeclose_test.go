@@ -1,0 +1,82 @@
+//go:build (linux || darwin || freebsd) && (amd64 || arm64 || loong64)
+
+package engine_test
+
+import (
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/skiffrpc/skiff/core/engine"
+)
+
+// TestNetpollWriteAfterClose: Netpoll releases a dialed connection's write
+// buffer when Close is called; a Malloc or WriteBinary after that, or
+// racing with it on another goroutine (a multiplexed client's writer
+// while its reader closes the connection), dereferenced a released buffer
+// node: a nil pointer panic, seen in tests/limiter. Every write must end
+// in an error instead, and a write in progress must finish before the
+// buffer goes.
+func TestNetpollWriteAfterClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c); _ = c.Close() }()
+		}
+	}()
+	dial := func() engine.Conn {
+		c, err := engine.Netpoll.Dial("tcp", ln.Addr().String(), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	c := dial()
+	_ = c.Close()
+	if _, err := c.Writer().Malloc(64); err == nil {
+		t.Error("Malloc after Close: no error")
+	}
+	if _, err := c.Writer().WriteBinary(make([]byte, 8<<10)); err == nil {
+		t.Error("WriteBinary after Close: no error")
+	}
+	if err := c.Writer().Flush(); err == nil {
+		t.Error("Flush after Close: no error")
+	}
+
+	for i := 0; i < 200; i++ {
+		c := dial()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				w := c.Writer()
+				b, err := w.Malloc(256)
+				if err != nil {
+					return
+				}
+				for j := range b {
+					b[j] = byte(j)
+				}
+				if _, err := w.WriteBinary(make([]byte, 4<<10)); err != nil {
+					return
+				}
+				if err := w.Flush(); err != nil {
+					return
+				}
+			}
+		}()
+		time.Sleep(time.Duration(i%7) * 50 * time.Microsecond)
+		_ = c.Close()
+		<-done
+	}
+}

@@ -1,0 +1,128 @@
+//go:build (linux || darwin || freebsd) && (amd64 || arm64 || loong64)
+
+package engine
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudwego/netpoll"
+	"github.com/skiffrpc/skiff/core/conn"
+)
+
+// npWriter is a Netpoll connection's write side, guarded against the
+// connection's Close. Netpoll releases a connection's write buffer in a
+// close callback, without waiting for a goroutine that is writing: a
+// Malloc or WriteBinary after Close, or racing with it (a multiplexed
+// client's writer while its reader closes the connection), dereferenced a
+// released buffer node and panicked, and bytes written into a slice that
+// Malloc returned could land in a buffer already handed to another
+// connection.
+//
+// A write session runs from the first Malloc or WriteBinary to Flush; the
+// close callback (which runs before Netpoll's own, which releases the
+// buffers) waits for a session in progress to end, up to
+// npCloseWaitMax, and then marks the writer closed, so that later calls
+// fail with ErrConnClosed. A session costs two atomic operations.
+type npWriter struct {
+	w     netpoll.Writer
+	state atomic.Int32 // npWriting | npWriterClosed
+}
+
+const (
+	npWriting      = 1 // a session is in progress
+	npWriterClosed = 2 // the connection closed: no more writes
+)
+
+// npCloseWaitMax bounds how long Close waits for a write session to end.
+// A session is a few encodes and a Flush; one that lasts longer was
+// abandoned (a writer that failed between Malloc and Flush and returned).
+const npCloseWaitMax = 50 * time.Millisecond
+
+// errWriterClosed is what a write on a closed connection returns.
+var errWriterClosed = netpoll.Exception(netpoll.ErrConnClosed, "write after close")
+
+var _ conn.Writer = (*npWriter)(nil)
+
+// begin starts or continues a session; it fails once the connection
+// closed.
+func (w *npWriter) begin() error {
+	for {
+		s := w.state.Load()
+		if s&npWriterClosed != 0 {
+			return errWriterClosed
+		}
+		if s&npWriting != 0 || w.state.CompareAndSwap(s, s|npWriting) {
+			return nil
+		}
+	}
+}
+
+// Malloc implements conn.Writer.
+func (w *npWriter) Malloc(n int) ([]byte, error) {
+	if err := w.begin(); err != nil {
+		return nil, err
+	}
+	return w.w.Malloc(n)
+}
+
+// WriteBinary implements conn.Writer.
+func (w *npWriter) WriteBinary(b []byte) (int, error) {
+	if err := w.begin(); err != nil {
+		return 0, err
+	}
+	return w.w.WriteBinary(b)
+}
+
+// MallocLen implements conn.Writer (Netpoll reads a counter: no buffer is
+// touched).
+func (w *npWriter) MallocLen() int { return w.w.MallocLen() }
+
+// Flush implements conn.Writer and ends the session.
+func (w *npWriter) Flush() error {
+	if err := w.begin(); err != nil {
+		return err
+	}
+	err := w.w.Flush()
+	w.state.And(^int32(npWriting))
+	return err
+}
+
+// close marks the writer closed once no session is in progress (or
+// npCloseWaitMax passed). It runs in the connection's close callback,
+// before Netpoll releases the buffers.
+func (w *npWriter) close() {
+	var deadline time.Time
+	for {
+		if w.state.CompareAndSwap(0, npWriterClosed) {
+			return
+		}
+		s := w.state.Load()
+		if s&npWriterClosed != 0 {
+			return
+		}
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(npCloseWaitMax)
+		} else if now.After(deadline) {
+			w.state.Or(npWriterClosed)
+			return
+		}
+		time.Sleep(20 * time.Microsecond)
+	}
+}
+
+// guardWrites makes c's writer the guarded one and closes it from a close
+// callback (which Netpoll runs before its own, added when it made the
+// connection). A connection closed before the callback was added is
+// closed at once.
+func (c *npConn) guardWrites() {
+	c.wr.w = c.Connection.Writer()
+	_ = c.Connection.AddCloseCallback(func(netpoll.Connection) error {
+		c.wr.close()
+		return nil
+	})
+	if !c.Connection.IsActive() {
+		c.wr.close()
+	}
+}
