@@ -27,6 +27,7 @@ var _ stream.ClientConn = (*clientConn)(nil)
 func (c *conn) clientHandshake(readerDone chan struct{}) error {
 	o := c.opts
 	c.settingsCh = make(chan struct{})
+	c.readerDone = readerDone
 	c.wmu.Lock()
 	c.wbuf = append(c.wbuf, clientPreface...)
 	c.writeSettingsLocked(

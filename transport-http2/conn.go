@@ -76,6 +76,7 @@ type conn struct {
 	peerMaxFrame int
 	kick         chan struct{}
 	writerDone   chan struct{}
+	readerDone   chan struct{} // a client's: closed when its reader ends (nil on servers)
 	writerUp     bool
 	pingStrikes  atomic.Int32
 	ctlQueued    int         // bytes of answers the reader queued since the last write began
@@ -602,13 +603,36 @@ func (c *conn) writeLoop() {
 		werr, wclose := c.werr, c.wclose
 		c.wmu.Unlock()
 		if werr != nil {
-			c.close(werr)
+			c.closeAfterReads(werr)
 			return
 		}
 		if wclose {
 			return
 		}
 	}
+}
+
+// writeFailDrain bounds how long a client whose write failed waits for
+// its reader before it fails the open streams.
+const writeFailDrain = time.Second
+
+// closeAfterReads closes the connection with err, a write error. A
+// client's write usually fails because the peer closed the connection
+// (a server that finished its last streams after GOAWAY, then closed):
+// the replies it sent before closing may still wait in the engine's
+// buffer, so the connection closes once the reader has taken them in and
+// met the end (the reader then closes it with its own error), or after
+// writeFailDrain.
+func (c *conn) closeAfterReads(err error) {
+	if c.readerDone != nil {
+		t := time.NewTimer(writeFailDrain)
+		select {
+		case <-c.readerDone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	c.close(err)
 }
 
 // startWriter starts the writer goroutine once.
