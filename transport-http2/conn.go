@@ -77,6 +77,7 @@ type conn struct {
 	kick         chan struct{}
 	writerDone   chan struct{}
 	readerDone   chan struct{} // a client's: closed when its reader ends (nil on servers)
+	wfailed      chan struct{} // closed when the writer stops on a write error
 	writerUp     bool
 	pingStrikes  atomic.Int32
 	ctlQueued    int         // bytes of answers the reader queued since the last write began
@@ -145,6 +146,7 @@ func newConn(ec skconn.Conn, o *options, server bool, l *slog.Logger) *conn {
 		peerMaxFrame:   defaultFrameSize,
 		kick:           make(chan struct{}, 1),
 		writerDone:     make(chan struct{}),
+		wfailed:        make(chan struct{}),
 		streams:        make(map[uint32]*h2stream),
 		sendWin:        defaultWindow,
 		peerInitWin:    defaultWindow,
@@ -603,6 +605,7 @@ func (c *conn) writeLoop() {
 		werr, wclose := c.werr, c.wclose
 		c.wmu.Unlock()
 		if werr != nil {
+			close(c.wfailed) // nothing more will be written: flushAndClose need not wait
 			c.closeAfterReads(werr)
 			return
 		}
@@ -660,6 +663,7 @@ func (c *conn) flushAndClose(err error, timeout time.Duration) {
 		t := time.NewTimer(timeout)
 		select {
 		case <-c.writerDone:
+		case <-c.wfailed: // the writer waits for the reader (closeAfterReads), maybe this one
 		case <-t.C:
 		}
 		t.Stop()

@@ -608,6 +608,7 @@ func (c *Client) pingPong(ctx context.Context, ci *callinfo.Info, at *callinfo.A
 		// writer may hold part of it, so the connection goes. This is the
 		// request's fault, not the connection's: no transparent retry.
 		at.Stats.Record(stats.WriteFinish)
+		conn.AbortWrite(w)
 		c.pool.discard(pc)
 		return encodeError(err)
 	}

@@ -59,6 +59,23 @@ type Conn interface {
 	RemoteAddr() net.Addr
 }
 
+// WriteAborter is an optional capability of a [Writer] whose engine must
+// know when a write ends without Flush (Skiff's Netpoll engine: Close
+// waits, a while, for a write in progress to end before it releases the
+// write buffer). AbortWrite tells it that the caller gave up the write
+// after Malloc or WriteBinary (an encoding failed, and the connection is
+// about to be closed) and will not touch what Malloc returned again.
+type WriteAborter interface {
+	AbortWrite()
+}
+
+// AbortWrite calls w.AbortWrite when w is a [WriteAborter].
+func AbortWrite(w Writer) {
+	if a, ok := w.(WriteAborter); ok {
+		a.AbortWrite()
+	}
+}
+
 // NetConner is an optional capability of a [Conn] that runs over a Go
 // net.Conn on Go's own network poller (the std engine): goroutines blocked
 // in its reads and writes are parked by the Go scheduler, so a writer that

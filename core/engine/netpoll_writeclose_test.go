@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skiffrpc/skiff/core/conn"
 	"github.com/skiffrpc/skiff/core/engine"
 )
 
@@ -78,5 +79,66 @@ func TestNetpollWriteAfterClose(t *testing.T) {
 		time.Sleep(time.Duration(i%7) * 50 * time.Microsecond)
 		_ = c.Close()
 		<-done
+	}
+}
+
+// TestNetpollCloseWaitsForWrite: Close holds off while another goroutine
+// is between Malloc and Flush, and returns once the write ends; a write
+// given up with conn.AbortWrite, or one that wrote nothing, holds nothing
+// off.
+func TestNetpollCloseWaitsForWrite(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, c); _ = c.Close() }()
+		}
+	}()
+	dial := func() engine.Conn {
+		c, err := engine.Netpoll.Dial("tcp", ln.Addr().String(), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	c := dial()
+	b, err := c.Writer().Malloc(16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() { _ = c.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a write was in progress")
+	case <-time.After(20 * time.Millisecond):
+	}
+	copy(b, "still mine")
+	_ = c.Writer().Flush()
+	select {
+	case <-closed:
+	case <-time.After(time.Second):
+		t.Fatal("Close did not return after the write ended")
+	}
+
+	for name, start := range map[string]func(conn.Writer){
+		"aborted": func(w conn.Writer) { _, _ = w.Malloc(16); conn.AbortWrite(w) },
+		"empty":   func(w conn.Writer) { _, _ = w.Malloc(0); _, _ = w.WriteBinary(nil) },
+	} {
+		c := dial()
+		start(c.Writer())
+		t0 := time.Now()
+		_ = c.Close()
+		if d := time.Since(t0); d > 100*time.Millisecond { // a held-off Close waits 200 ms
+			t.Errorf("%s write: Close took %v", name, d)
+		}
 	}
 }

@@ -23,7 +23,7 @@ import (
 // close callback (which runs before Netpoll's own, which releases the
 // buffers) waits for a session in progress to end, up to
 // npCloseWaitMax, and then marks the writer closed, so that later calls
-// fail with ErrConnClosed. A session costs two atomic operations.
+// fail with ErrConnClosed. A session costs a few atomic operations.
 type npWriter struct {
 	w     netpoll.Writer
 	state atomic.Int32 // npWriting | npWriterClosed
@@ -35,14 +35,20 @@ const (
 )
 
 // npCloseWaitMax bounds how long Close waits for a write session to end.
-// A session is a few encodes and a Flush; one that lasts longer was
-// abandoned (a writer that failed between Malloc and Flush and returned).
-const npCloseWaitMax = 50 * time.Millisecond
+// A session is a few encodes and a Flush, microseconds unless its
+// goroutine is descheduled (tens of milliseconds were seen on one loaded
+// P); a writer that gives up a write before Flush ends its session with
+// AbortWrite (conn.WriteAborter). Past the bound, a session still in
+// progress could write into a released buffer, as before the guard.
+const npCloseWaitMax = 200 * time.Millisecond
 
 // errWriterClosed is what a write on a closed connection returns.
 var errWriterClosed = netpoll.Exception(netpoll.ErrConnClosed, "write after close")
 
-var _ conn.Writer = (*npWriter)(nil)
+var (
+	_ conn.Writer       = (*npWriter)(nil)
+	_ conn.WriteAborter = (*npWriter)(nil)
+)
 
 // begin starts or continues a session; it fails once the connection
 // closed.
@@ -58,21 +64,33 @@ func (w *npWriter) begin() error {
 	}
 }
 
-// Malloc implements conn.Writer.
+// Malloc implements conn.Writer. Malloc(0) writes nothing and starts no
+// session.
 func (w *npWriter) Malloc(n int) ([]byte, error) {
+	if n == 0 {
+		return nil, nil
+	}
 	if err := w.begin(); err != nil {
 		return nil, err
 	}
 	return w.w.Malloc(n)
 }
 
-// WriteBinary implements conn.Writer.
+// WriteBinary implements conn.Writer. An empty b starts no session.
 func (w *npWriter) WriteBinary(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
 	if err := w.begin(); err != nil {
 		return 0, err
 	}
 	return w.w.WriteBinary(b)
 }
+
+// AbortWrite implements conn.WriteAborter: it ends the session without
+// sending (what was written stays in the buffer; the caller closes the
+// connection).
+func (w *npWriter) AbortWrite() { w.state.And(^int32(npWriting)) }
 
 // MallocLen implements conn.Writer (Netpoll reads a counter: no buffer is
 // touched).
@@ -103,6 +121,8 @@ func (w *npWriter) close() {
 		}
 		now := time.Now()
 		if deadline.IsZero() {
+			// On one P, the writer may need the poller to wake up.
+			wakerShortWait()
 			deadline = now.Add(npCloseWaitMax)
 		} else if now.After(deadline) {
 			w.state.Or(npWriterClosed)
