@@ -64,7 +64,8 @@ type Conn interface {
 // waits, a while, for a write in progress to end before it releases the
 // write buffer). AbortWrite tells it that the caller gave up the write
 // after Malloc or WriteBinary (an encoding failed, and the connection is
-// about to be closed) and will not touch what Malloc returned again.
+// about to be closed) and will not touch what Malloc returned again. Only
+// the goroutine that owns the write calls it.
 type WriteAborter interface {
 	AbortWrite()
 }

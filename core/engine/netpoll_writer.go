@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -22,8 +23,8 @@ import (
 // A write session runs from the first Malloc or WriteBinary to Flush; the
 // close callback (which runs before Netpoll's own, which releases the
 // buffers) waits for a session in progress to end, up to
-// npCloseWaitMax, and then marks the writer closed, so that later calls
-// fail with ErrConnClosed. A session costs a few atomic operations.
+// npCloseWaitMax, and then marks the writer closed, so that later writes
+// (of at least one byte) and flushes fail with ErrConnClosed. A session costs a few atomic operations.
 type npWriter struct {
 	w     netpoll.Writer
 	state atomic.Int32 // npWriting | npWriterClosed
@@ -67,7 +68,10 @@ func (w *npWriter) begin() error {
 // Malloc implements conn.Writer. Malloc(0) writes nothing and starts no
 // session.
 func (w *npWriter) Malloc(n int) ([]byte, error) {
-	if n == 0 {
+	if n <= 0 {
+		if n < 0 {
+			return nil, fmt.Errorf("engine: negative length %d", n)
+		}
 		return nil, nil
 	}
 	if err := w.begin(); err != nil {
@@ -119,10 +123,10 @@ func (w *npWriter) close() {
 		if s&npWriterClosed != 0 {
 			return
 		}
+		// On one P, the writer may need the poller to wake up.
+		wakerShortWait()
 		now := time.Now()
 		if deadline.IsZero() {
-			// On one P, the writer may need the poller to wake up.
-			wakerShortWait()
 			deadline = now.Add(npCloseWaitMax)
 		} else if now.After(deadline) {
 			w.state.Or(npWriterClosed)
