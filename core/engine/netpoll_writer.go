@@ -138,15 +138,16 @@ func (w *npWriter) close() {
 
 // guardWrites makes c's writer the guarded one and closes it from a close
 // callback (which Netpoll runs before its own, added when it made the
-// connection). A connection closed before the callback was added is
-// closed at once.
+// connection). It is called as the connection is made, before anything
+// can Close it: a dialed one before Dial returns, an accepted one before
+// OnConnect runs (a close by the poller waits for OnConnect). A
+// connection the peer closed is not closed for writing: Netpoll keeps its
+// buffers until Close, and Flush reports the peer's close as a
+// connection error.
 func (c *npConn) guardWrites() {
 	c.wr.w = c.Connection.Writer()
 	_ = c.Connection.AddCloseCallback(func(netpoll.Connection) error {
 		c.wr.close()
 		return nil
 	})
-	if !c.Connection.IsActive() {
-		c.wr.close()
-	}
 }
