@@ -12,19 +12,14 @@ import (
 	"github.com/skiffrpc/skiff/core/engine"
 )
 
-// TestNetpollWriteAfterClose: Netpoll releases a dialed connection's write
-// buffer when Close is called; a Malloc or WriteBinary after that, or
-// racing with it on another goroutine (a multiplexed client's writer
-// while its reader closes the connection), dereferenced a released buffer
-// node: a nil pointer panic, seen in tests/limiter. Every write must end
-// in an error instead, and a write in progress must finish before the
-// buffer goes.
-func TestNetpollWriteAfterClose(t *testing.T) {
+// discardServer starts a plain TCP server that reads and drops what it
+// gets, and returns a function that dials it on Netpoll.
+func discardServer(t *testing.T) func() engine.Conn {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { _ = ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -34,13 +29,24 @@ func TestNetpollWriteAfterClose(t *testing.T) {
 			go func() { _, _ = io.Copy(io.Discard, c); _ = c.Close() }()
 		}
 	}()
-	dial := func() engine.Conn {
+	return func() engine.Conn {
 		c, err := engine.Netpoll.Dial("tcp", ln.Addr().String(), time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
+}
+
+// TestNetpollWriteAfterClose: Netpoll releases a dialed connection's write
+// buffer when Close is called; a Malloc or WriteBinary after that, or
+// racing with it on another goroutine (a multiplexed client's writer
+// while its reader closes the connection), dereferenced a released buffer
+// node: a nil pointer panic, seen in tests/limiter. Every write must end
+// in an error instead, and a write in progress must finish before the
+// buffer goes.
+func TestNetpollWriteAfterClose(t *testing.T) {
+	dial := discardServer(t)
 
 	c := dial()
 	_ = c.Close()
@@ -87,27 +93,7 @@ func TestNetpollWriteAfterClose(t *testing.T) {
 // given up with conn.AbortWrite, or one that wrote nothing, holds nothing
 // off.
 func TestNetpollCloseWaitsForWrite(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _, _ = io.Copy(io.Discard, c); _ = c.Close() }()
-		}
-	}()
-	dial := func() engine.Conn {
-		c, err := engine.Netpoll.Dial("tcp", ln.Addr().String(), time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	dial := discardServer(t)
 
 	c := dial()
 	b, err := c.Writer().Malloc(16)
