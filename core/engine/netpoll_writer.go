@@ -24,7 +24,8 @@ import (
 // close callback (which runs before Netpoll's own, which releases the
 // buffers) waits for a session in progress to end, up to
 // npCloseWaitMax, and then marks the writer closed, so that later writes
-// (of at least one byte) and flushes fail with ErrConnClosed. A session costs a few atomic operations.
+// (of at least one byte) and flushes fail with ErrConnClosed. A session
+// costs a few atomic operations.
 type npWriter struct {
 	w     netpoll.Writer
 	state atomic.Int32 // npWriting | npWriterClosed
