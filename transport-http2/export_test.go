@@ -22,3 +22,13 @@ func RecvWindows(s any) (streamWin, connWin, unread int64) {
 // BDPPing is the payload of the PINGs that measure the bandwidth-delay
 // product.
 var BDPPing = bdpPing
+
+// Handlers returns how many stream handlers of a server connection of this
+// package (what NewServerConn returned) have been dispatched and not yet
+// returned.
+func Handlers(sc any) int {
+	c := sc.(*serverConn).c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.handlers
+}

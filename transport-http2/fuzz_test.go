@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,10 +21,7 @@ func FuzzServerFrames(f *testing.F) {
 	p := h2transport.New(h2transport.WithMaxConcurrentStreams(8), h2transport.WithServerKeepalive(0, 0))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cli, srvSide := net.Pipe()
-		var handlers sync.WaitGroup
 		sc, err := p.NewServerConn(engine.NewStdConn(srvSide), stream.ServerConnParams{Handler: func(s stream.RawServerStream) {
-			handlers.Add(1)
-			defer handlers.Done()
 			buf := make([]byte, 1024)
 			for {
 				n, err := s.Read(buf)
@@ -59,8 +55,24 @@ func FuzzServerFrames(f *testing.F) {
 			t.Fatal("Serve did not return after the input ended")
 		}
 		<-drained
-		handlers.Wait()
+		// Serve does not wait for the handlers it started: wait here, so
+		// that none outlives this input (the count covers a handler from
+		// its dispatch, before it runs).
+		waitHandlers(t, sc)
 	})
+}
+
+// waitHandlers waits, at most 10 s, until no stream handler of sc (a
+// server connection of this package) is running.
+func waitHandlers(t *testing.T, sc any) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for h2transport.Handlers(sc) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d stream handlers still running 10 s after the connection ended", h2transport.Handlers(sc))
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // FuzzClientFrames feeds arbitrary frames from a "server", after its

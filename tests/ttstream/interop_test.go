@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,12 +32,6 @@ import (
 
 func TestMain(m *testing.M) {
 	klog.SetLevel(klog.LevelFatal)
-	// No heap floor here (GOGC=100 in the environment turns it off, see
-	// core/gcfloor): TestMemorySlowReader bounds the heap's growth while
-	// collecting at GOGC=10, and the garbage a 16 MiB floor lets build up
-	// between cycles at that setting (a tenth of it) would count as
-	// growth.
-	_ = os.Setenv("GOGC", "100")
 	leaktest.VerifyTestMain(m, kitexIgnores...)
 }
 
