@@ -77,6 +77,29 @@ func AbortWrite(w Writer) {
 	}
 }
 
+// MallocAcker is an optional capability of a [Writer] that can take back
+// what was written since the last Flush. MallocAck keeps the first n of
+// those bytes (n at most MallocLen) and drops the rest; slices Malloc
+// returned for dropped bytes must not be used again. Netpoll's
+// netpoll.Writer has it, and so do the writers of both Skiff engines (the
+// net-based engine's refuses to drop bytes of a large WriteBinary slice
+// already queued for a vectored write).
+type MallocAcker interface {
+	MallocAck(n int) error
+}
+
+// Rewind drops what w holds past its first n unflushed bytes, as after a
+// message that failed to encode part way. It reports whether w did: when
+// it cannot (it is not a [MallocAcker], or refused), what w holds must
+// not be flushed, since the peer would read a broken message.
+func Rewind(w Writer, n int) bool {
+	if w.MallocLen() == n {
+		return true
+	}
+	a, ok := w.(MallocAcker)
+	return ok && a.MallocAck(n) == nil
+}
+
 // NetConner is an optional capability of a [Conn] that runs over a Go
 // net.Conn on Go's own network poller (the std engine): goroutines blocked
 // in its reads and writes are parked by the Go scheduler, so a writer that

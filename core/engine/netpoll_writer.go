@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cloudwego/netpoll"
 	"github.com/skiffrpc/skiff/core/conn"
@@ -29,7 +30,29 @@ import (
 type npWriter struct {
 	w     netpoll.Writer
 	state atomic.Int32 // npWriting | npWriterClosed
+
+	// Where written bytes sit, for MallocAck(0); only the goroutine that
+	// owns the write touches these. end is the address just past the
+	// bytes of the last write that copied into Netpoll's buffer (valid
+	// when endState is npEndAt); flushEnd and flushState are end and
+	// endState as the last Flush left them; inFlushNode is whether the
+	// session's first write went into the node that Flush ended in, or
+	// may have.
+	end, flushEnd        uintptr
+	endState, flushState uint8
+	inFlushNode          bool
 }
+
+// endState values.
+const (
+	// npEndReadonly: the node the bytes end in takes no writes. A
+	// connection's output buffer starts with an empty read-only node (the
+	// zero value), and a slice Netpoll keeps by reference gets a
+	// read-only node of its own.
+	npEndReadonly = iota
+	npEndAt       // end is valid
+	npEndUnknown  // not known: assume the worst
+)
 
 const (
 	npWriting      = 1 // a session is in progress
@@ -50,6 +73,7 @@ var errWriterClosed = netpoll.Exception(netpoll.ErrConnClosed, "write after clos
 var (
 	_ conn.Writer       = (*npWriter)(nil)
 	_ conn.WriteAborter = (*npWriter)(nil)
+	_ conn.MallocAcker  = (*npWriter)(nil)
 )
 
 // begin starts or continues a session; it fails once the connection
@@ -60,10 +84,25 @@ func (w *npWriter) begin() error {
 		if s&npWriterClosed != 0 {
 			return errWriterClosed
 		}
-		if s&npWriting != 0 || w.state.CompareAndSwap(s, s|npWriting) {
+		if s&npWriting != 0 {
+			return nil
+		}
+		if w.state.CompareAndSwap(s, s|npWriting) {
+			w.inFlushNode = true // until the first write shows otherwise
 			return nil
 		}
 	}
+}
+
+// wrote records b, just written into Netpoll's buffer by copy or Malloc,
+// as the session's last write (and, when first, whether it went into the
+// node the last Flush ended in: right after that Flush's last byte).
+func (w *npWriter) wrote(b []byte, first bool) {
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if first {
+		w.inFlushNode = w.flushState == npEndUnknown || w.flushState == npEndAt && p == w.flushEnd
+	}
+	w.end, w.endState = p+uintptr(len(b)), npEndAt
 }
 
 // Malloc implements conn.Writer. Malloc(0) writes nothing and starts no
@@ -75,10 +114,15 @@ func (w *npWriter) Malloc(n int) ([]byte, error) {
 		}
 		return nil, nil
 	}
+	first := w.state.Load()&npWriting == 0
 	if err := w.begin(); err != nil {
 		return nil, err
 	}
-	return w.w.Malloc(n)
+	b, err := w.w.Malloc(n)
+	if err == nil {
+		w.wrote(b, first)
+	}
+	return b, err
 }
 
 // WriteBinary implements conn.Writer. An empty b starts no session.
@@ -86,16 +130,73 @@ func (w *npWriter) WriteBinary(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
+	first := w.state.Load()&npWriting == 0
 	if err := w.begin(); err != nil {
 		return 0, err
 	}
-	return w.w.WriteBinary(b)
+	if len(b) > netpoll.BinaryInplaceThreshold {
+		// Netpoll keeps b by reference, in a node it appends.
+		n, err := w.w.WriteBinary(b)
+		if err == nil {
+			if first {
+				w.inFlushNode = false
+			}
+			w.endState = npEndReadonly
+		}
+		return n, err
+	}
+	// Copied, as Netpoll's WriteBinary would (Malloc, then copy), so that
+	// wrote sees where.
+	dst, err := w.w.Malloc(len(b))
+	if err != nil {
+		return 0, err
+	}
+	w.wrote(dst, first)
+	return copy(dst, b), nil
 }
 
 // AbortWrite implements conn.WriteAborter: it ends the session without
 // sending (what was written stays in the buffer; the caller closes the
 // connection).
 func (w *npWriter) AbortWrite() { w.state.And(^int32(npWriting)) }
+
+// MallocAck implements conn.MallocAcker with Netpoll's own: it keeps the
+// first n bytes written since the last Flush.
+//
+// Taking back everything (n == 0) needs care: Netpoll's MallocAck(0)
+// (v0.7.2) drops the nodes after the one the last Flush ended in, but
+// keeps what was written into that node, and the next Flush would send
+// it. So it is done only when the session's first write went elsewhere
+// (a new node: the flush node was full, read-only or replaced; wrote
+// tells by address); otherwise, or when that is not known, it is refused
+// and the caller closes the connection. (Splitting the flush node first
+// with WriteDirect is not safe: on a read-only node the split hands its
+// memory to a second owner, which corrupted later writes in a randomized
+// test.) Taking back everything ends the session, as a Flush would.
+func (w *npWriter) MallocAck(n int) error {
+	m := w.w.MallocLen()
+	if n < 0 || n > m {
+		return fmt.Errorf("engine: MallocAck(%d) with %d bytes written", n, m)
+	}
+	if w.state.Load()&npWriting == 0 || n == m {
+		// Nothing to take back (and, without a session, the buffers may
+		// already be released).
+		return nil
+	}
+	if n > 0 {
+		w.endState = npEndUnknown // the last write may have been cut
+		return w.w.MallocAck(n)
+	}
+	if w.inFlushNode {
+		return fmt.Errorf("engine: Netpoll cannot take back the %d bytes written since the last flush: some are in the node it ended in", m)
+	}
+	if err := w.w.MallocAck(0); err != nil {
+		return err
+	}
+	w.end, w.endState = w.flushEnd, w.flushState // back where the Flush left it
+	w.state.And(^int32(npWriting))
+	return nil
+}
 
 // MallocLen implements conn.Writer (Netpoll reads a counter: no buffer is
 // touched).
@@ -107,6 +208,7 @@ func (w *npWriter) Flush() error {
 		return err
 	}
 	err := w.w.Flush()
+	w.flushEnd, w.flushState = w.end, w.endState
 	w.state.And(^int32(npWriting))
 	return err
 }

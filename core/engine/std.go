@@ -452,7 +452,10 @@ type stdWriter struct {
 	kept     int // bytes in segs that are not in buf
 }
 
-var _ conn.Writer = (*stdWriter)(nil)
+var (
+	_ conn.Writer      = (*stdWriter)(nil)
+	_ conn.MallocAcker = (*stdWriter)(nil)
+)
 
 // stdNoCopyMin is the size from which WriteBinary keeps a slice instead of
 // copying it, when the connection writes vectors. At 16 KB gRPC messages,
@@ -505,6 +508,21 @@ func (w *stdWriter) WriteBinary(b []byte) (int, error) {
 
 // MallocLen returns the number of bytes written since the last Flush.
 func (w *stdWriter) MallocLen() int { return len(w.buf) + w.kept }
+
+// MallocAck implements conn.MallocAcker: it keeps the first n pending
+// bytes. Bytes already listed for a vectored write (those before a large
+// WriteBinary slice, and the slice) are not taken back: it refuses then.
+func (w *stdWriter) MallocAck(n int) error {
+	drop := w.MallocLen() - n
+	if n < 0 || drop < 0 {
+		return fmt.Errorf("engine: MallocAck(%d) with %d bytes written", n, w.MallocLen())
+	}
+	if drop > len(w.buf)-w.mark {
+		return fmt.Errorf("engine: MallocAck(%d): bytes queued for a vectored write cannot be taken back", n)
+	}
+	w.buf = w.buf[:len(w.buf)-drop]
+	return nil
+}
 
 // Flush sends the pending bytes with one Write (one writev when slices
 // were kept) and empties the buffer, also when the write fails.

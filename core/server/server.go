@@ -600,6 +600,14 @@ func (h *connHandler) OnRequest(ctx context.Context, c engine.Conn) (err error) 
 		if p := recover(); p != nil {
 			h.log.Error("skiff: panic while serving a connection", "remote", st.remote, "panic", p, "stack", string(debug.Stack()))
 			err = status.Protocolf("panic while serving: %v", p)
+			// The panic may have cut a write short: its bytes must not
+			// be sent, and Close must not wait for the write to end.
+			if st.sproto == nil {
+				st.wmu.Lock()
+				abandonWrites(st, c.Writer())
+				st.wmu.Unlock()
+				st.closeAbandoned()
+			}
 		}
 	}()
 	s := (*Server)(h)
@@ -1049,9 +1057,10 @@ func (s *Server) runTask(st *connState, t oooTask) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("skiff: panic while serving a call", "remote", st.remote, "panic", p, "stack", string(debug.Stack()))
-			if st.conn != nil {
-				_ = st.conn.Close()
-			}
+			st.wmu.Lock()
+			abandonWrites(st, t.w)
+			st.wmu.Unlock()
+			st.closeAbandoned()
 		}
 		t.msg.Reset()
 		messages.Put(t.msg)
@@ -1141,7 +1150,11 @@ func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *met
 				replyErr = nil // a business error the protocol carries in its header
 			}
 		}
-		ci.Stats.SendSize = s.writeReply(st, w, c, msg, replyErr, mh != nil, gen)
+		var werr error
+		ci.Stats.SendSize, werr = s.writeReply(st, w, c, msg, replyErr, mh != nil, gen)
+		if werr != nil && (err == nil || status.IsDeclared(err)) {
+			err = werr // the client got an Internal exception instead
+		}
 	}
 	s.finishCall(ci, hctx, err)
 	if cancel != nil {
@@ -1155,21 +1168,28 @@ func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *met
 // returns its size. A worker of batch gen flushes it unless the reading
 // goroutine still waits for that batch (it flushes the batch); any
 // caller flushes once earlyReplyBytes are queued.
-func (s *Server) writeReply(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error, metaReady bool, gen uint64) int {
+func (s *Server) writeReply(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error, metaReady bool, gen uint64) (int, error) {
+	abandoned := false
+	defer func() {
+		if abandoned {
+			st.closeAbandoned() // after the unlock below
+		}
+	}()
 	st.wmu.Lock()
 	defer st.wmu.Unlock() // a codec may panic: never leave the lock held
 	if st.closed {
-		return 0
+		return 0, nil
 	}
 	before := w.MallocLen()
-	s.reply(st, w, c, msg, err, metaReady)
+	rerr := s.reply(st, w, c, msg, err, metaReady)
+	abandoned = st.closed // only reply sets it while the lock is held
 	n := w.MallocLen() - before
-	if flushesReply(gen, st.inBatch && st.gen == gen, w.MallocLen()) {
+	if !st.closed && flushesReply(gen, st.inBatch && st.gen == gen, w.MallocLen()) {
 		if ferr := w.Flush(); ferr != nil {
 			s.logReplyFailed(st, msg, "flush", ferr)
 		}
 	}
-	return n
+	return n, rerr
 }
 
 // flushesReply reports whether the goroutine that queued a reply writes
@@ -1182,9 +1202,18 @@ func flushesReply(gen uint64, awaited bool, queued int) bool {
 
 // replyLocked is reply under the connection's write lock.
 func (s *Server) replyLocked(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error, metaReady bool) {
+	abandoned := false
+	defer func() {
+		if abandoned {
+			st.closeAbandoned() // after the unlock below
+		}
+	}()
 	st.wmu.Lock()
 	defer st.wmu.Unlock()
-	s.reply(st, w, c, msg, err, metaReady)
+	if !st.closed {
+		_ = s.reply(st, w, c, msg, err, metaReady) // logged
+		abandoned = st.closed
+	}
 }
 
 // recycle hands v back to its generated code for reuse, if it allows.
@@ -1246,12 +1275,18 @@ func declared(result any) error {
 	return nil
 }
 
-// reply writes a reply or, when err is not nil, an exception. Unless
-// metaReady, the request's metadata is cleared first. Failures are
-// logged; the request's reply is then lost but the connection stays usable
-// unless the encoder left partial bytes, in which case it is closed by the
-// caller's next error.
-func (s *Server) reply(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error, metaReady bool) {
+// reply writes a reply or, when err is not nil, an exception, under the
+// connection's write lock. Unless metaReady, the request's metadata is
+// cleared first.
+//
+// A reply that fails to encode (a Protobuf string that is not UTF-8, a
+// frame over the protocol's limit) is taken back from the writer, and an
+// Internal exception naming the failure goes to the client in its place,
+// as grpc-go does: the connection and the other calls on it are
+// unharmed. reply then returns the failure, for the call's record. When
+// the writer cannot take the partial frame back, the connection is closed
+// instead of sending a broken frame. Failures are logged.
+func (s *Server) reply(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error, metaReady bool) error {
 	if !metaReady {
 		msg.Meta.Reset()
 	}
@@ -1261,8 +1296,47 @@ func (s *Server) reply(st *connState, w transport.Writer, c codec.Codec, msg *co
 		msg.Type = codec.Reply
 	}
 	msg.ConnReset = s.draining.Load()
-	if werr := st.proto.WriteMessage(w, msg, c); werr != nil {
-		s.logReplyFailed(st, msg, "write", werr)
+	before := w.MallocLen()
+	werr := st.proto.WriteMessage(w, msg, c)
+	if werr == nil {
+		return nil
+	}
+	s.logReplyFailed(st, msg, "write", werr)
+	if !conn.Rewind(w, before) {
+		abandonWrites(st, w) // the caller closes the connection
+		return werr
+	}
+	if msg.Type == codec.Exception {
+		return werr // the exception itself could not be written
+	}
+	msg.Type, msg.Payload = codec.Exception, nil
+	msg.Err = status.Exception(status.TypeInternalError, "encode reply of "+msg.Method+": "+werr.Error())
+	if xerr := st.proto.WriteMessage(w, msg, c); xerr != nil {
+		s.logReplyFailed(st, msg, "write", xerr)
+		if !conn.Rewind(w, before) {
+			abandonWrites(st, w)
+		}
+	}
+	return status.Errorf(status.Internal, "encode reply of %s: %v", msg.Method, werr)
+}
+
+// abandonWrites gives up a connection whose writer holds bytes that must
+// not be sent (part of a frame it cannot take back, or a write a panic cut
+// short): closed keeps every call from writing or flushing, and the write
+// session ends (conn.AbortWrite), so that Close need not wait for it. The
+// caller holds the write lock (no other call's write is in progress), and
+// closes the connection once it has released it: Close runs OnDisconnect,
+// which takes the lock.
+func abandonWrites(st *connState, w transport.Writer) {
+	st.closed = true
+	conn.AbortWrite(w)
+}
+
+// closeAbandoned closes st's connection, if it has one (an Invoker's has
+// none).
+func (st *connState) closeAbandoned() {
+	if st.conn != nil {
+		_ = st.conn.Close()
 	}
 }
 

@@ -38,7 +38,8 @@ type Protocol interface {
 	// read.
 	ReadMessage(r Reader, msg *codec.Message, maxSize int) ([]byte, error)
 	// WriteMessage frames msg, encoded by c, and writes it to w without
-	// flushing.
+	// flushing. When it fails, w may hold part of the frame: the caller
+	// takes it back ([conn.Rewind]) or does not flush w again.
 	WriteMessage(w Writer, msg *codec.Message, c codec.Codec) error
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/skiffrpc/skiff/core/conn"
 	"github.com/skiffrpc/skiff/core/transport"
 )
 
@@ -34,6 +35,7 @@ type Buffer struct {
 var (
 	_ transport.Reader = (*Buffer)(nil)
 	_ transport.Writer = (*Buffer)(nil)
+	_ conn.MallocAcker = (*Buffer)(nil)
 	_ io.Writer        = (*Buffer)(nil)
 )
 
@@ -103,6 +105,18 @@ func (b *Buffer) WriteBinary(p []byte) (int, error) {
 
 // MallocLen returns the number of bytes written since the last Flush.
 func (b *Buffer) MallocLen() int { return len(b.pending) + len(b.open) }
+
+// MallocAck keeps the first n pending bytes and drops the rest (what a
+// [conn.MallocAcker] does); a dropped Malloc slice is poisoned with 0xA5,
+// so that a caller still writing into it shows up.
+func (b *Buffer) MallocAck(n int) error {
+	if n < 0 || n > b.MallocLen() {
+		return fmt.Errorf("transporttest: MallocAck(%d) with %d bytes pending", n, b.MallocLen())
+	}
+	b.seal()
+	b.pending = b.pending[:n]
+	return nil
+}
 
 // Flush makes the pending bytes readable.
 func (b *Buffer) Flush() error {

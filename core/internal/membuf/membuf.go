@@ -83,6 +83,15 @@ func (w *Writer) Bytes() []byte { return w.buf }
 // Truncate drops everything written after the first n bytes.
 func (w *Writer) Truncate(n int) { w.buf = w.buf[:n] }
 
+// MallocAck implements conn.MallocAcker: Truncate, checked.
+func (w *Writer) MallocAck(n int) error {
+	if n < 0 || n > len(w.buf) {
+		return fmt.Errorf("membuf: MallocAck(%d) with %d bytes written", n, len(w.buf))
+	}
+	w.Truncate(n)
+	return nil
+}
+
 // Swap returns the written bytes and continues writing into spare's
 // storage, emptied.
 func (w *Writer) Swap(spare []byte) []byte {
