@@ -79,11 +79,14 @@ func AbortWrite(w Writer) {
 
 // MallocAcker is an optional capability of a [Writer] that can take back
 // what was written since the last Flush. MallocAck keeps the first n of
-// those bytes (n at most MallocLen) and drops the rest; slices Malloc
-// returned for dropped bytes must not be used again. Netpoll's
-// netpoll.Writer has it, and so do the writers of both Skiff engines (the
+// those bytes (n at most MallocLen) and drops the rest, or returns an
+// error and drops nothing; slices Malloc returned for dropped bytes must
+// not be used again. The writers of both Skiff engines have it. The
 // net-based engine's refuses to drop bytes of a large WriteBinary slice
-// already queued for a vectored write).
+// already queued for a vectored write. The Netpoll engine's refuses to
+// drop everything when some of it went into the buffer node the last
+// Flush ended in: Netpoll's own netpoll.Writer would keep, and later send,
+// those bytes.
 type MallocAcker interface {
 	MallocAck(n int) error
 }

@@ -4,6 +4,7 @@ package engine_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -83,9 +84,6 @@ func TestMallocAck(t *testing.T) {
 			if err := w.Flush(); err != nil {
 				t.Fatal(err)
 			}
-			if !conn.Rewind(w, 0) {
-				t.Fatal("Rewind(0) with nothing written refused")
-			}
 			if err := w.(conn.MallocAcker).MallocAck(1); err == nil {
 				t.Error("MallocAck past what was written: no error")
 			}
@@ -146,98 +144,107 @@ func TestMallocAckRandom(t *testing.T) {
 		name string
 		eng  engine.Engine
 	}{{"netpoll", engine.Netpoll}, {"std", engine.Std}} {
-		t.Run(e.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
+		for seed := uint64(1); seed <= 6; seed++ {
+			t.Run(fmt.Sprintf("%s/seed%d", e.name, seed), func(t *testing.T) { mallocAckRandom(t, e.name, e.eng, seed) })
+		}
+	}
+}
+
+// mallocAckRandom is one TestMallocAckRandom run: engine eng (named
+// name), random steps from seed.
+func mallocAckRandom(t *testing.T, name string, eng engine.Engine, seed uint64) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		b, _ := io.ReadAll(c)
+		got <- b
+	}()
+	c, err := eng.Dial("tcp", ln.Addr().String(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Writer()
+	rng := rand.New(rand.NewPCG(seed, 2))
+	var want, session []byte // sent; written since the last Flush
+	var seq byte
+	zeros := 0 // Rewinds to 0 with bytes written that were done
+	next := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			seq++
+			b[i] = seq
+		}
+		return b
+	}
+	for op := 0; op < 3000; op++ {
+		switch r := rng.IntN(10); {
+		case r < 4:
+			n := 1 + rng.IntN([]int{16, 600, 9000}[rng.IntN(3)])
+			if rng.IntN(4) == 0 { // near a node's size: 4, 8 or 16 KiB
+				n = []int{4 << 10, 8 << 10, 16 << 10}[rng.IntN(3)] - 2 + rng.IntN(5)
+			}
+			b, err := w.Malloc(n)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer ln.Close()
-			got := make(chan []byte, 1)
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					got <- nil
-					return
-				}
-				defer c.Close()
-				_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-				b, _ := io.ReadAll(c)
-				got <- b
-			}()
-			c, err := e.eng.Dial("tcp", ln.Addr().String(), time.Second)
-			if err != nil {
+			copy(b, next(n))
+			session = append(session, b...)
+		case r < 6:
+			n := 1 + rng.IntN([]int{100, 10000}[rng.IntN(2)])
+			b := next(n)
+			if _, err := w.WriteBinary(b); err != nil {
 				t.Fatal(err)
 			}
-			w := c.Writer()
-			rng := rand.New(rand.NewPCG(1, 2))
-			var want, session []byte // sent; written since the last Flush
-			var seq byte
-			zeros := 0 // Rewinds to 0 with bytes written that were done
-			next := func(n int) []byte {
-				b := make([]byte, n)
-				for i := range b {
-					seq++
-					b[i] = seq
-				}
-				return b
+			session = append(session, b...)
+		case r < 8:
+			keep := rng.IntN(len(session) + 1)
+			if rng.IntN(3) == 0 {
+				keep = 0
 			}
-			for op := 0; op < 3000; op++ {
-				switch r := rng.IntN(10); {
-				case r < 4:
-					n := 1 + rng.IntN([]int{16, 600, 9000}[rng.IntN(3)])
-					b, err := w.Malloc(n)
-					if err != nil {
-						t.Fatal(err)
-					}
-					copy(b, next(n))
-					session = append(session, b...)
-				case r < 6:
-					n := 1 + rng.IntN([]int{100, 10000}[rng.IntN(2)])
-					b := next(n)
-					if _, err := w.WriteBinary(b); err != nil {
-						t.Fatal(err)
-					}
-					session = append(session, b...)
-				case r < 8:
-					keep := rng.IntN(len(session) + 1)
-					if rng.IntN(3) == 0 {
-						keep = 0
-					}
-					if conn.Rewind(w, keep) {
-						if keep == 0 && len(session) > 0 {
-							zeros++
-						}
-						session = session[:keep]
-					} else if e.name == "netpoll" && keep > 0 {
-						t.Fatalf("op %d: Netpoll refused Rewind(%d) of %d", op, keep, len(session))
-					}
-				default:
-					if err := w.Flush(); err != nil {
-						t.Fatal(err)
-					}
-					want = append(want, session...)
-					session = session[:0]
+			if conn.Rewind(w, keep) {
+				if keep == 0 && len(session) > 0 {
+					zeros++
 				}
-				if w.MallocLen() != len(session) {
-					t.Fatalf("op %d: MallocLen %d, want %d", op, w.MallocLen(), len(session))
-				}
+				session = session[:keep]
+			} else if name == "netpoll" && keep > 0 {
+				t.Fatalf("op %d: Netpoll refused Rewind(%d) of %d", op, keep, len(session))
 			}
+		default:
 			if err := w.Flush(); err != nil {
 				t.Fatal(err)
 			}
 			want = append(want, session...)
-			if zeros < 20 {
-				t.Errorf("only %d Rewinds to 0 done", zeros)
-			}
-			_ = c.Close()
-			b := <-got
-			if !bytes.Equal(b, want) {
-				i := 0
-				for i < min(len(b), len(want)) && b[i] == want[i] {
-					i++
-				}
-				t.Fatalf("peer read %d bytes, want %d; first difference at %d", len(b), len(want), i)
-			}
-		})
+			session = session[:0]
+		}
+		if w.MallocLen() != len(session) {
+			t.Fatalf("op %d: MallocLen %d, want %d", op, w.MallocLen(), len(session))
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, session...)
+	if zeros < 20 {
+		t.Errorf("only %d Rewinds to 0 done", zeros)
+	}
+	_ = c.Close()
+	b := <-got
+	if !bytes.Equal(b, want) {
+		i := 0
+		for i < min(len(b), len(want)) && b[i] == want[i] {
+			i++
+		}
+		t.Fatalf("peer read %d bytes, want %d; first difference at %d", len(b), len(want), i)
 	}
 }

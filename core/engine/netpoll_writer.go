@@ -178,10 +178,13 @@ func (w *npWriter) MallocAck(n int) error {
 	if n < 0 || n > m {
 		return fmt.Errorf("engine: MallocAck(%d) with %d bytes written", n, m)
 	}
-	if w.state.Load()&npWriting == 0 || n == m {
-		// Nothing to take back (and, without a session, the buffers may
-		// already be released).
-		return nil
+	if n == m {
+		return nil // nothing to take back
+	}
+	if w.state.Load()&npWriting == 0 {
+		// Bytes left by a write given up (AbortWrite) or a Flush Netpoll
+		// refused; the buffers may already be released.
+		return fmt.Errorf("engine: MallocAck(%d) outside a write session", n)
 	}
 	if n > 0 {
 		w.endState = npEndUnknown // the last write may have been cut
@@ -208,7 +211,11 @@ func (w *npWriter) Flush() error {
 		return err
 	}
 	err := w.w.Flush()
-	w.flushEnd, w.flushState = w.end, w.endState
+	if w.w.MallocLen() == 0 {
+		w.flushEnd, w.flushState = w.end, w.endState
+	} else {
+		w.flushState = npEndUnknown // refused before it moved the flush node
+	}
 	w.state.And(^int32(npWriting))
 	return err
 }

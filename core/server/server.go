@@ -489,9 +489,13 @@ type connState struct {
 
 	// Out-of-order serving (requests that accept replies in any order run
 	// on goroutines of their own; see serveOne).
-	wmu     sync.Mutex    // whole replies are written under it once workers run
-	closed  bool          // under wmu: the connection is gone, its writer must not be used
-	workers chan struct{} // a slot per running worker, WithConnConcurrency of them; nil until needed
+	wmu    sync.Mutex // whole replies are written under it once workers run
+	closed bool       // under wmu: the connection is gone, its writer must not be used
+	// abandoned: a reply could not be taken back from the writer, or a
+	// panic cut a write short (abandonWrites); the reading goroutine
+	// stops serving.
+	abandoned atomic.Bool
+	workers   chan struct{} // a slot per running worker, WithConnConcurrency of them; nil until needed
 
 	// Reply batching. The workers started by one read wake-up (a batch,
 	// numbered gen) write their replies without flushing while the reader
@@ -681,6 +685,10 @@ func (s *Server) serve(st *connState, r transport.Reader, w transport.Writer) er
 		if err = s.serveOne(st, r, w); err != nil || r.Len() == 0 {
 			break
 		}
+		if st.abandoned.Load() {
+			err = errAbandoned // no more handlers for a connection that is going
+			break
+		}
 	}
 	if r.Len() == 0 {
 		st.arr.reset() // nothing is buffered: no arrival to remember
@@ -731,19 +739,27 @@ func (s *Server) awaitBatch(st *connState, w transport.Writer) {
 			continue
 		case <-st.timer.C:
 		}
-		st.wmu.Lock()
-		if st.batchLeft == 0 || st.batchFinished == finished || st.closed {
-			st.wmu.Unlock()
+		if !flushBatch(st, w, finished) {
 			return
 		}
-		if w.MallocLen() > 0 {
-			if ferr := w.Flush(); ferr != nil {
-				st.wmu.Unlock()
-				return // serve's own flush reports the connection's failure
-			}
-		}
-		st.wmu.Unlock()
 	}
+}
+
+// flushBatch flushes the replies of the batch written so far, unless the
+// batch is done, none of its workers finished since finished, or the
+// connection is gone; it reports whether awaitBatch goes on waiting.
+func flushBatch(st *connState, w transport.Writer, finished uint64) bool {
+	st.wmu.Lock()
+	defer st.wmu.Unlock() // a panic here must not leave it held
+	if st.batchLeft == 0 || st.batchFinished == finished || st.closed {
+		return false
+	}
+	if w.MallocLen() > 0 {
+		if ferr := w.Flush(); ferr != nil {
+			return false // serve's own flush reports the connection's failure
+		}
+	}
+	return true
 }
 
 func (s *Server) transports() []transport.Protocol {
@@ -1152,8 +1168,10 @@ func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *met
 		}
 		var werr error
 		ci.Stats.SendSize, werr = s.writeReply(st, w, c, msg, replyErr, mh != nil, gen)
-		if werr != nil && (err == nil || status.IsDeclared(err)) {
-			err = werr // the client got an Internal exception instead
+		if werr != nil && replyErr == nil {
+			// The client did not get the call's outcome: an Internal
+			// exception instead, or nothing (the connection went).
+			err = werr
 		}
 	}
 	s.finishCall(ci, hctx, err)
@@ -1165,7 +1183,8 @@ func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *met
 }
 
 // writeReply writes a call's reply under the connection's write lock and
-// returns its size. A worker of batch gen flushes it unless the reading
+// returns its size, and an error when the client will not get that reply
+// (see reply; on a connection already gone, ErrConnLost). A worker of batch gen flushes it unless the reading
 // goroutine still waits for that batch (it flushes the batch); any
 // caller flushes once earlyReplyBytes are queued.
 func (s *Server) writeReply(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error, metaReady bool, gen uint64) (int, error) {
@@ -1178,11 +1197,13 @@ func (s *Server) writeReply(st *connState, w transport.Writer, c codec.Codec, ms
 	st.wmu.Lock()
 	defer st.wmu.Unlock() // a codec may panic: never leave the lock held
 	if st.closed {
-		return 0, nil
+		return 0, errReplyConnGone
 	}
 	before := w.MallocLen()
 	rerr := s.reply(st, w, c, msg, err, metaReady)
-	abandoned = st.closed // only reply sets it while the lock is held
+	if abandoned = st.closed; abandoned { // only reply sets it while the lock is held
+		return 0, rerr
+	}
 	n := w.MallocLen() - before
 	if !st.closed && flushesReply(gen, st.inBatch && st.gen == gen, w.MallocLen()) {
 		if ferr := w.Flush(); ferr != nil {
@@ -1191,6 +1212,10 @@ func (s *Server) writeReply(st *connState, w transport.Writer, c codec.Codec, ms
 	}
 	return n, rerr
 }
+
+// errReplyConnGone is what writeReply reports for a call whose connection
+// closed before its reply could be written.
+var errReplyConnGone = status.Wrap(status.ErrConnLost, "server: connection closed before the reply was written", nil)
 
 // flushesReply reports whether the goroutine that queued a reply writes
 // what is queued (queued bytes): a worker (gen != 0) whose batch the
@@ -1282,10 +1307,12 @@ func declared(result any) error {
 // A reply that fails to encode (a Protobuf string that is not UTF-8, a
 // frame over the protocol's limit) is taken back from the writer, and an
 // Internal exception naming the failure goes to the client in its place,
-// as grpc-go does: the connection and the other calls on it are
-// unharmed. reply then returns the failure, for the call's record. When
-// the writer cannot take the partial frame back, the connection is closed
-// instead of sending a broken frame. Failures are logged.
+// without the reply's metadata, as grpc-go does: the connection and the
+// other calls on it are unharmed. reply then returns the failure, for the
+// call's record. When the writer cannot take the partial frame back, or
+// the exception cannot be written either, reply gives the connection up
+// (abandonWrites: st.closed) instead of sending a broken frame, and its
+// caller closes it. Failures are logged.
 func (s *Server) reply(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error, metaReady bool) error {
 	if !metaReady {
 		msg.Meta.Reset()
@@ -1309,13 +1336,18 @@ func (s *Server) reply(st *connState, w transport.Writer, c codec.Codec, msg *co
 	if msg.Type == codec.Exception {
 		return werr // the exception itself could not be written
 	}
+	// The exception goes without the reply's metadata: a header the
+	// protocol refused may be why the reply failed, and a business status
+	// carried there is not the outcome any more.
+	msg.Meta.Reset()
 	msg.Type, msg.Payload = codec.Exception, nil
 	msg.Err = status.Exception(status.TypeInternalError, "encode reply of "+msg.Method+": "+werr.Error())
 	if xerr := st.proto.WriteMessage(w, msg, c); xerr != nil {
+		// Not even that: give the connection up, so that the client
+		// fails now rather than at its timeout.
 		s.logReplyFailed(st, msg, "write", xerr)
-		if !conn.Rewind(w, before) {
-			abandonWrites(st, w)
-		}
+		abandonWrites(st, w)
+		return werr
 	}
 	return status.Errorf(status.Internal, "encode reply of %s: %v", msg.Method, werr)
 }
@@ -1329,8 +1361,13 @@ func (s *Server) reply(st *connState, w transport.Writer, c codec.Codec, msg *co
 // which takes the lock.
 func abandonWrites(st *connState, w transport.Writer) {
 	st.closed = true
+	st.abandoned.Store(true)
 	conn.AbortWrite(w)
 }
+
+// errAbandoned ends the serving of a connection whose writes were
+// abandoned (abandonWrites).
+var errAbandoned = status.Wrap(status.ErrConnLost, "server: connection given up after a reply could not be written", nil)
 
 // closeAbandoned closes st's connection, if it has one (an Invoker's has
 // none).
