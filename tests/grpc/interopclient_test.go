@@ -2,8 +2,10 @@ package grpcinterop_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -38,17 +40,43 @@ func runInteropClient(t *testing.T, addr, testCase string, cert *testCert) {
 	if cert != nil {
 		args = append(args, "--use_tls", "--use_test_ca", "--ca_file="+cert.caFile, "--server_host_override="+serverName)
 	}
+	// cancel_after_begin races inside grpc-go's client: it cancels, then
+	// CloseAndRecv sends END_STREAM at once while the RST_STREAM of the
+	// cancellation goes from another goroutine. When END_STREAM wins, the
+	// server has a complete call and answers it; a reply that arrives
+	// before CloseAndRecv reads is returned even though the context is
+	// canceled (its recvBufferReader queues the context's error behind
+	// buffered data), and the case fails with code 0. A fast server on
+	// loopback loses that race now and then (CI, 1 run in many), so that
+	// case gets three tries; any other failure, or three, still fails.
+	tries := 1
+	if testCase == "cancel_after_begin" {
+		tries = 3
+	}
+	for try := 1; ; try++ {
+		out, err := runInteropClientOnce(args)
+		if err == nil {
+			return
+		}
+		if try == tries || !strings.Contains(string(out), "got error code 0, want 1") {
+			t.Fatalf("%s: %v\n%s", testCase, err, out)
+		}
+		t.Logf("%s, try %d: the reply won grpc-go's client-side race with the cancellation; again", testCase, try)
+	}
+}
+
+// runInteropClientOnce runs grpc-go's interop client with args, bounded by
+// caseTimeout, and returns its output.
+func runInteropClientOnce(args []string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), caseTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, interopClient, args...)
 	cmd.WaitDelay = time.Second
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
-		t.Fatalf("%s: no result within %v\n%s", testCase, caseTimeout, out)
+		return out, fmt.Errorf("no result within %v", caseTimeout)
 	}
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", testCase, err, out)
-	}
+	return out, err
 }
 
 // TestInteropClientGRPCGo is the control: grpc-go's interop client against
