@@ -26,24 +26,8 @@ func TestMallocAck(t *testing.T) {
 		eng  engine.Engine
 	}{{"netpoll", engine.Netpoll}, {"std", engine.Std}} {
 		t.Run(e.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			got := make(chan []byte, 1)
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					got <- nil
-					return
-				}
-				defer c.Close()
-				_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-				b, _ := io.ReadAll(c)
-				got <- b
-			}()
-			c, err := e.eng.Dial("tcp", ln.Addr().String(), time.Second)
+			addr, got := readingPeer(t)
+			c, err := e.eng.Dial("tcp", addr, time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -93,6 +77,29 @@ func TestMallocAck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readingPeer listens on loopback for one connection and sends on got
+// everything read from it until it closes (at most 20 s).
+func readingPeer(t *testing.T) (addr string, got <-chan []byte) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	out := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			out <- nil
+			return
+		}
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		b, _ := io.ReadAll(c)
+		out <- b
+	}()
+	return ln.Addr().String(), out
 }
 
 // head returns at most the first 40 bytes of b.
@@ -153,24 +160,8 @@ func TestMallocAckRandom(t *testing.T) {
 // mallocAckRandom is one TestMallocAckRandom run: engine eng (named
 // name), random steps from seed.
 func mallocAckRandom(t *testing.T, name string, eng engine.Engine, seed uint64) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan []byte, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- nil
-			return
-		}
-		defer c.Close()
-		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-		b, _ := io.ReadAll(c)
-		got <- b
-	}()
-	c, err := eng.Dial("tcp", ln.Addr().String(), time.Second)
+	addr, got := readingPeer(t)
+	c, err := eng.Dial("tcp", addr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
