@@ -76,20 +76,20 @@ var (
 	_ conn.MallocAcker  = (*npWriter)(nil)
 )
 
-// begin starts or continues a session; it fails once the connection
-// closed.
-func (w *npWriter) begin() error {
+// begin starts or continues a session, and reports whether it started
+// one; it fails once the connection closed.
+func (w *npWriter) begin() (started bool, err error) {
 	for {
 		s := w.state.Load()
 		if s&npWriterClosed != 0 {
-			return errWriterClosed
+			return false, errWriterClosed
 		}
 		if s&npWriting != 0 {
-			return nil
+			return false, nil
 		}
 		if w.state.CompareAndSwap(s, s|npWriting) {
 			w.inFlushNode = true // until the first write shows otherwise
-			return nil
+			return true, nil
 		}
 	}
 }
@@ -114,8 +114,8 @@ func (w *npWriter) Malloc(n int) ([]byte, error) {
 		}
 		return nil, nil
 	}
-	first := w.state.Load()&npWriting == 0
-	if err := w.begin(); err != nil {
+	first, err := w.begin()
+	if err != nil {
 		return nil, err
 	}
 	b, err := w.w.Malloc(n)
@@ -130,8 +130,8 @@ func (w *npWriter) WriteBinary(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	first := w.state.Load()&npWriting == 0
-	if err := w.begin(); err != nil {
+	first, err := w.begin()
+	if err != nil {
 		return 0, err
 	}
 	if len(b) > netpoll.BinaryInplaceThreshold {
@@ -207,7 +207,7 @@ func (w *npWriter) MallocLen() int { return w.w.MallocLen() }
 
 // Flush implements conn.Writer and ends the session.
 func (w *npWriter) Flush() error {
-	if err := w.begin(); err != nil {
+	if _, err := w.begin(); err != nil {
 		return err
 	}
 	err := w.w.Flush()

@@ -1184,9 +1184,10 @@ func (s *Server) invoke(st *connState, w transport.Writer, c codec.Codec, m *met
 
 // writeReply writes a call's reply under the connection's write lock and
 // returns its size, and an error when the client will not get that reply
-// (see reply; on a connection already gone, ErrConnLost). A worker of batch gen flushes it unless the reading
-// goroutine still waits for that batch (it flushes the batch); any
-// caller flushes once earlyReplyBytes are queued.
+// (see reply; on a connection already gone, ErrConnLost). A worker of
+// batch gen flushes it unless the reading goroutine still waits for that
+// batch (it flushes the batch); any caller flushes once earlyReplyBytes
+// are queued.
 func (s *Server) writeReply(st *connState, w transport.Writer, c codec.Codec, msg *codec.Message, err error, metaReady bool, gen uint64) (int, error) {
 	abandoned := false
 	defer func() {
@@ -1205,7 +1206,7 @@ func (s *Server) writeReply(st *connState, w transport.Writer, c codec.Codec, ms
 		return 0, rerr
 	}
 	n := w.MallocLen() - before
-	if !st.closed && flushesReply(gen, st.inBatch && st.gen == gen, w.MallocLen()) {
+	if flushesReply(gen, st.inBatch && st.gen == gen, w.MallocLen()) {
 		if ferr := w.Flush(); ferr != nil {
 			s.logReplyFailed(st, msg, "flush", ferr)
 		}
@@ -1304,11 +1305,11 @@ func declared(result any) error {
 // connection's write lock. Unless metaReady, the request's metadata is
 // cleared first.
 //
-// A reply that fails to encode (a Protobuf string that is not UTF-8, a
-// frame over the protocol's limit) is taken back from the writer, and an
-// Internal exception naming the failure goes to the client in its place,
-// without the reply's metadata, as grpc-go does: the connection and the
-// other calls on it are unharmed. reply then returns the failure, for the
+// A reply (or exception) that fails to encode (a Protobuf string that is
+// not UTF-8, a frame over the protocol's limit) is taken back from the
+// writer, and an Internal exception naming the failure goes to the client
+// in its place, without the reply's metadata, as grpc-go does: the
+// connection and the other calls on it are unharmed. reply then returns the failure, for the
 // call's record. When the writer cannot take the partial frame back, or
 // the exception cannot be written either, reply gives the connection up
 // (abandonWrites: st.closed) instead of sending a broken frame, and its
@@ -1333,12 +1334,10 @@ func (s *Server) reply(st *connState, w transport.Writer, c codec.Codec, msg *co
 		abandonWrites(st, w) // the caller closes the connection
 		return werr
 	}
-	if msg.Type == codec.Exception {
-		return werr // the exception itself could not be written
-	}
-	// The exception goes without the reply's metadata: a header the
-	// protocol refused may be why the reply failed, and a business status
-	// carried there is not the outcome any more.
+	// An Internal exception goes in its place (in place of the handler's
+	// exception too, when that was what failed), without the reply's
+	// metadata: a header the protocol refused may be why the reply failed,
+	// and a business status carried there is not the outcome any more.
 	msg.Meta.Reset()
 	msg.Type, msg.Payload = codec.Exception, nil
 	msg.Err = status.Exception(status.TypeInternalError, "encode reply of "+msg.Method+": "+werr.Error())

@@ -85,32 +85,37 @@ func TestPartialReply(t *testing.T) {
 }
 
 // TestReplyHeaderTooLarge: a handler that sends back a value too large
-// for a TTHeader string header (over 65,535 bytes) makes its reply fail
-// to encode; the Internal exception that replaces it goes without the
+// for a TTHeader string header (over 65,535 bytes) makes its reply, or
+// the exception for the error it returned, fail to encode; the Internal exception that replaces it goes without the
 // reply's metadata (which would fail the same way), so the client learns
 // why at once instead of at its timeout, and the connection serves on.
 func TestReplyHeaderTooLarge(t *testing.T) {
 	for _, eng := range []engine.Engine{engine.Netpoll, engine.Std} {
 		t.Run(eng.Name(), func(t *testing.T) {
 			svr := start(t, hop{func(ctx context.Context, req *echo.EchoRequest) (*echo.EchoResponse, error) {
-				if req.Message == "huge" {
+				if req.Message != "ok" {
 					metainfo.SendBackwardValue(ctx, "huge", strings.Repeat("v", 70000))
+				}
+				if req.Message == "huge-error" {
+					return nil, errors.New("handler failed")
 				}
 				return &echo.EchoResponse{Message: req.Message}, nil
 			}}, server.WithEngine(eng))
 			defer svr.Stop()
 			stub := dial(t, svr.Addr().String(), client.WithTransport(ttheader.TTHeader), client.WithRPCTimeout(3*time.Second))
-			ctx := metainfo.WithBackwardValues(context.Background())
-			t0 := time.Now()
-			_, err := stub.Echo(ctx, &echo.EchoRequest{Message: "huge"})
-			if status.CodeOf(err) != status.Internal || !strings.Contains(err.Error(), "over 65535") {
-				t.Fatalf("want an Internal error naming the header's limit, got %v", err)
-			}
-			if d := time.Since(t0); d > 2*time.Second {
-				t.Errorf("the error took %v: the client waited for its timeout", d)
-			}
-			if r, err := stub.Echo(context.Background(), &echo.EchoRequest{Message: "ok"}); err != nil || r.Message != "ok" {
-				t.Errorf("the next call: %v %v", r, err)
+			for _, msg := range []string{"huge", "huge-error"} {
+				ctx := metainfo.WithBackwardValues(context.Background())
+				t0 := time.Now()
+				_, err := stub.Echo(ctx, &echo.EchoRequest{Message: msg})
+				if status.CodeOf(err) != status.Internal || !strings.Contains(err.Error(), "over 65535") {
+					t.Fatalf("%s: want an Internal error naming the header's limit, got %v", msg, err)
+				}
+				if d := time.Since(t0); d > 2*time.Second {
+					t.Errorf("%s: the error took %v: the client waited for its timeout", msg, d)
+				}
+				if r, err := stub.Echo(context.Background(), &echo.EchoRequest{Message: "ok"}); err != nil || r.Message != "ok" {
+					t.Errorf("%s: the next call: %v %v", msg, r, err)
+				}
 			}
 		})
 	}
